@@ -1,0 +1,1 @@
+"""Database access: engines, the research tables as found in the wild, kbgen's own tables."""

@@ -1,0 +1,129 @@
+"""Opening research databases: SQLite files and PostgreSQL servers.
+
+Every failure to open becomes a :class:`~kbgen.errors.DatabaseError` naming
+the cause and the fix (exit code 3), so no command shows a driver traceback
+unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from kbgen.errors import DatabaseError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: How long a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_S = 10.0
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, or None for other backends and memory."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    database = parsed.database
+    if database.startswith("file:"):
+        database = database[len("file:"):].split("?", 1)[0]
+    return Path(database)
+
+
+def resolve_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the project folder, not the cwd."""
+    path = sqlite_path(url)
+    if path is None or path.is_absolute():
+        return url
+    return str(make_url(url).set(database=str((base / path).resolve())))
+
+
+def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
+                busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """Create an engine and prove it connects.
+
+    ``readonly`` opens SQLite with ``mode=ro`` (works on read-only files and
+    guarantees no write); for PostgreSQL the role's grants decide.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"not a database URL: {url!r}",
+                            hint="use sqlite:///path/to/research.db or postgresql+psycopg://user@host/db") from exc
+    backend = parsed.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        path = sqlite_path(url)
+        if path is not None:
+            _check_sqlite_file(path, must_exist=must_exist)
+            if readonly:
+                uri = f"file:{path.resolve()}?mode=ro"
+                engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(
+                    uri, uri=True, timeout=busy_timeout, check_same_thread=False))
+                _install_sqlite_pragmas(engine, busy_timeout)
+                return _prove(engine, url)
+        connect_args["timeout"] = busy_timeout
+    elif backend == "postgresql":
+        connect_args["connect_timeout"] = 5
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(parsed, connect_args=connect_args)
+    except NoSuchModuleError as exc:
+        raise DatabaseError(f"no driver for {parsed.drivername}",
+                            hint="pip install 'kbgen[postgres]' for PostgreSQL") from exc
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(f"the database driver is not installed ({exc.name})",
+                            hint="pip install 'kbgen[postgres]' for PostgreSQL") from exc
+    if backend == "sqlite":
+        _install_sqlite_pragmas(engine, busy_timeout)
+    return _prove(engine, url)
+
+
+def _install_sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cur.close()
+
+
+def _check_sqlite_file(path: Path, *, must_exist: bool) -> None:
+    if not path.exists():
+        if must_exist:
+            raise DatabaseError(f"database file not found: {path}",
+                                hint="check --db / conf/kbgen.yaml, or create one with 'kbgen db init'")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a SQLite database file")
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        if handle.read(16) != SQLITE_HEADER:
+            raise DatabaseError(f"{path} is not a SQLite database",
+                                hint="point --db at the research database file")
+
+
+def _prove(engine: Engine, url: str) -> Engine:
+    """Connect once so that unreachable servers fail here, clearly."""
+    shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if "locked" in reason:
+            raise DatabaseError(f"database is locked: {shown}",
+                                hint="another program holds a write lock; retry when it finishes") from exc
+        raise DatabaseError(f"cannot connect to {shown}: {reason}",
+                            hint="check that the server runs and the URL, user and password are right") from exc
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open {shown}: {exc}") from exc
+    return engine

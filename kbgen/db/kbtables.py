@@ -1,0 +1,100 @@
+"""kbgen's own tables, next to the research tables and never altering them.
+
+Imported plans, their questions, explicit answer links, stable per-domain
+finding labels and finding statuses live here. They are created and upgraded
+only by the Alembic migrations in :mod:`kbgen.db.migrations` (version table
+``kbgen_alembic_version``, so a team's own Alembic setup is not disturbed).
+These ``Table`` objects mirror the newest migration and are used for queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+kb_metadata = MetaData()
+
+VERSION_TABLE = "kbgen_alembic_version"
+#: The migration revision this kbgen writes and understands.
+HEAD_REVISION = "0001"
+
+plans = Table(
+    "kbgen_plans", kb_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session", Integer, nullable=False, unique=True),
+    Column("source_path", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("title", Text),
+    Column("date", Text),
+    Column("focus", Text),
+    Column("data", Text, nullable=False),  # the parsed plan as JSON (plan parse --json shape)
+    Column("imported_at", Text, nullable=False),
+)
+
+plan_files = Table(
+    "kbgen_plan_files", kb_metadata,
+    Column("plan_id", Integer, nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("file_id", Integer, nullable=False),
+    Column("cluster", Text),
+    Column("path", Text),
+    Column("loc", Integer),
+    Column("context", Text),
+    Column("package", Text),
+    Column("tier", Text),
+    Column("repo", Text),
+    PrimaryKeyConstraint("plan_id", "ordinal"),
+)
+
+questions = Table(
+    "kbgen_questions", kb_metadata,
+    Column("id", Text, primary_key=True),
+    Column("plan_id", Integer, nullable=False),
+    Column("session", Integer, nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("file_id", Integer),
+    Column("file_ids", Text, nullable=False),  # space-separated, first is file_id
+    Column("cluster", Text),
+    Column("text", Text, nullable=False),
+    Column("line", Integer),
+)
+
+answers = Table(
+    "kbgen_answers", kb_metadata,
+    Column("question_id", Text, nullable=False),
+    Column("finding_id", Integer, nullable=False),
+    Column("partial", Integer, nullable=False, default=0),
+    Column("note", Text),
+    Column("created_at", Text, nullable=False),
+    PrimaryKeyConstraint("question_id", "finding_id"),
+)
+
+finding_labels = Table(
+    "kbgen_finding_labels", kb_metadata,
+    Column("domain", Text, nullable=False),
+    Column("letter", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("finding_id", Integer, nullable=False),
+    Column("assigned_at", Text, nullable=False),
+    PrimaryKeyConstraint("domain", "letter", "number"),
+    UniqueConstraint("domain", "finding_id", name="uq_kbgen_label_finding"),
+)
+
+finding_status = Table(
+    "kbgen_finding_status", kb_metadata,
+    Column("finding_id", Integer, primary_key=True),
+    Column("status", Text, nullable=False),  # resolved | superseded
+    Column("session_id", Integer),
+    Column("superseded_by", Integer),
+    Column("reason", Text),
+    Column("updated_at", Text, nullable=False),
+)
+
+KB_TABLES: tuple[str, ...] = tuple(sorted(kb_metadata.tables))

@@ -1,0 +1,1 @@
+"""Alembic migrations of kbgen's own tables (never the research tables)."""
