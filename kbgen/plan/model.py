@@ -1,0 +1,233 @@
+"""The plan model: what an execution plan says, as plain frozen data.
+
+Parsing (``kbgen.plan.parser``) and storing/rendering plans are separate jobs;
+this module is the contract between them. It holds no markdown, no tokens
+and no I/O, so the importer, the CLI's ``plan parse --json`` and the page
+renderer can all work from the same values. Text fields are plain text: the
+parser has already dropped inline markup (backticks, emphasis).
+
+Line numbers are 1-based lines of the plan file, so a message can point a
+user at the exact place to fix.
+
+``to_json()`` gives the ``plan parse --json`` shape of
+``shared/spec/traceability.md``. Keys listed there are never renamed; extra
+keys (``repo``, ``rationale``, warning ``code`` and ``severity``...) only add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbgen.errors import KbWarning
+
+# Warning codes. A code lets a user silence one kind of warning; the message
+# says what is wrong. Codes in INFO_CODES are informational: they are kept
+# and shown, but a plan with only those "imports with no warnings".
+CLUSTER_FILES_MISMATCH = "plan.cluster-files-mismatch"
+CLUSTER_LOC_MISMATCH = "plan.cluster-loc-mismatch"
+TARGET_FILES_MISMATCH = "plan.target-files-mismatch"
+TARGET_LOC_MISMATCH = "plan.target-loc-mismatch"
+TARGET_CLUSTERS_MISMATCH = "plan.target-clusters-mismatch"
+QUESTION_UNKNOWN_FILE = "plan.question-unknown-file"
+QUESTION_AMBIGUOUS_FILE = "plan.question-ambiguous-file"
+DUPLICATE_FILE_ID = "plan.duplicate-file-id"
+DATE_PLACEHOLDER = "plan.date-placeholder"
+DATE_UNREADABLE = "plan.date-unreadable"
+LOC_UNREADABLE = "plan.loc-unreadable"
+FACT_CONFLICT = "plan.fact-conflict"
+FULL_PATH_UNMATCHED = "plan.full-path-unmatched"
+FILE_NOT_IN_DATABASE = "plan.file-not-in-database"
+
+INFO_CODES = frozenset({DATE_PLACEHOLDER})
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something odd in a plan that did not stop the parse."""
+
+    code: str
+    line: int | None
+    message: str
+
+    @property
+    def informational(self) -> bool:
+        """True for notes such as an unfilled date template, which are not problems."""
+        return self.code in INFO_CODES
+
+    @property
+    def severity(self) -> str:
+        return "info" if self.informational else "warning"
+
+    def to_kb_warning(self, path: str | None = None) -> KbWarning:
+        """The project-wide warning type, for the CLI's common reporting path."""
+        return KbWarning(code=self.code, message=self.message, path=path, line=self.line)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "message": self.message, "code": self.code,
+                "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One planned file, merged from its table row, full-path entry and template comment."""
+
+    file_id: int
+    path: str
+    loc: int | None
+    context: str | None
+    package: str | None
+    tier: str | None
+    repo: str | None
+    domain: str | None
+    cluster: str
+    line: int
+    repo_path: str | None = None
+    """Path from the repository root, when the plan's full paths say it."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Cells of columns the parser does not interpret (e.g. ``Connects To``)."""
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file_id": self.file_id, "path": self.path, "loc": self.loc,
+                "context": self.context, "package": self.package, "tier": self.tier,
+                "cluster": self.cluster, "repo": self.repo, "repo_path": self.repo_path,
+                "domain": self.domain, "line": self.line, "extra": dict(self.extra)}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of planned files; plans without cluster headings get one implicit cluster."""
+
+    letter: str
+    name: str
+    stated_files: int | None
+    stated_loc: int | None
+    line: int | None
+    file_ids: tuple[int, ...]
+    implicit: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "letter": self.letter, "stated_files": self.stated_files,
+                "stated_loc": self.stated_loc, "files": list(self.file_ids),
+                "implicit": self.implicit, "line": self.line}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A key-question bullet, bound to the plan files it names.
+
+    ``id`` follows the traceability contract: ``Q<session>-<file id>`` for the
+    first bullet whose first-named file is that file, ``-2``, ``-3``... for
+    later ones, ``Q<session>-N<n>`` for the n-th bullet naming no plan file.
+    ``ordinal`` is that n (1 for the first bullet of a file).
+    """
+
+    id: str
+    text: str
+    file_ids: tuple[int, ...]
+    line: int
+    ordinal: int
+    cluster: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "file_ids": list(self.file_ids),
+                "line": self.line, "ordinal": self.ordinal, "cluster": self.cluster}
+
+
+@dataclass(frozen=True)
+class ClusterQuestion:
+    """A ``**Question:**`` line that asks about a whole cluster, not one file."""
+
+    cluster: str | None
+    text: str
+    line: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "text": self.text, "line": self.line}
+
+
+@dataclass(frozen=True)
+class DomainTag:
+    """One ``## Domain Tags`` bullet: these files belong to these domains."""
+
+    file_ids: tuple[int, ...]
+    domains: tuple[str, ...]
+    line: int
+    all_files: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file_ids": list(self.file_ids), "domains": list(self.domains),
+                "line": self.line, "all_files": self.all_files}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one execution plan states, plus the warnings met reading it."""
+
+    source: str
+    session: int
+    title: str
+    date: str | None
+    focus: str | None
+    strategic_value: str | None
+    rationale: str | None
+    target_files: int | None
+    target_loc: int | None
+    clusters: tuple[Cluster, ...]
+    files: tuple[PlannedFile, ...]
+    questions: tuple[Question, ...]
+    cluster_questions: tuple[ClusterQuestion, ...]
+    outcomes: tuple[str, ...]
+    domain_tags: tuple[DomainTag, ...]
+    warnings: tuple[PlanWarning, ...]
+    fields: dict[str, str]
+    """Header fields the parser does not interpret (``Parallel with``...), as written."""
+    content_hash: str
+    """SHA-256 of the text (line endings normalised): tells a re-import what changed."""
+    target_clusters: int | None = None
+
+    @property
+    def problems(self) -> tuple[PlanWarning, ...]:
+        """Warnings that are not merely informational (what "no warnings" counts)."""
+        return tuple(w for w in self.warnings if not w.informational)
+
+    @property
+    def file_ids(self) -> tuple[int, ...]:
+        return tuple(f.file_id for f in self.files)
+
+    @property
+    def loc_total(self) -> int:
+        return sum(f.loc or 0 for f in self.files)
+
+    def file(self, file_id: int) -> PlannedFile | None:
+        return next((f for f in self.files if f.file_id == file_id), None)
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict in the ``plan parse --json`` shape."""
+        return {
+            "source": self.source,
+            "session": self.session,
+            "title": self.title,
+            "date": self.date,
+            "focus": self.focus,
+            "strategic_value": self.strategic_value,
+            "rationale": self.rationale,
+            "fields": dict(self.fields),
+            "target": {"files": self.target_files, "loc": self.target_loc,
+                       "clusters": self.target_clusters},
+            "clusters": [c.to_json() for c in self.clusters],
+            "files": [f.to_json() for f in self.files],
+            "questions": [q.to_json() for q in self.questions],
+            "cluster_questions": [q.to_json() for q in self.cluster_questions],
+            "outcomes": list(self.outcomes),
+            "domain_tags": [t.to_json() for t in self.domain_tags],
+            "warnings": [w.to_json() for w in self.warnings],
+            "content_hash": self.content_hash,
+        }

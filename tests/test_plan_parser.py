@@ -1,0 +1,470 @@
+"""Tests of the execution-plan parser: the R95 seed, the shared fixtures, the variants.
+
+The fixtures state their own expected results in a first-line
+``<!-- expect: ... -->`` comment; ``test_fixture`` reads that comment
+generically, so a fixture added to ``shared/fixtures/plans/`` is tested
+without touching this file. Copies of the fixtures live in
+``tests/data/plans/`` so the suite runs without ``shared/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kbgen.errors import PlanParseError
+from kbgen.plan import check_against_inventory, parse_plan, parse_plan_file
+from kbgen.plan.model import (
+    CLUSTER_FILES_MISMATCH,
+    CLUSTER_LOC_MISMATCH,
+    DATE_PLACEHOLDER,
+    DUPLICATE_FILE_ID,
+    FACT_CONFLICT,
+    FILE_NOT_IN_DATABASE,
+    QUESTION_UNKNOWN_FILE,
+    TARGET_CLUSTERS_MISMATCH,
+    TARGET_FILES_MISMATCH,
+    TARGET_LOC_MISMATCH,
+    Plan,
+    PlannedFile,
+)
+
+DATA = Path(__file__).resolve().parent / "data" / "plans"
+SEED = DATA / "R95-plan.md"
+
+
+def _shared_fixture_dirs() -> list[Path]:
+    """``shared/fixtures/plans`` beside the repository (CI) or at /work/shared."""
+    found: list[Path] = []
+    for shared in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")):
+        folder = shared / "fixtures" / "plans"
+        if folder.is_dir() and all(folder.resolve() != f.resolve() for f in found):
+            found.append(folder)
+    return found
+
+
+def _fixtures() -> list[object]:
+    params: list[object] = []
+    for label, folder in [("data", DATA)] + [("shared", d) for d in _shared_fixture_dirs()]:
+        for path in sorted(folder.glob("*.md")):
+            if _EXPECT.search(path.read_text(encoding="utf-8")):
+                params.append(pytest.param(path, id=f"{label}/{path.name}"))
+    return params
+
+
+_EXPECT = re.compile(r"<!--\s*expect:\s*(.*?)\s*-->", re.DOTALL)
+_PAIR = re.compile(r'(\w+)(?:=("(?:[^"\\]|\\.)*"|\S+))?')
+
+
+def parse_expect(text: str) -> dict[str, str | None]:
+    """``error line=15 message="..."`` → {"error": None, "line": "15", "message": "..."}."""
+    match = _EXPECT.search(text)
+    assert match is not None, "fixture has no <!-- expect: ... --> comment"
+    pairs: dict[str, str | None] = {}
+    for pair in _PAIR.finditer(match.group(1)):
+        value = pair.group(2)
+        if value is not None and value.startswith('"'):
+            value = value[1:-1].replace('\\"', '"')
+        pairs[pair.group(1)] = value
+    return pairs
+
+
+def _ints(value: str) -> list[int]:
+    return [int(v) for v in value.split(",")]
+
+
+def names_the_cause(expected: str, actual: str) -> bool:
+    """Wording may differ, the cause may not: quoted values, numbers and R<n> must recur."""
+    markers = re.findall(r"'[^']*'|\bR\d+\b|\b\d+\b", expected)
+    if markers:
+        return all(m in actual for m in markers)
+    words = {w for w in re.findall(r"[a-z]{4,}", expected.lower())}
+    return len(words & set(re.findall(r"[a-z]{4,}", actual.lower()))) * 2 >= len(words)
+
+
+def _check_plan(plan: Plan, key: str, value: str | None, expect: dict[str, str | None]) -> None:
+    assert value is not None, f"expect key {key} has no value"
+    problems = plan.problems
+    if key == "session":
+        assert plan.session == int(value)
+    elif key == "date":
+        assert plan.date == (None if value.lower() in ("none", "null") else value)
+    elif key == "clusters":
+        assert len(plan.clusters) == int(value)
+    elif key == "files":
+        assert len(plan.files) == int(value)
+    elif key == "questions":
+        assert len(plan.questions) == int(value)
+    elif key == "outcomes":
+        assert len(plan.outcomes) == int(value)
+    elif key == "warnings":
+        assert len(problems) == int(value), problems
+    elif key == "warning_line":
+        assert int(value) in [w.line for w in problems], problems
+    elif key == "warning":
+        assert value in [w.message for w in problems], problems
+    elif key == "file_ids":
+        assert sorted(plan.file_ids) == sorted(_ints(value))
+    elif key in ("packages", "tiers"):
+        ids = _ints(expect["file_ids"] or "")
+        attr = "package" if key == "packages" else "tier"
+        got = [getattr(plan.file(i), attr, None) for i in ids]
+        assert got == value.split(",")
+    elif key == "loc_total":
+        assert plan.loc_total == int(value)
+    elif key == "cluster_questions":
+        assert len(plan.cluster_questions) == int(value)
+    elif key == "unbound_questions":
+        assert sum(1 for q in plan.questions if not q.file_ids) == int(value)
+    elif key == "multi_file_questions":
+        assert sum(1 for q in plan.questions if len(q.file_ids) > 1) == int(value)
+    elif key == "implicit_cluster":
+        implicit = [c for c in plan.clusters if c.implicit]
+        assert bool(implicit) == (value.lower() == "true")
+    else:
+        pytest.fail(f"unknown expect key {key!r}: teach test_plan_parser about it")
+
+
+@pytest.mark.parametrize("path", _fixtures())
+def test_fixture(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    expect = parse_expect(text)
+    if "error" in expect:
+        with pytest.raises(PlanParseError) as info:
+            parse_plan(text, str(path))
+        error = info.value
+        assert error.path == str(path)
+        if expect.get("line") is not None:
+            assert error.line == int(expect["line"] or 0), str(error)
+        if expect.get("message"):
+            assert names_the_cause(expect["message"] or "", error.message), error.message
+        return
+    plan = parse_plan(text, str(path))
+    for key, value in expect.items():
+        if key != "note":
+            _check_plan(plan, key, value, expect)
+
+
+def test_shared_fixtures_are_mirrored_in_tests_data() -> None:
+    """The copies must not drift from shared/ (when it is there to compare)."""
+    for folder in _shared_fixture_dirs():
+        for path in folder.glob("*.md"):
+            if path.name == "README.md":
+                continue
+            copy = DATA / path.name
+            assert copy.is_file(), f"copy {path.name} into tests/data/plans/"
+            assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+# --- the R95 seed ------------------------------------------------------------
+
+SEED_IDS = [4455, 4456, 4457, 4458, 4463, 4468, 4471, 4473, 4476]
+
+
+@pytest.fixture(scope="module")
+def seed() -> Plan:
+    return parse_plan_file(SEED)
+
+
+def test_seed_header(seed: Plan) -> None:
+    assert seed.session == 95
+    assert seed.title == "SONA Crate Deep Dive"
+    assert seed.date is None
+    assert seed.focus is not None and seed.focus.startswith("Deep-read 9 SONA crate files")
+    assert seed.strategic_value is not None and seed.strategic_value.startswith("SONA is 85%")
+    assert seed.rationale is not None and seed.rationale.startswith("SONA has been characterized")
+    assert (seed.target_files, seed.target_loc) == (9, 4129)
+
+
+def test_seed_clusters_and_files(seed: Plan) -> None:
+    assert [c.letter for c in seed.clusters] == ["A", "B", "C"]
+    assert [c.name for c in seed.clusters] == ["Export Pipeline", "Training Internals", "NAPI + Loop Variant"]
+    assert [c.stated_loc for c in seed.clusters] == [1957, 1637, 535]
+    assert [c.stated_files for c in seed.clusters] == [4, 3, 2]
+    assert [sum(_file(seed, i).loc or 0 for i in c.file_ids) for c in seed.clusters] == [1957, 1637, 535]
+    assert seed.loc_total == 4129
+    assert sorted(seed.file_ids) == SEED_IDS
+    for planned in seed.files:
+        assert (planned.package, planned.tier, planned.repo) == ("ruvector-rust", "PROXIMATE", "ruvector")
+        assert planned.repo_path == "crates/sona/" + planned.path
+    pretrain = seed.file(4458)
+    assert pretrain is not None
+    assert (pretrain.path, pretrain.loc, pretrain.cluster, pretrain.line) == (
+        "src/export/pretrain.rs", 668, "A", 22)
+    assert pretrain.context == "Pretrain export — SafeTensors? HuggingFace format?"
+
+
+def test_seed_questions_each_bound_to_its_file(seed: Plan) -> None:
+    assert len(seed.questions) == 9
+    assert sorted(q.id for q in seed.questions) == sorted(f"Q95-{i}" for i in SEED_IDS)
+    for question in seed.questions:
+        (file_id,) = question.file_ids
+        assert question.id == f"Q95-{file_id}"
+        planned = seed.file(file_id)
+        assert planned is not None and planned.cluster == question.cluster
+    first = seed.questions[0]
+    assert first.line == 34
+    assert first.text.startswith("Does it produce valid SafeTensors files")
+    napi = seed.question("Q95-4468")
+    assert napi is not None and "Buffer ↔ Vec<f32>" in napi.text
+
+
+def test_seed_outcomes_tags_and_no_warnings(seed: Plan) -> None:
+    assert len(seed.outcomes) == 6
+    assert seed.outcomes[4] == "DEEP count: ~1,366 → ~1,375"
+    (tag,) = seed.domain_tags
+    assert tag.all_files and tag.domains == ("memory-and-learning", "v4-priority")
+    assert sorted(tag.file_ids) == SEED_IDS
+    assert seed.problems == ()
+
+
+def test_placeholder_date_is_an_informational_warning(seed: Plan) -> None:
+    (note,) = seed.warnings
+    assert (note.code, note.line, note.informational, note.severity) == (DATE_PLACEHOLDER, 3, True, "info")
+    assert note.to_kb_warning(seed.source).code == DATE_PLACEHOLDER
+
+
+def test_to_json_has_the_traceability_shape(seed: Plan) -> None:
+    data = json.loads(json.dumps(seed.to_json()))
+    for key in ("source", "session", "title", "date", "focus", "strategic_value", "target", "clusters",
+                "files", "questions", "cluster_questions", "outcomes", "domain_tags", "warnings"):
+        assert key in data
+    assert data["target"]["files"] == 9 and data["target"]["loc"] == 4129
+    assert {"name", "stated_files", "stated_loc", "files"} <= set(data["clusters"][0])
+    assert data["clusters"][0]["files"] == [4458, 4456, 4455, 4457]
+    assert {"file_id", "path", "loc", "context", "package", "tier", "cluster"} <= set(data["files"][0])
+    assert {"id", "text", "file_ids", "line"} <= set(data["questions"][0])
+    assert {"line", "message"} <= set(data["warnings"][0])
+
+
+def test_content_hash_ignores_line_endings(seed: Plan) -> None:
+    crlf = parse_plan(SEED.read_text(encoding="utf-8").replace("\n", "\r\n"), "crlf.md")
+    assert crlf.content_hash == seed.content_hash
+    assert [q.line for q in crlf.questions] == [q.line for q in seed.questions]
+
+
+# --- IDs are stable across edits ----------------------------------------------
+
+def test_question_ids_survive_edits_elsewhere(seed: Plan) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    edited = (text
+              .replace("SONA has been characterized", "SONA was first characterized")
+              .replace("| 7 | 4473 | `src/training/metrics.rs` | 467 | Training metrics — loss tracking, "
+                       "learning curves? |",
+                       "| 7 | 4473 | `src/training/metrics.rs` | 467 | Training metrics — loss tracking, "
+                       "learning curves? |\n| 7b | 4474 | `src/training/optim.rs` | 100 | Optimisers |")
+              .replace("- `templates.rs` (662 LOC):",
+                       "- Which trainer is the default?\n- `optim.rs` (100 LOC): Adam or SGD?\n"
+                       "- `templates.rs` (662 LOC):")
+              .replace("Or just print statements?", "Or only print statements?"))
+    plan = parse_plan(edited, "edited.md")
+    before = {(q.file_ids, q.text): q.id for q in seed.questions}
+    after = {(q.file_ids, q.text): q.id for q in plan.questions}
+    unchanged = before.keys() & after.keys()
+    assert len(unchanged) == 8  # all but the reworded metrics.rs bullet
+    assert all(before[k] == after[k] for k in unchanged)
+    assert plan.question("Q95-4473") is not None  # reworded, same file: same ID
+    assert plan.question("Q95-4474") is not None and plan.question("Q95-N1") is not None
+
+
+# --- variants -----------------------------------------------------------------
+
+def _file(plan: Plan, file_id: int) -> PlannedFile:
+    planned = plan.file(file_id)
+    assert planned is not None, f"no file {file_id}"
+    return planned
+
+
+def _plan(body: str, header: str = "# R9 Execution Plan: Test\n\n**Date**: 2026-01-01\n") -> Plan:
+    return parse_plan(header + body, "test.md")
+
+
+TABLE = """
+### Cluster A: One (2 files, ~30 LOC)
+
+| # | File ID | File | LOC | Context |
+|---|---------|------|-----|---------|
+| 1 | 11 | `src/a/mod.rs` | 10 | first |
+| 2 | 12 | `src/a/x.rs` | 20 | second |
+
+### Cluster B: Two (1 files, ~5 LOC)
+
+| # | File ID | File | LOC | Context |
+|---|---------|------|-----|---------|
+| 1 | 21 | `src/b/mod.rs` | 5 | third |
+
+**Key questions**:
+- `mod.rs` (5 LOC): which mod.rs?
+"""
+
+
+def test_bare_name_in_two_clusters_prefers_the_bullets_cluster() -> None:
+    plan = _plan(TABLE)
+    (question,) = plan.questions
+    assert (question.id, question.file_ids, question.cluster) == ("Q9-21", (21,), "B")
+    assert question.text == "which mod.rs?"
+
+
+def test_path_suffix_disambiguates() -> None:
+    plan = _plan(TABLE + "- `a/mod.rs`: and this one?\n")
+    assert plan.questions[1].file_ids == (11,)
+
+
+def test_prose_bullets_bind_by_file_name_without_warnings() -> None:
+    plan = _plan(TABLE + "- Does x.rs call the other one, e.g. mod.rs?\n- Nothing named here.\n")
+    assert [q.file_ids for q in plan.questions[1:]] == [(12, 21), ()]
+    assert plan.questions[2].id == "Q9-N1"
+    assert plan.problems == ()
+
+
+def test_unknown_backticked_file_in_a_question_warns() -> None:
+    plan = _plan(TABLE + "- `ghost.rs`: is it there? Does `todo!()` appear?\n")
+    (warning,) = plan.problems
+    assert (warning.code, warning.line) == (QUESTION_UNKNOWN_FILE, 20)
+    assert "ghost.rs" in warning.message
+    assert plan.questions[1].id == "Q9-N1"
+
+
+def test_stated_counts_that_disagree_with_the_rows_warn() -> None:
+    body = TABLE.replace("(2 files, ~30 LOC)", "(3 files, ~31 LOC)")
+    plan = _plan("## Targets: 3 Clusters, 4 Files, ~40 LOC\n" + body)
+    codes = {(w.code, w.line) for w in plan.problems}
+    assert codes == {(CLUSTER_FILES_MISMATCH, 6), (CLUSTER_LOC_MISMATCH, 6), (TARGET_FILES_MISMATCH, 4),
+                     (TARGET_LOC_MISMATCH, 4), (TARGET_CLUSTERS_MISMATCH, 4)}
+    messages = {w.message for w in plan.problems}
+    assert "Cluster A states ~31 LOC, rows sum to 30" in messages
+    assert "Target states ~40 LOC, rows sum to 35" in messages
+
+
+def test_duplicate_file_id_warns_and_keeps_the_first_row() -> None:
+    plan = _plan(TABLE.replace("| 1 | 21 |", "| 1 | 11 |"))
+    assert [w.code for w in plan.problems] == [DUPLICATE_FILE_ID]
+    assert plan.problems[0].line == 16
+    assert plan.file_ids == (11, 12)
+    assert _file(plan, 11).cluster == "A"
+
+
+def test_table_column_variants_and_escaped_pipes() -> None:
+    body = """
+| # | File ID | Path | LOC | Repo | Connects To | Tier |
+|---|---|---|---|---|---|---|
+| 1 | 31 | lib/a\\|b.py | 1,204 | tools | `x.py` \\| `y.py` | NEARBY |
+"""
+    plan = _plan(body)
+    (planned,) = plan.files
+    assert (planned.path, planned.loc, planned.repo, planned.tier) == ("lib/a|b.py", 1204, "tools", "NEARBY")
+    assert planned.extra == {"Connects To": "x.py | y.py"}
+    assert planned.context is None and planned.cluster == "A"
+    assert plan.clusters[0].implicit
+
+
+def test_escaped_pipe_in_a_fixture_cell() -> None:
+    plan = parse_plan_file(DATA / "P04-multi-question.md")
+    load = plan.file(4401)
+    assert load is not None and load.context == "Reads a.toml | b.yaml in that order"
+    schema = plan.file(4403)
+    assert schema is not None and schema.repo is None  # no Full paths entry
+    assert [q.id for q in plan.questions] == ["Q44-4401", "Q44-4401-2", "Q44-4402", "Q44-4402-2",
+                                              "Q44-4403", "Q44-N1"]
+    multi = plan.question("Q44-4402-2")
+    assert multi is not None and multi.file_ids == (4402, 4403)
+
+
+def test_legacy_plan_repo_paths_and_cluster_question() -> None:
+    plan = parse_plan_file(DATA / "P02-legacy-context.md")
+    queue = plan.file(201)
+    assert queue is not None
+    assert (queue.repo, queue.repo_path) == ("taskmill", "src/scheduler/queue.js")
+    assert _file(plan, 231).repo_path == "src/workers/child.js"
+    (cq,) = plan.cluster_questions
+    assert (cq.cluster, cq.line) == ("A", 12)
+    assert plan.target_clusters == 2
+    assert plan.rationale is not None and plan.rationale.startswith("Two unread areas")
+
+
+def test_domain_tags_ranges_and_lists() -> None:
+    plan = parse_plan_file(DATA / "P01-canonical.md")
+    assert [(t.file_ids, t.domains, t.line) for t in plan.domain_tags] == [
+        ((501, 502, 503), ("parsing",), 77), ((610, 611), ("build-cache",), 78)]
+
+
+def test_extra_header_fields_are_kept() -> None:
+    plan = parse_plan_file(DATA / "P03-extra-columns.md")
+    assert plan.fields == {"Parallel with": "R32 (no shared files — R32 covers only the formatter crate)"}
+    assert _file(plan, 3101).domain == "diagnostics"
+
+
+def test_template_comment_disagreeing_with_the_table_warns() -> None:
+    body = """
+| # | File ID | File | LOC | Tier |
+|---|---|---|---|---|
+| 1 | 11 | `a.rs` | 10 | NEARBY |
+| 2 | 12 | `b.rs` | 20 | |
+
+```js
+// 11: a.rs (10 LOC) — core, CONNECTED
+// 12: b.rs (20 LOC) — core, NEARBY
+```
+"""
+    plan = _plan(body)
+    assert (_file(plan, 11).tier, _file(plan, 11).package) == ("NEARBY", "core")  # the table wins
+    assert _file(plan, 12).tier == "NEARBY"  # the comment fills the gap
+    (warning,) = plan.problems
+    assert (warning.code, warning.line) == (FACT_CONFLICT, 11)
+
+
+def test_session_from_the_field_alone() -> None:
+    plan = parse_plan("# Execution Plan: Field Only\n\n**Session ID**: 9\n", "x.md")
+    assert (plan.session, plan.title) == (9, "Field Only")
+
+
+def test_unreadable_date_warns() -> None:
+    plan = _plan("", header="# R9: T\n\n**Date**: March 2nd\n")
+    assert plan.date is None and [w.line for w in plan.problems] == [3]
+
+
+@pytest.mark.parametrize(("text", "line", "cause"), [
+    ("", 1, "no session number"),
+    ("# R3: T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n", None, None),
+    ("# R3: T\n\n### Cluster A: X\n\n| # | File ID | LOC |\n|---|---|---|\n| 1 | 4 | 5 |\n", 5, "File/Path"),
+    ("# R3: T\n\n| # | File ID | Name | LOC |\n|---|---|---|---|\n| 1 | 4 | a | 5 |\n", 3, "File/Path"),
+    ("# R3: T\n\n**Session ID**: {N}\n", None, None),
+    ("# Plan\n\n**Session ID**: {N}\n", 3, "Session ID"),
+])
+def test_errors_carry_the_line(text: str, line: int | None, cause: str | None) -> None:
+    if line is None:
+        parse_plan(text, "x.md")  # a stray table or an unfilled field outside a file section is fine
+        return
+    with pytest.raises(PlanParseError) as info:
+        parse_plan(text, "x.md")
+    assert info.value.line == line and cause is not None and cause in info.value.message
+    assert str(info.value).startswith(f"x.md:{line}: ")
+
+
+def test_error_messages_follow_the_fixtures() -> None:
+    for name, line, message in [
+        ("B01-bad-file-id.md", 15, "File ID 'x77' is not a number"),
+        ("B02-no-session.md", 2, "no session number: the title has no R<n> and there is no Session ID field"),
+        ("B03-conflicting-session.md", 5, "Session ID 80 contradicts the title's R81"),
+    ]:
+        with pytest.raises(PlanParseError) as info:
+            parse_plan_file(DATA / name)
+        assert (info.value.line, info.value.message) == (line, message)
+
+
+def test_unreadable_file_is_a_parse_error(tmp_path: Path) -> None:
+    with pytest.raises(PlanParseError):
+        parse_plan_file(tmp_path / "missing.md")
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"# R1: \xff\n")
+    with pytest.raises(PlanParseError):
+        parse_plan_file(bad)
+
+
+def test_check_against_inventory(seed: Plan) -> None:
+    assert check_against_inventory(seed, set(SEED_IDS)) == []
+    (warning,) = check_against_inventory(seed, set(SEED_IDS) - {4463})
+    assert (warning.code, warning.line) == (FILE_NOT_IN_DATABASE, 70)
