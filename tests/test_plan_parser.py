@@ -416,6 +416,56 @@ def test_template_comment_disagreeing_with_the_table_warns() -> None:
     assert (warning.code, warning.line) == (FACT_CONFLICT, 11)
 
 
+def test_cluster_headings_at_level_two_and_summary_tables() -> None:
+    body = """
+## Targets: 1 Clusters, 1 Files, ~7 LOC
+
+| Cluster | Files | LOC |
+|---|---|---|
+| A | 1 | 7 |
+
+## Cluster A: Only (1 file, ~7 LOC)
+
+| # | File ID | File | LOC |
+|---|---|---|---|
+| 1 | 5 | `only.go` | 7 |
+
+## Isolation Check
+
+| Metric | Value |
+|---|---|
+| deps | 3 |
+"""
+    plan = _plan(body)
+    assert [(c.letter, c.name, c.implicit) for c in plan.clusters] == [("A", "Only", False)]
+    assert plan.file_ids == (5,) and plan.problems == ()
+
+
+def test_full_paths_base_carries_to_later_clusters() -> None:
+    body = """
+### Cluster A: One (1 files, ~1 LOC)
+
+| # | File ID | File | LOC |
+|---|---|---|---|
+| 1 | 1 | `src/a.rs` | 1 |
+
+**Full paths** (all under `~/repos/big/crates/one/`):
+1. `src/a.rs`
+
+### Cluster B: Two (1 files, ~2 LOC)
+
+| # | File ID | File | LOC |
+|---|---|---|---|
+| 2 | 2 | `src/b.rs` | 2 |
+
+**Full paths**:
+2. `src/b.rs`
+"""
+    plan = _plan(body)
+    assert [(f.repo, f.repo_path) for f in plan.files] == [
+        ("big", "crates/one/src/a.rs"), ("big", "crates/one/src/b.rs")]
+
+
 def test_session_from_the_field_alone() -> None:
     plan = parse_plan("# Execution Plan: Field Only\n\n**Session ID**: 9\n", "x.md")
     assert (plan.session, plan.title) == (9, "Field Only")
@@ -432,6 +482,7 @@ def test_unreadable_date_warns() -> None:
     ("# R3: T\n\n### Cluster A: X\n\n| # | File ID | LOC |\n|---|---|---|\n| 1 | 4 | 5 |\n", 5, "File/Path"),
     ("# R3: T\n\n| # | File ID | Name | LOC |\n|---|---|---|---|\n| 1 | 4 | a | 5 |\n", 3, "File/Path"),
     ("# R3: T\n\n**Session ID**: {N}\n", None, None),
+    ("# R3: T\n\n## Target: 1 file\n\n| # | Path | LOC |\n|---|---|---|\n| 1 | a.py | 5 |\n", 5, "File ID"),
     ("# Plan\n\n**Session ID**: {N}\n", 3, "Session ID"),
 ])
 def test_errors_carry_the_line(text: str, line: int | None, cause: str | None) -> None:

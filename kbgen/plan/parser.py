@@ -32,8 +32,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from markdown_it.token import Token
-
 from kbgen.errors import PlanParseError
 from kbgen.plan.blocks import (
     Block,
@@ -58,12 +56,12 @@ from kbgen.plan.model import (
     LOC_UNREADABLE,
     Cluster,
     ClusterQuestion,
-    DomainTag,
     Plan,
     PlanWarning,
 )
 from kbgen.plan.questions import Bullet, bind_questions
-from kbgen.plan.tables import FileRow, file_rows, has_file_columns, read_table
+from kbgen.plan.tables import FileRow, file_rows, has_id_column, has_path_column, read_table
+from kbgen.plan.tags import domain_tags
 
 _TITLE = re.compile(
     r"^\s*(?:R(?P<session>[0-9]+)\b)?\s*(?:[:—–-]\s*)?(?:Execution\s+Plan\b)?\s*[:—–-]?\s*(?P<title>.*)$",
@@ -75,8 +73,6 @@ _FILES = re.compile(r"(~?[0-9][0-9,]*)\s*files?\b", re.IGNORECASE)
 _LOC = re.compile(r"(~?[0-9][0-9,]*)\s*LOC\b", re.IGNORECASE)
 _CLUSTERS = re.compile(r"([0-9]+)\s*clusters?\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*([0-9]+)[.)]\s+")
-_ARROW = re.compile(r"→|->|=>")
-_ID_RANGE = re.compile(r"([0-9]+)\s*(?:-|–|—|\.\.)\s*([0-9]+)|([0-9]+)")
 
 _IMPLICIT = "\0implicit"  # stands for the implicit cluster until it gets its letter
 _SECTIONS = {"rationale": "rationale", "context": "rationale", "background": "rationale",
@@ -174,19 +170,18 @@ class _Walker:
             self.draft.title = (match.group("title").strip() if match else "") or text
             self.draft.title_line = block.line
             return
+        match = _CLUSTER.match(text)
         if level <= 2:
             self.cluster = None
             key = text.split(":")[0].strip().lower()
             self.section = _SECTIONS.get(key, "other")
             if self.section == "target":
                 self._target(text, block.line)
-            return
-        match = _CLUSTER.match(text)
-        if level == 3 and match:
+        if level in (2, 3) and match:
             self._start_cluster(match, block.line)
         elif level == 3:
             self.cluster = None
-        elif text.lower().startswith("key question"):
+        elif level > 3 and text.lower().startswith("key question"):
             self.pending = "questions"
 
     def _target(self, text: str, line: int) -> None:
@@ -277,9 +272,13 @@ class _Walker:
 
     def _on_table(self, block: Block, pending: str | None) -> None:
         table = read_table(block)
-        in_file_section = self.cluster is not None or self.section == "target"
-        if not (in_file_section or has_file_columns(table)):
-            return  # a table in a boilerplate section, not a file table
+        # Every table of a cluster is a file table; elsewhere only one that has
+        # a File ID column (or, under the target heading, a File/Path column)
+        # is: a summary table in a boilerplate section is not an error.
+        wanted = (self.cluster is not None or has_id_column(table)
+                  or (self.section == "target" and has_path_column(table)))
+        if not wanted:
+            return
         cluster = self._cluster_for_rows()
         for row in file_rows(table, self.draft.path):
             if row.loc is None:
@@ -330,39 +329,6 @@ def _session(draft: _Draft) -> int:
         raise PlanParseError("no session number: the title has no R<n> and there is no Session ID field",
                              path=draft.path, line=title_line)
     return session
-
-
-def _split_at_arrow(children: tuple[Token, ...]) -> tuple[list[Token], list[Token]] | None:
-    """The tokens before and after the ``→`` of a domain-tag bullet (None: no arrow)."""
-    for index, tok in enumerate(children):
-        if tok.type == "text" and _ARROW.search(tok.content):
-            before, after = _ARROW.split(tok.content, maxsplit=1)
-            return ([*children[:index], Token("text", "", 0, content=before)],
-                    [Token("text", "", 0, content=after), *children[index + 1:]])
-    return None
-
-
-def _domain_tags(items: list[ListItem], file_ids: tuple[int, ...]) -> list[DomainTag]:
-    """``Files 501-503 → `parsing` `` bullets; a range means the plan's files within it."""
-    tags: list[DomainTag] = []
-    for item in items:
-        sides = _split_at_arrow(item.children)
-        if sides is None:
-            continue
-        left, right = sides
-        domains = code_spans(right) or [
-            d.strip() for d in re.sub(r"\([^)]*\)", "", plain_text(right)).split(",") if d.strip()]
-        scope = plain_text(left)
-        everything = "all" in scope.lower().split()
-        ids: list[int] = list(file_ids) if everything else []
-        for match in _ID_RANGE.finditer("" if everything else scope):
-            if match.group(3):
-                ids.append(int(match.group(3)))
-            else:
-                low, high = sorted((int(match.group(1)), int(match.group(2))))
-                ids.extend(i for i in file_ids if low <= i <= high)
-        tags.append(DomainTag(tuple(dict.fromkeys(ids)), tuple(domains), item.line, everything))
-    return tags
 
 
 def parse_plan(text: str, source: str) -> Plan:
@@ -426,7 +392,7 @@ def parse_plan(text: str, source: str) -> Plan:
                                tuple(f.file_id for f in files if f.cluster == c.letter), c.implicit)
                        for c in clusters),
         files=tuple(files), questions=tuple(questions), cluster_questions=tuple(cluster_questions),
-        outcomes=tuple(draft.outcomes), domain_tags=tuple(_domain_tags(draft.tag_items, file_ids)),
+        outcomes=tuple(draft.outcomes), domain_tags=tuple(domain_tags(draft.tag_items, file_ids)),
         warnings=tuple(warnings), fields=dict(draft.fields),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
 

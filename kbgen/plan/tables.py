@@ -110,9 +110,13 @@ class FileRow:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def has_file_columns(table: Table) -> bool:
+def has_id_column(table: Table) -> bool:
     """Whether the header names a File ID column (so the table lists planned files)."""
     return any(column_role(h) == "id" for h in table.header)
+
+
+def has_path_column(table: Table) -> bool:
+    return any(column_role(h) == "path" for h in table.header)
 
 
 def file_rows(table: Table, path: str) -> list[FileRow]:
