@@ -25,6 +25,7 @@ from kbgen.plan.model import (
     FACT_CONFLICT,
     FILE_NOT_IN_DATABASE,
     QUESTION_UNKNOWN_FILE,
+    SESSION_ID_UNREADABLE,
     TARGET_CLUSTERS_MISMATCH,
     TARGET_FILES_MISMATCH,
     TARGET_LOC_MISMATCH,
@@ -148,15 +149,13 @@ def test_fixture(path: Path) -> None:
             _check_plan(plan, key, value, expect)
 
 
-def test_shared_fixtures_are_mirrored_in_tests_data() -> None:
-    """The copies must not drift from shared/ (when it is there to compare)."""
+def test_fixture_copies_match_shared() -> None:
+    """A copy in tests/data/plans must not go stale (new shared fixtures run from shared/ anyway)."""
     for folder in _shared_fixture_dirs():
         for path in folder.glob("*.md"):
-            if path.name == "README.md":
-                continue
             copy = DATA / path.name
-            assert copy.is_file(), f"copy {path.name} into tests/data/plans/"
-            assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+            if copy.is_file():
+                assert copy.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), path.name
 
 
 # --- the R95 seed ------------------------------------------------------------
@@ -471,6 +470,17 @@ def test_session_from_the_field_alone() -> None:
     assert (plan.session, plan.title) == (9, "Field Only")
 
 
+def test_plans_are_hashable_values(seed: Plan) -> None:
+    assert hash(seed) == hash(parse_plan_file(SEED))
+    assert len({seed, parse_plan_file(SEED)}) == 1
+
+
+def test_unfilled_session_id_with_a_title_number_warns() -> None:
+    plan = parse_plan("# R3: T\n\n**Session ID**: {N}\n", "x.md")
+    assert plan.session == 3
+    assert [(w.code, w.line) for w in plan.problems] == [(SESSION_ID_UNREADABLE, 3)]
+
+
 def test_unreadable_date_warns() -> None:
     plan = _plan("", header="# R9: T\n\n**Date**: March 2nd\n")
     assert plan.date is None and [w.line for w in plan.problems] == [3]
@@ -481,7 +491,6 @@ def test_unreadable_date_warns() -> None:
     ("# R3: T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n", None, None),
     ("# R3: T\n\n### Cluster A: X\n\n| # | File ID | LOC |\n|---|---|---|\n| 1 | 4 | 5 |\n", 5, "File/Path"),
     ("# R3: T\n\n| # | File ID | Name | LOC |\n|---|---|---|---|\n| 1 | 4 | a | 5 |\n", 3, "File/Path"),
-    ("# R3: T\n\n**Session ID**: {N}\n", None, None),
     ("# R3: T\n\n## Target: 1 file\n\n| # | Path | LOC |\n|---|---|---|\n| 1 | a.py | 5 |\n", 5, "File ID"),
     ("# Plan\n\n**Session ID**: {N}\n", 3, "Session ID"),
 ])

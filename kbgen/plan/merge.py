@@ -88,7 +88,7 @@ def join_base(base: str | None, item: str) -> str:
     item = item.strip()
     if base is None or item.startswith(("~", "/")) or "repos/" in item:
         return item
-    return base.rstrip("/") + "/" + item.lstrip("./")
+    return base.rstrip("/") + "/" + _strip_dot_slash(item)
 
 
 def split_repo(full: str) -> tuple[str | None, str]:
@@ -113,8 +113,14 @@ def overlap_join(directory: str, path: str) -> str:
     return "/".join(base + rel)
 
 
+def _strip_dot_slash(path: str) -> str:
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
 def _suffix_match(full: str, path: str) -> bool:
-    path = path.strip().lstrip("./")
+    path = _strip_dot_slash(path.strip())
     return bool(path) and (full == path or full.endswith("/" + path))
 
 

@@ -38,6 +38,7 @@ LOC_UNREADABLE = "plan.loc-unreadable"
 FACT_CONFLICT = "plan.fact-conflict"
 FULL_PATH_UNMATCHED = "plan.full-path-unmatched"
 FILE_NOT_IN_DATABASE = "plan.file-not-in-database"
+SESSION_ID_UNREADABLE = "plan.session-id-unreadable"
 
 INFO_CODES = frozenset({DATE_PLACEHOLDER})
 
@@ -84,7 +85,7 @@ class PlannedFile:
     line: int
     repo_path: str | None = None
     """Path from the repository root, when the plan's full paths say it."""
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict, hash=False)
     """Cells of columns the parser does not interpret (e.g. ``Connects To``)."""
 
     @property
@@ -184,7 +185,7 @@ class Plan:
     outcomes: tuple[str, ...]
     domain_tags: tuple[DomainTag, ...]
     warnings: tuple[PlanWarning, ...]
-    fields: dict[str, str]
+    fields: dict[str, str] = field(hash=False)
     """Header fields the parser does not interpret (``Parallel with``...), as written."""
     content_hash: str
     """SHA-256 of the text (line endings normalised): tells a re-import what changed."""

@@ -54,6 +54,7 @@ from kbgen.plan.model import (
     DATE_UNREADABLE,
     DUPLICATE_FILE_ID,
     LOC_UNREADABLE,
+    SESSION_ID_UNREADABLE,
     Cluster,
     ClusterQuestion,
     Plan,
@@ -228,7 +229,7 @@ class _Walker:
         draft = self.draft
         if name == "session id" or name == "session":
             draft.session_field = draft.session_field or fld
-        elif name == "date" and draft.date is None and not self.date_seen:
+        elif name == "date" and not self.date_seen:
             self._date(fld)
         elif name == "focus" and draft.focus is None:
             draft.focus = fld.value
@@ -250,7 +251,7 @@ class _Walker:
                 ClusterQuestion(self._cluster_letter(), collapse_space(fld.value), fld.line))
         elif name.startswith("target") and draft.target_line is None:
             self._target(fld.value, fld.line)
-        elif self.section == "header":
+        elif self.section == "header" and self.cluster is None:
             draft.fields[fld.name] = fld.value
 
     def _date(self, fld: FieldLine) -> None:
@@ -311,6 +312,7 @@ class _Walker:
 
 
 def _session(draft: _Draft) -> int:
+    """The session number from the title and/or the Session ID field, which must agree."""
     title_line = draft.title_line or 1
     fld = draft.session_field
     field_session: int | None = None
@@ -319,6 +321,10 @@ def _session(draft: _Draft) -> int:
         if match is None and draft.title_session is None:
             raise PlanParseError(f"Session ID {fld.value!r} is not a number",
                                  path=draft.path, line=fld.line)
+        if match is None:
+            draft.warnings.append(PlanWarning(
+                SESSION_ID_UNREADABLE, fld.line,
+                f"Session ID {fld.value!r} is not a number; using the title's R{draft.title_session}"))
         field_session = int(match.group(1)) if match else None
     if draft.title_session is not None and field_session is not None \
             and draft.title_session != field_session and fld is not None:
