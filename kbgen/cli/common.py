@@ -1,0 +1,90 @@
+"""Shared CLI state: global options, console output, error → exit code."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from kbgen.config import Options, load_options
+from kbgen.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, KbgenError
+
+
+@dataclass
+class State:
+    project: Path | None = None
+    db: str | None = None
+    quiet: bool = False
+    debug: bool = False
+
+    def options(self, *, required: bool = True) -> Options:
+        return load_options(self.project, required=required).with_database(self.db)
+
+
+STATE = State()
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def root_options(
+    project: Annotated[Path | None, typer.Option("--project", help="Knowledge-base project folder "
+                                                 "(holds conf/kbgen.yaml); default: the current folder.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL, overriding conf/kbgen.yaml and $KBGEN_DB "
+                                           "(sqlite:///db/research.db, postgresql+psycopg://...).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the essential result.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Turn a code-research ledger into a published knowledge base."""
+    STATE.project, STATE.db, STATE.quiet, STATE.debug = project, db, quiet, debug
+
+
+def say(message: str) -> None:
+    if not STATE.quiet:
+        console.print(message, markup=False)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"warning: {message}", markup=False)
+
+
+def run(app: typer.Typer) -> int:
+    """Run the Typer app; map kbgen errors to one line and the contract's exit codes."""
+    try:
+        app(standalone_mode=False)
+    except KbgenError as exc:
+        if STATE.debug:
+            traceback.print_exc()
+        err_console.print(f"error: {exc}", markup=False)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        err_console.print("aborted", markup=False)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        return 130
+    except OSError as exc:
+        if STATE.debug:
+            traceback.print_exc()
+        err_console.print(f"error: {exc}", markup=False)
+        return EXIT_ENVIRONMENT
+    return 0
+
+
+def fail_exit(code: int) -> None:
+    raise typer.Exit(code)
+
+
+def stdout_write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

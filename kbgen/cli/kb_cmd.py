@@ -1,0 +1,156 @@
+"""``kbgen init``, ``demo``, ``sync``, ``answer`` and ``finding``."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kbgen.cli.common import STATE, err_console, say, warn
+from kbgen.db.engine import open_engine, resolve_url
+from kbgen.db.kbwrite import resolve_finding, set_answer, supersede_finding
+from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+from kbgen.errors import EXIT_CHECK_FAILED
+from kbgen.scaffold import init_project
+from kbgen.sync import SyncReport, sync
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("demo")(demo)
+    app.command("sync")(sync_cmd)
+    app.command("answer")(answer)
+    finding_app = typer.Typer(help="Set a finding's status: resolved or superseded.", no_args_is_help=True)
+    finding_app.command("resolve")(finding_resolve)
+    finding_app.command("supersede")(finding_supersede)
+    app.add_typer(finding_app, name="finding")
+
+
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Project folder (default: --project or the current one).")] = None,
+    title: Annotated[str, typer.Option(help="Site title.")] = "Research Knowledge Base",
+) -> None:
+    """Scaffold a knowledge-base project; never overwrites existing files."""
+    target = (directory or STATE.project or Path.cwd()).resolve()
+    result = init_project(target, title=title)
+    for rel in result.created:
+        say(f"created {rel}")
+    for rel in result.kept:
+        say(f"kept    {rel} (exists)")
+    say(f"next: put your research database at {target / 'db/research.db'} (or set database: in conf/kbgen.yaml), "
+        "then run 'kbgen build'")
+
+
+def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0) -> SyncReport:
+    """A sync with a progress bar on long runs and warnings printed."""
+    options = STATE.options()
+    if STATE.quiet:
+        report = sync(options, check=check, dry_run=dry_run, wait=wait)
+    else:
+        with Progress(TextColumn("sync {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task("pages", total=None)
+
+            def progress(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            report = sync(options, check=check, dry_run=dry_run, wait=wait, progress=progress)
+    for w in report.warnings:
+        warn(str(w))
+    return report
+
+
+def sync_cmd(
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 and list stale pages if any.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; list what would change.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another sync's lock.")] = 0.0,
+) -> None:
+    """Database → generated pages and domain documents (only changed files are written)."""
+    report = run_sync(check=check, dry_run=dry_run, wait=wait)
+    if check or dry_run:
+        for path in report.written:
+            say(f"stale: {path}" if check else f"would write: {path}")
+        for path in report.removed:
+            say(f"stale: {path} (would be removed)" if check else f"would remove: {path}")
+    elif not STATE.quiet and len(report.written) <= 20:
+        for path in report.written:
+            say(f"wrote {path}")
+    say(report.summary())
+    if check and report.stale:
+        err_console.print(f"{len(report.stale)} generated files are stale: run 'kbgen sync'", markup=False)
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _writable_engine() -> object:
+    options = STATE.options(required=STATE.db is None)
+    url = resolve_url(options.database, options.project_dir)
+    engine = open_engine(url)
+    check_research_schema(engine, url)
+    ensure_kb_tables(engine)
+    return engine
+
+
+def answer(
+    question: Annotated[str, typer.Argument(help="Question ID, e.g. Q95-4458.")],
+    finding: Annotated[str, typer.Argument(help="Finding ID, e.g. F1234.")],
+    partial: Annotated[bool, typer.Option("--partial", help="The finding answers the question in part.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why it answers the question.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the explicit link.")] = False,
+) -> None:
+    """Link a finding to the plan question it answers (explicit links override inferred ones)."""
+    engine = _writable_engine()
+    try:
+        what = set_answer(engine, question, finding, partial=partial, note=note, remove=remove)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()  # type: ignore[attr-defined]
+    say(f"{what}: {question} ← {finding.upper() if finding[:1] in 'fF' else 'F' + finding}")
+
+
+def finding_resolve(
+    finding: Annotated[str, typer.Argument(help="Finding ID, e.g. F12.")],
+    session: Annotated[str, typer.Option("--session", help="Session that resolved it, e.g. R99.")],
+) -> None:
+    """Mark a finding resolved in a later session."""
+    engine = _writable_engine()
+    try:
+        resolve_finding(engine, finding, session)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()  # type: ignore[attr-defined]
+    say(f"{finding}: resolved in {session}")
+
+
+def finding_supersede(
+    finding: Annotated[str, typer.Argument(help="The earlier finding, e.g. F12.")],
+    by: Annotated[str, typer.Option("--by", help="The later finding that corrects it, e.g. F40.")],
+    reason: Annotated[str, typer.Option("--reason", help="What the later finding corrects.")],
+) -> None:
+    """Mark a finding superseded by a later one (shown on both, as a sphinx-needs link)."""
+    engine = _writable_engine()
+    try:
+        supersede_finding(engine, finding, by, reason)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()  # type: ignore[attr-defined]
+    say(f"{finding}: superseded by {by}")
+
+
+def demo(
+    serve: Annotated[bool, typer.Option("--serve", help="Serve the built site on localhost afterwards.")] = False,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the built site in a browser.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+) -> None:
+    """Build the bundled example knowledge base end to end and print the path of its index.html."""
+    from kbgen.demo import run_demo
+
+    target = (STATE.project or Path.cwd()).resolve()
+    result = run_demo(target, log=say)
+    say(f"built {result.index}")
+    print(result.index) if STATE.quiet else None
+    if open_browser:
+        webbrowser.open(result.index.as_uri())
+    if serve:
+        from kbgen.serve import serve_static
+
+        serve_static(result.index.parent, port=port, log=say)

@@ -1,0 +1,154 @@
+"""One frozen options object for the CLI and the Sphinx extension.
+
+A knowledge-base project is a folder holding ``conf/kbgen.yaml``. Every path
+in it is relative to that folder. The same :class:`Options` is read by the
+command line (``kbgen sync``) and by ``kbgen.sphinx`` inside ``conf.py``, so
+both always agree on where pages, domain documents and the database are.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kbgen.errors import ConfigError
+
+CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
+ENV_DB_URL = "KBGEN_DB"
+
+#: Category values (after normalisation) that mark a finding as a positive.
+DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (
+    "real-functionality", "genuine", "positive", "strength", "good-practice",
+    "production-ready", "well-tested", "solid", "verified-real",
+)
+#: Free-form category spellings folded onto one normalised value.
+DEFAULT_CATEGORY_ALIASES: dict[str, str] = {
+    "real": "real-functionality",
+    "real-function": "real-functionality",
+    "functional": "real-functionality",
+    "arch": "architecture",
+    "integration": "integration-point",
+    "integration-points": "integration-point",
+    "sec": "security",
+    "vuln": "security",
+    "vulnerability": "security",
+    "stubs": "stub",
+    "placeholder": "stub",
+    "facade": "stub",
+    "bugs": "bug",
+    "defect": "bug",
+    "fabricated": "fabricated-data",
+    "fake-data": "fabricated-data",
+}
+#: Source files count for coverage and gaps; tests, type stubs and docs do not.
+DEFAULT_SOURCE_EXCLUDES: tuple[str, ...] = (
+    "%/test/%", "%/tests/%", "%/__tests__/%", "%.test.%", "%.spec.%", "%_test.%",
+    "%.d.ts", "%.md", "%/docs/%", "%.txt",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a knowledge-base project configures."""
+
+    project_dir: Path
+    title: str = "Research Knowledge Base"
+    database: str = "sqlite:///db/research.db"
+    docs_dir: Path = Path("docs")
+    generated_subdir: str = "kb"
+    domains_root: Path = Path("domains")
+    plans_dir: Path = Path("plans")
+    build_dir: Path = Path("build/site")
+    own_packages: tuple[str, ...] = ()
+    positive_categories: tuple[str, ...] = DEFAULT_POSITIVE_CATEGORIES
+    category_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ALIASES))
+    source_excludes: tuple[str, ...] = DEFAULT_SOURCE_EXCLUDES
+    graph_max_nodes: int = 40
+    hotspot_min_domains: int = 3
+    report_gap_limit: int = 20
+
+    # -- derived paths -------------------------------------------------------------
+    @property
+    def docs_path(self) -> Path:
+        return self.project_dir / self.docs_dir
+
+    @property
+    def generated_path(self) -> Path:
+        """The folder kbgen owns inside the Sphinx source (never hand-edited)."""
+        return self.docs_path / self.generated_subdir
+
+    @property
+    def domains_path(self) -> Path:
+        return self.project_dir / self.domains_root
+
+    @property
+    def build_path(self) -> Path:
+        return self.project_dir / self.build_dir
+
+    @property
+    def plans_path(self) -> Path:
+        return self.project_dir / self.plans_dir
+
+    def with_database(self, url: str | None) -> Options:
+        return self if not url else replace(self, database=url)
+
+
+_STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
+_PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
+              "build_dir": "build_dir"}
+_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
+_LIST_KEYS = {"own_packages", "positive_categories", "source_excludes"}
+
+
+def load_options(project_dir: Path | str | None = None, *, required: bool = True) -> Options:
+    """Read ``conf/kbgen.yaml`` of a project (defaults for anything not given).
+
+    ``KBGEN_DB`` in the environment overrides the configured database URL
+    (the ``--db`` option overrides both).
+    """
+    project = Path(project_dir or os.getcwd()).resolve()
+    path = project / CONFIG_RELPATH
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
+                              line=(mark.line + 1) if mark else None) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError("expected a mapping of settings", path=path, line=1)
+        data = loaded or {}
+    elif required:
+        raise ConfigError(f"no {CONFIG_RELPATH} in {project}",
+                          hint="run kbgen in a knowledge-base project, pass --project DIR, or create one with 'kbgen init'")
+    kwargs: dict[str, Any] = {"project_dir": project}
+    known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases"}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(known))})", path=path)
+        if key in _STR_KEYS:
+            kwargs[key] = _expect(str, key, value, path)
+        elif key in _PATH_KEYS:
+            kwargs[key] = Path(_expect(str, key, value, path))
+        elif key in _INT_KEYS:
+            kwargs[key] = _expect(int, key, value, path)
+        elif key in _LIST_KEYS:
+            items = _expect(list, key, value, path)
+            kwargs[key] = tuple(str(v) for v in items)
+        else:
+            mapping = _expect(dict, key, value, path)
+            kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **{str(k).lower(): str(v) for k, v in mapping.items()}}
+    options = Options(**kwargs)
+    env_url = os.environ.get(ENV_DB_URL)
+    return options.with_database(env_url) if env_url else options
+
+
+def _expect(kind: type, key: str, value: Any, path: Path) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"setting {key!r} must be a {kind.__name__}, got {value!r}", path=path)
+    return value

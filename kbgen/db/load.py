@@ -1,0 +1,160 @@
+"""Reading the database into a :class:`~kbgen.model.Snapshot`.
+
+One query per table, each with an explicit ORDER BY, each selecting only
+columns the live table has. kbgen's own tables are read when present (a
+database nobody ran ``kbgen db upgrade`` on simply has no plans yet).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from kbgen import vocab
+from kbgen.config import Options
+from kbgen.db import kbtables as kb
+from kbgen.db import research as rt
+from kbgen.db.migrate import check_kb_schema, check_research_schema
+from kbgen.errors import DatabaseError
+from kbgen.model import (
+    Answer,
+    Dependency,
+    Domain,
+    ExcludePath,
+    File,
+    FileRead,
+    Finding,
+    FindingStatus,
+    Label,
+    Package,
+    PackageDependency,
+    PlanRecord,
+    Question,
+    Session,
+    Snapshot,
+)
+
+
+def _rows(conn: Connection, schema: rt.ResearchSchema, table: Table, cols: list[str], order: list[str]) -> list[Any]:
+    if not schema.has_table(table.name):
+        return []
+    stmt = select(*(schema.col(table, c) for c in cols)).order_by(*(table.c[o] for o in order))
+    return list(conn.execute(stmt))
+
+
+def _text(value: Any) -> str | None:
+    """Database text as str (some tools store numbers or bytes in TEXT columns)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def load_snapshot(engine: Engine, options: Options, shown_url: str = "") -> Snapshot:
+    """Load everything pages need. Raises DatabaseError for non-research databases."""
+    schema = check_research_schema(engine, shown_url or str(engine.url))
+    has_kb = check_kb_schema(engine) is not None
+    try:
+        with engine.connect() as conn:
+            return _load(conn, schema, options, has_kb)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"reading the research database failed: {exc.__class__.__name__}: "
+                            f"{str(exc).splitlines()[0]}") from exc
+
+
+def _load(conn: Connection, schema: rt.ResearchSchema, options: Options, has_kb: bool) -> Snapshot:
+    packages = tuple(
+        Package(r.id, _text(r.name) or f"package-{r.id}", _text(r.base_path), _text(r.repo_url),
+                _text(r.description), _int(r.total_files), _int(r.total_loc))
+        for r in _rows(conn, schema, rt.packages,
+                       ["id", "name", "base_path", "repo_url", "description", "total_files", "total_loc"], ["id"]))
+    pkg_names = {p.id: p.name for p in packages}
+    files = tuple(
+        File(r.id, r.package_id, pkg_names.get(r.package_id, "(no package)"), _text(r.relative_path) or "",
+             _int(r.loc), vocab.depth(_text(r.depth)), _text(r.depth), _int(r.lines_read),
+             _text(r.last_read_date), _text(r.notes))
+        for r in _rows(conn, schema, rt.files,
+                       ["id", "package_id", "relative_path", "loc", "depth", "lines_read", "last_read_date", "notes"],
+                       ["id"]))
+    domains = tuple(
+        Domain(r.id, _text(r.name) or f"domain-{r.id}", _text(r.description), vocab.priority(_text(r.priority)),
+               _text(r.priority), _text(r.synthesis_path))
+        for r in _rows(conn, schema, rt.domains, ["id", "name", "description", "priority", "synthesis_path"], ["id"]))
+    file_domains = tuple(
+        (r.file_id, r.domain_id)
+        for r in _rows(conn, schema, rt.file_domains, ["file_id", "domain_id"], ["file_id", "domain_id"]))
+    sessions = tuple(
+        Session(r.id, _text(r.name) or f"R{r.id}", vocab.session_number(_text(r.name), r.id), _text(r.date),
+                _text(r.focus), _int(r.agent_count), _text(r.notes))
+        for r in _rows(conn, schema, rt.sessions, ["id", "name", "date", "focus", "agent_count", "notes"], ["id"]))
+    reads = tuple(
+        FileRead(r.id, r.file_id, r.session_id, vocab.depth(_text(r.depth)), _text(r.depth), _int(r.lines_read),
+                 _text(r.line_ranges), _text(r.notes))
+        for r in _rows(conn, schema, rt.file_reads,
+                       ["id", "file_id", "session_id", "depth", "lines_read", "line_ranges", "notes"], ["id"]))
+    aliases = options.category_aliases
+    findings = tuple(
+        Finding(r.id, r.file_id, r.session_id, _int(r.line_start), _int(r.line_end),
+                vocab.severity(_text(r.severity)), _text(r.severity),
+                vocab.category(_text(r.category), aliases), _text(r.category),
+                _text(r.description) or "", bool(_int(r.followed_up)))
+        for r in _rows(conn, schema, rt.findings,
+                       ["id", "file_id", "session_id", "line_start", "line_end", "severity", "category",
+                        "description", "followed_up"], ["id"]))
+    dependencies = tuple(
+        Dependency(r.id, r.source_file_id, r.target_file_id, _text(r.relationship) or "related",
+                   _text(r.evidence), bool(_int(r.verified)))
+        for r in _rows(conn, schema, rt.dependencies,
+                       ["id", "source_file_id", "target_file_id", "relationship", "evidence", "verified"], ["id"]))
+    package_dependencies = tuple(
+        PackageDependency(r.source_package_id, r.target_package_id, _text(r.relationship) or "depends",
+                          _text(r.notes))
+        for r in _rows(conn, schema, rt.package_dependencies,
+                       ["id", "source_package_id", "target_package_id", "relationship", "notes"], ["id"]))
+    exclude = tuple(
+        ExcludePath(_text(r.pattern) or "", _text(r.reason))
+        for r in _rows(conn, schema, rt.exclude_paths, ["id", "pattern", "reason"], ["id"]) if r.pattern)
+    snapshot_kb: dict[str, Any] = {}
+    if has_kb:
+        snapshot_kb = _load_kb(conn)
+    return Snapshot(
+        packages=packages, files=files, domains=domains, file_domains=file_domains, sessions=sessions,
+        reads=reads, findings=findings, dependencies=dependencies,
+        package_dependencies=package_dependencies, exclude_paths=exclude,
+        positive_categories=frozenset(vocab.category(c, aliases) for c in options.positive_categories),
+        **snapshot_kb)
+
+
+def _load_kb(conn: Connection) -> dict[str, Any]:
+    plans = tuple(
+        PlanRecord(r.session, r.source_path, r.content_hash, json.loads(r.data))
+        for r in conn.execute(select(kb.plans).order_by(kb.plans.c.session)))
+    questions = tuple(
+        Question(r.id, r.session, r.file_id, tuple(int(x) for x in r.file_ids.split()), r.cluster, r.text,
+                 r.ordinal, r.line)
+        for r in conn.execute(select(kb.questions).order_by(kb.questions.c.session, kb.questions.c.ordinal)))
+    answers = tuple(
+        Answer(r.question_id, r.finding_id, inferred=False, partial=bool(r.partial), note=r.note)
+        for r in conn.execute(select(kb.answers).order_by(kb.answers.c.question_id, kb.answers.c.finding_id)))
+    labels = tuple(
+        Label(r.domain, r.letter, r.number, r.finding_id)
+        for r in conn.execute(select(kb.finding_labels).order_by(
+            kb.finding_labels.c.domain, kb.finding_labels.c.letter, kb.finding_labels.c.number)))
+    statuses = tuple(
+        FindingStatus(r.finding_id, r.status, r.session_id, r.superseded_by, r.reason)
+        for r in conn.execute(select(kb.finding_status).order_by(kb.finding_status.c.finding_id)))
+    return {"plans": plans, "questions": questions, "explicit_answers": answers, "labels": labels,
+            "statuses": statuses}

@@ -1,0 +1,408 @@
+"""The snapshot: what the database says, resolved into plain frozen data.
+
+Pages are pure functions of a :class:`Snapshot`; nothing downstream talks to
+the database. Every collection is in a deterministic order (by id or by an
+explicit key) so the same database always renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from kbgen import vocab
+
+
+@dataclass(frozen=True)
+class Package:
+    id: int
+    name: str
+    base_path: str | None
+    repo_url: str | None
+    description: str | None
+    total_files: int | None
+    total_loc: int | None
+
+
+@dataclass(frozen=True)
+class File:
+    id: int
+    package_id: int | None
+    package: str
+    path: str
+    loc: int | None
+    depth: str
+    depth_raw: str | None
+    lines_read: int | None
+    last_read_date: str | None
+    notes: str | None
+
+    @property
+    def need_id(self) -> str:
+        return f"FILE{self.id}"
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: int
+    name: str
+    description: str | None
+    priority: str
+    priority_raw: str | None
+    synthesis_path: str | None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    name: str
+    number: int
+    date: str | None
+    focus: str | None
+    agent_count: int | None
+    notes: str | None
+
+    @property
+    def need_id(self) -> str:
+        return f"S{self.id}"
+
+    @property
+    def label(self) -> str:
+        return self.name or f"R{self.number}"
+
+
+@dataclass(frozen=True)
+class FileRead:
+    id: int
+    file_id: int
+    session_id: int | None
+    depth: str
+    depth_raw: str | None
+    lines_read: int | None
+    line_ranges: str | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: int
+    file_id: int | None
+    session_id: int | None
+    line_start: int | None
+    line_end: int | None
+    severity: str
+    severity_raw: str | None
+    category: str
+    category_raw: str | None
+    description: str
+    followed_up: bool
+
+    @property
+    def need_id(self) -> str:
+        return f"F{self.id}"
+
+    @property
+    def lines(self) -> str:
+        if self.line_start is None:
+            return ""
+        if self.line_end is None or self.line_end == self.line_start:
+            return str(self.line_start)
+        return f"{self.line_start}-{self.line_end}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    id: int
+    source_file_id: int
+    target_file_id: int
+    relationship: str
+    evidence: str | None
+    verified: bool
+
+
+@dataclass(frozen=True)
+class PackageDependency:
+    source_package_id: int
+    target_package_id: int
+    relationship: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class ExcludePath:
+    pattern: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    session: int
+    source_path: str
+    content_hash: str
+    data: dict[str, Any]  # the `plan parse --json` shape
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    session: int
+    file_id: int | None
+    file_ids: tuple[int, ...]
+    cluster: str | None
+    text: str
+    ordinal: int
+    line: int | None
+
+    @property
+    def need_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: str
+    finding_id: int
+    inferred: bool
+    partial: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    domain: str
+    letter: str
+    number: int
+    finding_id: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.letter}{self.number}"
+
+
+@dataclass(frozen=True)
+class FindingStatus:
+    finding_id: int
+    status: str  # resolved | superseded
+    session_id: int | None
+    superseded_by: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a sync renders, loaded in one pass."""
+
+    packages: tuple[Package, ...]
+    files: tuple[File, ...]
+    domains: tuple[Domain, ...]
+    file_domains: tuple[tuple[int, int], ...]
+    sessions: tuple[Session, ...]
+    reads: tuple[FileRead, ...]
+    findings: tuple[Finding, ...]
+    dependencies: tuple[Dependency, ...]
+    package_dependencies: tuple[PackageDependency, ...]
+    exclude_paths: tuple[ExcludePath, ...]
+    plans: tuple[PlanRecord, ...] = ()
+    questions: tuple[Question, ...] = ()
+    explicit_answers: tuple[Answer, ...] = ()
+    labels: tuple[Label, ...] = ()
+    statuses: tuple[FindingStatus, ...] = ()
+    positive_categories: frozenset[str] = field(default_factory=frozenset)
+
+    # -- lookups -----------------------------------------------------------------
+    @cached_property
+    def package_by_id(self) -> dict[int, Package]:
+        return {p.id: p for p in self.packages}
+
+    @cached_property
+    def file_by_id(self) -> dict[int, File]:
+        return {f.id: f for f in self.files}
+
+    @cached_property
+    def session_by_id(self) -> dict[int, Session]:
+        return {s.id: s for s in self.sessions}
+
+    @cached_property
+    def session_by_number(self) -> dict[int, Session]:
+        """R-number → session; an exact ``id`` match wins over a parsed name."""
+        result: dict[int, Session] = {}
+        for s in self.sessions:
+            result.setdefault(s.number, s)
+        for s in self.sessions:
+            if s.name and s.name.upper() == f"R{s.id}":
+                result[s.id] = s
+        return result
+
+    @cached_property
+    def domain_by_id(self) -> dict[int, Domain]:
+        return {d.id: d for d in self.domains}
+
+    @cached_property
+    def domain_by_name(self) -> dict[str, Domain]:
+        return {d.name: d for d in self.domains}
+
+    @cached_property
+    def finding_by_id(self) -> dict[int, Finding]:
+        return {f.id: f for f in self.findings}
+
+    @cached_property
+    def domains_of_file(self) -> dict[int, tuple[str, ...]]:
+        acc: dict[int, list[str]] = defaultdict(list)
+        for file_id, domain_id in self.file_domains:
+            domain = self.domain_by_id.get(domain_id)
+            if domain is not None:
+                acc[file_id].append(domain.name)
+        return {k: tuple(sorted(set(v))) for k, v in acc.items()}
+
+    @cached_property
+    def files_of_domain(self) -> dict[str, tuple[File, ...]]:
+        acc: dict[str, list[File]] = defaultdict(list)
+        for file_id, names in self.domains_of_file.items():
+            f = self.file_by_id.get(file_id)
+            if f is not None:
+                for name in names:
+                    acc[name].append(f)
+        return {k: tuple(sorted(v, key=file_sort_key)) for k, v in acc.items()}
+
+    @cached_property
+    def findings_of_file(self) -> dict[int, tuple[Finding, ...]]:
+        return _group(self.findings, lambda f: f.file_id)
+
+    @cached_property
+    def findings_of_session(self) -> dict[int | None, tuple[Finding, ...]]:
+        return _group(self.findings, lambda f: f.session_id)
+
+    @cached_property
+    def reads_of_session(self) -> dict[int | None, tuple[FileRead, ...]]:
+        return _group(self.reads, lambda r: r.session_id)
+
+    @cached_property
+    def reads_of_file(self) -> dict[int, tuple[FileRead, ...]]:
+        return _group(self.reads, lambda r: r.file_id)
+
+    @cached_property
+    def deps_out(self) -> dict[int, tuple[Dependency, ...]]:
+        return _group(self.dependencies, lambda d: d.source_file_id)
+
+    @cached_property
+    def deps_in(self) -> dict[int, tuple[Dependency, ...]]:
+        return _group(self.dependencies, lambda d: d.target_file_id)
+
+    @cached_property
+    def plan_by_session(self) -> dict[int, PlanRecord]:
+        return {p.session: p for p in self.plans}
+
+    @cached_property
+    def questions_of_session(self) -> dict[int, tuple[Question, ...]]:
+        return _group(self.questions, lambda q: q.session)
+
+    @cached_property
+    def questions_of_file(self) -> dict[int, tuple[Question, ...]]:
+        acc: dict[int, list[Question]] = defaultdict(list)
+        for q in self.questions:
+            for fid in q.file_ids:
+                acc[fid].append(q)
+        return {k: tuple(v) for k, v in acc.items()}
+
+    @cached_property
+    def status_of_finding(self) -> dict[int, FindingStatus]:
+        return {s.finding_id: s for s in self.statuses}
+
+    @cached_property
+    def superseded_by_me(self) -> dict[int, tuple[int, ...]]:
+        """finding id → the findings it supersedes (the reverse of superseded_by)."""
+        acc: dict[int, list[int]] = defaultdict(list)
+        for s in self.statuses:
+            if s.status == "superseded" and s.superseded_by is not None:
+                acc[s.superseded_by].append(s.finding_id)
+        return {k: tuple(sorted(v)) for k, v in acc.items()}
+
+    @cached_property
+    def labels_of_finding(self) -> dict[int, tuple[Label, ...]]:
+        return _group(self.labels, lambda lab: lab.finding_id)
+
+    @cached_property
+    def labels_of_domain(self) -> dict[str, tuple[Label, ...]]:
+        return _group(self.labels, lambda lab: lab.domain)
+
+    @cached_property
+    def domains_of_finding(self) -> dict[int, tuple[str, ...]]:
+        return {f.id: self.domains_of_file.get(f.file_id or -1, ()) for f in self.findings}
+
+    # -- answers -----------------------------------------------------------------
+    @cached_property
+    def answers_of_question(self) -> dict[str, tuple[Answer, ...]]:
+        """Explicit links take precedence; otherwise infer from file + session."""
+        explicit = _group(
+            [a for a in self.explicit_answers if a.finding_id in self.finding_by_id],
+            lambda a: a.question_id)
+        result: dict[str, tuple[Answer, ...]] = {}
+        for q in self.questions:
+            if q.id in explicit:
+                result[q.id] = explicit[q.id]
+                continue
+            session = self.session_by_number.get(q.session)
+            if session is None:
+                continue
+            inferred = [
+                Answer(q.id, f.id, inferred=True)
+                for fid in q.file_ids
+                for f in self.findings_of_file.get(fid, ())
+                if f.session_id == session.id
+            ]
+            if inferred:
+                result[q.id] = tuple(sorted(set(inferred), key=lambda a: a.finding_id))
+        return result
+
+    @cached_property
+    def questions_of_finding(self) -> dict[int, tuple[Answer, ...]]:
+        acc: dict[int, list[Answer]] = defaultdict(list)
+        for answers in self.answers_of_question.values():
+            for a in answers:
+                acc[a.finding_id].append(a)
+        return {k: tuple(sorted(v, key=lambda a: a.question_id)) for k, v in acc.items()}
+
+    def question_status(self, question_id: str) -> str:
+        """``answered`` (explicit link), ``inferred`` or ``open``."""
+        answers = self.answers_of_question.get(question_id, ())
+        if not answers:
+            return "open"
+        return "inferred" if all(a.inferred for a in answers) else "answered"
+
+    def is_positive(self, finding: Finding) -> bool:
+        return finding.category in self.positive_categories
+
+    def finding_status_text(self, finding_id: int) -> str:
+        """``Open`` / ``Resolved in R<n>`` / ``Superseded by R<n>: reason``."""
+        status = self.status_of_finding.get(finding_id)
+        if status is None:
+            return "Open"
+        if status.status == "resolved":
+            session = self.session_by_id.get(status.session_id or -1)
+            return f"Resolved in {session.label}" if session else "Resolved"
+        later = self.finding_by_id.get(status.superseded_by or -1)
+        session = self.session_by_id.get(later.session_id or -1) if later else None
+        where = f" by {session.label}" if session else ""
+        reason = f": {status.reason}" if status.reason else ""
+        return f"Superseded{where}{reason}"
+
+
+def file_sort_key(f: File) -> tuple[str, str, int]:
+    return (f.package, f.path, f.id)
+
+
+def _group(items: Any, key: Any) -> dict[Any, tuple[Any, ...]]:
+    acc: dict[Any, list[Any]] = defaultdict(list)
+    for item in items:
+        acc[key(item)].append(item)
+    return {k: tuple(v) for k, v in acc.items()}
+
+
+def strongest(depths: list[str]) -> str:
+    return max(depths, key=vocab.depth_rank) if depths else "NOT_TOUCHED"

@@ -1,0 +1,1 @@
+"""Rendering: model values → MyST text. Pure functions, no I/O, no Sphinx."""

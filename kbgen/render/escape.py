@@ -1,0 +1,115 @@
+"""The one place where database and plan text becomes inert MyST.
+
+Text from the research database is data: it must render literally and never
+become markup, raw HTML, a role, a directive, a substitution or a link. The
+rules, in CommonMark terms (MyST is CommonMark plus extensions):
+
+* every ASCII punctuation character that can start or close markup is
+  backslash-escaped (CommonMark allows escaping any ASCII punctuation, so the
+  character itself is what renders). That covers emphasis, code spans, links,
+  raw HTML and entities (``<``, ``&``), headings, block quotes, lists, tables
+  (``|``), MyST roles and directives (`` ` ``, ``{``, ``:``), substitutions
+  (``{{``), comments (``%``), targets (``(x)=`` needs ``=``) and math (``$``);
+* ``.`` and ``)`` are escaped after a digit (ordered-list markers);
+* control characters are dropped (they are invalid in HTML/XML), bidi
+  override/isolate characters are shown as visible ``<U+202E>`` notation so
+  text cannot reorder itself on screen ("Trojan source"); other characters,
+  including zero-width ones and all non-ASCII text, pass through unchanged;
+* line breaks become hard breaks in block text and spaces in table cells;
+  leading spaces become no-break spaces so no line turns into a code block.
+
+Option values of need directives and titles are single-line by construction
+(:func:`plain`) and sphinx-needs' dynamic functions and variants are switched
+off for every kbgen field (see :mod:`kbgen.sphinx`).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ALWAYS = set("\\`*_{}[]<>#+-=|!~:$%^&@")
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean(text: object) -> str:
+    """Drop control characters and make bidi controls visible; normalise newlines."""
+    value = "" if text is None else str(text)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value)
+    if any(ch in _BIDI for ch in value):
+        value = "".join(f"<U+{ord(ch):04X}>" if ch in _BIDI else ch for ch in value)
+    return value
+
+
+def _escape_line(line: str) -> str:
+    out: list[str] = []
+    prev = ""
+    for ch in line:
+        if ch in _ALWAYS or (ch in ".)" and prev.isdigit()) or ch in "\"'":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+        prev = ch
+    text = "".join(out)
+    stripped = text.lstrip(" \t")
+    if len(stripped) != len(text):
+        text = "\u00a0" * (len(text) - len(stripped)) + stripped
+    return text
+
+
+def inline(text: object) -> str:
+    """Inert text for a single line (table cell, list item, heading): newlines → spaces."""
+    return _escape_line(" ".join(clean(text).split("\n")).replace("\t", " "))
+
+
+def block(text: object) -> str:
+    """Inert text for a paragraph: line breaks kept as hard breaks, blank lines as paragraph breaks."""
+    lines = clean(text).replace("\t", "    ").split("\n")
+    escaped = [_escape_line(line) for line in lines]
+    out: list[str] = []
+    for i, line in enumerate(escaped):
+        last = i == len(escaped) - 1
+        nxt_blank = not last and escaped[i + 1].strip() == ""
+        if line.strip() == "":
+            out.append("")
+        elif last or nxt_blank:
+            out.append(line)
+        else:
+            out.append(line + "\\")
+    while out and out[-1] == "":
+        out.pop()
+    while out and out[0] == "":
+        out.pop(0)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
+
+
+def plain(text: object, limit: int = 0) -> str:
+    """One line of plain text for titles and option values (no markup is parsed there).
+
+    Sequences sphinx-needs would treat as dynamic functions (``[[``) or
+    variants (``<<``) are broken with a zero-width joiner-free space so they
+    stay visible but inert.
+    """
+    value = " ".join(clean(text).split())
+    value = value.replace("[[", "[ [").replace("]]", "] ]").replace("<<", "< <").replace(">>", "> >")
+    if limit and len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value
+
+
+def code(text: object) -> str:
+    """A literal code span whose content can never close early."""
+    value = " ".join(clean(text).split("\n"))
+    if not value:
+        return ""
+    longest = max((len(m) for m in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or longest else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def slug(text: object, fallback: str = "x") -> str:
+    """A safe file/ID fragment: lowercase letters, digits and hyphens only."""
+    value = re.sub(r"[^a-z0-9]+", "-", clean(text).lower()).strip("-")
+    return value[:80] or fallback

@@ -1,0 +1,111 @@
+"""MyST building blocks: need directives, roles, tables, headings.
+
+Every argument that may carry database text goes through :mod:`escape`;
+values already rendered as MyST are wrapped in :class:`Md` so that the page
+templates (Jinja2, with :func:`finalize` as their ``finalize`` hook) escape
+everything else by default.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from kbgen.render import escape
+
+
+class Md(str):
+    """A string that is already MyST (made by this module), not database text."""
+
+    __slots__ = ()
+
+
+def finalize(value: object) -> str:
+    """Jinja ``finalize``: MyST passes, everything else is escaped inline text."""
+    if isinstance(value, Md):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return escape.inline(value)
+
+
+def heading(level: int, text: str, *, anchor: str | None = None) -> Md:
+    target = f"({anchor})=\n" if anchor else ""
+    return Md(f"{target}{'#' * level} {escape.inline(text)}\n")
+
+
+def need_role(need_id: str) -> Md:
+    return Md(f"{{need}}`{need_id}`")
+
+
+def doc_link(text: str, docname: str) -> Md:
+    """A link to another page by its absolute docname (``/kb/files/FILE12``)."""
+    return Md(f"[{escape.inline(text)}](project:{docname}.md)")
+
+
+def need(kind: str, need_id: str, title: str, *, options: Mapping[str, object] | None = None,
+         links: Mapping[str, Sequence[str]] | None = None, content: str = "",
+         collapse: bool = False) -> Md:
+    """A sphinx-needs object. Options are single-line plain text, JSON-quoted.
+
+    Link options list need IDs only (made by kbgen), never database text.
+    """
+    lines = [f":::{{{kind}}} {escape.plain(title, 160) or need_id}", f":id: {need_id}"]
+    for key, value in (options or {}).items():
+        if value is None or value == "":
+            continue
+        lines.append(f":{key}: {_option(value)}")
+    for key, ids in (links or {}).items():
+        if ids:
+            lines.append(f":{key}: {', '.join(ids)}")
+    if collapse:
+        lines.append(":collapse: true")
+    lines.append("")
+    if content:
+        lines.append(content.rstrip("\n"))
+    lines.append(":::")
+    return Md("\n".join(lines) + "\n")
+
+
+def _option(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    text = escape.plain(value)
+    # JSON quoting keeps leading/trailing spaces, colons and quotes literal.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, widths: str = "") -> Md:
+    """A GFM pipe table. Cells that are not :class:`Md` are escaped."""
+    head = "| " + " | ".join(escape.inline(h) for h in headers) + " |"
+    sep = "|" + "|".join("---" for _ in headers) + "|"
+    body = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    if not body:
+        return Md("")
+    return Md("\n".join([head, sep, *body]) + "\n")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, Md):
+        return value.replace("\n", " ")
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return escape.inline(value)
+
+
+def bullet_list(items: Iterable[object]) -> Md:
+    return Md("".join(f"- {_cell(i)}\n" for i in items))
+
+
+def fmt_int(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def pct(part: float, whole: float) -> str:
+    return "—" if not whole else f"{100.0 * part / whole:.0f}%"

@@ -1,0 +1,462 @@
+"""One pure function per page kind: snapshot in, MyST text out.
+
+Pages are rendered from Jinja2 templates (``templates/``) whose ``finalize``
+hook escapes every value that is not already MyST (:class:`~kbgen.render.myst.Md`),
+so database text cannot reach a page unescaped by accident.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from kbgen import vocab
+from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
+from kbgen.needs_model import domain_need_id
+from kbgen.render import escape
+from kbgen.render.myst import Md, bullet_list, finalize, fmt_int, heading, need, need_role, pct, table
+
+_ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
+                   undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+SESSIONS_PER_GROUP = 100
+
+
+def _render(template: str, **context: Any) -> str:
+    text = _ENV.get_template(template).render(**context)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.rstrip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """Docnames of generated pages, relative to the Sphinx source folder."""
+
+    root: str = "kb"
+
+    def session(self, s: Session) -> str:
+        return f"{self.root}/sessions/S{s.id}"
+
+    def session_group(self, number: int) -> str:
+        lo = (number // SESSIONS_PER_GROUP) * SESSIONS_PER_GROUP
+        return f"{self.root}/sessions/group-{lo:04d}"
+
+    def file(self, f: File) -> str:
+        return f"{self.root}/files/FILE{f.id}"
+
+    def domain(self, slug: str) -> str:
+        return f"{self.root}/domains/{slug}"
+
+
+class SiteView:
+    """Derived facts shared by several pages (computed once per sync)."""
+
+    def __init__(self, snap: Snapshot, layout: SiteLayout) -> None:
+        self.snap = snap
+        self.layout = layout
+
+    @cached_property
+    def page_files(self) -> tuple[File, ...]:
+        """Files read at SURFACE or deeper: each gets a page."""
+        return tuple(f for f in self.snap.files if vocab.is_read(f.depth))
+
+    @cached_property
+    def need_file_ids(self) -> frozenset[int]:
+        """Files with a ``file`` need: read ones, plus those a plan or a finding names."""
+        ids = {f.id for f in self.page_files}
+        ids |= {f.file_id for f in self.snap.findings if f.file_id in self.snap.file_by_id}
+        for q in self.snap.questions:
+            ids |= {fid for fid in q.file_ids if fid in self.snap.file_by_id}
+        for plan in self.snap.plans:
+            ids |= {int(pf["file_id"]) for pf in plan.data.get("files", [])
+                    if int(pf["file_id"]) in self.snap.file_by_id}
+        return frozenset(i for i in ids if i is not None)
+
+    @cached_property
+    def other_need_files(self) -> tuple[File, ...]:
+        page_ids = {f.id for f in self.page_files}
+        return tuple(sorted((self.snap.file_by_id[i] for i in self.need_file_ids if i not in page_ids),
+                            key=file_sort_key))
+
+    @cached_property
+    def domain_slugs(self) -> dict[str, str]:
+        slugs: dict[str, str] = {}
+        used: set[str] = set()
+        for d in self.snap.domains:
+            base = escape.slug(d.name, f"domain-{d.id}")
+            slug = base if base not in used else f"{base}-{d.id}"
+            used.add(slug)
+            slugs[d.name] = slug
+        return slugs
+
+    def session_of(self, finding: Finding) -> Session | None:
+        return self.snap.session_by_id.get(finding.session_id) if finding.session_id is not None else None
+
+    def file_role(self, file_id: int | None) -> Md | str:
+        if file_id is None:
+            return "—"
+        if file_id in self.need_file_ids:
+            return need_role(f"FILE{file_id}")
+        f = self.snap.file_by_id.get(file_id)
+        return f.path if f else f"file {file_id} (not in the files table)"
+
+    def labels_text(self, finding_id: int) -> str:
+        return ", ".join(f"{lab.domain}:{lab.text}" for lab in self.snap.labels_of_finding.get(finding_id, ()))
+
+    def status(self, finding_id: int) -> str:
+        s = self.snap.status_of_finding.get(finding_id)
+        return s.status if s else "open"
+
+
+# -- needs ------------------------------------------------------------------------
+
+def finding_need(view: SiteView, f: Finding) -> Md:
+    snap = view.snap
+    session = view.session_of(f)
+    answers = [a.question_id for a in snap.questions_of_finding.get(f.id, ())]
+    content = [escape.block(f.description) or "(no description)"]
+    status_text = snap.finding_status_text(f.id)
+    if status_text != "Open":
+        content.append(f"**Status:** {escape.inline(status_text)}")
+    if answers:
+        marks = [f"{need_role(a.question_id)}{' (inferred)' if a.inferred else ''}"
+                 f"{' (partial)' if a.partial else ''}" for a in snap.questions_of_finding[f.id]]
+        content.append("**Answers:** " + ", ".join(marks))
+    return need(
+        "finding", f.need_id, f.description or f.need_id,
+        options={
+            "severity": f.severity, "severity_raw": f.severity_raw, "category": f.category,
+            "category_raw": f.category_raw, "lines": f.lines, "label": view.labels_text(f.id),
+            "status": view.status(f.id), "status_detail": status_text,
+            "followed_up": "yes" if f.followed_up else "no",
+        },
+        links={
+            "on_file": [f"FILE{f.file_id}"] if f.file_id in view.need_file_ids else [],
+            "in_session": [session.need_id] if session else [],
+            "answers": answers,
+            "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
+            "in_domain": [domain_need_id(d) for d in snap.domains_of_finding.get(f.id, ())],
+        },
+        content="\n\n".join(content))
+
+
+def question_need(view: SiteView, q: Question) -> Md:
+    snap = view.snap
+    status = snap.question_status(q.id)
+    session = snap.session_by_number.get(q.session)
+    answers = snap.answers_of_question.get(q.id, ())
+    body = [escape.block(q.text)]
+    if answers:
+        kind = "inferred: a finding on the question's file from its session" if status == "inferred" else "explicit"
+        body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
+            f"{need_role(f'F{a.finding_id}')}{' (partial)' if a.partial else ''}" for a in answers))
+    else:
+        body.append("**Open:** no finding answers this question yet.")
+    return need(
+        "question", q.id, q.text,
+        options={"status": status, "inferred": "yes" if status == "inferred" else "no"},
+        links={"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
+               "in_session": [session.need_id] if session else []},
+        content="\n\n".join(body))
+
+
+def file_need(view: SiteView, f: File) -> Md:
+    snap = view.snap
+    targets = sorted({d.target_file_id for d in snap.deps_out.get(f.id, ()) if d.target_file_id in view.need_file_ids})
+    return need(
+        "file", f.need_id, f.path,
+        options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
+                 "depth": f.depth},
+        links={"depends_on": [f"FILE{t}" for t in targets if t != f.id],
+               "in_domain": [domain_need_id(d) for d in snap.domains_of_file.get(f.id, ())]})
+
+
+def session_need(view: SiteView, s: Session) -> Md:
+    has_plan = s.number in view.snap.plan_by_session and view.snap.session_by_number.get(s.number) == s
+    return need("session", s.need_id, f"{s.label}: {s.focus or 'session'}",
+                options={"date": s.date, "focus": s.focus, "plan": "yes" if has_plan else "no",
+                         "session_name": s.name},
+                content=escape.block(s.notes) if s.notes else "")
+
+
+def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    groups: dict[str, list[Finding]] = {}
+    for f in sorted(findings, key=lambda x: (vocab.severity_rank(x.severity), x.id)):
+        groups.setdefault(f.severity, []).append(f)
+    return [{"title": f"{sev.title()} ({len(items)})",
+             "needs": Md("\n".join(finding_need(view, f) for f in items))}
+            for sev, items in groups.items()]
+
+
+# -- pages ------------------------------------------------------------------------
+
+def session_page(view: SiteView, s: Session) -> str:
+    snap = view.snap
+    plan = snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
+    data = plan.data if plan else {}
+    reads = snap.reads_of_session.get(s.id, ())
+    read_depth: dict[int, list[str]] = {}
+    read_lines: Counter[int] = Counter()
+    read_ranges: dict[int, list[str]] = {}
+    for r in reads:
+        read_depth.setdefault(r.file_id, []).append(r.depth)
+        read_lines[r.file_id] += r.lines_read or 0
+        if r.line_ranges:
+            read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
+    findings = snap.findings_of_session.get(s.id, ())
+    planned = [pf for pf in data.get("files", [])]
+    planned_ids = {int(pf["file_id"]) for pf in planned}
+
+    clusters = []
+    for cluster in data.get("clusters", []):
+        ids = [int(i) for i in cluster.get("files", [])]
+        rows = []
+        for pf in (p for p in planned if int(p["file_id"]) in ids):
+            fid = int(pf["file_id"])
+            depth = strongest(read_depth.get(fid, []))
+            rows.append([view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})",
+                         pf.get("loc"), depth if fid in read_depth else "not read",
+                         read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
+                         "yes" if fid in read_depth else "no"])
+        stated = f" ({cluster.get('stated_files') or len(ids)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
+        clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
+                         "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
+                                        rows)})
+
+    def read_rows(file_ids: Iterable[int]) -> list[list[object]]:
+        return [[view.file_role(fid), strongest(read_depth[fid]), read_lines.get(fid) or "—",
+                 ", ".join(read_ranges.get(fid, [])) or "—"]
+                for fid in sorted(file_ids, key=lambda i: file_sort_key(snap.file_by_id[i])
+                                  if i in snap.file_by_id else ("~", "", i))]
+    read_headers = ["File", "Depth", "Lines read", "Ranges"]
+    unplanned = table(read_headers, read_rows(set(read_depth) - planned_ids)) if plan else Md("")
+    reads_table = table(read_headers, read_rows(read_depth)) if not plan else Md("")
+
+    sev = Counter(f.severity for f in findings)
+    planned_loc = sum(int(pf.get("loc") or 0) for pf in planned)
+    read_loc = sum((snap.file_by_id[fid].loc or 0) for fid in read_depth if fid in snap.file_by_id)
+    summary_rows: list[list[object]] = [
+        ["Files", len(planned) if plan else "—", len(read_depth)],
+        ["LOC", planned_loc if plan else "—", read_loc],
+        ["Planned files read", "—", len(planned_ids & set(read_depth)) if plan else "—"],
+    ]
+    summary_rows += [[f"{name.title()} findings", "—", sev.get(name, 0)] for name in vocab.SEVERITIES
+                     if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
+    questions = snap.questions_of_session.get(s.number, ()) if plan else ()
+    fields = []
+    if plan:
+        for label, key in (("Plan", "title"), ("Date", "date"), ("Focus", "focus"),
+                           ("Strategic value", "strategic_value")):
+            if data.get(key):
+                fields.append(f"**{label}:** {escape.inline(data[key])}")
+        fields.append(f"**Source:** {escape.code(plan.source_path)}")
+    outcomes = data.get("outcomes") or []
+    cluster_questions = data.get("cluster_questions") or []
+    return _render(
+        "session.md.j2",
+        anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
+        session_need=session_need(view, s), plan=bool(plan),
+        plan_fields=Md("\\\n".join(fields)),
+        rationale=Md(escape.block(data.get("rationale") or "")),
+        summary_table=table(["", "Planned", "Actual"], summary_rows),
+        clusters=clusters, unplanned=unplanned, reads_table=reads_table,
+        questions=Md("\n".join(question_need(view, q) for q in questions)),
+        cluster_questions=bullet_list([_cq_text(c) for c in cluster_questions]) if cluster_questions else "",
+        finding_groups=_findings_by_severity(view, findings),
+        outcomes=bullet_list([_text(o) for o in outcomes]) if outcomes else "",
+    )
+
+
+def _text(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
+    return str(item)
+
+
+def _cq_text(item: Any) -> str:
+    if isinstance(item, dict):
+        return f"{item.get('cluster') or ''}: {item.get('text') or ''}".strip(": ")
+    return str(item)
+
+
+def file_page(view: SiteView, f: File) -> str:
+    snap = view.snap
+    facts = table(["Package", "Path", "LOC", "Depth", "Lines read", "Last read", "Domains"],
+                  [[f.package, Md(escape.code(f.path)), f.loc, f.depth, f.lines_read, f.last_read_date,
+                    ", ".join(snap.domains_of_file.get(f.id, ())) or "—"]])
+    reads = table(["Session", "Depth", "Lines read", "Ranges"], [
+        [need_role(snap.session_by_id[r.session_id].need_id) if r.session_id in snap.session_by_id else "—",
+         r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
+        for r in snap.reads_of_file.get(f.id, ())])
+    findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
+        [need_role(x.need_id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
+         snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
+         snap.finding_status_text(x.id)]
+        for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
+    questions = table(["Question", "Status"], [[need_role(q.id), snap.question_status(q.id)]
+                                               for q in snap.questions_of_file.get(f.id, ())])
+
+    def dep_rows(edges: Iterable[Any], other: str) -> list[list[object]]:
+        return [[view.file_role(getattr(d, other)), d.relationship, "yes" if d.verified else "no", d.evidence or "—"]
+                for d in edges]
+    deps_out = table(["Depends on", "Relationship", "Verified", "Evidence"], dep_rows(snap.deps_out.get(f.id, ()),
+                                                                                   "target_file_id"))
+    deps_in = table(["Depended on by", "Relationship", "Verified", "Evidence"], dep_rows(snap.deps_in.get(f.id, ()),
+                                                                                       "source_file_id"))
+    return _render("file.md.j2", heading=f"{f.package}: {f.path}", file_need=file_need(view, f), facts=facts,
+                   reads=reads, findings=findings, questions=questions, deps_out=deps_out, deps_in=deps_in,
+                   graph="")
+
+
+def other_files_page(view: SiteView) -> str:
+    parts = ["---\norphan: true\n---\n", "# Files named but not read\n",
+             "Files that a plan or a finding names but no session read at SURFACE or deeper. "
+             "They have no page of their own; their need objects live here.\n"]
+    parts += [file_need(view, f) for f in view.other_need_files]
+    return "\n".join(parts)
+
+
+def unsessioned_findings_page(view: SiteView) -> str | None:
+    snap = view.snap
+    orphans = [f for f in snap.findings if view.session_of(f) is None]
+    if not orphans:
+        return None
+    parts = ["# Findings without a session\n",
+             "Findings whose `session_id` is empty or names no recorded session.\n"]
+    parts += [g["needs"] for g in _findings_by_severity(view, orphans)]
+    return "\n".join(parts)
+
+
+def sessions_index(view: SiteView) -> dict[str, str]:
+    """The sessions index and one page per group of 100 sessions (bounded navigation)."""
+    snap = view.snap
+    groups: dict[str, list[Session]] = {}
+    for s in sorted(snap.sessions, key=lambda s: (s.number, s.id)):
+        groups.setdefault(view.layout.session_group(s.number), []).append(s)
+    root = view.layout.root
+    pages: dict[str, str] = {}
+    group_names = []
+    for docname, members in groups.items():
+        lo, hi = members[0].number, members[-1].number
+        title = f"Sessions R{lo}–R{hi}"
+        group_names.append(docname)
+        rows = [[need_role(s.need_id), s.date or "—", s.focus or "—",
+                 len(snap.reads_of_session.get(s.id, ())), len(snap.findings_of_session.get(s.id, ())),
+                 "yes" if s.number in snap.plan_by_session else "no"] for s in members]
+        toc = "\n".join(f"/{view.layout.session(s)}" for s in members)
+        pages[docname] = (f"# {title}\n\n" + table(["Session", "Date", "Focus", "Reads", "Findings", "Plan"], rows)
+                          + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
+    toc = "\n".join(f"/{g}" for g in group_names)
+    pages[f"{root}/sessions/index"] = (
+        "# Sessions\n\n" + f"{len(snap.sessions):,} research sessions, grouped by hundreds.\n\n"
+        + bullet_list([Md(f"[{escape.inline(pages[g].splitlines()[0][2:])}](project:/{g}.md)") for g in group_names])
+        + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
+    return pages
+
+
+def files_index(view: SiteView) -> str:
+    snap = view.snap
+    by_package: dict[str, list[File]] = {}
+    for f in sorted(view.page_files, key=file_sort_key):
+        by_package.setdefault(f.package, []).append(f)
+    parts = ["# Files read\n",
+             f"{len(view.page_files):,} files read at SURFACE or deeper have a page each. "
+             f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
+             f"See also [files named but not read](project:/{view.layout.root}/files/other.md).\n"]
+    for package, members in by_package.items():
+        parts.append(heading(2, f"{package} ({len(members):,})"))
+        parts.append(table(["File", "LOC", "Depth", "Findings"], [
+            [need_role(f.need_id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members]))
+    return "\n".join(parts)
+
+
+def domain_page(view: SiteView, name: str, include_path: str) -> str:
+    """The site page of a domain: its need, then the domain document itself (included)."""
+    snap = view.snap
+    d = snap.domain_by_name[name]
+    files = snap.files_of_domain.get(name, ())
+    total = sum(f.loc or 0 for f in files)
+    read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
+    domain_need = need("domain", domain_need_id(name), name,
+                       options={"priority": d.priority, "coverage": pct(read, total)},
+                       content=escape.block(d.description) if d.description else "")
+    return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
+            f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
+            f"## Domain record\n\n{domain_need}")
+
+
+def domains_index(view: SiteView) -> str:
+    snap = view.snap
+    rows = []
+    for d in sorted(snap.domains, key=lambda d: d.name):
+        files = snap.files_of_domain.get(d.name, ())
+        total = sum(f.loc or 0 for f in files)
+        read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
+        rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
+                     d.priority, len(files), pct(read, total)])
+    toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}" for d in sorted(snap.domains, key=lambda d: d.name))
+    return ("# Domains\n\n" + table(["Domain", "Priority", "Files", "Coverage (LOC MEDIUM+)"], rows)
+            + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
+
+
+def traceability_page(view: SiteView) -> str:
+    snap = view.snap
+    parts = ["# Traceability\n",
+             "Every plan question with the findings that answer it. *Answered* means an explicit link "
+             "(`kbgen answer`); *inferred* means a finding on the question's file from the question's session.\n"]
+    total = Counter[str]()
+    per_session_rows = []
+    sections = []
+    for number in sorted(snap.questions_of_session):
+        qs = snap.questions_of_session[number]
+        counts = Counter(snap.question_status(q.id) for q in qs)
+        total.update(counts)
+        session = snap.session_by_number.get(number)
+        label = need_role(session.need_id) if session else f"R{number}"
+        answered = counts["answered"] + counts["inferred"]
+        per_session_rows.append([label, len(qs), counts["answered"], counts["inferred"], counts["open"],
+                                 pct(answered, len(qs))])
+        rows = [[need_role(q.id), snap.question_status(q.id),
+                 Md(", ".join(need_role(f"F{a.finding_id}") for a in snap.answers_of_question.get(q.id, ())))
+                 or "—"] for q in qs]
+        sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Answers"], rows))
+    n = sum(total.values())
+    parts.append(heading(2, "Answered per session"))
+    parts.append(f"Overall: **{pct(total['answered'] + total['inferred'], n)}** of {n:,} questions answered "
+                 f"({total['answered']:,} explicit, {total['inferred']:,} inferred, {total['open']:,} open).\n")
+    parts.append(table(["Session", "Questions", "Answered", "Inferred", "Open", "Answered %"], per_session_rows))
+    parts.append(heading(2, "Open questions per session"))
+    open_rows = [[f"R{number}", Md(", ".join(need_role(q.id) for q in qs if snap.question_status(q.id) == "open"))]
+                 for number, qs in sorted(snap.questions_of_session.items())
+                 if any(snap.question_status(q.id) == "open" for q in qs)]
+    parts.append(table(["Session", "Open questions"], open_rows) or "No open questions.\n")
+    parts.append(heading(2, "All questions"))
+    parts += sections
+    return "\n".join(parts)
+
+
+def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
+    root = view.layout.root
+    entries = [f"/{root}/sessions/index", f"/{root}/domains/index", f"/{root}/files/index",
+               f"/{root}/traceability", *extra]
+    snap = view.snap
+    return ("# Knowledge base\n\n"
+            f"{len(snap.sessions):,} sessions, {len(view.page_files):,} files read, {len(snap.findings):,} findings, "
+            f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
+            "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
+            f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
+
+
+def labels_json(view: SiteView) -> str:
+    data: dict[str, dict[str, str]] = {}
+    for lab in view.snap.labels:
+        if lab.finding_id in view.snap.finding_by_id:
+            data.setdefault(lab.domain, {})[lab.text] = f"F{lab.finding_id}"
+    return json.dumps(data, sort_keys=True, indent=1) + "\n"

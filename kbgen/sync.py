@@ -1,0 +1,176 @@
+"""``kbgen sync``: database → generated pages and domain documents.
+
+Deterministic (same database, same bytes), write-if-changed, atomic, and
+owning only what it wrote: generated pages are tracked in a manifest inside
+the generated folder; domain documents are rewritten in place, their human
+sections untouched, and never deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kbgen.config import Options
+from kbgen.db.engine import open_engine, resolve_url
+from kbgen.db.load import load_snapshot
+from kbgen.db.migrate import ensure_kb_tables
+from kbgen.errors import DatabaseError, KbgenError, KbWarning
+from kbgen.labels import assign_labels
+from kbgen.model import Snapshot
+from kbgen.outputs import (
+    digest,
+    read_manifest,
+    remove_tmp_leftovers,
+    safe_join,
+    sync_lock,
+    write_if_changed,
+    write_manifest,
+)
+from kbgen.render import escape
+from kbgen.render.registries import domain_sections, domain_title
+from kbgen.render.site import render_site
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    warnings: list[KbWarning] = field(default_factory=list)
+    new_labels: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    check: bool = False
+
+    @property
+    def stale(self) -> list[str]:
+        return [*self.written, *self.removed]
+
+    def summary(self) -> str:
+        verb = "would write" if (self.dry_run or self.check) else "written"
+        gone = "would remove" if (self.dry_run or self.check) else "removed"
+        return (f"{len(self.written):,} {verb}, {self.unchanged:,} unchanged, {len(self.removed):,} {gone} "
+                f"in {self.seconds:.1f} s")
+
+
+def domain_doc_paths(snap: Snapshot, options: Options, warnings: list[KbWarning]) -> dict[str, Path]:
+    """Domain name → its analysis.md, always inside the domains root."""
+    root = options.domains_path
+    result: dict[str, Path] = {}
+    used: set[Path] = set()
+    for d in snap.domains:
+        fallback = f"{escape.slug(d.name, f'domain-{d.id}')}/analysis.md"
+        rel = (d.synthesis_path or "").strip().replace("\\", "/")
+        prefix = options.domains_root.as_posix().rstrip("/") + "/"
+        rel = rel.removeprefix(prefix) if rel.startswith(prefix) else rel
+        try:
+            path = safe_join(root, rel) if rel and rel.endswith(".md") else safe_join(root, fallback)
+        except KbgenError:
+            warnings.append(KbWarning("sync.unsafe-synthesis-path",
+                                      f"domain {d.name!r}: synthesis_path {d.synthesis_path!r} points outside "
+                                      f"{options.domains_root}; using {fallback}"))
+            path = safe_join(root, fallback)
+        if path in used:
+            path = safe_join(root, f"{escape.slug(d.name)}-{d.id}/analysis.md")
+        used.add(path)
+        result[d.name] = path
+    return result
+
+
+def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path]) -> dict[Path, str]:
+    from kbgen.domain.update import GeneratedSections, render_document
+
+    out: dict[Path, str] = {}
+    for d in snap.domains:
+        path = paths[d.name]
+        existing = path.read_text(encoding="utf-8") if path.exists() else None
+        sections = GeneratedSections(**domain_sections(snap, d, options))
+        out[path] = render_document(existing, sections, title=domain_title(d))
+    return out
+
+
+def sync(options: Options, *, check: bool = False, dry_run: bool = False, readonly: bool = False,
+         wait: float = 0.0, progress: Progress | None = None) -> SyncReport:
+    """Bring the generated pages and domain documents in line with the database."""
+    started = time.perf_counter()
+    report = SyncReport(dry_run=dry_run, check=check)
+    url = resolve_url(options.database, options.project_dir)
+    writes_db = not (check or dry_run or readonly)
+    engine = open_engine(url, readonly=readonly)
+    try:
+        if writes_db:
+            try:
+                ensure_kb_tables(engine)
+            except DatabaseError:
+                raise
+            except Exception as exc:  # a read-only role: carry on without kbgen writes
+                report.warnings.append(KbWarning("sync.kb-tables", f"cannot create kbgen tables: {exc}"))
+                writes_db = False
+        snap = load_snapshot(engine, options, url)
+        snap, report.new_labels, label_warning = assign_labels(engine if writes_db else None, snap)
+        if label_warning and writes_db:
+            report.warnings.append(KbWarning("sync.labels-provisional", label_warning))
+    finally:
+        engine.dispose()
+
+    doc_paths = domain_doc_paths(snap, options, report.warnings)
+    domain_docs = render_domain_docs(snap, options, doc_paths)
+    pages = render_site(snap, options, doc_paths)
+    root = options.generated_path
+    with sync_lock(root, wait=wait):
+        remove_tmp_leftovers(root)
+        manifest_old = read_manifest(root)
+        manifest_new: dict[str, str] = {}
+        total = len(pages) + len(domain_docs)
+        done = 0
+        for rel, text in sorted(pages.items()):
+            data = text.encode("utf-8")
+            manifest_new[rel] = digest(data)
+            target = safe_join(root, rel)
+            _apply(target, data, report, label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}",
+                   write=not (check or dry_run))
+            done += 1
+            if progress and done % 200 == 0:
+                progress("pages", done, total)
+        for path, text in sorted(domain_docs.items()):
+            _apply(path, text.encode("utf-8"), report, label=_rel(path, options.project_dir),
+                   write=not (check or dry_run))
+            done += 1
+        for rel in sorted(set(manifest_old) - set(manifest_new)):
+            target = root / rel
+            if target.exists():
+                report.removed.append(f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}")
+                if not (check or dry_run):
+                    target.unlink()
+        if not (check or dry_run):
+            write_manifest(root, manifest_new)
+        if progress:
+            progress("pages", total, total)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool) -> None:
+    if write:
+        changed = write_if_changed(target, data)
+    else:
+        try:
+            changed = target.read_bytes() != data
+        except FileNotFoundError:
+            changed = True
+    if changed:
+        report.written.append(label)
+    else:
+        report.unchanged += 1
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)
