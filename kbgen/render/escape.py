@@ -46,7 +46,7 @@ def _escape_line(line: str) -> str:
     out: list[str] = []
     prev = ""
     for ch in line:
-        if ch in _ALWAYS or (ch in ".)" and prev.isdigit()) or ch in "\"'":
+        if ch in _ALWAYS or (ch in ".)" and prev.isdigit()):
             out.append("\\" + ch)
         else:
             out.append(ch)

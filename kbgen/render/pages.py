@@ -8,6 +8,7 @@ so database text cannot reach a page unescaped by accident.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ SESSIONS_PER_GROUP = 100
 
 def _render(template: str, **context: Any) -> str:
     text = _ENV.get_template(template).render(**context)
+    text = re.sub(r"(?<!\n)\n(#{1,6} )", r"\n\n\1", text)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip("\n") + "\n"

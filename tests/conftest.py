@@ -1,0 +1,58 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL server, example projects."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kbgen.config import Options, load_options
+from tests.pg import PgServer, start_server, stop_server
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """The read-only ``shared/`` folder of specs and fixtures, when present (CI always has it)."""
+    for candidate in (REPO.parent / "shared", Path("/work/shared")):
+        if (candidate / "fixtures").is_dir():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server, reason = start_server()
+    if server is None:
+        if os.environ.get("KBGEN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (KBGEN_REQUIRE_POSTGRES=1) but: {reason}")
+        pytest.skip(reason)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return pg_server.url(pg_server.create_database())
+
+
+@pytest.fixture
+def example_project(tmp_path: Path) -> Options:
+    """A copy of this repository's example knowledge base with the example database loaded and synced."""
+    from kbgen.demo import load_demo_database, seed_narratives
+    from kbgen.sync import sync
+
+    project = tmp_path / "kb"
+    for rel in ("conf", "docs", "domains"):
+        src = REPO / rel
+        if src.exists():
+            shutil.copytree(src, project / rel, ignore=shutil.ignore_patterns("_build", ".kbgen-sync.lock"))
+    options = load_options(project)
+    load_demo_database(options)
+    seed_narratives(options)
+    sync(options)
+    return options
