@@ -40,19 +40,34 @@ def pg_url(pg_server: PgServer) -> str:
     return pg_server.url(pg_server.create_database())
 
 
-@pytest.fixture
-def example_project(tmp_path: Path) -> Options:
-    """A copy of this repository's example knowledge base with the example database loaded and synced."""
+def make_example_project(project: Path, *, synced: bool = True) -> Options:
+    """Copy this repository's example knowledge base to ``project`` and load its database."""
     from kbgen.demo import load_demo_database, seed_narratives
     from kbgen.sync import sync
 
-    project = tmp_path / "kb"
     for rel in ("conf", "docs", "domains"):
         src = REPO / rel
         if src.exists():
-            shutil.copytree(src, project / rel, ignore=shutil.ignore_patterns("_build", ".kbgen-sync.lock"))
+            shutil.copytree(src, project / rel, ignore=shutil.ignore_patterns("_build", ".kbgen-*"))
     options = load_options(project)
     load_demo_database(options)
     seed_narratives(options)
-    sync(options)
+    if synced:
+        sync(options)
+    return options
+
+
+@pytest.fixture
+def example_project(tmp_path: Path) -> Options:
+    """A copy of this repository's example knowledge base with the example database loaded and synced."""
+    return make_example_project(tmp_path / "kb")
+
+
+@pytest.fixture(scope="session")
+def built_example(tmp_path_factory: pytest.TempPathFactory) -> Options:
+    """The example knowledge base synced and built once (strict) for read-only HTML checks."""
+    from kbgen.build import build_site
+
+    options = make_example_project(tmp_path_factory.mktemp("built") / "kb")
+    build_site(options, strict=True)
     return options

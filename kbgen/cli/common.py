@@ -56,7 +56,10 @@ def warn(message: str) -> None:
 def run(app: typer.Typer) -> int:
     """Run the Typer app; map kbgen errors to one line and the contract's exit codes."""
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False click returns the code of a typer.Exit instead of raising.
+        result = app(standalone_mode=False)
+        if isinstance(result, int):
+            return result
     except KbgenError as exc:
         if STATE.debug:
             traceback.print_exc()
