@@ -14,7 +14,7 @@ from kbgen.db.engine import open_engine, resolve_url
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_present
 from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
-from kbgen.plan import Plan, parse_plan_file
+from kbgen.plan import Plan, PlanWarning, parse_plan_file
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
@@ -59,14 +59,24 @@ def plan_parse(
         for path, plan in parsed:
             _print_plan_line(path, plan)
             for w in plan.warnings:
-                warn(f"{path}:{w.line}: {w.message} [{w.code}]")
+                _report_warning(path, w)
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _print_plan_line(path: Path, plan: Plan) -> None:
     say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions, {len(plan.warnings)} warnings")
+        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions, {len(plan.problems)} warnings")
+
+
+def _report_warning(path: Path, w: PlanWarning) -> None:
+    """Problems go to stderr as warnings; informational remarks (a placeholder date) as notes."""
+    where = f"{path}:{w.line}: " if w.line else f"{path}: "
+    if w.informational:
+        if not STATE.quiet:
+            err_console.print(f"note: {where}{w.message} [{w.code}]", markup=False)
+    else:
+        warn(f"{where}{w.message} [{w.code}]")
 
 
 @plan_app.command("import")
@@ -88,7 +98,7 @@ def plan_import(
             say(f"{path}: R{plan.session} {result.action} ({result.files} files, {result.questions} questions; "
                 f"{bound})")
             for w in result.warnings:
-                warn(f"{path}:{w.line}: {w.message} [{w.code}]" if w.line else f"{path}: {w.message} [{w.code}]")
+                _report_warning(path, w)
     finally:
         engine.dispose()
     if failures:
