@@ -125,7 +125,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
         data = loaded or {}
     elif required:
         raise ConfigError(f"no {CONFIG_RELPATH} in {project}",
-                          hint="run kbgen in a knowledge-base project, pass --project DIR, or create one with 'kbgen init'")
+                          hint="run kbgen in a knowledge-base project, pass --project DIR, "
+                               "or create one with 'kbgen init'")
     kwargs: dict[str, Any] = {"project_dir": project}
     known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases"}
     for key, value in data.items():

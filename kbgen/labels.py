@@ -59,7 +59,8 @@ def assign_labels(engine: Engine | None, snap: Snapshot) -> tuple[Snapshot, int,
                     {"domain": lab.domain, "letter": lab.letter, "number": lab.number,
                      "finding_id": lab.finding_id, "assigned_at": now} for lab in new])
         except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
             warning = (f"{len(new)} new finding labels are provisional: cannot write kbgen_finding_labels "
-                       f"({str(exc.orig or exc).splitlines()[0]})")
+                       f"({str(cause).splitlines()[0]})")
     labels = tuple(sorted((*snap.labels, *new), key=lambda lab: (lab.domain, lab.letter, lab.number)))
     return replace(snap, labels=labels), len(new), warning

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -65,10 +66,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     _fsync_dir(path.parent)
     return True
@@ -107,10 +106,8 @@ def remove_tmp_leftovers(root: Path) -> None:
     if not root.exists():
         return
     for tmp in root.rglob(".*.tmp"):
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink()
-        except OSError:
-            pass
 
 
 @contextmanager

@@ -49,7 +49,7 @@ class LinkFindingLabels(SphinxPostTransform):
             for match in LABEL_RE.finditer(value):
                 finding_id = labels.get(match.group(0))
                 location = needs.get(finding_id) if finding_id else None
-                if not location:
+                if not finding_id or not location:
                     continue
                 pieces.append(nodes.Text(value[last:match.start()]))
                 uri = builder.get_relative_uri(self.env.docname, location) + "#" + finding_id
@@ -85,7 +85,7 @@ def _needs_locations(app: Sphinx) -> dict[str, str]:
         needs = SphinxNeedsData(app.env).get_needs_view()
     except Exception:  # sphinx-needs internals vary; labels then stay plain text
         return {}
-    return {nid: need["docname"] for nid, need in needs.items() if need.get("docname")}
+    return {nid: str(need["docname"]) for nid, need in needs.items() if need.get("docname")}
 
 
 def setup(app: Sphinx) -> None:

@@ -52,7 +52,7 @@ def depth(value: str | None) -> str:
         return "NOT_TOUCHED"
     if key in _DEPTH_RANK:
         return key
-    return _DEPTH_ALIASES.get(key, _DEPTH_ALIASES.get(key.replace("_", ""), "NOT_TOUCHED"))
+    return _DEPTH_ALIASES.get(key) or _DEPTH_ALIASES.get(key.replace("_", ""), "NOT_TOUCHED")
 
 
 def depth_rank(value: str) -> int:
@@ -67,7 +67,7 @@ def is_read(depth_value: str) -> bool:
 
 def priority(value: str | None) -> str:
     key = _key(value)
-    return key if key in PRIORITIES else ("MEDIUM" if not key else key)
+    return key or "MEDIUM"
 
 
 def category(value: str | None, aliases: Mapping[str, str]) -> str:

@@ -79,7 +79,7 @@ def test_missing_research_tables_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     sqlite3.connect(path).execute("CREATE TABLE other (x INT)")
     engine = open_engine(f"sqlite:///{path}")
-    with pytest.raises(DatabaseError, match="not a research database.*missing tables: packages"):
+    with pytest.raises(DatabaseError, match=r"not a research database.*missing tables: packages"):
         load_snapshot(engine, Options(project_dir=tmp_path))
 
 

@@ -99,7 +99,7 @@ def test_labels_stay_stable_when_findings_come_and_go(example_project: Options) 
 
     first = labels()
     assert first
-    victim_domain, victim = next(iter(sorted(first)))
+    _, victim = next(iter(sorted(first)))
     con = sqlite3.connect(_db(example_project))
     con.execute("DELETE FROM findings WHERE id = ?", (victim,))
     con.execute("INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, category, "

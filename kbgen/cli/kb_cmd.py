@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, err_console, say, warn
 from kbgen.db.engine import open_engine, resolve_url
@@ -30,7 +31,8 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
-    directory: Annotated[Path | None, typer.Argument(help="Project folder (default: --project or the current one).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Project folder (default: --project or the current one).")] = None,
     title: Annotated[str, typer.Option(help="Site title.")] = "Research Knowledge Base",
 ) -> None:
     """Scaffold a knowledge-base project; never overwrites existing files."""
@@ -84,7 +86,7 @@ def sync_cmd(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-def _writable_engine() -> object:
+def _writable_engine() -> Engine:
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -103,9 +105,9 @@ def answer(
     """Link a finding to the plan question it answers (explicit links override inferred ones)."""
     engine = _writable_engine()
     try:
-        what = set_answer(engine, question, finding, partial=partial, note=note, remove=remove)  # type: ignore[arg-type]
+        what = set_answer(engine, question, finding, partial=partial, note=note, remove=remove)
     finally:
-        engine.dispose()  # type: ignore[attr-defined]
+        engine.dispose()
     say(f"{what}: {question} ← {finding.upper() if finding[:1] in 'fF' else 'F' + finding}")
 
 
@@ -116,9 +118,9 @@ def finding_resolve(
     """Mark a finding resolved in a later session."""
     engine = _writable_engine()
     try:
-        resolve_finding(engine, finding, session)  # type: ignore[arg-type]
+        resolve_finding(engine, finding, session)
     finally:
-        engine.dispose()  # type: ignore[attr-defined]
+        engine.dispose()
     say(f"{finding}: resolved in {session}")
 
 
@@ -130,9 +132,9 @@ def finding_supersede(
     """Mark a finding superseded by a later one (shown on both, as a sphinx-needs link)."""
     engine = _writable_engine()
     try:
-        supersede_finding(engine, finding, by, reason)  # type: ignore[arg-type]
+        supersede_finding(engine, finding, by, reason)
     finally:
-        engine.dispose()  # type: ignore[attr-defined]
+        engine.dispose()
     say(f"{finding}: superseded by {by}")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.db.engine import open_engine, resolve_url
@@ -112,7 +113,7 @@ def _display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def _open_for_read() -> object:
+def _open_for_read() -> Engine:
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -124,7 +125,7 @@ def _open_for_read() -> object:
 def plan_list() -> None:
     """List the imported plans."""
     engine = _open_for_read()
-    plans = stored_plans(engine) if kb_tables_present(engine) else []  # type: ignore[arg-type]
+    plans = stored_plans(engine) if kb_tables_present(engine) else []
     table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
     for p in plans:
         table.add_row(f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
@@ -143,7 +144,7 @@ def plan_show(
     if not number_text.isdigit():
         raise UsageError(f"not a session: {session!r} (expected R95 or 95)")
     engine = _open_for_read()
-    plan = stored_plan(engine, int(number_text)) if kb_tables_present(engine) else None  # type: ignore[arg-type]
+    plan = stored_plan(engine, int(number_text)) if kb_tables_present(engine) else None
     if plan is None:
         raise UsageError(f"no plan imported for R{number_text} (kbgen plan import PATH)")
     if as_json:
@@ -154,8 +155,8 @@ def plan_show(
     for key in ("date", "focus", "strategic_value"):
         if data.get(key):
             console.print(f"{key.replace('_', ' ').capitalize()}: {data[key]}", markup=False)
-    files = {int(f["file_id"]): f for f in data.get("files", [])}  # type: ignore[union-attr]
-    for cluster in data.get("clusters", []):  # type: ignore[union-attr]
+    files = {int(f["file_id"]): f for f in data.get("files", [])}
+    for cluster in data.get("clusters", []):
         table = Table("File ID", "Path", "LOC", "Package", "Tier", title=f"{cluster['name']}")
         for fid in cluster.get("files", []):
             f = files.get(int(fid), {})
@@ -163,6 +164,6 @@ def plan_show(
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Text", title="Key questions")
-    for q in data.get("questions", []):  # type: ignore[union-attr]
+    for q in data.get("questions", []):
         qtable.add_row(q["id"], ", ".join(str(i) for i in q.get("file_ids", [])), q["text"])
     console.print(qtable)

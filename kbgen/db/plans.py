@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
 
@@ -60,10 +61,10 @@ def import_plan(engine: Engine, plan: Plan, source_path: str) -> ImportResult:
             conn.execute(delete(kb.plans).where(kb.plans.c.id == existing.id))
         data = plan.to_json()
         data["source"] = source_path
-        plan_id = conn.execute(insert(kb.plans).values(
+        plan_id = conn.execute(insert(kb.plans).returning(kb.plans.c.id).values(
             session=plan.session, source_path=source_path, content_hash=plan.content_hash, title=plan.title,
             date=plan.date, focus=plan.focus, data=json.dumps(data, sort_keys=True, ensure_ascii=False),
-            imported_at=_now())).inserted_primary_key[0]
+            imported_at=_now())).scalar_one()
         if plan.files:
             conn.execute(insert(kb.plan_files), [
                 {"plan_id": plan_id, "ordinal": i, "file_id": f.file_id, "cluster": f.cluster, "path": f.path,
@@ -86,7 +87,7 @@ class StoredPlan:
     source_path: str
     content_hash: str
     imported_at: str
-    data: dict[str, object]
+    data: dict[str, Any]
 
 
 def stored_plans(engine: Engine) -> list[StoredPlan]:

@@ -15,6 +15,7 @@ shape this module:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -28,7 +29,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
-    literal,
     null,
 )
 
@@ -202,8 +202,8 @@ class ResearchSchema:
     def missing_required(self) -> list[str]:
         return [t for t in REQUIRED_TABLES if t not in self.columns]
 
-    def col(self, table: Table, name: str) -> ColumnElement[object]:
-        """The column if the live table has it, else a typed NULL labelled like it."""
+    def col(self, table: Table, name: str) -> ColumnElement[Any]:
+        """The column if the live table has it, else a NULL labelled like it."""
         if name in self.columns.get(table.name, frozenset()):
             return table.c[name]
-        return null().label(name) if name else literal(None)
+        return null().label(name)

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from kbgen import vocab
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.needs_model import domain_need_id
-from kbgen.render import escape
+from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, finalize, fmt_int, heading, need, need_role, pct, table
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
@@ -314,7 +314,7 @@ def file_page(view: SiteView, f: File) -> str:
                                                                                        "source_file_id"))
     return _render("file.md.j2", heading=f"{f.package}: {f.path}", file_need=file_need(view, f), facts=facts,
                    reads=reads, findings=findings, questions=questions, deps_out=deps_out, deps_in=deps_in,
-                   graph="")
+                   graph=graphs.file_graph(view, f))
 
 
 def other_files_page(view: SiteView) -> str:
@@ -391,7 +391,7 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
             f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
-            f"## Domain record\n\n{domain_need}")
+            f"{graphs.domain_graph(view, name)}\n## Domain record\n\n{domain_need}")
 
 
 def domains_index(view: SiteView) -> str:
@@ -403,7 +403,8 @@ def domains_index(view: SiteView) -> str:
         read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
         rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
                      d.priority, len(files), pct(read, total)])
-    toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}" for d in sorted(snap.domains, key=lambda d: d.name))
+    toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
+                    for d in sorted(snap.domains, key=lambda d: d.name))
     return ("# Domains\n\n" + table(["Domain", "Priority", "Files", "Coverage (LOC MEDIUM+)"], rows)
             + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
 

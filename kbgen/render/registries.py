@@ -57,7 +57,8 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
 
     files_md = table(["File", "Package", "LOC", "Real%", "Depth", "Key Verdict", "Session"], [
         [Md(escape.code(f.path)), f.package, f.loc, "—", f.depth, verdict(f.id),
-         _session_label(snap, last_session.get(f.id))] for f in registry]) or Md("No file of this domain has been read MEDIUM or deeper yet.\n")
+         _session_label(snap, last_session.get(f.id))] for f in registry]) or Md(
+        "No file of this domain has been read MEDIUM or deeper yet.\n")
 
     labels = {lab.finding_id: lab for lab in snap.labels_of_domain.get(name, ())}
     findings_parts = []
@@ -112,7 +113,8 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
         sev = Counter(f.severity for f in found)
         counts = ", ".join(f"{sev[k]} {k}" for k in vocab.SEVERITIES if sev.get(k)) or "no findings"
         log_parts.append(
-            f"### {escape.inline(s.label)} ({escape.inline(s.date or 'undated')}): {escape.inline(s.focus or 'session')}\n\n"
+            f"### {escape.inline(s.label)} ({escape.inline(s.date or 'undated')}): "
+            f"{escape.inline(s.focus or 'session')}\n\n"
             f"{len(read_files):,} files read ({fmt_int(read_loc)} LOC); {len(found):,} findings: {counts}.\n")
     log_md = "\n".join(log_parts) or "No session has touched this domain yet.\n"
     return {"header": header, "files": files_md, "findings": "\n".join(findings_parts), "positives": positives_md,
