@@ -1,0 +1,335 @@
+"""The synthetic research database: deterministic, messy in the documented ways, plans that fit it.
+
+Everything runs at x0.01 on temporary SQLite files so the module stays fast;
+benchmarks use the same generator at x1 and above (bench/generate.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kbgen.errors import DatabaseError, UsageError
+from kbgen.synthetic import GenerationSummary, content_digest, generate
+
+REPO = Path(__file__).resolve().parents[1]
+SCALE = 0.01
+RANK = {"DEEP": 5, "MEDIUM": 4, "SURFACE": 3, "MENTIONED": 2}
+
+
+@dataclass(frozen=True)
+class Generated:
+    url: str
+    path: Path
+    plans: Path
+    summary: GenerationSummary
+
+
+def _generate(folder: Path, *, seed: int = 42, hostile: bool = True) -> Generated:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "research.db"
+    url = f"sqlite:///{path}"
+    summary = generate(url, scale=SCALE, seed=seed, plans_dir=folder / "plans", hostile=hostile)
+    return Generated(url, path, folder / "plans", summary)
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    return _generate(tmp_path_factory.mktemp("synthetic") / "a")
+
+
+@pytest.fixture
+def db(gen: Generated) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(f"file:{gen.path}?mode=ro", uri=True)
+    yield conn
+    conn.close()
+
+
+def _plan_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.md"))}
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_arguments_same_rows_and_plans(gen: Generated, tmp_path: Path) -> None:
+    again = _generate(tmp_path / "b")
+    assert content_digest(again.url) == content_digest(gen.url)
+    assert _plan_bytes(again.plans) == _plan_bytes(gen.plans)
+    assert again.summary.counts == gen.summary.counts
+
+
+def test_deterministic_across_processes_and_hash_seeds(gen: Generated, tmp_path: Path) -> None:
+    """String hashing is randomised per process; the content must not depend on it."""
+    target = tmp_path / "c.db"
+    code = ("import sys; from pathlib import Path; from kbgen.synthetic import generate; "
+            f"generate(sys.argv[1], scale={SCALE}, seed=42, plans_dir=Path(sys.argv[2]))")
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", code, f"sqlite:///{target}", str(tmp_path / "plans")],
+                   check=True, env=env, cwd=tmp_path)
+    assert content_digest(f"sqlite:///{target}") == content_digest(gen.url)
+    assert _plan_bytes(tmp_path / "plans") == _plan_bytes(gen.plans)
+
+
+def test_another_seed_gives_another_database(gen: Generated, tmp_path: Path) -> None:
+    other = _generate(tmp_path / "d", seed=7)
+    assert content_digest(other.url) != content_digest(gen.url)
+
+
+# --------------------------------------------------------------------------- shape and minimums
+
+
+def test_tiny_scale_keeps_a_few_of_everything(gen: Generated, db: sqlite3.Connection) -> None:
+    counts = gen.summary.counts
+    assert counts["packages"] >= 3 and counts["domains"] >= 3 and counts["sessions"] >= 4
+    assert counts["findings"] >= 60 and counts["file_reads"] > 0 and counts["dependencies"] > 0
+    assert counts["kbgen_answers"] > 0 and gen.summary.plans >= 2
+    statuses = {r[0] for r in db.execute("SELECT status FROM kbgen_finding_status")}
+    assert statuses == {"resolved", "superseded"}
+    canonical = {r[0].upper() for r in db.execute("SELECT DISTINCT severity FROM findings")}
+    assert {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"} <= canonical
+    for table, n in counts.items():
+        assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == n, table
+
+
+def test_sessions_ids_names_and_dates(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT id, name, date FROM sessions ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    assert any(not re.fullmatch(r"R\d+", name) for _, name, _ in rows)  # R1-inventory, R3-verify, ...
+    assert all(name == f"R{sid}" for sid, name, _ in rows if sid >= 25)
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for _, _, d in rows)
+    assert [d for _, _, d in rows] == sorted(d for _, _, d in rows)
+
+
+def test_depth_is_the_strongest_read(db: sqlite3.Connection) -> None:
+    strongest: dict[int, int] = {}
+    for fid, depth, ranges, lines in db.execute("SELECT file_id, depth, line_ranges, lines_read FROM file_reads"):
+        strongest[fid] = max(strongest.get(fid, 0), RANK[depth])
+        if ranges is not None:
+            spans = [tuple(map(int, part.split("-"))) for part in ranges.split(",")]
+            assert all(a <= b for a, b in spans) and sum(b - a + 1 for a, b in spans) == lines
+    for fid, depth in db.execute("SELECT id, depth FROM files"):
+        if fid in strongest:
+            assert RANK[depth] == strongest[fid]
+        else:
+            assert depth in ("NOT_TOUCHED", "EXCLUDED")
+
+
+def test_findings_of_a_session_are_on_files_it_read(db: sqlite3.Connection) -> None:
+    orphans = db.execute("""
+        SELECT COUNT(*) FROM findings f WHERE f.session_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM file_reads r WHERE r.file_id = f.file_id AND r.session_id = f.session_id)""").fetchone()
+    assert orphans == (0,)
+
+
+# --------------------------------------------------------------------------- quirks
+
+
+def test_mixed_case_and_unknown_severities(db: sqlite3.Connection) -> None:
+    severities = {r[0] for r in db.execute("SELECT DISTINCT severity FROM findings")}
+    assert {"HIGH", "High", "high", "Critical", "info", "SEVERE"} <= severities
+
+
+def test_free_form_categories(db: sqlite3.Connection) -> None:
+    categories = {r[0] for r in db.execute("SELECT DISTINCT category FROM findings")}
+    assert len(categories) >= 20
+    assert any(c != c.lower() for c in categories)  # ARCHITECTURE, Integration Point, ...
+
+
+def test_null_session_null_loc_and_stale_package_totals(db: sqlite3.Connection) -> None:
+    assert db.execute("SELECT COUNT(*) FROM findings WHERE session_id IS NULL").fetchone()[0] >= 1
+    assert db.execute("SELECT COUNT(*) FROM files WHERE loc IS NULL").fetchone()[0] >= 1
+    assert db.execute("""SELECT COUNT(*) FROM packages p WHERE p.total_files = 0
+                         AND EXISTS (SELECT 1 FROM files f WHERE f.package_id = p.id)""").fetchone()[0] >= 1
+
+
+def test_same_relative_path_in_several_packages(db: sqlite3.Connection) -> None:
+    copies = db.execute("""SELECT relative_path FROM files GROUP BY relative_path
+                           HAVING COUNT(DISTINCT package_id) > 1""").fetchall()
+    assert copies
+
+
+def test_broken_view_fails_while_tables_and_other_views_read_fine(db: sqlite3.Connection) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        db.execute("SELECT * FROM domain_coverage").fetchall()
+    assert db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] > 0
+    hotspots = db.execute("SELECT file_id, domain_count FROM integration_hotspots").fetchall()
+    assert hotspots and all(n >= 3 for _, n in hotspots)
+    assert db.execute("SELECT COUNT(*) FROM open_findings").fetchone()[0] > 0
+
+
+def test_extra_unknown_column_on_findings(db: sqlite3.Connection) -> None:
+    columns = {r[1] for r in db.execute("PRAGMA table_info(findings)")}
+    assert "reviewer" in columns
+    assert db.execute("SELECT COUNT(*) FROM findings WHERE reviewer IS NOT NULL").fetchone()[0] > 0
+
+
+def test_hostile_text_only_when_asked(gen: Generated, db: sqlite3.Connection, tmp_path: Path) -> None:
+    texts = [r[0] for r in db.execute("SELECT description FROM findings")]
+    hostile = [t for t in texts if "<script>" in t or "{eval-rst}" in t or ":::" in t or "|" in t]
+    assert 0 < len(hostile) < len(texts) / 5
+    assert any(len(t) > 5000 for t in texts)
+    assert any("{raw} html" in t for t in texts) and any(not t.isascii() for t in texts)
+    assert db.execute("SELECT COUNT(*) FROM files WHERE relative_path LIKE '%<img%'").fetchone()[0] == 1
+    tame = _generate(tmp_path / "tame", hostile=False)
+    conn = sqlite3.connect(tame.path)
+    try:
+        tame_texts = [r[0] for r in conn.execute("SELECT description FROM findings")]
+        assert not any("<" in t or "`" in t or "|" in t or not t.isascii() for t in tame_texts)
+        assert max(len(t) for t in tame_texts) < 400
+        # The hostile corpus is drawn apart: without it, the sessions and reads are the same.
+        for table in ("sessions", "file_reads"):
+            query = f"SELECT * FROM {table} ORDER BY id"
+            plain = [r[:-1] for r in conn.execute(query)]  # notes (last column) differ
+            assert plain == [r[:-1] for r in db.execute(query)]
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- kbgen's own rows
+
+
+def test_answer_links_and_statuses_are_consistent(gen: Generated, db: sqlite3.Connection) -> None:
+    planned = _planned(gen.plans)
+    session_of = dict(db.execute("SELECT id, session_id FROM findings").fetchall())
+    file_of = dict(db.execute("SELECT id, file_id FROM findings").fetchall())
+    for qid, fid in db.execute("SELECT question_id, finding_id FROM kbgen_answers"):
+        match = re.fullmatch(r"Q(\d+)-(\d+)", qid)
+        assert match, qid
+        session, file_id = int(match.group(1)), int(match.group(2))
+        assert file_id in planned[session] and file_of[fid] == file_id
+        assert session_of[fid] is not None and session_of[fid] >= session
+    rows = db.execute("SELECT finding_id, status, session_id, superseded_by FROM kbgen_finding_status").fetchall()
+    for fid, status, session, by in rows:
+        if status == "superseded":
+            assert file_of[by] == file_of[fid] and by > fid and session == session_of[by]
+        else:
+            assert by is None and session > (session_of[fid] or 0)
+
+
+# --------------------------------------------------------------------------- plans
+
+_ROW = re.compile(r"^\| (\d+) \| (\d+) \| `([^`]+)` \| (\d+) \| ")
+_BULLET = re.compile(r"^- `([^`]+)` \((\d+) LOC\): \S")
+_CLUSTER = re.compile(r"^### Cluster ([A-D]): .+ \((\d+) files, ~([\d,]+) LOC\)$")
+
+
+def _planned(folder: Path) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    for path in folder.glob("R*-plan.md"):
+        session = int(re.match(r"R(\d+)-", path.name).group(1))  # type: ignore[union-attr]
+        out[session] = {int(m.group(2)) for m in map(_ROW.match, path.read_text().splitlines()) if m}
+    return out
+
+
+def test_plans_are_well_formed(gen: Generated, db: sqlite3.Connection) -> None:
+    files = {fid: (path, loc) for fid, path, loc in db.execute("SELECT id, relative_path, loc FROM files")}
+    plans = sorted(gen.plans.glob("R*-plan.md"))
+    assert len(plans) == gen.summary.plans >= 2
+    for path in plans:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        session = int(path.name[1:].split("-")[0])
+        assert re.fullmatch(rf"# R{session} Execution Plan: \S.*", lines[0]), path
+        assert f"**Session ID**: {session}" in lines
+        assert any(re.fullmatch(r"\*\*Date\*\*: \d{4}-\d{2}-\d{2}", line) for line in lines)
+        rows = [m for m in map(_ROW.match, lines) if m]
+        bullets = [m for m in map(_BULLET.match, lines) if m]
+        assert 3 <= len(rows) <= 25 and len(bullets) == len(rows), path
+        names = [files[int(r.group(2))][0].rsplit("/", 1)[-1] for r in rows]
+        assert len(set(names)) == len(names)  # unique basenames: questions bind unambiguously
+        assert [b.group(1) for b in bullets] == names
+        for row in rows:
+            db_path, loc = files[int(row.group(2))]
+            assert db_path.endswith(row.group(3)) and int(row.group(4)) == loc
+        target = next(line for line in lines if line.startswith("## Target: "))
+        assert target == f"## Target: {len(rows)} files, ~{sum(int(r.group(4)) for r in rows):,} LOC"
+        clusters = [m for m in map(_CLUSTER.match, lines) if m]
+        assert 1 <= len(clusters) <= 4 and sum(int(c.group(2)) for c in clusters) == len(rows)
+        for heading in ("## Rationale", "## Expected Outcomes", "## DB Update Template", "## Domain Tags"):
+            assert heading in lines, (path, heading)
+        comments = [line for line in lines if re.match(r"^// \d+: \S+ \(\d+ LOC\) \u2014 \S+, [A-Z_]+$", line)]
+        assert len(comments) == len(rows)
+
+
+def test_planned_files_were_mostly_read_and_carry_findings(gen: Generated, db: sqlite3.Connection) -> None:
+    total = read = with_findings = 0
+    for session, file_ids in _planned(gen.plans).items():
+        for fid in file_ids:
+            total += 1
+            read += bool(db.execute("SELECT 1 FROM file_reads WHERE file_id = ? AND session_id = ?",
+                                    (fid, session)).fetchone())
+            with_findings += bool(db.execute("SELECT 1 FROM findings WHERE file_id = ? AND session_id = ?",
+                                             (fid, session)).fetchone())
+    assert read >= 0.7 * total and with_findings >= 0.6 * total
+
+
+def test_plans_parse_without_warnings(gen: Generated) -> None:
+    parser = pytest.importorskip("kbgen.plan.parser")
+    for path in sorted(gen.plans.glob("R*-plan.md")):
+        plan = parser.parse_plan_file(path)
+        assert [w for w in plan.warnings if not getattr(w, "informational", False)] == [], path
+        assert len(plan.questions) == len(plan.files)
+
+
+# --------------------------------------------------------------------------- refusals and the CLI
+
+
+def test_refuses_a_database_with_research_rows(gen: Generated) -> None:
+    with pytest.raises(DatabaseError, match="already holds research rows"):
+        generate(gen.url, scale=SCALE)
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), 100])
+def test_rejects_bad_scales(scale: float, tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        generate(f"sqlite:///{tmp_path / 'x.db'}", scale=scale)
+
+
+def _cli() -> object:
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main = _cli().main  # type: ignore[attr-defined]
+    args = ["--scale", "0.01", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--plans", str(tmp_path / "plans")]
+    assert main(args) == 0
+    assert "findings" in capsys.readouterr().out
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_generates_on_postgresql(pg_url: str) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    summary = generate(pg_url, scale=SCALE)
+    engine = create_engine(pg_url)
+    try:
+        insp = inspect(engine)
+        assert "reviewer" in {c["name"] for c in insp.get_columns("findings")}
+        assert set(insp.get_view_names()) >= {"integration_hotspots", "open_findings"}
+        assert "domain_coverage" not in insp.get_view_names()  # PostgreSQL refuses a broken view
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM findings")).scalar() == summary.counts["findings"]
+            assert conn.execute(text("SELECT COUNT(*) FROM integration_hotspots")).scalar()
+            # Sequences were moved past the explicit ids: a team script's insert still works.
+            conn.execute(text("INSERT INTO sessions (name, date) VALUES ('R999', '2026-12-31')"))
+    finally:
+        engine.dispose()
