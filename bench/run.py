@@ -1,0 +1,333 @@
+"""kbgen at campaign scale: sync, build and a plain-MyST baseline, measured in one run.
+
+Run on demand (not part of the test suite), from the repository root::
+
+    python bench/run.py --scale 0.1            # quick shake-out (~1 min)
+    python bench/run.py --scale 1              # one real campaign (several minutes)
+    python bench/run.py --scale 1 --skip-build --skip-pg
+
+It generates a synthetic research database (``kbgen.synthetic``), imports its
+plans, then times each step in a child process (``os.wait4`` gives that
+child's own peak RSS): full sync, no-op sync, full build, one new session
+(9 reads, 60 findings), sync + incremental build after it, and a clean build
+of the same pages turned into plain MyST (no sphinx-needs) as the baseline.
+With PostgreSQL binaries available it repeats the syncs on a throwaway server.
+Results: one table on stdout (and ``--json`` for machine use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+try:
+    import kbgen  # noqa: F401
+except ModuleNotFoundError:  # running from a checkout: make the repository importable
+    sys.path.insert(0, str(REPO))
+
+from kbgen.build import sphinx_command  # noqa: E402
+from kbgen.config import Options, load_options  # noqa: E402
+
+NEED_TYPES = ("finding", "question", "file", "session", "domain")
+_OPEN = re.compile(r"^(:{3,})\{(" + "|".join(NEED_TYPES) + r")\}\s*(.*)$")
+_OPTION = re.compile(r"^:([a-z_]+):\s*(.*)$")
+_NEED_ROLE = re.compile(r"\{need\}`([^`]*)`")
+
+BASELINE_CONF = '''"""Plain-MyST baseline: the same pages and theme, no sphinx-needs."""
+project = {title!r}
+extensions = ["myst_parser", "sphinx.ext.graphviz"]
+myst_enable_extensions = ["colon_fence"]
+myst_heading_anchors = 0
+smartquotes = False
+suppress_warnings = ["myst.xref_missing", "ref.ref", "ref.doc", "toc.not_included", "myst.header"]
+exclude_patterns = ["_build", "**/.kbgen-*"]
+html_theme = "pydata_sphinx_theme"
+html_theme_options = {{"collapse_navigation": True, "navigation_depth": 2, "show_nav_level": 1,
+                      "navigation_with_keys": False, "secondary_sidebar_items": ["page-toc"]}}
+'''
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    rss_mb: float
+    detail: str = ""
+
+
+@dataclass
+class Results:
+    scale: float
+    steps: list[Step] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- child processes
+
+def run_child(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, float, str, str]:
+    """Run ``cmd``; return (seconds, peak RSS of the child tree's largest process in MB, stdout, stderr)."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-25:])
+        raise SystemExit(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    return seconds, usage.ru_maxrss / 1024.0, stdout, stderr
+
+
+def child_sync(project: Path) -> None:
+    """``--child-sync``: one sync, its report as JSON on stdout."""
+    from kbgen.sync import sync
+
+    report = sync(load_options(project))
+    print(json.dumps({"written": len(report.written), "unchanged": report.unchanged,
+                      "removed": len(report.removed), "seconds": report.seconds,
+                      "written_paths": report.written[:50]}))
+
+
+def timed_sync(project: Path, name: str) -> tuple[Step, dict[str, Any]]:
+    seconds, rss, stdout, _ = run_child([sys.executable, __file__, "--child-sync", str(project)])
+    data = json.loads(stdout.strip().splitlines()[-1])
+    detail = f"{data['written']:,} written, {data['unchanged']:,} unchanged, {data['removed']:,} removed"
+    return Step(name, seconds, rss, detail), data
+
+
+def timed_build(options: Options, name: str, *, clean: bool, jobs: str) -> Step:
+    seconds, rss, _, stderr = run_child(sphinx_command(options, clean=clean, jobs=jobs), cwd=options.project_dir)
+    warnings = sum(1 for line in stderr.splitlines() if "WARNING" in line)
+    return Step(name, seconds, rss, f"{warnings} warnings")
+
+
+# --------------------------------------------------------------------------- setup
+
+def make_project(root: Path, url: str | None, scale: float, seed: int) -> Options:
+    """Scaffold a project, generate its database (SQLite by default) and import its plans."""
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import ensure_kb_tables
+    from kbgen.db.plans import import_plan
+    from kbgen.plan import parse_plan_file
+    from kbgen.scaffold import init_project
+    from kbgen.synthetic import generate
+
+    if root.exists():
+        shutil.rmtree(root)
+    init_project(root, title=f"Benchmark x{scale:g}")
+    if url is not None:
+        conf = root / "conf" / "kbgen.yaml"
+        conf.write_text(conf.read_text(encoding="utf-8").replace("sqlite:///db/research.db", url),
+                        encoding="utf-8")
+    options = load_options(root)
+    db_url = resolve_url(options.database, options.project_dir)
+    generate(db_url, scale=scale, seed=seed, plans_dir=root / "plans")
+    engine = open_engine(db_url)
+    try:
+        ensure_kb_tables(engine)
+        for path in sorted((root / "plans").glob("*.md")):
+            import_plan(engine, parse_plan_file(path), f"plans/{path.name}")
+    finally:
+        engine.dispose()
+    return options
+
+
+def add_session(options: Options, *, reads: int = 9, findings: int = 60) -> int:
+    """Insert one new session with ``reads`` DEEP reads and ``findings`` findings; return its id."""
+    from sqlalchemy import func, insert, select, update
+
+    from kbgen.db import research
+    from kbgen.db.engine import open_engine, resolve_url
+
+    engine = open_engine(resolve_url(options.database, options.project_dir))
+    try:
+        with engine.begin() as conn:
+            sid = int(conn.execute(select(func.max(research.sessions.c.id))).scalar() or 0) + 1
+            rid = int(conn.execute(select(func.max(research.file_reads.c.id))).scalar() or 0) + 1
+            fid = int(conn.execute(select(func.max(research.findings.c.id))).scalar() or 0) + 1
+            # the first files of the inventory nobody has read yet: a plausible next session
+            touched = select(research.file_reads.c.file_id)
+            files = [row[0] for row in conn.execute(
+                select(research.files.c.id, research.files.c.loc)
+                .where(research.files.c.id.not_in(touched)).order_by(research.files.c.id).limit(reads))]
+            conn.execute(insert(research.sessions).values(
+                id=sid, name=f"Benchmark session {sid}", date="2026-01-15",
+                focus="benchmark: one more session", agent_count=3, notes="added by bench/run.py"))
+            conn.execute(insert(research.file_reads), [
+                {"id": rid + i, "file_id": f, "session_id": sid, "depth": "DEEP", "lines_read": 120,
+                 "line_ranges": "1-120", "notes": "bench read"} for i, f in enumerate(files)])
+            conn.execute(update(research.files).where(research.files.c.id.in_(files))
+                         .values(depth="DEEP", last_read_date="2026-01-15"))
+            severities = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+            conn.execute(insert(research.findings), [
+                {"id": fid + i, "file_id": files[i % len(files)], "session_id": sid, "line_start": 10 + i,
+                 "line_end": 12 + i, "severity": severities[i % len(severities)], "category": "architecture",
+                 "description": f"Benchmark finding {i}: coupling between modules", "followed_up": 0}
+                for i in range(findings)])
+    finally:
+        engine.dispose()
+    return sid
+
+
+# --------------------------------------------------------------------------- plain-MyST baseline
+
+def plain_myst(text: str) -> str:
+    """Turn kbgen's need blocks and ``{need}`` roles into plain MyST with the same text."""
+    out: list[str] = []
+    lines = text.splitlines()
+    closers: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _OPEN.match(line)
+        if m:
+            fence, kind, title = m.groups()
+            i += 1
+            options: list[tuple[str, str]] = []
+            while i < len(lines) and (om := _OPTION.match(lines[i])):
+                options.append((om.group(1), om.group(2).strip().strip('"')))
+                i += 1
+            ident = next((v for k, v in options if k == "id"), "")
+            out.append(f"**{kind} {ident}**: {title}".rstrip())
+            out.append("")
+            rest = "; ".join(f"{k}: {v}" for k, v in options if k != "id")
+            if rest:
+                out.append(rest.replace("*", r"\*"))
+                out.append("")
+            closers.append(fence)
+            continue
+        if closers and line.strip() == closers[-1]:
+            closers.pop()
+            i += 1
+            continue
+        out.append(_NEED_ROLE.sub(r"\1", line))
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+def make_baseline(options: Options, root: Path) -> Options:
+    """A copy of the docs and domain documents as plain MyST, with a myst-only conf.py."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(options.project_dir / "conf", root / "conf")
+    for sub in (options.docs_dir, options.domains_root):
+        src = options.project_dir / sub
+        if src.exists():
+            shutil.copytree(src, root / sub, ignore=shutil.ignore_patterns("_build", ".kbgen-*"))
+    for path in [*(root / options.docs_dir).rglob("*.md"), *(root / options.domains_root).rglob("*.md"),
+                 *(root / options.docs_dir).rglob("*.inc")]:
+        path.write_text(plain_myst(path.read_text(encoding="utf-8")), encoding="utf-8")
+    (root / options.docs_dir / "conf.py").write_text(BASELINE_CONF.format(title=options.title), encoding="utf-8")
+    return load_options(root)
+
+
+# --------------------------------------------------------------------------- figures
+
+def site_figures(out: Path) -> dict[str, Any]:
+    pages = list(out.rglob("*.html"))
+    needs = out / "needs.json"
+    return {"pages": len(pages), "html_mb": sum(p.stat().st_size for p in pages) / 1e6,
+            "needs_json_mb": needs.stat().st_size / 1e6 if needs.exists() else 0.0}
+
+
+def print_table(res: Results) -> None:
+    print(f"\nkbgen benchmark, scale x{res.scale:g}")
+    width = max(len(s.name) for s in res.steps)
+    print(f"{'step':<{width}}  {'seconds':>8}  {'peak RSS MB':>11}  detail")
+    for s in res.steps:
+        print(f"{s.name:<{width}}  {s.seconds:>8.2f}  {s.rss_mb:>11.0f}  {s.detail}")
+    for k, v in res.figures.items():
+        print(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", type=Path, default=REPO / "build" / "bench-run",
+                        help="scratch folder (replaced)")
+    parser.add_argument("--jobs", default="auto", help="sphinx-build -j (kbgen build uses auto)")
+    parser.add_argument("--skip-build", action="store_true", help="syncs only")
+    parser.add_argument("--skip-pg", action="store_true", help="no PostgreSQL run")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--child-sync", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_sync is not None:
+        child_sync(args.child_sync)
+        return 0
+
+    res = Results(scale=args.scale)
+    work: Path = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    options = make_project(work / "sqlite", None, args.scale, args.seed)
+    res.figures["generate_s"] = time.perf_counter() - started
+    print(f"generated in {res.figures['generate_s']:.1f} s", file=sys.stderr)
+
+    def record(step: Step) -> Step:
+        res.steps.append(step)
+        print(f"  {step.name}: {step.seconds:.2f} s, {step.rss_mb:.0f} MB  {step.detail}", file=sys.stderr)
+        return step
+
+    full_sync, data = timed_sync(options.project_dir, "full sync (SQLite)")
+    record(full_sync)
+    noop, data = timed_sync(options.project_dir, "no-op sync (SQLite)")
+    noop.detail += f"; in-process {data['seconds']:.2f} s"
+    record(noop)
+    res.figures["generated_md_files"] = sum(1 for _ in options.generated_path.rglob("*.md"))
+    if not args.skip_build:
+        full_build = record(timed_build(options, "full build (clean)", clean=True, jobs=args.jobs))
+        res.figures.update(site_figures(options.build_path))
+    sid = add_session(options)
+    inc_sync, data = timed_sync(options.project_dir, f"sync after new session S{sid}")
+    record(inc_sync)
+    if not args.skip_build:
+        inc_build = record(timed_build(options, "incremental build", clean=False, jobs=args.jobs))
+        res.figures["incremental sync+build / full build"] = (inc_sync.seconds + inc_build.seconds) / full_build.seconds
+        base = make_baseline(options, work / "baseline")
+        plain = record(timed_build(base, "plain-MyST baseline (clean)", clean=True, jobs=args.jobs))
+        res.figures["baseline_pages"] = site_figures(base.build_path)["pages"]
+        res.figures["full build / baseline"] = full_build.seconds / plain.seconds
+
+    if not args.skip_pg:
+        sys.path.insert(0, str(REPO))
+        from tests.pg import start_server, stop_server
+
+        server, reason = start_server()
+        if server is None:
+            print(f"PostgreSQL skipped: {reason}", file=sys.stderr)
+        else:
+            try:
+                pg = make_project(work / "pg", server.url(server.create_database()), args.scale, args.seed)
+                pg_full, _ = timed_sync(pg.project_dir, "full sync (PostgreSQL)")
+                record(pg_full)
+                record(timed_sync(pg.project_dir, "no-op sync (PostgreSQL)")[0])
+                res.figures["PG full sync / SQLite full sync"] = pg_full.seconds / full_sync.seconds
+            finally:
+                stop_server(server)
+
+    print_table(res)
+    if args.json:
+        args.json.write_text(json.dumps({"scale": res.scale, "steps": [asdict(s) for s in res.steps],
+                                         "figures": res.figures}, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
