@@ -1,36 +1,338 @@
-"""The dashboard fragment included by the landing page (``kb/dashboard.inc``).
+"""The dashboard: the fragment the landing page includes, its detail pages and charts.
 
-A fragment rather than a page: the landing page (hand-written ``index.md``)
-includes it, so the site opens on the figures; Sphinx tracks the include and
-re-reads the landing page whenever the fragment changes.
+``dashboard.inc`` is a fragment rather than a page: the landing page
+(hand-written ``index.md``) includes it, so the site opens on the figures;
+Sphinx tracks the include and re-reads the landing page whenever the fragment
+changes. Long lists (all gaps, all open findings, ...) go to pages of their
+own next to it, and the dashboard shows their heads, so the landing page
+stays the same size at any scale.
+
+Every table is static MyST written from :mod:`kbgen.analysis` figures (not a
+sphinx-needs filter: those are slow on custom fields at scale and go stale on
+incremental builds). Charts are SVG text drawn here at sync time
+(:mod:`kbgen.render.charts`), written under ``charts/`` and shown with
+``{figure}`` by absolute path (``/kb/charts/x.svg``), which resolves the same
+whether the fragment is included or not.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
-from kbgen import vocab
+from kbgen import analysis, vocab
+from kbgen.analysis import Coverage, Figures
 from kbgen.config import Options
-from kbgen.render.myst import heading, table
+from kbgen.model import Dependency, File, Finding
+from kbgen.render import charts, escape, graphs
+from kbgen.render.myst import Md, doc_link, heading, need_role, pct, table
 from kbgen.render.pages import SiteView
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
+#: Rows of each list the dashboard shows before linking to the full page.
+HEAD_ROWS = 10
+GAPS_PAGE = "priority-gaps"
+OPEN_PAGE = "open-findings"
+HOTSPOTS_PAGE = "hotspots"
+UNVERIFIED_PAGE = "unverified-dependencies"
+FIGURES_PAGE = "session-figures"
+CHARTS_DIR = "charts"
+DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
 
 
-def overall_rows(view: SiteView) -> list[list[object]]:
+# -- cells --------------------------------------------------------------------------
+
+def file_cell(view: SiteView, f: File) -> Md:
+    """A link to the file's need when it has one, else its path as literal code."""
+    if f.id in view.need_file_ids:
+        return need_role(f.need_id)
+    return Md(escape.code(f.path) or "—")
+
+
+def domain_cell(view: SiteView, name: str) -> Md:
+    slug = view.domain_slugs.get(name)
+    if slug is None:
+        return Md(escape.inline(name))
+    return doc_link(name, "/" + view.layout.domain(slug))
+
+
+def session_cell(view: SiteView, session_id: int | None) -> Md | str:
+    s = view.snap.session_by_id.get(session_id) if session_id is not None else None
+    return need_role(s.need_id) if s else "—"
+
+
+def _page(view: SiteView, name: str) -> str:
+    return f"/{view.layout.root}/{name}"
+
+
+def _more(view: SiteView, shown: int, total: int, page: str, what: str) -> str:
+    if total <= shown:
+        return ""
+    return f"Showing {shown:,} of {total:,}: " + doc_link(f"all {total:,} {what}", _page(view, page)) + ".\n"
+
+
+def _chart_ref(view: SiteView, name: str, alt: str, caption: str) -> Md:
+    return Md(f"```{{figure}} /{view.layout.root}/{CHARTS_DIR}/{name}.svg\n:alt: {graphs.safe_alt(alt)}\n"
+              f":width: 100%\n\n{caption}\n```\n")
+
+
+# -- sections -----------------------------------------------------------------------
+
+def overall_rows(figs: Figures) -> list[list[object]]:
+    o = figs.overall
+    return [
+        ["Packages", o.packages, ""],
+        ["Domains", o.domains, ""],
+        ["Files", o.files, o.loc],
+        ["Files without a LOC count", o.files_null_loc, ""],
+        ["Sessions", o.sessions, ""],
+        ["File reads", o.reads, ""],
+        ["Findings", o.findings, ""],
+        ["Open CRITICAL/HIGH findings", len(figs.open_findings), ""],
+        ["Dependency edges", o.dependencies, ""],
+        ["Unverified dependency edges", len(figs.unverified), ""],
+        ["Package edges", o.package_dependencies, ""],
+        ["Priority gaps (HIGH domains)", len(figs.gaps), sum(g.file.loc or 0 for g in figs.gaps)],
+        ["Integration hotspots", len(figs.hotspots), ""],
+    ]
+
+
+def depth_rows(figs: Figures) -> list[list[object]]:
+    o = figs.overall
+    return [[d, n, pct(n, o.files), loc, pct(loc, o.loc)] for d, n, loc in o.by_depth]
+
+
+def coverage_table(view: SiteView, rows: Sequence[Coverage], *, kind: str) -> Md:
+    headers = [kind.title(), *(["Priority"] if kind == "domain" else []), "Files", *DEPTH_COLUMNS,
+               "LOC", "LOC read", "Coverage"]
+    body = []
+    for c in rows:
+        name: object = domain_cell(view, c.name) if kind == "domain" else c.name
+        body.append([name, *([c.priority] if kind == "domain" else []), c.files,
+                     *(c.depth_count(d) for d in DEPTH_COLUMNS), c.loc, c.loc_read, pct(c.loc_read, c.loc)])
+    return table(headers, body)
+
+
+def coverage_chart(rows: Sequence[Coverage], *, kind: str) -> str:
+    return charts.hbar_chart([c.name for c in rows], [c.percent for c in rows],
+                             title=f"Coverage by {kind}", xlabel="LOC read MEDIUM or deeper (%)", xmax=105.0)
+
+
+def _range_alt(rows: Sequence[Coverage], kind: str) -> str:
+    if not rows:
+        return f"Bar chart of coverage by {kind}: no {kind}s."
+    lo, hi = min(c.percent for c in rows), max(c.percent for c in rows)
+    return (f"Bar chart of LOC coverage (read MEDIUM or deeper) for {len(rows)} {kind}s, from {lo:.0f}% to "
+            f"{hi:.0f}%; the numbers are in the table below.")
+
+
+def growth_chart(figs: Figures) -> str:
+    o = figs.overall
+    return charts.line_chart(
+        [p.session.label for p in figs.growth],
+        {"LOC read MEDIUM+ (% of all LOC)": [100.0 * p.loc / o.loc if o.loc else 0.0 for p in figs.growth],
+         "Files read MEDIUM+ (% of all files)": [100.0 * p.files / o.files if o.files else 0.0
+                                                 for p in figs.growth]},
+        title="Coverage growth over sessions", ylabel="% read MEDIUM or deeper (cumulative)")
+
+
+def severity_chart(figs: Figures) -> str:
+    return charts.stacked_bar_chart(
+        [r.label for r in figs.severity],
+        {sev: [r.counts[i] for r in figs.severity] for i, sev in enumerate(vocab.SEVERITIES)},
+        title="Findings by severity per session", ylabel="Findings", colors=charts.SEVERITY_COLORS)
+
+
+def growth_table(view: SiteView, figs: Figures) -> Md:
+    o = figs.overall
+    return table(["Session", "Date", "New files MEDIUM+", "New LOC", "Files MEDIUM+ (cumulative)",
+                  "LOC MEDIUM+ (cumulative)", "% of all LOC"],
+                 [[need_role(p.session.need_id), p.session.date or "—", p.new_files, p.new_loc, p.files, p.loc,
+                   pct(p.loc, o.loc)] for p in figs.growth])
+
+
+def severity_table(view: SiteView, figs: Figures) -> Md:
+    return table(["Session", *vocab.SEVERITIES, "Total"],
+                 [[need_role(r.session.need_id) if r.session else "no session", *r.counts, r.total]
+                  for r in figs.severity])
+
+
+def hotspot_table(view: SiteView, items: Sequence[tuple[File, tuple[str, ...]]]) -> Md:
+    return table(["File", "Package", "Depth", "LOC", "Domains", "Domain names"],
+                 [[file_cell(view, f), f.package, f.depth, f.loc, len(names), ", ".join(names)]
+                  for f, names in items])
+
+
+def open_findings_table(view: SiteView, items: Sequence[Finding]) -> Md:
     snap = view.snap
-    by_depth = Counter(f.depth for f in snap.files)
-    loc_by_depth: Counter[str] = Counter()
-    for f in snap.files:
-        loc_by_depth[f.depth] += f.loc or 0
-    rows: list[list[object]] = [["Packages", len(snap.packages), ""],
-                                ["Files", len(snap.files), sum(f.loc or 0 for f in snap.files)]]
-    rows += [[f"Files {d}", by_depth.get(d, 0), loc_by_depth.get(d, 0)] for d in vocab.DEPTHS]
-    rows += [["Sessions", len(snap.sessions), ""], ["Findings", len(snap.findings), ""]]
-    return rows
+    rows = []
+    for x in items:
+        f = snap.file_by_id.get(x.file_id) if x.file_id is not None else None
+        rows.append([need_role(x.need_id), x.severity, x.category_raw or x.category,
+                     file_cell(view, f) if f else "—", f.package if f else "—", session_cell(view, x.session_id)])
+    return table(["Finding", "Severity", "Category", "File", "Package", "Session"], rows)
+
+
+def open_by_package(view: SiteView, items: Sequence[Finding]) -> Md:
+    snap = view.snap
+    counts: dict[str, Counter[str]] = {}
+    for x in items:
+        f = snap.file_by_id.get(x.file_id) if x.file_id is not None else None
+        counts.setdefault(f.package if f else analysis.NO_PACKAGE, Counter())[x.severity] += 1
+    return table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
+                 [[name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES), sum(c.values())]
+                  for name, c in sorted(counts.items())])
+
+
+def gap_table(view: SiteView, gaps: Sequence[analysis.Gap]) -> Md:
+    return table(["Tier", "File", "Package", "LOC", "Domains", "Why"],
+                 [[g.tier, file_cell(view, g.file), g.file.package, g.file.loc, ", ".join(g.domains), g.reason]
+                  for g in gaps])
+
+
+def tier_table(gaps: Sequence[analysis.Gap]) -> Md:
+    counts = analysis.gap_tier_counts(gaps)
+    return table(["Tier", "Files", "LOC", "Meaning"],
+                 [[t, counts[t][0], counts[t][1], analysis.TIER_MEANING[t]] for t in analysis.TIERS])
+
+
+def unverified_table(view: SiteView, deps: Sequence[Dependency]) -> Md:
+    snap = view.snap
+
+    def cell(fid: int) -> object:
+        f = snap.file_by_id.get(fid)
+        return file_cell(view, f) if f else f"file {fid} (not in the files table)"
+    return table(["From", "Relationship", "To", "Evidence"],
+                 [[cell(d.source_file_id), d.relationship, cell(d.target_file_id), escape.plain(d.evidence, 120) or "—"]
+                  for d in deps])
+
+
+def package_map_table(figs: Figures) -> Md:
+    return table(["From", "To", "Declared relationship", "File edges"],
+                 [[link.source, link.target, ", ".join(link.relationships) or "—", link.file_edges]
+                  for link in figs.package_links])
+
+
+# -- the fragment and the pages --------------------------------------------------------
+
+def fragment(view: SiteView, options: Options, figs: Figures) -> str:
+    snap = view.snap
+    latest = figs.latest_session
+    as_of = (f"Figures as of session {escape.inline(latest.label)}"
+             f"{' (' + escape.inline(latest.date) + ')' if latest.date else ''}. " if latest else "")
+    limit = options.report_gap_limit
+    parts: list[str] = [
+        heading(1, "Dashboard"),
+        f"{as_of}Coverage counts a file as read when its depth is MEDIUM or deeper; LOC of files without a "
+        "LOC count is 0. Per-session numbers behind the charts: "
+        + doc_link("session figures", _page(view, FIGURES_PAGE)) + ".\n",
+        heading(2, "Overall"),
+        table(["Figure", "Count", "LOC"], overall_rows(figs)),
+        heading(3, "Files and LOC by depth"),
+        table(["Depth", "Files", "% of files", "LOC", "% of LOC"], depth_rows(figs)),
+        heading(2, "Coverage by domain"),
+        _chart_ref(view, "coverage-by-domain", _range_alt(figs.domains, "domain"),
+                   "LOC read MEDIUM or deeper, per domain (numbers below)."),
+        coverage_table(view, figs.domains, kind="domain") or "No domains recorded.\n",
+        heading(2, "Coverage by package"),
+        _chart_ref(view, "coverage-by-package", _range_alt(figs.packages, "package"),
+                   "LOC read MEDIUM or deeper, per package (numbers below)."),
+        coverage_table(view, figs.packages, kind="package") or "No packages recorded.\n",
+        heading(2, "Coverage growth over sessions"),
+        _chart_ref(view, "coverage-growth",
+                   f"Line chart of cumulative coverage over {len(figs.growth)} sessions, reaching "
+                   f"{pct(figs.growth[-1].loc if figs.growth else 0, figs.overall.loc)} of all LOC read MEDIUM or "
+                   "deeper; the numbers are on the session figures page.",
+                   "Cumulative share of LOC and files read MEDIUM or deeper, from the recorded file reads."),
+        heading(2, "Findings by severity per session"),
+        _chart_ref(view, "findings-by-severity",
+                   f"Stacked bar chart of {figs.overall.findings} findings by severity across "
+                   f"{len(figs.severity)} sessions; the numbers are on the session figures page.",
+                   "Findings per session, stacked by normalised severity."),
+        heading(2, "Open CRITICAL and HIGH findings"),
+        f"{len(figs.open_findings):,} CRITICAL or HIGH findings are not followed up (nor resolved or superseded "
+        "through kbgen).\n",
+        open_by_package(view, figs.open_findings),
+        open_findings_table(view, figs.open_findings[:HEAD_ROWS]),
+        _more(view, min(HEAD_ROWS, len(figs.open_findings)), len(figs.open_findings), OPEN_PAGE, "open findings"),
+        heading(2, "Priority gaps"),
+        f"{len(figs.gaps):,} NOT_TOUCHED source files in HIGH-priority domains "
+        "(tests, type stubs, docs and `exclude_paths` left out), by tier:\n",
+        tier_table(figs.gaps),
+        gap_table(view, figs.gaps[:limit]),
+        _more(view, min(limit, len(figs.gaps)), len(figs.gaps), GAPS_PAGE, "priority gaps"),
+        heading(2, "Integration hotspots"),
+        f"{len(figs.hotspots):,} files are tagged with {options.hotspot_min_domains} or more domains.\n",
+        hotspot_table(view, figs.hotspots[:HEAD_ROWS]),
+        _more(view, min(HEAD_ROWS, len(figs.hotspots)), len(figs.hotspots), HOTSPOTS_PAGE, "hotspots"),
+        heading(2, "Unverified dependency edges"),
+        f"{len(figs.unverified):,} of {len(snap.dependencies):,} dependency edges are not verified.\n",
+        unverified_table(view, figs.unverified[:HEAD_ROWS]),
+        _more(view, min(HEAD_ROWS, len(figs.unverified)), len(figs.unverified), UNVERIFIED_PAGE,
+              "unverified edges"),
+        heading(2, "Package dependency map"),
+    ]
+    network = graphs.package_network(view, figs.package_links, figs.packages, options.graph_max_nodes)
+    if network is None:
+        parts.append("No package edges recorded.\n")
+    else:
+        parts += [graphs.directive(network),
+                  "Solid edges are declared in `package_dependencies`; dashed ones are seen only in file "
+                  "dependency edges.\n",
+                  package_map_table(figs)]
+    return "\n".join(p for p in parts if p)
+
+
+def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
+    gap_parts = [heading(1, "Priority gaps"),
+                 f"NOT_TOUCHED source files in HIGH-priority domains, one row per file, by tier and then LOC. Own "
+                 f"packages: {escape.inline(', '.join(options.own_packages) or 'none configured')}.\n",
+                 tier_table(figs.gaps)]
+    for tier in analysis.TIERS:
+        members = [g for g in figs.gaps if g.tier == tier]
+        if members:
+            gap_parts += [heading(2, f"{tier} ({len(members):,})"), gap_table(view, members)]
+    open_parts = [heading(1, "Open findings"),
+                  f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
+                  "through kbgen), CRITICAL first.\n", open_by_package(view, figs.open_findings)]
+    for sev in analysis.OPEN_SEVERITIES:
+        members_f = [x for x in figs.open_findings if x.severity == sev]
+        if members_f:
+            open_parts += [heading(2, f"{sev} ({len(members_f):,})"), open_findings_table(view, members_f)]
+    return {
+        f"{GAPS_PAGE}.md": "\n".join(gap_parts),
+        f"{OPEN_PAGE}.md": "\n".join(open_parts),
+        f"{HOTSPOTS_PAGE}.md": "\n".join([
+            heading(1, "Integration hotspots"),
+            f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "
+            "domains first.\n", hotspot_table(view, figs.hotspots) or "None.\n"]),
+        f"{UNVERIFIED_PAGE}.md": "\n".join([
+            heading(1, "Unverified dependency edges"),
+            f"{len(figs.unverified):,} of {len(view.snap.dependencies):,} dependency edges are not verified.\n",
+            unverified_table(view, figs.unverified) or "None.\n"]),
+        f"{FIGURES_PAGE}.md": "\n".join([
+            heading(1, "Session figures"),
+            "The numbers behind the dashboard's session charts.\n",
+            heading(2, "Coverage growth"),
+            "Files first read MEDIUM or deeper in each session, from `file_reads`; a depth set without a "
+            "recorded read does not appear here.\n",
+            growth_table(view, figs) or "No sessions recorded.\n",
+            heading(2, "Findings by severity"),
+            severity_table(view, figs) or "No findings recorded.\n"]),
+    }
+
+
+def _charts(figs: Figures) -> dict[str, str]:
+    return {
+        f"{CHARTS_DIR}/coverage-by-domain.svg": coverage_chart(figs.domains, kind="domain"),
+        f"{CHARTS_DIR}/coverage-by-package.svg": coverage_chart(figs.packages, kind="package"),
+        f"{CHARTS_DIR}/coverage-growth.svg": growth_chart(figs),
+        f"{CHARTS_DIR}/findings-by-severity.svg": severity_chart(figs),
+    }
 
 
 def dashboard(view: SiteView, options: Options) -> dict[str, str]:
-    parts = [heading(1, "Dashboard"), heading(2, "Overall"),
-             table(["Figure", "Count", "LOC"], overall_rows(view))]
-    return {DASHBOARD_FRAGMENT: "\n".join(parts)}
+    """The fragment, its detail pages (added to the knowledge-base toctree) and its charts."""
+    figs = analysis.figures(view.snap, options)
+    return {DASHBOARD_FRAGMENT: fragment(view, options, figs), **_detail_pages(view, options, figs),
+            **_charts(figs)}
