@@ -29,6 +29,7 @@ import re
 
 _ALWAYS = set("\\`*_{}[]<>#+-=|!~:$%^&@")
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
+_BRACKET_PAIR = re.compile(r"([\[\]<>])(?=\1)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -88,11 +89,13 @@ def plain(text: object, limit: int = 0) -> str:
     """One line of plain text for titles and option values (no markup is parsed there).
 
     Sequences sphinx-needs would treat as dynamic functions (``[[``) or
-    variants (``<<``) are broken with a zero-width joiner-free space so they
-    stay visible but inert.
+    variants (``<<``) are broken with a space between every pair of equal
+    brackets (``[[[`` becomes ``[ [ [``), so they stay visible but inert:
+    sphinx-needs parses dynamic functions in need titles whatever the
+    configuration says.
     """
     value = " ".join(clean(text).split())
-    value = value.replace("[[", "[ [").replace("]]", "] ]").replace("<<", "< <").replace(">>", "> >")
+    value = _BRACKET_PAIR.sub(r"\1 ", value)
     if limit and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value
