@@ -1,0 +1,97 @@
+"""``kbgen report`` (the master index as markdown) and ``kbgen stats`` (headline figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kbgen import analysis, vocab
+from kbgen.cli.common import STATE, console, err_console, say, stdout_write
+from kbgen.errors import EXIT_CHECK_FAILED
+from kbgen.render.myst import pct
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("stats")(stats)
+
+
+def report(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the master index to this file "
+                                                "(only if it changed); default: print it.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if the file given with -o is "
+                                        "stale.")] = False,
+) -> None:
+    """Master index as plain markdown: statistics, coverage, hotspots, gaps, open findings, maps."""
+    from kbgen.report import make_report
+
+    options = STATE.options()
+    if check and output is None:
+        err_console.print("error: --check needs --output FILE", markup=False)
+        raise typer.Exit(2)
+    result = make_report(options, output, check=check)
+    if output is None:
+        stdout_write(result.text)
+        return
+    if check:
+        if result.written:
+            err_console.print(f"{output} is stale: run 'kbgen report -o {output}'", markup=False)
+            raise typer.Exit(EXIT_CHECK_FAILED)
+        say(f"{output} is up to date")
+        return
+    say(f"{'wrote' if result.written else 'unchanged'} {output} in {result.seconds:.1f} s")
+
+
+def stats() -> None:
+    """Headline figures in the terminal: inventory, depth, coverage, findings, gaps."""
+    from kbgen.report import load
+
+    options = STATE.options()
+    snap = load(options)
+    figs = analysis.figures(snap, options)
+    o = figs.overall
+
+    overall = Table(title="Overall", title_justify="left")
+    overall.add_column("Figure")
+    overall.add_column("Count", justify="right")
+    overall.add_column("LOC", justify="right")
+    for name, count, loc in (
+            ("Packages", o.packages, None), ("Domains", o.domains, None), ("Files", o.files, o.loc),
+            ("Sessions", o.sessions, None), ("Findings", o.findings, None),
+            ("Open CRITICAL/HIGH findings", len(figs.open_findings), None),
+            ("Dependency edges", o.dependencies, None), ("Unverified edges", len(figs.unverified), None),
+            ("Integration hotspots", len(figs.hotspots), None)):
+        overall.add_row(name, f"{count:,}", "" if loc is None else f"{loc:,}")
+
+    depth = Table(title="Files by depth", title_justify="left")
+    for col in ("Depth", "Files", "%", "LOC", "% LOC"):
+        depth.add_column(col, justify="left" if col == "Depth" else "right")
+    for d, n, loc in o.by_depth:
+        depth.add_row(d, f"{n:,}", pct(n, o.files), f"{loc:,}", pct(loc, o.loc))
+
+    domains = Table(title="Coverage by domain (LOC read MEDIUM or deeper)", title_justify="left")
+    for col in ("Domain", "Priority", "Files", "Read", "LOC", "Coverage"):
+        domains.add_column(col, justify="left" if col in ("Domain", "Priority") else "right")
+    for c in figs.domains:
+        domains.add_row(c.name, c.priority, f"{c.files:,}", f"{c.files_read:,}", f"{c.loc:,}", pct(c.loc_read, c.loc))
+
+    findings = Table(title="Findings by severity", title_justify="left")
+    for col in ("Severity", "All", "Open"):
+        findings.add_column(col, justify="left" if col == "Severity" else "right")
+    totals = [sum(r.counts[i] for r in figs.severity) for i in range(len(vocab.SEVERITIES))]
+    open_counts = {s: sum(1 for x in figs.open_findings if x.severity == s) for s in analysis.OPEN_SEVERITIES}
+    for i, sev in enumerate(vocab.SEVERITIES):
+        if totals[i] or sev in analysis.OPEN_SEVERITIES:
+            findings.add_row(sev, f"{totals[i]:,}", f"{open_counts[sev]:,}" if sev in open_counts else "—")
+
+    gaps = Table(title="Priority gaps (HIGH domains)", title_justify="left")
+    for col in ("Tier", "Files", "LOC"):
+        gaps.add_column(col, justify="left" if col == "Tier" else "right")
+    for tier, (n, loc) in analysis.gap_tier_counts(figs.gaps).items():
+        gaps.add_row(tier, f"{n:,}", f"{loc:,}")
+
+    for t in (overall, depth, domains, findings, gaps):
+        console.print(t)
