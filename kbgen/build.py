@@ -1,22 +1,67 @@
-"""Running Sphinx: ``kbgen build``, used by ``kbgen demo`` and ``kbgen serve``.
+"""Running Sphinx (and the search indexer): ``kbgen build``, used by demo, serve and publish.
 
 sphinx-build runs in a child process (the same Python) so a build gets a
 fresh interpreter — sphinx-needs keeps module-level state — and parallel
 jobs work as documented.
+
+Incremental builds need one kbgen-specific rule. Sphinx re-reads only the
+sources that changed, and by default rewrites only their HTML; but a kbgen
+page shows other pages' needs (``{need}`` titles, "Answered by" and other
+incoming links are resolved when a page is *written*). So when any source
+changed since the last build, every page is rewritten from the cached
+doctrees (``-a``) while only the changed ones are re-read; when nothing
+changed, Sphinx is not started at all. What "changed" means is a fingerprint
+of every input (hand-written and generated pages, domain documents,
+configuration, kbgen and Sphinx versions) stored next to the doctrees after
+each successful build — the same fingerprint ``kbgen publish`` uses to
+refuse a stale site.
+
+Search: Sphinx's own index is one ``searchindex.js`` that every search
+downloads whole and that grows with the site. When the Pagefind binary (the
+``pagefind_bin`` wheel) runs here, the built site is also indexed into
+Pagefind's chunked index (``pagefind/``), which the site's search page uses
+instead; without it the site keeps Sphinx's search (see
+``bench/README-theme.md`` for the measurements behind this).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import IO, Literal
 
-from kbgen.config import Options
-from kbgen.errors import EnvironmentProblem, KbgenError
+from kbgen import __version__
+from kbgen.config import CONFIG_RELPATH, Options
+from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+
+#: Build record written next to the doctrees after every successful build.
+STAMP_NAME = "kbgen-build.json"
+#: Where Pagefind writes its bundle inside the site.
+PAGEFIND_SUBDIR = "pagefind"
+#: Page parts that are navigation, not content: Pagefind leaves them out of the index.
+PAGEFIND_EXCLUDE = (
+    ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
+    ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
+    ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
+)
+
+SearchMode = Literal["auto", "pagefind", "sphinx"]
+#: ``progress(phase, percent)``: phase is "reading", "writing" or "indexing".
+BuildProgress = Callable[[str, int], None]
+
+_PROGRESS_RE = re.compile(r"^(reading sources|writing output)\.\.\. \[\s*(\d+)%\]")
 
 
 class BuildFailed(KbgenError):
@@ -31,37 +76,231 @@ class BuildResult:
     seconds: float
     warnings: int
     index: Path
+    #: "fresh" (no usable cache), "incremental" (changed sources re-read, all pages rewritten)
+    #: or "up to date" (nothing changed: Sphinx did not run).
+    mode: str = "fresh"
+    #: "pagefind" or "sphinx": which index the site's search page uses.
+    search: str = "sphinx"
+    pages: int = 0
+    warning_lines: tuple[str, ...] = ()
 
+    def summary(self) -> str:
+        """The one line ``kbgen build`` prints."""
+        warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
+        return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
+                f"search: {self.search} → {self.index}")
+
+
+# -- inputs and the build stamp ------------------------------------------------------------
+
+def doctrees_path(options: Options) -> Path:
+    return options.build_path.parent / ".doctrees"
+
+
+def stamp_path(options: Options) -> Path:
+    return doctrees_path(options) / STAMP_NAME
+
+
+def _input_files(options: Options) -> Iterator[Path]:
+    """Every file a build reads: the Sphinx source folder, domain documents, kbgen's config."""
+    skip_dirs = {"__pycache__", "_build"}
+    build = options.build_path.resolve()
+    for root in (options.docs_path, options.domains_path):
+        if not root.is_dir():
+            continue
+        for folder, dirs, files in os.walk(root):
+            here = Path(folder)
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip_dirs
+                             and (here / d).resolve() != build)
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield here / name
+    config = options.project_dir / CONFIG_RELPATH
+    if config.exists():
+        yield config
+
+
+def source_fingerprint(options: Options) -> str:
+    """A digest of every build input (content, not mtimes: checkouts and copies keep it stable)."""
+    import sphinx
+
+    outer = hashlib.sha256(f"kbgen {__version__}\nsphinx {sphinx.__version__}\n".encode())
+    for path in _input_files(options):
+        rel = path.relative_to(options.project_dir).as_posix() if path.is_relative_to(options.project_dir) \
+            else path.as_posix()
+        outer.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return outer.hexdigest()
+
+
+def read_stamp(options: Options) -> dict[str, object] | None:
+    try:
+        data = json.loads(stamp_path(options).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_stamp(options: Options, fingerprint: str, search: str, pages: int, warnings: int) -> None:
+    path = stamp_path(options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"fingerprint": fingerprint, "kbgen": __version__, "search": search, "pages": pages,
+              "warnings": warnings,
+              "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def build_staleness(options: Options) -> str | None:
+    """Why the built site does not match its sources, or None when it does."""
+    index = options.build_path / "index.html"
+    if not index.exists():
+        return f"no built site at {options.build_path} (run 'kbgen build')"
+    stamp = read_stamp(options)
+    if stamp is None:
+        return f"{options.build_path} was not built by 'kbgen build' (no build record; run 'kbgen build')"
+    if stamp.get("fingerprint") != source_fingerprint(options):
+        return "pages, domain documents or configuration changed since the last build (run 'kbgen build')"
+    return None
+
+
+# -- Sphinx --------------------------------------------------------------------------------
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
-                   jobs: str = "auto", builder: str = "html") -> list[str]:
-    cmd = [sys.executable, "-m", "sphinx", "-b", builder, "-j", jobs, "-q"]
+                   jobs: str = "auto", builder: str = "html", write_all: bool = False) -> list[str]:
+    cmd = [sys.executable, "-m", "sphinx", "-b", builder, "-j", jobs, "--no-color"]
     if clean:
         cmd.append("-E")
+    if write_all:
+        cmd.append("-a")
     if strict:
         cmd += ["-W", "--keep-going"]
-    cmd += ["-d", str(options.build_path.parent / ".doctrees"), str(options.docs_path), str(options.build_path)]
+    cmd += ["-d", str(doctrees_path(options)), str(options.docs_path), str(options.build_path)]
     return cmd
 
 
-def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = "auto",
-               quiet: bool = True) -> BuildResult:
-    """Build the HTML site from the docs folder (sync first: see ``kbgen build``)."""
-    if not (options.docs_path / "conf.py").exists():
-        raise EnvironmentProblem(f"no Sphinx conf.py in {options.docs_path}", hint="run 'kbgen init' first")
-    if clean and options.build_path.exists():
-        shutil.rmtree(options.build_path)
-        shutil.rmtree(options.build_path.parent / ".doctrees", ignore_errors=True)
-    started = time.perf_counter()
+def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> tuple[int, str]:
+    """Run sphinx-build, feeding its progress lines to ``progress``; return (exit code, stderr)."""
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
-    proc = subprocess.run(sphinx_command(options, clean=clean, strict=strict, jobs=jobs),
-                          cwd=options.project_dir, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                                encoding="utf-8", errors="replace")
+        assert proc.stdout is not None
+        _follow(proc.stdout, progress)
+        code = proc.wait()
+        err.seek(0)
+        return code, err.read()
+
+
+def _follow(stream: IO[str], progress: BuildProgress | None) -> None:
+    for line in stream:
+        match = _PROGRESS_RE.match(line)
+        if match and progress:
+            progress("reading" if match.group(1).startswith("reading") else "writing", int(match.group(2)))
+
+
+def _count_pages(out_dir: Path) -> int:
+    return sum(1 for p in out_dir.rglob("*.html") if not p.relative_to(out_dir).parts[0].startswith("_"))
+
+
+# -- Pagefind ------------------------------------------------------------------------------
+
+@cache
+def pagefind_available() -> bool:
+    """True when the Pagefind binary from the ``pagefind_bin`` wheel runs on this machine."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pagefind_bin", "--version"], capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and "pagefind" in proc.stdout.lower()
+
+
+def pagefind_command(out_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "pagefind_bin", "--site", str(out_dir), "--output-subdir", PAGEFIND_SUBDIR,
+            "--exclude-selectors", ", ".join(PAGEFIND_EXCLUDE), "--force-language", "en", "--quiet"]
+
+
+def index_with_pagefind(out_dir: Path) -> None:
+    """Write (replace) the Pagefind bundle of a built site."""
+    bundle = out_dir / PAGEFIND_SUBDIR
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    proc = subprocess.run(pagefind_command(out_dir), capture_output=True, text=True)
     if proc.returncode != 0:
-        detail = "\n".join(proc.stderr.strip().splitlines()[-20:])
-        raise BuildFailed(f"sphinx-build failed (exit {proc.returncode}):\n{detail}")
-    if not quiet and proc.stderr.strip():
-        sys.stderr.write(proc.stderr)
-    return BuildResult(options.build_path, seconds, len(warnings), options.build_path / "index.html")
+        raise EnvironmentProblem(f"pagefind failed (exit {proc.returncode}): "
+                                 f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
+                                 hint="use --search sphinx to build without it")
+
+
+def resolve_search(search: SearchMode) -> str:
+    if search == "sphinx":
+        return "sphinx"
+    if pagefind_available():
+        return "pagefind"
+    if search == "pagefind":
+        raise EnvironmentProblem("the Pagefind binary does not run here",
+                                 hint="pip install pagefind-bin, or use --search sphinx")
+    return "sphinx"
+
+
+# -- the build -----------------------------------------------------------------------------
+
+def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = "auto",
+               quiet: bool = True, search: SearchMode = "auto",
+               progress: BuildProgress | None = None) -> BuildResult:
+    """Build the HTML site from the docs folder (sync first: see ``kbgen build``).
+
+    Incremental unless ``clean``; skips Sphinx entirely when no input changed
+    since the last successful build (and the search index is in place).
+    """
+    if not (options.docs_path / "conf.py").exists():
+        raise EnvironmentProblem(f"no Sphinx conf.py in {options.docs_path}", hint="run 'kbgen init' first")
+    if jobs != "auto" and not (jobs.isdigit() and int(jobs) > 0):
+        raise UsageError(f"--jobs must be a positive number or 'auto', not {jobs!r}")
+    started = time.perf_counter()
+    engine = resolve_search(search)
+    doctrees = doctrees_path(options)
+    if clean:
+        shutil.rmtree(options.build_path, ignore_errors=True)
+        shutil.rmtree(doctrees, ignore_errors=True)
+    fingerprint = source_fingerprint(options)
+    stamp = read_stamp(options)
+    index = options.build_path / "index.html"
+    has_cache = (doctrees / "environment.pickle").exists() and index.exists()
+    bundle_ok = engine == "sphinx" or (options.build_path / PAGEFIND_SUBDIR / "pagefind.js").exists()
+    clean_before = stamp is not None and stamp.get("warnings") == 0
+    if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
+            and bundle_ok and (clean_before or not strict):
+        pages = stamp.get("pages")
+        return BuildResult(options.build_path, time.perf_counter() - started, 0, index, "up to date", engine,
+                           pages if isinstance(pages, int) else 0)
+
+    # Under --strict, warnings of pages that are not re-read would go unseen: re-read everything
+    # unless the last build is known to have been clean.
+    reread = clean or not has_cache or (strict and not clean_before)
+    mode = "fresh" if reread else "incremental"
+    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache)
+    stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
+    code, stderr = _run_sphinx(cmd, options.project_dir, progress)
+    warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)
+    if code != 0:
+        detail = "\n".join(stderr.strip().splitlines()[-20:])
+        raise BuildFailed(f"sphinx-build failed (exit {code}):\n{detail}")
+    if not quiet and stderr.strip():
+        sys.stderr.write(stderr)
+    bundle = options.build_path / PAGEFIND_SUBDIR
+    if engine == "pagefind":
+        if progress:
+            progress("indexing", 0)
+        index_with_pagefind(options.build_path)
+        if progress:
+            progress("indexing", 100)
+    elif bundle.exists():  # a previous build's index would now be stale: fall back to Sphinx's search
+        shutil.rmtree(bundle)
+    pages = _count_pages(options.build_path)
+    _write_stamp(options, fingerprint, engine, pages, len(warning_lines))
+    return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
+                       engine, pages, warning_lines)
+

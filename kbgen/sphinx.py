@@ -46,7 +46,7 @@ def _defaults() -> dict[str, Any]:
             name: {"description": text, "nullable": True, "parse_dynamic_functions": False,
                    "parse_variants": False, "schema": {"type": "string"}}
             for name, text in FIELDS.items()
-        } | {"status": {"schema": {"enum": [name for name, _ in STATUSES]}}},
+        } | {"status": {"schema": {"type": "string", "enum": [name for name, _ in STATUSES]}}},
         "needs_links": {
             name: {"outgoing": out, "incoming": inc, "parse_dynamic_functions": False,
                    "parse_variants": False}
