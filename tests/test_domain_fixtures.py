@@ -26,7 +26,8 @@ SHARED = next((p for p in SHARED_CANDIDATES if p.is_dir()), None)
 
 def _fixtures() -> list[Path]:
     folders = [LOCAL] + ([SHARED] if SHARED else [])
-    return [md for folder in folders for md in sorted(folder.glob("*.md")) if md.with_suffix(".expect").exists()]
+    return [md for folder in folders for md in sorted(folder.glob("*.md"))
+            if md.with_suffix(".expect").exists()]
 
 
 FIXTURES = _fixtures()
@@ -78,7 +79,8 @@ def must_keep(text: str) -> list[str]:
             continue
         if re.match(r"^#{1,6}\s", stripped):
             in_cumulative = re.match(r"^#+\s*Updated\s+\w+\s+Findings", stripped, re.I) is not None
-            if in_cumulative or re.match(r"^#+\s*(\d+[a-z]\.\s*)?(CRITICAL|HIGH|MEDIUM)\s+Findings\s*$", stripped):
+            severity = re.match(r"^#+\s*(\d+[a-z]\.\s*)?(CRITICAL|HIGH|MEDIUM)\s+Findings\s*$", stripped)
+            if in_cumulative or severity:
                 continue
             kept.append(re.sub(r"^#+\s*", "", stripped))
             continue
@@ -100,18 +102,22 @@ def must_keep(text: str) -> list[str]:
 def well_formed_registries() -> GeneratedSections:
     return GeneratedSections(
         header="> **Priority**: HIGH | **Coverage**: ~40% | **Status**: In Progress",
-        files="| File | Package | LOC | Real% | Depth | Key Verdict | Session |\n|---|---|---|---|---|---|---|\n"
+        files="| File | Package | LOC | Real% | Depth | Key Verdict | Session |\n"
+              "|---|---|---|---|---|---|---|\n"
               "| disk.rs | quillc | 421 | 85% | DEEP | no dir fsync | R12 |\n"
               "| evict.rs | quillc | 190 | 60% | MEDIUM | start-up only | R31 |\n",
         findings="### 3a. CRITICAL Findings\n\n| ID | Description | File(s) | Session | Status |\n"
-                 "|---|---|---|---|---|\n| C1 | stale | key.rs | R12 | Open |\n| C3 | path | load.py | R44 | Open |\n\n"
+                 "|---|---|---|---|---|\n| C1 | stale | key.rs | R12 | Open |\n"
+                 "| C3 | path | load.py | R44 | Open |\n\n"
                  "### 3b. HIGH Findings\n\n| ID | Description | File(s) | Session | Status |\n"
-                 "|---|---|---|---|---|\n| H1 | eviction | evict.rs | R31 | Open |\n\n### 3c. MEDIUM Findings\n\nNone.\n",
+                 "|---|---|---|---|---|\n| H1 | eviction | evict.rs | R31 | Open |\n\n"
+                 "### 3c. MEDIUM Findings\n\nNone.\n",
         positives="| Description | File(s) | Session |\n|---|---|---|\n| streaming hash | key.rs | R12 |\n",
         dependencies="- parsing (shared key module)\n",
         gaps="- remote cache client (tier 1)\n",
         session_log="### R12 (2026-03-02): Cache layer\n5 files, 1,842 LOC.\n\n"
-                    "### R31 (2026-03-20): Eviction\n2 files.\n\n### R44 (2026-04-02): Config loader\n3 files.\n",
+                    "### R31 (2026-03-20): Eviction\n2 files.\n\n"
+                    "### R44 (2026-04-02): Config loader\n3 files.\n",
     )
 
 
@@ -123,7 +129,8 @@ def test_fixtures_are_found() -> None:
 def test_local_copy_matches_shared_fixture() -> None:
     assert SHARED is not None
     for name in ("legacy-analysis.md", "legacy-analysis.expect"):
-        assert (LOCAL / name).read_bytes() == (SHARED / name).read_bytes(), f"refresh tests/data/domains/{name}"
+        same = (LOCAL / name).read_bytes() == (SHARED / name).read_bytes()
+        assert same, f"refresh tests/data/domains/{name} from the shared fixtures"
 
 
 @pytest.mark.parametrize("md", FIXTURES, ids=IDS)
@@ -169,7 +176,11 @@ def test_report_accounts_for_each_registry_table(md: Path) -> None:
     text = md.read_text(encoding="utf-8")
     result = migrate_text(text, str(md))
     lines = text.splitlines()
-    fenced = {i for i, line in enumerate(lines) if text.count("```", 0, sum(len(x) + 1 for x in lines[:i])) % 2}
+    fenced, inside = set(), False
+    for i, line in enumerate(lines):
+        inside = inside != line.startswith("```")
+        if inside:
+            fenced.add(i)
     table_starts = [i + 1 for i, line in enumerate(lines)
                     if re.match(r"^\|\s*(ID|File|Description)\s*\|", line) and i not in fenced
                     and (i == 0 or not lines[i - 1].startswith("|"))]
@@ -186,7 +197,8 @@ def test_legacy_fixture_placement() -> None:
     summary = out.index("## 1. Current State Summary")
     assert summary < out.index("The build cache stores compiled artefacts") < out.index("## 2. File Registry")
     subsystems = out.index("## 5. Subsystem Sections")
-    assert subsystems < out.index("### 5a. Key Derivation") < out.index("### 5b. Storage") < out.index("## 6.")
+    assert subsystems < out.index("### 5a. Key Derivation") < out.index("### 5b. Storage")
+    assert out.index("### 5b. Storage") < out.index("## 6.")
     gaps_notes = out.index(NOTES_HEADING, out.index("<!-- kbgen:end gaps -->"))
     assert gaps_notes < out.index("- The remote cache client is unread.") < out.index("## 8. Session Log")
     log = out[out.index("## 8. Session Log"):]

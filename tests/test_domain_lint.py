@@ -22,7 +22,8 @@ def test_problem_prints_as_path_line_message() -> None:
 
 
 def test_cumulative_list_headings_at_any_level() -> None:
-    text = "## 3. Findings Registry\n\n### Updated HIGH Findings\n\n1. a\n\n#### updated medium findings (+2)\n"
+    text = ("## 3. Findings Registry\n\n### Updated HIGH Findings\n\n1. a\n\n"
+            "#### updated medium findings (+2)\n")
     assert faults(text) == [(3, lint.CUMULATIVE_LIST), (7, lint.CUMULATIVE_LIST)]
     assert faults("## 3. Findings Registry\n\nUpdated HIGH Findings are listed above.\n") == []
 
@@ -48,7 +49,8 @@ def test_headings_in_code_and_quotes_do_not_count() -> None:
 def test_file_registry_sorted_by_package_then_path() -> None:
     text = ("## 2. File Registry\n\n| File | Package | LOC |\n|---|---|---|\n"
             "| `b.rs` | core | 1 |\n| [a.rs](x) | core | 1 |\n| c.rs | core | 1 |\n| a.rs | util | 1 |\n"
-            "| z.rs | base | 1 |\n\n### 2b. Sub-table\n\n| Package | File |\n|---|---|\n| a | x |\n| a | y |\n")
+            "| z.rs | base | 1 |\n\n### 2b. Sub-table\n\n"
+            "| Package | File |\n|---|---|\n| a | x |\n| a | y |\n")
     problems = lint_text(text, "a.md")
     assert [(p.line, p.code) for p in problems] == [(6, lint.FILE_ORDER), (9, lint.FILE_ORDER)]
     assert "a.rs (core) belongs before b.rs (core)" in problems[0].message
@@ -62,7 +64,8 @@ def test_finding_labels_unique_and_increasing() -> None:
     text = ("## 3. Findings Registry\n\n### 3a. CRITICAL Findings\n\n| ID | Description |\n|---|---|\n"
             "| C1 | a |\n| C3 | b |\n| C2 | c |\n\n### 3b. HIGH Findings\n\n| ID | Description |\n|---|---|\n"
             "| **H1** | a |\n| H1 | b |\n\n## 4. Positives Registry\n\n| ID | Description |\n|---|---|\n"
-            "| C1 | not a findings section |\n\n## 9. Findings Registry\n\n| ID | D |\n|---|---|\n| C3 | again |\n")
+            "| C1 | not a findings section |\n\n"
+            "## 9. Findings Registry\n\n| ID | D |\n|---|---|\n| C3 | again |\n")
     problems = lint_text(text, "a.md")
     got = [(p.line, p.code) for p in problems if p.code == lint.FINDING_LABEL]
     assert got == [(9, lint.FINDING_LABEL), (16, lint.FINDING_LABEL), (28, lint.FINDING_LABEL)]
@@ -113,8 +116,9 @@ def test_lint_paths_walks_folders_for_analysis_files(tmp_path: Path) -> None:
     single = tmp_path / "other.md"
     single.write_text("## R2: y\n", encoding="utf-8")
     problems = lint_paths([tmp_path / "domains", str(single)])
+    deep = tmp_path / "domains" / "b" / "deep" / "analysis.md"
     assert [str(p) for p in problems] == [
-        f"{tmp_path / 'domains' / 'b' / 'deep' / 'analysis.md'}:1: per-session heading 'R1: x' outside the Session Log",
+        f"{deep}:1: per-session heading 'R1: x' outside the Session Log",
         f"{single}:1: per-session heading 'R2: y' outside the Session Log",
     ]
     with pytest.raises(UsageError):

@@ -96,8 +96,8 @@ class Part:
 
 
 _SECTION_TITLES = [
-    "1. Current State Summary", "Overview", "2. File Registry", "Files", "3. Findings Registry", "Key Findings",
-    "4. Positives Registry", "5. Subsystem Sections", "Architecture", "6. Cross-Domain Dependencies",
+    "1. Current State Summary", "Overview", "2. File Registry", "Files", "3. Findings Registry",
+    "Key Findings", "4. Positives Registry", "5. Subsystem Sections", "Architecture", "6. Cross-Domain Dependencies",
     "7. Knowledge Gaps", "8. Session Log", "Session Log", "Risks", "9. Roadmap",
 ]
 
@@ -117,11 +117,13 @@ def _item(draw: st.DrawFn, uid: int) -> Part:
     if kind == "sub":
         return Part(f"### 5{uid}. Topic {uid}", (f"5{uid}. Topic {uid}",))
     if kind == "session":
-        return Part(f"### R{n} (2026-01-{uid % 28 + 1:02d}): focus {uid}", (f"R{n} (2026-01-{uid % 28 + 1:02d}): focus {uid}",))
+        title = f"R{n} (2026-01-{uid % 28 + 1:02d}): focus {uid}"
+        return Part(f"### {title}", (title,))
     if kind == "severity":
         return Part("### 3a. CRITICAL Findings", ())
     if kind == "file":
-        return Part(f"| File | Package | LOC |\n|---|---|---|\n| z{uid}.rs | p | 1 |\n| a{uid}.rs | p | 2 |", ())
+        return Part(f"| File | Package | LOC |\n|---|---|---|\n| z{uid}.rs | p | 1 |\n| a{uid}.rs | p | 2 |",
+                    ())
     if kind == "findings":
         return Part(f"| ID | Description | File(s) | Session | Status |\n|---|---|---|---|---|\n"
                     f"| H{n} | issue {uid} | f.rs | R1 | Open |\n| H{n} | again | f.rs | R1 | Open |", ())

@@ -78,7 +78,8 @@ def test_marker_inside_code_fence_is_still_a_marker() -> None:
         ("<!-- kbgen:begin files -->\n<!-- kbgen:end gaps -->\n", 2, "while block 'files' is open"),
         ("<!-- kbgen:begin files -->\n<!-- kbgen:end files -->\n\n"
          "<!-- kbgen:begin files -->\n<!-- kbgen:end files -->\n", 4, "appears twice (first at line 1)"),
-        ("x\n\n<!-- kbgen:begin summary -->\n<!-- kbgen:end summary -->\n", 3, "unknown kbgen block 'summary'"),
+        ("x\n\n<!-- kbgen:begin summary -->\n<!-- kbgen:end summary -->\n", 3,
+         "unknown kbgen block 'summary'"),
         ("<!-- kbgen:begin -->\n", 1, "malformed"),
         ("<!-- kbgen:begin files --> trailing\n", 1, "malformed"),
         ("<!-- kbgen:start files -->\n", 1, "malformed"),
