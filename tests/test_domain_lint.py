@@ -123,3 +123,9 @@ def test_lint_paths_walks_folders_for_analysis_files(tmp_path: Path) -> None:
     ]
     with pytest.raises(UsageError):
         lint_paths([tmp_path / "missing.md"])
+
+
+def test_sections_are_recognised_by_title_then_by_number() -> None:
+    text = ("## Files\n\n| File | Package |\n|---|---|\n| b | x |\n| a | x |\n\n"
+            "## 8. Log of the sessions\n\n### R2 (d): b\n\n### R1 (d): a\n")
+    assert faults(text) == [(6, lint.FILE_ORDER), (12, lint.SESSION_ORDER)]

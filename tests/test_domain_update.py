@@ -148,6 +148,13 @@ def test_deleted_section_is_appended_in_canonical_order() -> None:
     assert lint_text(out, "t.md") == []
 
 
+def test_renamed_heading_still_receives_its_block() -> None:
+    doc = render_document(None, sections(), title="T").replace("## 7. Knowledge Gaps", "## 7. What we do not know")
+    out = render_document(_without_block(doc, "gaps"), sections(), title="T")
+    assert "## 7. What we do not know\n\n<!-- kbgen:begin gaps -->\n" in out
+    assert out.count("## 7.") == 1
+
+
 def test_deleted_header_goes_back_under_the_title() -> None:
     doc = render_document(None, sections(), title="T")
     out = render_document(_without_block(doc, "header"), sections(), title="T")

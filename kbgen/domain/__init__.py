@@ -7,10 +7,11 @@ for hand-maintenance drift and ``migrate`` converts a legacy document once.
 
 from kbgen.domain.lint import LintProblem, lint_paths, lint_text
 from kbgen.domain.migrate import MigrationEntry, MigrationResult, migrate_text
-from kbgen.domain.sections import GeneratedBlock, HumanBlock, is_managed, join, split
+from kbgen.domain.sections import GENERATED_KEYS, GeneratedBlock, HumanBlock, is_managed, join, split
 from kbgen.domain.update import GeneratedSections, render_document
 
 __all__ = [
+    "GENERATED_KEYS",
     "GeneratedBlock",
     "GeneratedSections",
     "HumanBlock",

@@ -6,10 +6,11 @@ per-session sections, or collides labels — whether the document is still
 hand-written (legacy) or already managed by kbgen. A seventh check reports
 kbgen markers that kbgen could not safely rewrite.
 
-Scopes follow the section titles, not the markers: a File Registry is the
-level-2 section titled so (or an older synonym such as "Files"), wherever
-its tables come from. Only top-level headings and tables count, so examples
-inside code blocks or quotes never trip a check.
+Scopes follow the section headings, not the markers: a File Registry is the
+level-2 section titled so (or an older synonym such as "Files", or numbered
+2 under a title kbgen does not know), wherever its tables come from. Only
+top-level headings and tables count, so examples inside code blocks or
+quotes never trip a check.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from kbgen.domain.structure import (
     FILES,
     FINDINGS,
     SESSION_LOG,
-    canonical_number,
     finding_label,
     is_cumulative,
     is_file_table,
     is_findings_table,
     section_number,
+    section_of_heading,
     session_of,
 )
 from kbgen.errors import DomainDocError, UsageError
@@ -116,15 +117,15 @@ def _sections(outline: Outline) -> list[_Section]:
     return [_Section(h, end) for h, end in zip(tops, ends, strict=True)]
 
 
-def _title_number(heading: Heading) -> int | None:
-    return canonical_number(heading.text)
+def _section_of(heading: Heading) -> int | None:
+    return section_of_heading(heading.text)
 
 
 def _session_log_ranges(sections: list[_Section]) -> list[tuple[int, int]]:
     """Lines of each Session Log; a ``## R<n>`` right after it still belongs to it."""
     ranges: list[tuple[int, int]] = []
     for i, section in enumerate(sections):
-        if section.heading.level != 2 or _title_number(section.heading) != SESSION_LOG:
+        if section.heading.level != 2 or _section_of(section.heading) != SESSION_LOG:
             continue
         end = section.end
         for later in sections[i + 1:]:
@@ -188,7 +189,7 @@ def _file_order(outline: Outline, sections: list[_Section]) -> _Found:
     each row that sorts before the row above it is reported once.
     """
     for section in sections:
-        if section.heading.level != 2 or _title_number(section.heading) != FILES:
+        if section.heading.level != 2 or _section_of(section.heading) != FILES:
             continue
         for table in _tables_in(outline, section):
             if not is_file_table(table):
@@ -210,7 +211,7 @@ def _finding_labels(outline: Outline, sections: list[_Section]) -> _Found:
     """Check 5: labels unique in the document and increasing within each subsection (per letter)."""
     used: dict[tuple[str, int], int] = {}
     for section in sections:
-        if section.heading.level != 2 or _title_number(section.heading) != FINDINGS:
+        if section.heading.level != 2 or _section_of(section.heading) != FINDINGS:
             continue
         subsections = [h for h in outline.headings
                        if section.heading.start <= h.start < section.end]

@@ -20,7 +20,8 @@ the markers cost nothing to readers. The keys are fixed (``header``,
 ``files``, ``findings``, ``positives``, ``dependencies``, ``gaps``,
 ``session-log``); each appears at most once.
 
-A marker is recognised by its line alone, also inside a fenced code block:
+A marker is recognised by its line alone (up to three leading spaces, as
+markdown allows for an HTML comment), also inside a fenced code block:
 human text cannot hide a marker from kbgen and make it rewrite the wrong
 bytes. A line that starts like a marker (``<!-- kbgen:``) but is not a
 well-formed one, a begin without its end, an end without its begin, nested

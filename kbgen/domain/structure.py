@@ -102,6 +102,21 @@ def canonical_number(title: str) -> int | None:
     return _SYNONYMS.get(bare_title(title))
 
 
+def section_of_heading(title: str) -> int | None:
+    """Which canonical section a top-level heading *is*: by title, else by its number.
+
+    The title wins because old documents number differently (``## 3.
+    Architecture``); the number covers an author who renamed a section
+    (``## 8. Log`` is still the Session Log). The migration uses the title
+    only: it moves text, and an unknown title is safer in the appendix.
+    """
+    by_title = canonical_number(title)
+    if by_title is not None:
+        return by_title
+    number = section_number(title)
+    return number if number in SECTION_BY_NUMBER else None
+
+
 def is_canonical_heading(title: str, section: CanonicalSection) -> bool:
     """True if the heading *is* the section (same number or same title), not a related one."""
     return section_number(title) == section.number or bare_title(title) == bare_title(section.title)

@@ -35,8 +35,7 @@ from kbgen.domain.structure import (
     PLACEHOLDERS,
     SECTION_BY_KEY,
     SECTIONS,
-    canonical_number,
-    section_number,
+    section_of_heading,
 )
 from kbgen.errors import DomainDocError
 
@@ -151,7 +150,7 @@ def _reinsert(text: str, key: str, *, path: str) -> str:
 
 
 def _number_of(heading: Heading) -> int | None:
-    return section_number(heading.text) or canonical_number(heading.text)
+    return section_of_heading(heading.text)
 
 
 def _section_position(top: list[tuple[Heading, int | None]], number: int, eof: int) -> int:
