@@ -1,0 +1,338 @@
+"""The dashboard pages show what plain SQL says; charts and graphs are deterministic, escaped and built.
+
+A generated database (SQLite and PostgreSQL) is synced into a real project;
+the tables of ``dashboard.inc`` and its detail pages are parsed back and
+compared with :func:`tests.test_analysis.sql_figures`. The example site is
+built with sphinx-build to check the charts and graphs really appear, with
+alt text, and that a second sync rewrites none of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kbgen.build import build_site
+from kbgen.config import Options, load_options
+from kbgen.db.engine import open_engine
+from kbgen.db.load import load_snapshot
+from kbgen.model import Dependency, File, Snapshot
+from kbgen.render import charts, graphs
+from kbgen.render.pages import SiteLayout, SiteView
+from kbgen.scaffold import init_project
+from kbgen.sync import sync
+from tests.test_analysis import SqlFigures, own_package, sql_figures
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
+_HEADING = re.compile(r"^(#{1,6}) (.*)$")
+
+
+# -- reading markdown tables back -----------------------------------------------------
+
+def unescape(cell: str) -> str:
+    return re.sub(r"\\(.)", r"\1", cell.strip())
+
+
+def section(text: str, title: str) -> str:
+    """The text under the heading ``title`` (escaped as on the page) up to the next heading."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _HEADING.match(line)
+        if m and unescape(m.group(2)) == title:
+            end = next((j for j in range(i + 1, len(lines)) if _HEADING.match(lines[j])), len(lines))
+            return "\n".join(lines[i + 1:end])
+    raise AssertionError(f"no section {title!r}")
+
+
+def tables(text: str) -> list[list[dict[str, str]]]:
+    """Every pipe table in ``text``: rows as header → raw cell (still escaped)."""
+    found: list[list[dict[str, str]]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) - 1:
+        if lines[i].startswith("| ") and re.fullmatch(r"\|(---\|)+", lines[i + 1]):
+            headers = [unescape(h) for h in _cells(lines[i])]
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(dict(zip(headers, _cells(lines[i]), strict=True)))
+                i += 1
+            found.append(rows)
+        else:
+            i += 1
+    return found
+
+
+def _cells(line: str) -> list[str]:
+    inner = line[1:-1] if line.endswith("|") else line[1:]
+    return [c.strip() for c in re.split(r"(?<=\s)\|(?=\s|$)", inner)]
+
+
+def table(text: str, title: str, index: int = 0) -> list[dict[str, str]]:
+    return tables(section(text, title))[index]
+
+
+def num(cell: str) -> int:
+    value = unescape(cell)
+    return 0 if value in ("", "—") else int(value.replace(",", ""))
+
+
+def pct_text(part: int, whole: int) -> str:
+    return "—" if not whole else f"{100.0 * part / whole:.0f}%"
+
+
+def link_text(cell: str) -> str:
+    m = re.match(r"^\[(.*)\]\(", cell)
+    return unescape(m.group(1)) if m else unescape(cell)
+
+
+def file_id(cell: str, package: str, ref: SqlFigures) -> int:
+    """A file cell (a need role or a code span of the path) back to its id."""
+    m = re.fullmatch(r"\{need\}`FILE(\d+)`", cell)
+    if m:
+        return int(m.group(1))
+    m = re.fullmatch(r"(`+) ?(.*?) ?\1", cell)
+    assert m, cell
+    path = m.group(2).replace("\\|", "|")  # a table escapes the pipes of code spans too
+    ids = [i for i, (pkg, p) in ref.files.items() if pkg == unescape(package) and " ".join(p.split("\n")) == path]
+    assert len(ids) == 1, (cell, package, ids)
+    return ids[0]
+
+
+def need_ids(text: str, prefix: str) -> list[int]:
+    return [int(x) for x in re.findall(r"\{need\}`" + prefix + r"(\d+)`", text)]
+
+
+# -- a project on a generated database ---------------------------------------------------
+
+def generated_project(root: Path, url: str) -> Options:
+    init_project(root, title="Generated research")
+    own = own_package(url)
+    (root / "conf" / "kbgen.yaml").write_text(
+        f"title: Generated research\ndatabase: {url}\nown_packages: [{own}]\n", encoding="utf-8")
+    return load_options(root)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def synced(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Options, SqlFigures]:
+    from kbgen.synthetic import generate
+
+    url = f"sqlite:///{tmp_path / 'research.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    generate(url, scale=0.03, seed=11)
+    options = generated_project(tmp_path / "kb", url)
+    sync(options)
+    return options, sql_figures(url, options.own_packages, options.hotspot_min_domains)
+
+
+# -- the pages show the SQL figures ------------------------------------------------------
+
+def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> None:
+    options, ref = synced
+    kb = options.generated_path
+    dash = (kb / "dashboard.inc").read_text(encoding="utf-8")
+
+    overall = {unescape(r["Figure"]): r for r in table(dash, "Overall")}
+    for figure, key in (("Packages", "packages"), ("Domains", "domains"), ("Files", "files"),
+                        ("Files without a LOC count", "files_null_loc"), ("Sessions", "sessions"),
+                        ("File reads", "file_reads"), ("Findings", "findings"),
+                        ("Dependency edges", "dependencies"), ("Package edges", "package_dependencies")):
+        assert num(overall[figure]["Count"]) == ref.overall[key], figure
+    assert num(overall["Files"]["LOC"]) == ref.overall["loc"]
+    assert num(overall["Open CRITICAL/HIGH findings"]["Count"]) == len(ref.open_findings)
+    assert num(overall["Unverified dependency edges"]["Count"]) == ref.unverified
+    assert num(overall["Priority gaps (HIGH domains)"]["Count"]) == len(ref.gaps)
+    assert num(overall["Integration hotspots"]["Count"]) == len(ref.hotspots)
+
+    depth_rows = {unescape(r["Depth"]): (num(r["Files"]), num(r["LOC"])) for r in table(dash, "Files and LOC by depth")}
+    assert {d: v for d, v in depth_rows.items() if v[0]} == ref.by_depth
+
+    for title, expected, name_col in (("Coverage by domain", ref.domains, "Domain"),
+                                      ("Coverage by package", ref.packages, "Package")):
+        shown = {}
+        for r in table(dash, title):
+            files, loc, files_read, loc_read = num(r["Files"]), num(r["LOC"]), 0, num(r["LOC read"])
+            shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in
+                                                                     ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
+            assert unescape(r["Coverage"]) == pct_text(loc_read, loc)
+            del files_read
+        assert shown == {k: (v[0], v[1], v[3], *v[4:]) for k, v in expected.items()}, title
+
+    tiers = {unescape(r["Tier"]): num(r["Files"]) for r in table(dash, "Priority gaps", 0)}
+    assert tiers == {t: sum(1 for v in ref.gaps.values() if v == t) for t in tiers}
+    top = table(dash, "Priority gaps", 1)
+    assert [file_id(r["File"], r["Package"], ref) for r in top] == ref.gap_order[:options.report_gap_limit]
+
+    open_text = section(dash, "Open CRITICAL and HIGH findings")
+    assert open_text.lstrip().startswith(f"{len(ref.open_findings):,} CRITICAL or HIGH findings")
+    assert need_ids(open_text, "F") == ref.open_findings[:10]
+    assert f"{ref.unverified:,} of {ref.overall['dependencies']:,} dependency edges" in dash
+    assert {(unescape(r["From"]), unescape(r["To"])): (unescape(r["Declared relationship"]).replace("—", ""),
+                                                       num(r["File edges"]))
+            for r in table(dash, "Package dependency map")} == ref.package_links
+
+    # the detail pages hold the complete lists
+    gaps_page = (kb / "priority-gaps.md").read_text(encoding="utf-8")
+    rows = [r for t in tables(gaps_page)[1:] for r in t]
+    assert {file_id(r["File"], r["Package"], ref): unescape(r["Tier"]) for r in rows} == ref.gaps
+    assert [file_id(r["File"], r["Package"], ref) for r in rows] == ref.gap_order
+    assert need_ids((kb / "open-findings.md").read_text(encoding="utf-8"), "F") == ref.open_findings
+    hot = [r for t in tables((kb / "hotspots.md").read_text(encoding="utf-8")) for r in t]
+    assert {file_id(r["File"], r["Package"], ref) for r in hot} == ref.hotspots
+    unverified = tables((kb / "unverified-dependencies.md").read_text(encoding="utf-8"))
+    assert sum(len(t) for t in unverified) == ref.unverified
+
+    figures = (kb / "session-figures.md").read_text(encoding="utf-8")
+    growth = table(figures, "Coverage growth")
+    assert [(need_ids(r["Session"], "S")[0], num(r["Files MEDIUM+ (cumulative)"]), num(r["LOC MEDIUM+ (cumulative)"]))
+            for r in growth] == [(sid, n, loc) for sid, _, n, loc in ref.growth]
+    severity = {}
+    for r in table(figures, "Findings by severity"):
+        ids = need_ids(r["Session"], "S")
+        label = ref.session_labels[ids[0]] if ids else unescape(r["Session"])
+        severity[label] = {s: num(r[s]) for s in SEVERITIES if num(r[s])}
+    assert severity == {k: dict(v) for k, v in ref.severity.items()}
+
+
+def test_second_sync_rewrites_nothing(synced: tuple[Options, SqlFigures]) -> None:
+    options, _ = synced
+    charts_dir = options.generated_path / "charts"
+    before = {p.name: p.stat().st_mtime_ns for p in charts_dir.iterdir()}
+    assert set(before) == {"coverage-by-domain.svg", "coverage-by-package.svg", "coverage-growth.svg",
+                           "findings-by-severity.svg"}
+    report = sync(options)
+    assert report.written == [] and report.removed == []
+    assert {p.name: p.stat().st_mtime_ns for p in charts_dir.iterdir()} == before
+
+
+# -- charts ----------------------------------------------------------------------------
+
+_CHART_SCRIPT = """
+import hashlib, sys
+from kbgen.render import charts
+svgs = [
+    charts.hbar_chart(["b", "a<script>&", "$x$"], [10.0, 55.5, 99.0], title="T", xlabel="x", xmax=105.0),
+    charts.line_chart([f"R{i}" for i in range(120)], {"s": [i / 2 for i in range(120)]}, title="L", ylabel="%"),
+    charts.stacked_bar_chart([f"R{i}" for i in range(120)], {"HIGH": [i % 5 for i in range(120)],
+                             "LOW": [1] * 120}, title="S", ylabel="n", colors=charts.SEVERITY_COLORS),
+]
+sys.stdout.write(hashlib.sha256("".join(svgs).encode()).hexdigest())
+"""
+
+
+def test_charts_are_byte_identical_across_processes() -> None:
+    digests = set()
+    for seed in ("1", "2", "random"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", _CHART_SCRIPT], capture_output=True, text=True, env=env,
+                              check=True)
+        digests.add(proc.stdout)
+    assert len(digests) == 1
+
+
+def test_chart_text_is_literal_and_undated() -> None:
+    svg = charts.hbar_chart(["<script>alert(1)</script>", "$\\frac{a}{b}$", "x" * 80], [1.0, 2.0, 3.0],
+                            title="Coverage", xlabel="%")
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert "$\\frac{a}{b}$" in svg  # math parsing is off: the dollar signs are text
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert "x" * 80 not in svg and "x" * 35 + "…" in svg
+
+
+# -- graphs ----------------------------------------------------------------------------
+
+HOSTILE = ['a"b', "back\\slash\\n", "brace{x}", "<b>html</b>", "line\nbreak", "```{eval-rst}", "é ü 漢字",
+           "\u202eevil", "semi;colon -> x", "]]>"]
+
+
+def _hostile_snapshot() -> Snapshot:
+    files = tuple(File(i + 1, 1, "pkg\"x", f"src/{name}/f{i}.ts", 10, "DEEP" if i % 2 else "NOT_TOUCHED", None,
+                       None, None, None) for i, name in enumerate(HOSTILE))
+    deps = tuple(Dependency(i + 1, files[i].id, files[(i + 1) % len(files)].id, HOSTILE[i], None, bool(i % 2))
+                 for i in range(len(files)))
+    return Snapshot((), files, (), (), (), (), (), deps, (), ())
+
+
+def test_dot_text_escapes_database_strings_and_graphviz_renders_it() -> None:
+    snap = _hostile_snapshot()
+    view = SiteView(snap, SiteLayout())
+    graph = graphs.file_neighbourhood(view, snap.files[1], "kb/files/FILE2")
+    assert graph is not None
+    dot = graphs.to_dot(graph)
+    proc = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    soup = BeautifulSoup(proc.stdout, "html.parser")
+    texts = " ".join(t.get_text() for t in soup.find_all("text"))
+    assert 'a"b' in texts and "back\\slash\\n" in texts  # literal, not a Graphviz escape
+    assert "<b>" not in proc.stdout and "\u202e" not in proc.stdout
+    hrefs = {a.get("xlink:href") for a in soup.find_all("a") if a.get("xlink:href")}
+    assert hrefs == {"FILE2.html"}  # only read files have pages; links are relative to the file page
+
+
+def test_graphs_are_bounded_and_say_what_they_leave_out() -> None:
+    centre = File(1, 1, "p", "hub.ts", 10, "DEEP", None, None, None, None)
+    leaves = tuple(File(i, 1, "p", f"leaf{i}.ts", 10, "MEDIUM", None, None, None, None) for i in range(2, 62))
+    deps = tuple(Dependency(i, 1, f.id, "imports", None, True) for i, f in enumerate(leaves))
+    snap = Snapshot((), (centre, *leaves), (), (), (), (), (), deps, (), ())
+    view = SiteView(snap, SiteLayout())
+    graph = graphs.file_neighbourhood(view, centre, "kb/files/FILE1", max_nodes=10)
+    assert graph is not None and len(graph.nodes) == 10 and len(graph.edges) == 9
+    assert graph.left_out_nodes == 51 and graph.left_out_edges == 51
+    assert "51 more nodes and 51 more edges left out" in graph.note
+    text = graphs.file_graph(view, centre, max_nodes=10)
+    assert text.startswith("### Dependency graph") and "{graphviz}" in text and ":alt: Dependency graph" in text
+    assert graphs.file_graph(view, File(99, 1, "p", "alone.ts", 1, "DEEP", None, None, None, None)) == ""
+
+
+@pytest.mark.parametrize(("alt", "expected"), [
+    ("Graph of <script>x</script> & more", "Graph of scriptx/script  more"),
+    ('a "quoted" value\nnext', "a quoted value next"),
+])
+def test_alt_text_is_safe_for_raw_html(alt: str, expected: str) -> None:
+    assert graphs.safe_alt(alt) == expected
+
+
+# -- the built example site --------------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Options) -> None:
+    options = example_project
+    result = build_site(options, strict=True)
+    assert result.warnings == 0
+    out = options.build_path
+    index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    images = {Path(img["src"]).name: img.get("alt", "") for img in index.find_all("img")}
+    for name in ("coverage-by-domain.svg", "coverage-by-package.svg", "coverage-growth.svg",
+                 "findings-by-severity.svg"):
+        assert name in images and len(images[name]) > 20, name
+        assert (out / "_images" / name).read_bytes().startswith(b"<?xml")
+    package_map = index.select("div.graphviz object")
+    assert package_map and "Package dependency map" in package_map[0].get_text()
+    assert (out / package_map[0]["data"]).exists()
+
+    snap = load_snapshot(open_engine(f"sqlite:///{options.project_dir / 'db' / 'research.db'}"), options)
+    linked = next(f for f in snap.files if snap.deps_out.get(f.id) and f.depth == "DEEP"
+                  and any(snap.file_by_id[d.target_file_id].depth == "DEEP" for d in snap.deps_out[f.id]))
+    page = out / "kb" / "files" / f"FILE{linked.id}.html"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    obj = soup.select_one("div.graphviz object")
+    assert obj is not None and obj.get_text().strip().startswith("Dependency graph of this file")
+    svg = (page.parent / obj["data"]).resolve()
+    hrefs = re.findall(r'href="([^"]+)"', svg.read_text(encoding="utf-8"))
+    assert hrefs, "graph nodes link to file pages"
+    for href in hrefs:  # relative to the SVG in _images/, as the browser resolves them
+        assert (svg.parent / href).resolve().exists(), href
+    domain_pages = list((out / "kb" / "domains").glob("*.html"))
+    assert any(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("div.graphviz object")
+               for p in domain_pages)
+
+    for name in ("priority-gaps", "open-findings", "hotspots", "unverified-dependencies", "session-figures"):
+        assert (out / "kb" / f"{name}.html").exists(), name
+    again = sync(options)
+    assert again.written == [], again.written
