@@ -120,15 +120,44 @@ def _input_files(options: Options) -> Iterator[Path]:
         yield config
 
 
-def source_fingerprint(options: Options) -> str:
-    """A digest of every build input (content, not mtimes: checkouts and copies keep it stable)."""
-    import sphinx
+def _tool_files() -> Iterator[Path]:
+    """kbgen's own build inputs: the Sphinx extension and the site's CSS, JS and templates."""
+    package = Path(__file__).parent
+    yield from sorted(package.glob("sphinx*.py"))
+    yield package / "needs_model.py"
+    yield from sorted(p for p in (package / "static").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
-    outer = hashlib.sha256(f"kbgen {__version__}\nsphinx {sphinx.__version__}\n".encode())
+
+def _tool_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = [f"kbgen {__version__}"]
+    for dist in ("sphinx", "sphinx-needs", "myst-parser", "pydata-sphinx-theme"):
+        try:
+            lines.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            lines.append(f"{dist} -")
+    return "\n".join(lines) + "\n"
+
+
+def source_fingerprint(options: Options) -> str:
+    """A digest of every build input (content, not mtimes: checkouts and copies keep it stable).
+
+    Inputs are the project's sources and kbgen's extension and assets, plus the versions of
+    the Sphinx packages, so upgrading a tool also counts as a change.
+    """
+    outer = hashlib.sha256(_tool_versions().encode())
+    package = Path(__file__).parent
+
+    def add(label: str, path: Path) -> None:
+        outer.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+
+    for path in _tool_files():
+        if path.exists():
+            add(f"kbgen:{path.relative_to(package).as_posix()}", path)
     for path in _input_files(options):
-        rel = path.relative_to(options.project_dir).as_posix() if path.is_relative_to(options.project_dir) \
-            else path.as_posix()
-        outer.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        inside = path.is_relative_to(options.project_dir)
+        add(path.relative_to(options.project_dir).as_posix() if inside else path.as_posix(), path)
     return outer.hexdigest()
 
 

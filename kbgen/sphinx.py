@@ -19,7 +19,36 @@ from sphinx.config import Config
 from kbgen import __version__
 from kbgen.needs_model import FIELDS, ID_REGEX, LINKS, NEED_TYPES, STATUSES
 
-STATIC_DIR = Path(__file__).with_name("static")
+#: CSS and JS copied into every site's ``_static``.
+STATIC_DIR = Path(__file__).with_name("static") / "site"
+#: Jinja templates (not copied): kbgen's search page for pydata-sphinx-theme.
+TEMPLATES_DIR = Path(__file__).with_name("static") / "templates"
+DEFAULT_THEME = "pydata_sphinx_theme"
+SEARCH_TEMPLATE = "kbgen-search.j2"
+
+#: pydata-sphinx-theme options for sites with hundreds of session pages: the primary sidebar
+#: shows only the current section, collapsed (the theme renders the toctree of every page into
+#: it, so an expanded tree costs build time and page weight that grow with the site — see
+#: bench/README-theme.md); session pages come grouped (by hundreds or by month) by the pages
+#: kbgen generates.
+THEME_OPTIONS: dict[str, Any] = {
+    "collapse_navigation": True,
+    "navigation_depth": 2,
+    "show_nav_level": 1,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 6,
+    "secondary_sidebar_items": ["page-toc"],
+    "show_prev_next": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+#: HTML settings that keep a generated site lean: no copy of every source page
+#: (``_sources`` would double the output) and no "show source" links to them.
+HTML_DEFAULTS: dict[str, Any] = {
+    "html_copy_source": False,
+    "html_show_sourcelink": False,
+}
 
 #: The layout of every kbgen need: one head line, details collapsed by default
 #: (pages with hundreds of findings stay readable).
@@ -72,15 +101,7 @@ def _apply_defaults(app: Sphinx, config: Config) -> None:
     for name, value in _defaults().items():
         if name not in raw:
             config[name] = value
-    if "html_theme" not in raw:
-        config["html_theme"] = "pydata_sphinx_theme"
-        options = dict(config["html_theme_options"] or {})
-        options.setdefault("collapse_navigation", True)
-        options.setdefault("navigation_depth", 2)
-        options.setdefault("show_nav_level", 1)
-        options.setdefault("navigation_with_keys", False)
-        options.setdefault("secondary_sidebar_items", ["page-toc"])
-        config["html_theme_options"] = options
+    _apply_html_defaults(config, raw)
     extensions = list(config["myst_enable_extensions"] or [])
     if "colon_fence" not in extensions:  # kbgen writes needs as ::: fences (titles may hold backticks)
         extensions.append("colon_fence")
@@ -104,9 +125,38 @@ def setup(app: Sphinx) -> dict[str, Any]:
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-def _add_static(app: Sphinx) -> None:
-    static = list(app.config.html_static_path or [])
+def _apply_html_defaults(config: Config, raw: dict[str, Any]) -> None:
+    """Theme, theme options and lean HTML settings, unless conf.py chose its own."""
+    for name, value in HTML_DEFAULTS.items():
+        if name not in raw:
+            config[name] = value
+    if "html_title" not in raw:  # not "<project> <release> documentation": a knowledge base is no manual
+        config["html_title"] = config.project
+    if "html_theme" not in raw:
+        config["html_theme"] = DEFAULT_THEME
+        options = dict(config["html_theme_options"] or {})
+        for name, value in THEME_OPTIONS.items():
+            options.setdefault(name, value)
+        config["html_theme_options"] = options
+    templates = list(config["templates_path"] or [])
+    if str(TEMPLATES_DIR) not in templates:
+        templates.append(str(TEMPLATES_DIR))  # after the project's own: a project template wins
+        config["templates_path"] = templates
+    static = list(config["html_static_path"] or [])
     if str(STATIC_DIR) not in static:
-        static.append(str(STATIC_DIR))
-        app.config.html_static_path = static
+        static.insert(0, str(STATIC_DIR))  # before the project's own: a project file of the same name wins
+        config["html_static_path"] = static
+
+
+def _add_static(app: Sphinx) -> None:
+    """Ship kbgen.css/kbgen.js with every page and kbgen's search page with pydata-sphinx-theme."""
     app.add_css_file("kbgen.css")
+    app.add_js_file("kbgen.js", loading_method="defer")
+    if app.config.html_theme == DEFAULT_THEME:
+        app.connect("html-page-context", _search_page)
+
+
+def _search_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                 doctree: Any) -> str | None:
+    """Render search.html from kbgen's template: no up-front searchindex.js, Pagefind when built."""
+    return SEARCH_TEMPLATE if pagename == "search" else None

@@ -1,0 +1,120 @@
+/* kbgen site behaviour. Plain script, no build step, no dependencies.
+ *
+ * 1. Severity made visible: a finding's details are collapsed (compact pages with hundreds of
+ *    findings), so its severity is repeated as a coloured badge in the head line, and
+ *    "Severity" columns of index tables are coloured. Colours come from kbgen.css (light and
+ *    dark palettes); the text stays, so nothing depends on colour alone.
+ * 2. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
+ *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
+ *    Sphinx's search run, exactly as a plain Sphinx site would.
+ */
+(function () {
+  "use strict";
+
+  var SEVERITIES = ["critical", "high", "medium", "low", "info"];
+
+  function severityOf(text) {
+    var value = (text || "").trim().toLowerCase();
+    return SEVERITIES.indexOf(value) >= 0 ? value : null;
+  }
+
+  function markNeeds() {
+    document.querySelectorAll("table.need").forEach(function (table) {
+      var data = table.querySelector(".needs_severity .needs_data");
+      var severity = data && severityOf(data.textContent);
+      if (!severity || table.classList.contains("kb-sev-" + severity)) return;
+      table.classList.add("kb-sev-" + severity);
+      var title = table.querySelector("td.need.head .needs_title");
+      if (!title) return;
+      var badge = document.createElement("span");
+      badge.className = "kb-sev-badge kb-sev-" + severity;
+      badge.textContent = severity.toUpperCase();
+      title.parentNode.insertBefore(badge, title);
+    });
+  }
+
+  function markSeverityColumns() {
+    document.querySelectorAll(".bd-article table:not(.need), .body table:not(.need)").forEach(function (table) {
+      var headers = table.querySelectorAll("thead th");
+      for (var i = 0; i < headers.length; i++) {
+        if (headers[i].textContent.trim().toLowerCase() !== "severity") continue;
+        table.querySelectorAll("tbody > tr").forEach(function (row) {
+          var cell = row.children[i];
+          var severity = cell && severityOf(cell.textContent);
+          if (severity) cell.classList.add("kb-sev-text", "kb-sev-" + severity);
+        });
+      }
+    });
+  }
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function loadCss(href) {
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    document.head.appendChild(link);
+  }
+
+  function sphinxSearch(config) {
+    if (window.Search && window.Search.loadIndex) window.Search.loadIndex(config.sphinxIndex);
+  }
+
+  function pagefindSearch(config) {
+    var bundle = new URL(config.pagefind, window.location.href);
+    var probe = window.location.protocol.indexOf("http") === 0
+      ? fetch(new URL("pagefind-ui.js", bundle), { method: "HEAD" }).then(function (r) { return r.ok; })
+      : Promise.resolve(false);  // file:// pages cannot fetch the index chunks
+    return probe.catch(function () { return false; }).then(function (ok) {
+      if (!ok) return false;
+      loadCss(new URL("pagefind-ui.css", bundle).href);
+      return loadScript(new URL("pagefind-ui.js", bundle).href).then(function () {
+        var host = document.getElementById("kbgen-pagefind");
+        document.getElementById("kbgen-sphinx-search").hidden = true;
+        document.getElementById("search-results").hidden = true;
+        host.hidden = false;
+        var ui = new window.PagefindUI({
+          element: "#kbgen-pagefind",
+          bundlePath: bundle.pathname,
+          showSubResults: true,
+          showImages: false,
+          resetStyles: false,
+          autofocus: true,
+          excerptLength: 40,
+          translations: { placeholder: "Search findings, files, questions, labels…" }
+        });
+        var query = new URLSearchParams(window.location.search).get("q");
+        if (query) ui.triggerSearch(query);
+        return true;
+      });
+    }).catch(function () { return false; });
+  }
+
+  function setupSearch() {
+    var config = window.KBGEN_SEARCH;
+    if (!config) return;
+    pagefindSearch(config).then(function (usedPagefind) {
+      document.documentElement.dataset.kbgenSearch = usedPagefind ? "pagefind" : "sphinx";
+      if (!usedPagefind) sphinxSearch(config);
+    });
+  }
+
+  function ready(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  ready(function () {
+    markNeeds();
+    markSeverityColumns();
+    setupSearch();
+  });
+})();
