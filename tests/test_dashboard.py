@@ -336,3 +336,21 @@ def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Opt
         assert (out / "kb" / f"{name}.html").exists(), name
     again = sync(options)
     assert again.written == [], again.written
+
+
+def test_domain_graph_keeps_what_it_draws_connected() -> None:
+    """Two hubs with many leaves and a budget smaller than both: no kept file is left without an edge."""
+    from kbgen.model import Domain
+
+    files = tuple(File(i, 1, "p", f"f{i}.ts", 10, "DEEP", None, None, None, None) for i in range(1, 61))
+    deps = [Dependency(i, 1, i, "imports", None, True) for i in range(2, 31)]
+    deps += [Dependency(100 + i, 31, i, "calls", None, False) for i in range(32, 61)]
+    snap = Snapshot((), files, (Domain(1, "core", None, "HIGH", "HIGH", None),), tuple((f.id, 1) for f in files),
+                    (), (), (), tuple(deps), (), ())
+    view = SiteView(snap, SiteLayout())
+    graph = graphs.domain_network(view, "core", "kb/domains/core", max_nodes=12)
+    assert graph is not None and len(graph.nodes) == 12
+    touched = {e.source for e in graph.edges} | {e.target for e in graph.edges}
+    assert touched == {n.id for n in graph.nodes}
+    assert graph.left_out_nodes == 48 and graph.left_out_edges == len(deps) - len(graph.edges)
+    assert all(n.url.startswith("../files/FILE") for n in graph.nodes)

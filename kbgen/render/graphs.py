@@ -34,12 +34,12 @@ DEFAULT_MAX_NODES = 40
 NODE_LABEL_MAX = 40
 EDGE_LABEL_MAX = 48
 DEPTH_STYLE: dict[str, str] = {
-    "DEEP": 'style=filled, fillcolor="#3b6ea5", fontcolor="white"',
-    "MEDIUM": 'style=filled, fillcolor="#9ecae1"',
-    "SURFACE": 'style=filled, fillcolor="#deebf7"',
-    "MENTIONED": 'style="dashed"',
-    "NOT_TOUCHED": 'style="dashed", color="#888888", fontcolor="#555555"',
-    "EXCLUDED": 'style="dotted", color="#aaaaaa", fontcolor="#777777"',
+    "DEEP": 'style="rounded,filled", fillcolor="#3b6ea5", fontcolor="white"',
+    "MEDIUM": 'style="rounded,filled", fillcolor="#9ecae1"',
+    "SURFACE": 'style="rounded,filled", fillcolor="#deebf7"',
+    "MENTIONED": 'style="rounded,dashed"',
+    "NOT_TOUCHED": 'style="rounded,dashed", color="#888888", fontcolor="#555555"',
+    "EXCLUDED": 'style="rounded,dotted", color="#aaaaaa", fontcolor="#777777"',
 }
 
 
@@ -110,7 +110,7 @@ class Graph:
         shown = f"{len(self.nodes):,} nodes and {len(self.edges):,} edges shown"
         if self.left_out_nodes or self.left_out_edges:
             shown += (f"; {self.left_out_nodes:,} more nodes and {self.left_out_edges:,} more edges left out "
-                      "(the best-connected are kept)")
+                      "(kept: grown from the best-connected files)")
         return "; ".join([shown, *self.note_extra]) + "."
 
 
@@ -142,6 +142,32 @@ def _rank(view: SiteView, ids: Iterable[int], degree: Counter[int]) -> list[int]
     """Best-connected first; then files with pages, deeper reads, id (stable)."""
     snap = view.snap
     return sorted(ids, key=lambda i: (-degree[i], -vocab.depth_rank(snap.file_by_id[i].depth), i))
+
+
+def _grow(ranked: Sequence[int], adjacent: dict[int, set[int]], max_nodes: int) -> list[int]:
+    """Up to ``max_nodes`` files, grown from the best-connected outward along edges.
+
+    Keeping the top files by degree alone leaves many of them without any
+    drawn edge (their partners fall outside the budget); growing along edges
+    keeps what is drawn connected. A new cluster starts from the next
+    best-connected file only when at least two slots are left.
+    """
+    position = {n: i for i, n in enumerate(ranked)}
+    kept: list[int] = []
+    seen: set[int] = set()
+    for seed in ranked:
+        if len(kept) >= max_nodes - 1 and kept:
+            break
+        if seed in seen:
+            continue
+        frontier = {seed}
+        while frontier and len(kept) < max_nodes:
+            best = min(frontier, key=position.__getitem__)
+            frontier.discard(best)
+            kept.append(best)
+            seen.add(best)
+            frontier |= adjacent.get(best, set()) - seen
+    return kept
 
 
 def file_neighbourhood(view: SiteView, f: File, from_docname: str, max_nodes: int = DEFAULT_MAX_NODES) -> Graph | None:
@@ -177,10 +203,13 @@ def domain_network(view: SiteView, name: str, from_docname: str, max_nodes: int 
     if not inside:
         return None
     degree: Counter[int] = Counter()
+    adjacent: dict[int, set[int]] = defaultdict(set)
     for d in inside:
         degree[d.source_file_id] += 1
         degree[d.target_file_id] += 1
-    kept = _rank(view, degree, degree)[:max_nodes]
+        adjacent[d.source_file_id].add(d.target_file_id)
+        adjacent[d.target_file_id].add(d.source_file_id)
+    kept = _grow(_rank(view, degree, degree), adjacent, max_nodes)
     edges = _edges(inside, set(kept))
     all_edges = _edges(inside, set(degree))
     nodes = [_file_node(view, from_docname, snap.file_by_id[i]) for i in sorted(kept)]
