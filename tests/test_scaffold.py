@@ -1,0 +1,94 @@
+"""``kbgen init``: the scaffold, and the GitHub Pages workflow it writes.
+
+The workflow is checked as a data structure (not as text), against what
+GitHub Actions requires of a Pages deployment and against the project the
+same scaffold writes (the artifact path is the configured build folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kbgen.config import load_options
+from kbgen.scaffold import init_project
+
+WORKFLOW = ".github/workflows/pages.yml"
+
+
+def _workflow(project: Path) -> dict[Any, Any]:
+    data = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = job["steps"]
+    assert isinstance(steps, list) and all(isinstance(s, dict) for s in steps)
+    for step in steps:  # every step either runs a command or uses an action, never both
+        assert ("run" in step) != ("uses" in step), step
+    return steps
+
+
+def _uses(steps: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    matches = [s for s in steps if str(s.get("uses", "")).split("@")[0] == action]
+    assert len(matches) == 1, f"{action} used {len(matches)} times"
+    assert "@v" in matches[0]["uses"], "actions are pinned to a major version"
+    return matches[0]
+
+
+def test_init_writes_the_scaffold_and_never_overwrites(tmp_path: Path) -> None:
+    first = init_project(tmp_path, title="Audit KB")
+    assert WORKFLOW in first.created
+    assert {"conf/kbgen.yaml", "docs/conf.py", "docs/index.md", ".gitignore"} <= set(first.created)
+    (tmp_path / WORKFLOW).write_text("# edited by hand\n", encoding="utf-8")
+    second = init_project(tmp_path, title="Other title")
+    assert second.created == []
+    assert WORKFLOW in second.kept
+    assert (tmp_path / WORKFLOW).read_text(encoding="utf-8") == "# edited by hand\n"
+
+
+def test_pages_workflow_builds_strictly_and_deploys_with_the_official_actions(tmp_path: Path) -> None:
+    init_project(tmp_path)
+    flow = _workflow(tmp_path)
+    # PyYAML reads the bare key `on` as the boolean True (YAML 1.1); GitHub reads it as "on".
+    triggers = flow.get("on", flow.get(True))
+    assert isinstance(triggers, dict)
+    assert triggers["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in triggers
+    assert flow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert flow["concurrency"]["group"] == "pages"
+
+    build, deploy = flow["jobs"]["build"], flow["jobs"]["deploy"]
+    steps = _steps(build)
+    _uses(steps, "actions/checkout")
+    assert _uses(steps, "actions/setup-python")["with"]["python-version"] == "3.11"
+    commands = "\n".join(str(s["run"]) for s in steps if "run" in s)
+    assert "pip install" in commands and "$KBGEN_PACKAGE" in commands and "graphviz" in commands
+    assert flow["env"]["KBGEN_PACKAGE"].startswith("kbgen")
+    build_runs = [str(s["run"]) for s in steps if "kbgen build" in str(s.get("run", ""))]
+    assert len(build_runs) == 1
+    assert {"--strict", "--clean"} <= set(build_runs[0].split())
+    check = next(s for s in steps if "kbgen sync --check" in str(s.get("run", "")))
+    assert "KBGEN_DB" in check["if"]  # only when CI can reach the database
+    order = [i for i, s in enumerate(steps) if s is check or "kbgen build" in str(s.get("run", ""))]
+    assert order == sorted(order) and len(order) == 2  # check, then build
+    upload = _uses(steps, "actions/upload-pages-artifact")
+    build_dir = load_options(tmp_path).build_dir.as_posix()
+    assert upload["with"]["path"] == build_dir
+    assert steps.index(upload) > max(order)
+
+    assert deploy["needs"] == "build"
+    assert deploy["environment"]["name"] == "github-pages"
+    deploy_step = _uses(_steps(deploy), "actions/deploy-pages")
+    assert deploy_step["id"] == "deployment"
+    assert deploy["environment"]["url"] == "${{ steps.deployment.outputs.page_url }}"
+
+
+def test_workflow_template_is_valid_yaml_with_two_jobs() -> None:
+    """The template file is valid YAML on its own (a broken template would break every new project)."""
+    template = Path(__file__).resolve().parents[1] / "kbgen" / "scaffold" / "files" / "pages.yml"
+    data = yaml.safe_load(template.read_text(encoding="utf-8"))
+    assert set(data["jobs"]) == {"build", "deploy"}
