@@ -22,7 +22,6 @@ def kbgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
 
 
 def _commands() -> list[list[str]]:
-    import click
     import typer.main
 
     from kbgen.cli import app
@@ -30,9 +29,10 @@ def _commands() -> list[list[str]]:
     root = typer.main.get_command(app)
     found: list[list[str]] = []
 
-    def walk(cmd: click.Command, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
+    def walk(cmd: object, path: list[str]) -> None:
+        subcommands = getattr(cmd, "commands", None)  # typer vendors its own click: duck-type groups
+        if subcommands:
+            for name, sub in subcommands.items():
                 walk(sub, [*path, name])
         else:
             found.append(path)
