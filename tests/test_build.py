@@ -1,0 +1,153 @@
+"""``kbgen build``: real sphinx-build runs on the example knowledge base.
+
+What is checked: a strict build is clean and complete (pages, needs.json,
+kbgen's assets, the search page, the Pagefind bundle when its binary runs);
+a build with no changed input does not start Sphinx; an incremental build
+after a change rewrites the *other* pages that show the changed needs (plain
+incremental Sphinx would leave them stale); the staleness check publish
+relies on; the command line (summary line, exit codes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kbgen.build import (
+    PAGEFIND_SUBDIR,
+    BuildFailed,
+    build_site,
+    build_staleness,
+    pagefind_available,
+    read_stamp,
+)
+from kbgen.config import Options
+
+pytestmark = pytest.mark.slow
+
+CROSS_PAGE_FINDING = """
+
+## A hand-written finding
+
+:::{finding} Hand-written note on the WASI capability question
+:id: F990001
+:severity: "LOW"
+:status: "open"
+:on_file: FILE1013
+:in_session: S4
+:answers: Q3-1013
+
+Written by hand to check incremental builds.
+:::
+"""
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def kbgen(options: Options, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kbgen", "--project", str(options.project_dir), *args],
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
+    result = build_site(example_project, strict=True)
+    site = example_project.build_path
+    assert result.warnings == 0 and result.warning_lines == ()
+    assert result.mode == "fresh" and result.index == site / "index.html"
+    assert (site / "kb" / "sessions" / "S3.html").exists()
+    assert result.pages == sum(1 for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_"))
+    needs = json.loads((site / "needs.json").read_text(encoding="utf-8"))
+    current = needs["versions"][needs["current_version"]]["needs"]
+    assert {"S3", "Q3-1012", "F25"} <= set(current)
+    assert (site / "_static" / "kbgen.css").exists() and (site / "_static" / "kbgen.js").exists()
+    assert not (site / "_static" / "templates").exists()  # templates are not shipped as static files
+
+    s3 = _soup(site / "kb" / "sessions" / "S3.html")
+    assert any("kbgen.js" in (s.get("src") or "") for s in s3.find_all("script"))
+    assert s3.find("table", id="F25") is not None
+
+    search = _soup(site / "search.html")
+    scripts = [s.get("src") or "" for s in search.find_all("script")]
+    assert not any(src.endswith("searchindex.js") for src in scripts)  # loaded on demand, not up front
+    assert "KBGEN_SEARCH" in search.get_text() or any("KBGEN_SEARCH" in (s.string or "")
+                                                      for s in search.find_all("script"))
+    assert search.find(id="search-results") is not None and search.find(id="kbgen-pagefind") is not None
+    assert (site / "searchindex.js").exists()  # the fallback stays available
+    if pagefind_available():
+        assert result.search == "pagefind"
+        assert (site / PAGEFIND_SUBDIR / "pagefind.js").exists()
+        assert (site / PAGEFIND_SUBDIR / "pagefind-ui.js").exists()
+
+    stamp = read_stamp(example_project)
+    assert stamp is not None and stamp["warnings"] == 0 and stamp["pages"] == result.pages
+    assert build_staleness(example_project) is None
+
+    again = build_site(example_project, strict=True)
+    assert again.mode == "up to date" and again.seconds < 2.0
+
+
+def test_incremental_build_rewrites_pages_that_show_changed_needs(example_project: Options) -> None:
+    build_site(example_project, strict=True)
+    site = example_project.build_path
+    s3_before = (site / "kb" / "sessions" / "S3.html").read_bytes()
+    assert b"F990001" not in s3_before
+
+    about = example_project.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + CROSS_PAGE_FINDING, encoding="utf-8")
+    assert build_staleness(example_project) is not None
+
+    result = build_site(example_project, strict=True)
+    assert result.mode == "incremental" and result.warnings == 0
+    # S3 was not re-read (its source did not change) but shows the new incoming link of its question.
+    question = _soup(site / "kb" / "sessions" / "S3.html").find("table", id="Q3-1013")
+    assert question is not None
+    assert any(a.get_text() == "F990001" for a in question.find_all("a"))
+    assert build_staleness(example_project) is None
+
+
+def test_staleness_reports_missing_and_changed_builds(example_project: Options) -> None:
+    assert "no built site" in (build_staleness(example_project) or "")
+    build_site(example_project, search="sphinx")
+    assert not (example_project.build_path / PAGEFIND_SUBDIR).exists()
+    assert build_staleness(example_project) is None
+    page = example_project.generated_path / "sessions" / "S3.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert "changed since the last build" in (build_staleness(example_project) or "")
+
+
+def test_strict_build_fails_on_a_warning(example_project: Options) -> None:
+    about = example_project.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + "\n{need}`F0000404`\n", encoding="utf-8")
+    with pytest.raises(BuildFailed) as failed:
+        build_site(example_project, strict=True)
+    assert "F0000404" in str(failed.value)
+    assert read_stamp(example_project) is None  # a failed build never looks current
+
+
+def test_cli_build_syncs_builds_and_reports(example_project: Options) -> None:
+    proc = kbgen(example_project, "build", "--strict", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("sync: ")
+    assert lines[-1].startswith("built ") and "0 warnings" in lines[-1] and "index.html" in lines[-1]
+
+    quiet = kbgen(example_project, "--quiet", "build")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.strip() == str(example_project.build_path / "index.html")
+
+    assert kbgen(example_project, "build", "--search", "lunr").returncode == 2
+    assert kbgen(example_project, "build", "--jobs", "many").returncode == 2
+
+    about = example_project.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + "\n{need}`F0000404`\n", encoding="utf-8")
+    failed = kbgen(example_project, "build", "--strict")
+    assert failed.returncode == 1
+    assert "F0000404" in failed.stderr and "Traceback" not in failed.stderr
