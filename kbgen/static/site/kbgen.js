@@ -65,7 +65,9 @@
   }
 
   function sphinxSearch(config) {
-    if (window.Search && window.Search.loadIndex) window.Search.loadIndex(config.sphinxIndex);
+    // searchtools.js declares `const Search` at the top level: a global binding, not a window property.
+    var search = typeof Search !== "undefined" ? Search : null;  // eslint-disable-line no-undef
+    if (search && search.loadIndex) search.loadIndex(config.sphinxIndex);
   }
 
   function pagefindSearch(config) {

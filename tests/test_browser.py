@@ -1,0 +1,166 @@
+"""The built example site in a real browser: Debian's Chromium, driven by Playwright.
+
+A reader's path through the site, over HTTP from a local server: search a
+phrase of a finding with the theme's search box, open the hit, open the
+planned session from the session index, click a question's answer link and
+land on the finding. Then the same search with the Pagefind bundle blocked,
+which must fall back to Sphinx's own index. Screenshots of every step go to
+``tests/artifacts/`` (kept by CI as artifacts).
+
+No downloaded browsers: Playwright launches ``/usr/bin/chromium``. Without
+it the test is skipped, unless ``KBGEN_REQUIRE_BROWSER=1`` (CI) makes that a
+failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kbgen.build import build_site
+from kbgen.config import Options
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+#: F25 of the bundled example (session R3, answers question Q3-1012).
+FINDING, QUESTION, PHRASE = "F25", "Q3-1012", "preopens the site root"
+TIMEOUT_MS = 20_000
+
+
+def _require_browser() -> Any:
+    required = os.environ.get("KBGEN_REQUIRE_BROWSER") == "1"
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        reason = f"playwright is not installed ({exc})"
+    if reason is None and not CHROMIUM.exists():
+        reason = f"no Chromium at {CHROMIUM}"
+    if reason:
+        if required:
+            pytest.fail(f"the browser test is required (KBGEN_REQUIRE_BROWSER=1) but {reason}")
+        pytest.skip(reason)
+    return sync_playwright
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site_url(example_project: Options) -> Iterator[str]:
+    """The example site, built strictly, served over HTTP on a free port."""
+    build_site(example_project, strict=True)
+    handler = functools.partial(_Quiet, directory=str(example_project.build_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"))
+
+
+def _in_viewport(page: Any, selector: str) -> bool:
+    return bool(page.evaluate(
+        """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+                      return r.top >= 0 && r.top < window.innerHeight; }""", selector))
+
+
+def test_reader_finds_a_finding_and_follows_a_question_to_it(site_url: str, example_project: Options) -> None:
+    sync_playwright = _require_browser()
+    needs = json.loads((example_project.build_path / "needs.json").read_text(encoding="utf-8"))
+    current = needs["versions"][needs["current_version"]]["needs"]
+    assert PHRASE in current[FINDING]["title"], "the example data changed: pick another phrase"
+    assert FINDING in current[QUESTION].get("answers_back", []) or QUESTION in current[FINDING]["answers"]
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            # 1. the home page, then the theme's search box (the search button opens a dialog)
+            page.goto(site_url + "index.html")
+            _shot(page, "01-home")
+            page.click("button.search-button-field")
+            box = page.locator("#pst-search-dialog input[name='q']")
+            box.fill(PHRASE)
+            box.press("Enter")
+            page.wait_for_url("**/search.html?q=*")
+            page.wait_for_function("document.documentElement.dataset.kbgenSearch !== undefined")
+            engine = page.evaluate("document.documentElement.dataset.kbgenSearch")
+            hit_selector = (".pagefind-ui__result-link[href*='sessions/S3.html']" if engine == "pagefind"
+                            else "#search-results a[href*='sessions/S3.html']")
+            hit = page.locator(hit_selector).first
+            hit.wait_for()
+            _shot(page, "02-search-results")
+
+            # 2. open the hit: the session page that holds the finding
+            hit.click()
+            page.wait_for_url("**/kb/sessions/S3.html*")
+            finding = page.locator(f"table#{FINDING}")
+            assert PHRASE in finding.inner_text()
+            _shot(page, "03-search-hit")
+
+            # 3. the planned session, reached from the session index
+            page.goto(site_url + "kb/sessions/index.html")
+            page.locator("article a", has_text="Sessions R1").first.click()
+            page.locator("article a[href*='S3.html']").first.click()
+            page.wait_for_url("**/kb/sessions/S3.html*")
+            question = page.locator(f"table#{QUESTION}")
+            question.scroll_into_view_if_needed()
+            _shot(page, "04-planned-session")
+
+            # 4. a question's answer link lands on the finding
+            question.locator(f"a[href='#{FINDING}']:visible").first.click()
+            page.wait_for_function(f"window.location.hash === '#{FINDING}'")
+            page.wait_for_timeout(300)  # smooth scrolling
+            assert _in_viewport(page, f"#{FINDING}")
+            badge = finding.locator(".kb-sev-badge")
+            assert badge.inner_text().strip() == "CRITICAL"
+            _shot(page, "05-answer-finding")
+
+            # 5. dark mode: severity badge still distinct from the page background
+            dark = browser.new_page(viewport={"width": 1366, "height": 900}, color_scheme="dark")
+            dark.goto(site_url + f"kb/sessions/S3.html#{FINDING}")
+            colours = dark.evaluate(
+                """(id) => { const b = document.querySelector('#' + id + ' .kb-sev-badge');
+                             return [getComputedStyle(b).backgroundColor,
+                                     getComputedStyle(document.body).backgroundColor,
+                                     document.documentElement.dataset.theme]; }""", FINDING)
+            assert colours[2] == "dark" and colours[0] != colours[1]
+            _shot(dark, "06-dark-mode")
+
+            # 6. without the Pagefind bundle the search page falls back to Sphinx's index
+            plain = browser.new_page(viewport={"width": 1366, "height": 900})
+            plain.set_default_timeout(TIMEOUT_MS)
+            plain.route("**/pagefind/**", lambda route: route.abort())
+            plain.goto(site_url + "search.html?q=" + PHRASE.replace(" ", "+"))
+            plain.wait_for_function("document.documentElement.dataset.kbgenSearch === 'sphinx'")
+            plain.locator("#search-results a[href*='sessions/S3.html']").first.wait_for()
+            _shot(plain, "07-sphinx-search-fallback")
+        finally:
+            browser.close()
+    assert errors == [], errors
