@@ -11,6 +11,9 @@ rules, in CommonMark terms (MyST is CommonMark plus extensions):
   (``|``), MyST roles and directives (`` ` ``, ``{``, ``:``), substitutions
   (``{{``), comments (``%``), targets (``(x)=`` needs ``=``) and math (``$``);
 * ``.`` and ``)`` are escaped after a digit (ordered-list markers);
+* Unicode line and paragraph separators (U+2028, U+2029) become line
+  breaks (``str.splitlines`` splits on them, so they would otherwise start a
+  new MyST line where kbgen's escaping does not expect one);
 * control characters are dropped (they are invalid in HTML/XML), bidi
   override/isolate characters are shown as visible ``<U+202E>`` notation so
   text cannot reorder itself on screen ("Trojan source"); other characters,
@@ -37,6 +40,9 @@ def clean(text: object) -> str:
     """Drop control characters and make bidi controls visible; normalise newlines."""
     value = "" if text is None else str(text)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
+    # Unicode line/paragraph separators are line breaks to Python's splitlines(),
+    # which docutils uses on included files: make them the line breaks they are.
+    value = value.replace("\u2028", "\n").replace("\u2029", "\n")
     value = _CONTROL.sub("", value)
     if any(ch in _BIDI for ch in value):
         value = "".join(f"<U+{ord(ch):04X}>" if ch in _BIDI else ch for ch in value)

@@ -83,10 +83,23 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, widths: s
     """A GFM pipe table. Cells that are not :class:`Md` are escaped."""
     head = "| " + " | ".join(escape.inline(h) for h in headers) + " |"
     sep = "|" + "|".join("---" for _ in headers) + "|"
-    body = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    body = ["| " + " | ".join(_table_cell(c) for c in row) + " |" for row in rows]
     if not body:
         return Md("")
     return Md("\n".join([head, sep, *body]) + "\n")
+
+
+def _table_cell(value: object) -> str:
+    """A cell of a pipe table.
+
+    The table rule splits a row on every ``|`` not preceded by a backslash,
+    *before* inline parsing, even inside code spans, and then drops the
+    backslash of each ``\\|``. Escaped text already has ``\\|`` for a pipe;
+    MyST made elsewhere (a code span of a path) gets every ``|`` backslashed
+    here, which the table rule turns back into the same characters.
+    """
+    text = _cell(value)
+    return text.replace("|", "\\|") if isinstance(value, Md) else text
 
 
 def _cell(value: object) -> str:
