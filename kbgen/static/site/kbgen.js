@@ -18,18 +18,31 @@
     return SEVERITIES.indexOf(value) >= 0 ? value : null;
   }
 
+  //: a question's status, shown like a severity: open questions stand out, answered ones recede
+  var QUESTION_STATUS = { open: "high", inferred: "info", answered: "low" };
+
+  function addBadge(table, text, level) {
+    var title = table.querySelector("td.need.head .needs_title");
+    if (!title || table.querySelector(".kb-sev-badge")) return;
+    var badge = document.createElement("span");
+    badge.className = "kb-sev-badge kb-sev-" + level;
+    badge.textContent = text.toUpperCase();
+    title.parentNode.insertBefore(badge, title);
+  }
+
   function markNeeds() {
     document.querySelectorAll("table.need").forEach(function (table) {
       var data = table.querySelector(".needs_severity .needs_data");
       var severity = data && severityOf(data.textContent);
-      if (!severity || table.classList.contains("kb-sev-" + severity)) return;
-      table.classList.add("kb-sev-" + severity);
-      var title = table.querySelector("td.need.head .needs_title");
-      if (!title) return;
-      var badge = document.createElement("span");
-      badge.className = "kb-sev-badge kb-sev-" + severity;
-      badge.textContent = severity.toUpperCase();
-      title.parentNode.insertBefore(badge, title);
+      if (severity) {
+        table.classList.add("kb-sev-" + severity);
+        addBadge(table, severity, severity);
+        return;
+      }
+      if (!table.classList.contains("needs_type_question")) return;
+      var status = table.querySelector(".needs_status .needs_data");
+      var value = status && status.textContent.trim().toLowerCase();
+      if (value && QUESTION_STATUS[value]) addBadge(table, value, QUESTION_STATUS[value]);
     });
   }
 
