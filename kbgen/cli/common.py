@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from dataclasses import dataclass
@@ -53,6 +54,22 @@ def warn(message: str) -> None:
     err_console.print(f"warning: {message}", markup=False)
 
 
+def _vendored_click(name: str) -> tuple[type[BaseException], ...]:
+    """An exception class of the click copy newer typer releases vendor (``typer._click``), if any."""
+    try:
+        module = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        return ()
+    cls = getattr(module, name, None)
+    return (cls,) if isinstance(cls, type) and issubclass(cls, BaseException) else ()
+
+
+#: click's exceptions, whichever click typer runs on (its own copy since typer 0.2x, or click itself).
+_EXIT_ERRORS: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
+_ABORT_ERRORS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+_USAGE_ERRORS: tuple[type[BaseException], ...] = (click.ClickException, *_vendored_click("ClickException"))
+
+
 def run(app: typer.Typer) -> int:
     """Run the Typer app; map kbgen errors to one line and the contract's exit codes."""
     try:
@@ -65,13 +82,17 @@ def run(app: typer.Typer) -> int:
             traceback.print_exc()
         err_console.print(f"error: {exc}", markup=False)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except _EXIT_ERRORS as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except _ABORT_ERRORS:
         err_console.print("aborted", markup=False)
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except _USAGE_ERRORS as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc}", markup=False)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
