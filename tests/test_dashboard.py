@@ -354,3 +354,23 @@ def test_domain_graph_keeps_what_it_draws_connected() -> None:
     assert touched == {n.id for n in graph.nodes}
     assert graph.left_out_nodes == 48 and graph.left_out_edges == len(deps) - len(graph.edges)
     assert all(n.url.startswith("../files/FILE") for n in graph.nodes)
+
+
+def test_an_empty_database_gives_a_complete_dashboard_that_builds(tmp_path: Path) -> None:
+    from kbgen.db.migrate import init_research_db
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    init_research_db(open_engine(url, must_exist=False))
+    options = generated_project_for(tmp_path / "kb", url)
+    sync(options)
+    dash = (options.generated_path / "dashboard.inc").read_text(encoding="utf-8")
+    assert "No domains recorded." in dash and "No package edges recorded." in dash
+    build_site(options, strict=True)
+    index = BeautifulSoup((options.build_path / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert len([img for img in index.find_all("img") if img["src"].endswith(".svg") and img.get("alt")]) == 4
+
+
+def generated_project_for(root: Path, url: str) -> Options:
+    init_project(root, title="Empty research")
+    (root / "conf" / "kbgen.yaml").write_text(f"title: Empty research\ndatabase: {url}\n", encoding="utf-8")
+    return load_options(root)

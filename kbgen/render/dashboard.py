@@ -126,6 +126,14 @@ def _range_alt(rows: Sequence[Coverage], kind: str) -> str:
             f"{hi:.0f}%; the numbers are in the table below.")
 
 
+def _growth_alt(figs: Figures) -> str:
+    if not figs.growth or not figs.overall.loc:
+        return "Line chart of cumulative coverage over sessions: nothing read yet."
+    return (f"Line chart of cumulative coverage over {len(figs.growth)} sessions, reaching "
+            f"{pct(figs.growth[-1].loc, figs.overall.loc)} of all LOC read MEDIUM or deeper; the numbers are on "
+            "the session figures page.")
+
+
 def growth_chart(figs: Figures) -> str:
     o = figs.overall
     return charts.line_chart(
@@ -239,10 +247,7 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
                    "LOC read MEDIUM or deeper, per package (numbers below)."),
         coverage_table(view, figs.packages, kind="package") or "No packages recorded.\n",
         heading(2, "Coverage growth over sessions"),
-        _chart_ref(view, "coverage-growth",
-                   f"Line chart of cumulative coverage over {len(figs.growth)} sessions, reaching "
-                   f"{pct(figs.growth[-1].loc if figs.growth else 0, figs.overall.loc)} of all LOC read MEDIUM or "
-                   "deeper; the numbers are on the session figures page.",
+        _chart_ref(view, "coverage-growth", _growth_alt(figs),
                    "Cumulative share of LOC and files read MEDIUM or deeper, from the recorded file reads."),
         heading(2, "Findings by severity per session"),
         _chart_ref(view, "findings-by-severity",
