@@ -307,14 +307,14 @@ def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Opt
     assert result.warnings == 0
     out = options.build_path
     index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
-    images = {Path(img["src"]).name: img.get("alt", "") for img in index.find_all("img")}
+    images = {Path(str(img["src"])).name: str(img.get("alt", "")) for img in index.find_all("img")}
     for name in ("coverage-by-domain.svg", "coverage-by-package.svg", "coverage-growth.svg",
                  "findings-by-severity.svg"):
         assert name in images and len(images[name]) > 20, name
         assert (out / "_images" / name).read_bytes().startswith(b"<?xml")
     package_map = index.select("div.graphviz object")
     assert package_map and "Package dependency map" in package_map[0].get_text()
-    assert (out / package_map[0]["data"]).exists()
+    assert (out / str(package_map[0]["data"])).exists()
 
     snap = load_snapshot(open_engine(f"sqlite:///{options.project_dir / 'db' / 'research.db'}"), options)
     linked = next(f for f in snap.files if snap.deps_out.get(f.id) and f.depth == "DEEP"
@@ -323,7 +323,7 @@ def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Opt
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     obj = soup.select_one("div.graphviz object")
     assert obj is not None and obj.get_text().strip().startswith("Dependency graph of this file")
-    svg = (page.parent / obj["data"]).resolve()
+    svg = (page.parent / str(obj["data"])).resolve()
     hrefs = re.findall(r'href="([^"]+)"', svg.read_text(encoding="utf-8"))
     assert hrefs, "graph nodes link to file pages"
     for href in hrefs:  # relative to the SVG in _images/, as the browser resolves them
@@ -367,7 +367,7 @@ def test_an_empty_database_gives_a_complete_dashboard_that_builds(tmp_path: Path
     assert "No domains recorded." in dash and "No package edges recorded." in dash
     build_site(options, strict=True)
     index = BeautifulSoup((options.build_path / "index.html").read_text(encoding="utf-8"), "html.parser")
-    assert len([img for img in index.find_all("img") if img["src"].endswith(".svg") and img.get("alt")]) == 4
+    assert len([img for img in index.find_all("img") if str(img["src"]).endswith(".svg") and img.get("alt")]) == 4
 
 
 def generated_project_for(root: Path, url: str) -> Options:

@@ -94,8 +94,10 @@ def test_report_is_plain_markdown_with_database_text_inert(project: tuple[Option
     soup = BeautifulSoup(html, "html.parser")
     assert not soup.find_all(["script", "iframe", "img"]), "database text became HTML"
     for t in soup.find_all("table"):
-        width = len(t.find("thead").find_all("th"))
-        assert all(len(tr.find_all("td")) == width for tr in t.find("tbody").find_all("tr"))
+        head, body = t.find("thead"), t.find("tbody")
+        assert head is not None and body is not None
+        width = len(head.find_all("th"))
+        assert all(len(tr.find_all("td")) == width for tr in body.find_all("tr"))
     headings = [h.get_text() for h in soup.find_all("h2")]
     assert headings == ["Overall statistics", "Coverage by domain", "Coverage by package", "Integration hotspots",
                         f"Top {options.report_gap_limit} priority gaps", "Open findings", "Package dependency map",
