@@ -206,12 +206,19 @@ def import_plans(options: Options, log: Log) -> int:
 
 
 def rebuild(options: Options, *, plans: bool, log: Log, jobs: str = "auto") -> BuildResult | None:
-    """Plans (when asked) → sync → incremental build; errors are reported, never raised."""
+    """Plans (when asked) → sync → incremental build; errors are logged, never raised.
+
+    A preview server must survive a broken plan, a locked database or a page that fails to
+    build: it keeps serving the last good site and retries on the next change.
+    """
     from kbgen.sync import sync
 
-    try:
-        if plans:
+    if plans:
+        try:
             import_plans(options, log)
+        except Exception as exc:  # e.g. a read-only database role: preview the stored plans instead
+            log(f"plans not imported: {exc}")
+    try:
         report = sync(options)
         if report.written or report.removed:
             log(f"sync: {report.summary()}")
@@ -220,6 +227,9 @@ def rebuild(options: Options, *, plans: bool, log: Log, jobs: str = "auto") -> B
         result = build_site(options, jobs=jobs)
     except KbgenError as exc:
         log(f"error: {exc}")
+        return None
+    except Exception as exc:  # a preview server outlives a failed rebuild; the next change retries
+        log(f"error: {type(exc).__name__}: {exc}")
         return None
     if result.mode != "up to date":
         log(result.summary())

@@ -71,11 +71,11 @@ def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
     assert not (site / "_static" / "templates").exists()  # templates are not shipped as static files
 
     s3 = _soup(site / "kb" / "sessions" / "S3.html")
-    assert any("kbgen.js" in (s.get("src") or "") for s in s3.find_all("script"))
+    assert any("kbgen.js" in str(s.get("src") or "") for s in s3.find_all("script"))
     assert s3.find("table", id="F25") is not None
 
     search = _soup(site / "search.html")
-    scripts = [s.get("src") or "" for s in search.find_all("script")]
+    scripts = [str(s.get("src") or "") for s in search.find_all("script")]
     assert not any(src.endswith("searchindex.js") for src in scripts)  # loaded on demand, not up front
     assert "KBGEN_SEARCH" in search.get_text() or any("KBGEN_SEARCH" in (s.string or "")
                                                       for s in search.find_all("script"))
