@@ -28,6 +28,9 @@ from kbgen.errors import EnvironmentProblem, UsageError
 
 MANIFEST_NAME = ".kbgen-manifest.json"
 LOCK_NAME = ".kbgen-sync.lock"
+#: Temporary files are ``.<name>.kbgen-<random>.tmp`` next to their target.
+TMP_MARK = "kbgen-"
+TMP_GLOB = f".*.{TMP_MARK}*.tmp"
 
 
 def digest(data: bytes) -> str:
@@ -54,7 +57,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TMP_MARK}", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -101,11 +104,11 @@ def write_manifest(root: Path, files: dict[str, str]) -> bool:
     return write_if_changed(root / MANIFEST_NAME, body.encode())
 
 
-def remove_tmp_leftovers(root: Path) -> None:
-    """Temporary files of a sync that was killed mid-write."""
+def remove_tmp_leftovers(root: Path, pattern: str = TMP_GLOB) -> None:
+    """Temporary files of a sync that was killed mid-write (symlinked folders are not entered)."""
     if not root.exists():
         return
-    for tmp in root.rglob(".*.tmp"):
+    for tmp in root.rglob(pattern):
         with contextlib.suppress(OSError):
             tmp.unlink()
 

@@ -8,6 +8,7 @@ sections untouched, and never deleted.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ from kbgen.config import Options
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.db.load import load_snapshot
 from kbgen.db.migrate import ensure_kb_tables
-from kbgen.errors import DatabaseError, KbgenError, KbWarning
+from kbgen.errors import DatabaseError, KbgenError, KbWarning, UsageError
 from kbgen.labels import assign_labels
 from kbgen.model import Snapshot
 from kbgen.outputs import (
+    LOCK_NAME,
+    MANIFEST_NAME,
     digest,
     read_manifest,
     remove_tmp_leftovers,
@@ -58,22 +61,44 @@ class SyncReport:
                 f"in {self.seconds:.1f} s")
 
 
+_PORTABLE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                             *(f"lpt{i}" for i in range(10))})
+
+
+def portable_relpath(rel: str) -> bool:
+    """A ``synthesis_path`` kbgen may write to: ``name/…/name.md`` of letters, digits, ``._-``.
+
+    The path also becomes the argument of an ``{include}`` directive on the
+    domain's page, so anything beyond these characters (spaces, newlines,
+    backticks) or a part that is hidden (``.git``), a parent (``..``) or a
+    name Windows reserves (``CON``, ``NUL.md``) is refused; the sync then uses
+    ``<domain slug>/analysis.md`` and warns.
+    """
+    parts = rel.split("/")
+    return rel.endswith(".md") and all(
+        _PORTABLE_PART.fullmatch(part) and part.split(".", 1)[0].lower() not in _RESERVED_NAMES for part in parts)
+
+
 def domain_doc_paths(snap: Snapshot, options: Options, warnings: list[KbWarning]) -> dict[str, Path]:
     """Domain name → its analysis.md, always inside the domains root."""
     root = options.domains_path
     result: dict[str, Path] = {}
     used: set[Path] = set()
     for d in snap.domains:
-        fallback = f"{escape.slug(d.name, f'domain-{d.id}')}/analysis.md"
+        slug = escape.slug(d.name, f"domain-{d.id}")
+        fallback = f"{slug if slug not in _RESERVED_NAMES else f'{slug}-{d.id}'}/analysis.md"
         rel = (d.synthesis_path or "").strip().replace("\\", "/")
         prefix = options.domains_root.as_posix().rstrip("/") + "/"
         rel = rel.removeprefix(prefix) if rel.startswith(prefix) else rel
         try:
-            path = safe_join(root, rel) if rel and rel.endswith(".md") else safe_join(root, fallback)
+            if rel.endswith(".md") and not portable_relpath(rel):
+                raise UsageError(f"not a portable relative path: {rel!r}")
+            path = safe_join(root, rel) if rel.endswith(".md") else safe_join(root, fallback)
         except KbgenError:
             warnings.append(KbWarning("sync.unsafe-synthesis-path",
-                                      f"domain {d.name!r}: synthesis_path {d.synthesis_path!r} points outside "
-                                      f"{options.domains_root}; using {fallback}"))
+                                      f"domain {d.name!r}: synthesis_path {d.synthesis_path!r} is not a safe "
+                                      f".md path inside {options.domains_root}; using {fallback}"))
             path = safe_join(root, fallback)
         if path in used:
             path = safe_join(root, f"{escape.slug(d.name)}-{d.id}/analysis.md")
@@ -119,35 +144,45 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         engine.dispose()
 
     doc_paths = domain_doc_paths(snap, options, report.warnings)
-    domain_docs = render_domain_docs(snap, options, doc_paths)
-    pages = render_site(snap, options, doc_paths)
     root = options.generated_path
+    write = not (check or dry_run)
     with sync_lock(root, wait=wait):
-        remove_tmp_leftovers(root)
+        # Domain documents are read, merged and rewritten under the lock: one sync at a time.
+        domain_docs = render_domain_docs(snap, options, doc_paths)
+        pages = render_site(snap, options, doc_paths)
+        if write:
+            remove_tmp_leftovers(root, ".*.tmp")
+            remove_tmp_leftovers(options.domains_path)
         manifest_old = read_manifest(root)
-        manifest_new: dict[str, str] = {}
+        manifest_new = {rel: digest(text.encode("utf-8")) for rel, text in pages.items()}
+        if write and not set(manifest_new) <= set(manifest_old):
+            # Own every file before creating it: a sync killed half-way leaves a manifest that
+            # lists old and new files alike, so the next sync still removes what it no longer makes.
+            write_manifest(root, {**manifest_old, **manifest_new})
         total = len(pages) + len(domain_docs)
         done = 0
         for rel, text in sorted(pages.items()):
-            data = text.encode("utf-8")
-            manifest_new[rel] = digest(data)
             target = safe_join(root, rel)
-            _apply(target, data, report, label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}",
-                   write=not (check or dry_run))
+            _apply(target, text.encode("utf-8"), report,
+                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write)
             done += 1
             if progress and done % 200 == 0:
                 progress("pages", done, total)
         for path, text in sorted(domain_docs.items()):
-            _apply(path, text.encode("utf-8"), report, label=_rel(path, options.project_dir),
-                   write=not (check or dry_run))
+            _apply(path, text.encode("utf-8"), report, label=_rel(path, options.project_dir), write=write)
             done += 1
-        for rel in sorted(set(manifest_old) - set(manifest_new)):
-            target = root / rel
-            if target.exists():
+        for rel in sorted(set(manifest_old) - set(manifest_new) - {MANIFEST_NAME, LOCK_NAME}):
+            try:
+                target = safe_join(root, rel)
+            except KbgenError:  # a hand-edited manifest never makes kbgen delete outside its folder
+                report.warnings.append(KbWarning("sync.unsafe-manifest-entry",
+                                                 f"ignoring manifest entry {rel!r} outside {root}"))
+                continue
+            if target.is_file():
                 report.removed.append(f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}")
-                if not (check or dry_run):
+                if write:
                     target.unlink()
-        if not (check or dry_run):
+        if write:
             write_manifest(root, manifest_new)
         if progress:
             progress("pages", total, total)
