@@ -3,7 +3,8 @@
 A reader's path through the site, over HTTP from a local server: search a
 phrase of a finding with the theme's search box, open the hit, open the
 planned session from the session index, click a question's answer link and
-land on the finding. Then the same search with the Pagefind bundle blocked,
+land on the finding; question IDs, file paths and finding labels are found
+too. Then the same search with the Pagefind bundle blocked,
 which must fall back to Sphinx's own index. Screenshots of every step go to
 ``tests/artifacts/`` (kept by CI as artifacts).
 
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -37,6 +39,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 #: F25 of the bundled example (session R3, answers question Q3-1012).
 FINDING, QUESTION, PHRASE = "F25", "Q3-1012", "preopens the site root"
 TIMEOUT_MS = 20_000
+#: query → a page among its first results: a question ID, a file path, a finding label, a finding ID.
+FINDABLE = {QUESTION: "kb/sessions/S3.html", "src/plugin/host.rs": "kb/files/FILE1012.html",
+            "C1": "kb/domains/plugin-sandbox.html", FINDING: "kb/sessions/S3.html"}
 
 
 def _require_browser() -> Any:
@@ -153,7 +158,13 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(site_url: str, exam
             assert colours[2] == "dark" and colours[0] != colours[1]
             _shot(dark, "06-dark-mode")
 
-            # 6. without the Pagefind bundle the search page falls back to Sphinx's index
+            # 6. IDs, paths and labels are findable too (Pagefind only: Sphinx's index drops digit tokens)
+            if engine == "pagefind":
+                for query, expected in FINDABLE.items():
+                    page.goto(site_url + "search.html?q=" + quote(query))
+                    page.locator(f".pagefind-ui__result-link[href*='{expected}']").first.wait_for()
+
+            # 7. without the Pagefind bundle the search page falls back to Sphinx's index
             plain = browser.new_page(viewport={"width": 1366, "height": 900})
             plain.set_default_timeout(TIMEOUT_MS)
             plain.route("**/pagefind/**", lambda route: route.abort())
