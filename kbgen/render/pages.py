@@ -60,9 +60,10 @@ class SiteLayout:
 class SiteView:
     """Derived facts shared by several pages (computed once per sync)."""
 
-    def __init__(self, snap: Snapshot, layout: SiteLayout) -> None:
+    def __init__(self, snap: Snapshot, layout: SiteLayout, *, graph_max_nodes: int = graphs.DEFAULT_MAX_NODES) -> None:
         self.snap = snap
         self.layout = layout
+        self.graph_max_nodes = graph_max_nodes
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:
@@ -314,7 +315,7 @@ def file_page(view: SiteView, f: File) -> str:
                                                                                        "source_file_id"))
     return _render("file.md.j2", heading=f"{f.package}: {f.path}", file_need=file_need(view, f), facts=facts,
                    reads=reads, findings=findings, questions=questions, deps_out=deps_out, deps_in=deps_in,
-                   graph=graphs.file_graph(view, f))
+                   graph=graphs.file_graph(view, f, view.graph_max_nodes))
 
 
 def other_files_page(view: SiteView) -> str:
@@ -391,7 +392,7 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
             f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
-            f"{graphs.domain_graph(view, name)}\n## Domain record\n\n{domain_need}")
+            f"{graphs.domain_graph(view, name, view.graph_max_nodes)}\n## Domain record\n\n{domain_need}")
 
 
 def domains_index(view: SiteView) -> str:

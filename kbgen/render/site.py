@@ -25,7 +25,7 @@ def _producers() -> list[PageProducer]:
 def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:
     """Every generated page. ``domain_docs`` maps domain name → its analysis.md path."""
     layout = SiteLayout(root=options.generated_subdir)
-    view = SiteView(snap, layout)
+    view = SiteView(snap, layout, graph_max_nodes=options.graph_max_nodes)
     out: dict[str, str] = {}
 
     def put(docname: str, text: str) -> None:
