@@ -87,7 +87,10 @@ def _defaults() -> dict[str, Any]:
         "needs_parse_dynamic_functions": False,
         "needs_layouts": {"kbgen": LIGHT_LAYOUT},
         "needs_default_layout": "kbgen",
-        "needs_role_need_max_title_length": 60,
+        # kbgen writes every need reference's text into the referencing page itself
+        # (see kbgen.render.myst.need_role), so the role shows exactly that text.
+        "needs_role_need_template": "{{ title }}",
+        "needs_role_need_max_title_length": -1,
         "needs_table_style": "TABLE",
         "smartquotes": False,
         "myst_heading_anchors": 0,

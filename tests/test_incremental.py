@@ -84,13 +84,13 @@ def test_changed_severity_rewrites_exactly_its_pages(example_project: Options) -
             continue
         html = out / (rel.removeprefix(options.docs_dir.as_posix() + "/").removesuffix(".md") + ".html")
         soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
-        blocks = []  # the finding's need, and table rows that link to it by title "... (F<n>)"
+        blocks = []  # the finding's need, and table rows that link to it as "F<n> (<SEVERITY>)"
         need = soup.find(id=f"F{FINDING}")
         if need is not None:
             blocks.append(need.find_parent("table") or need)
         for link in soup.find_all("a", href=re.compile(rf"#F{FINDING}$")):
             row = link.find_parent("tr")
-            if row is not None and link.get_text().endswith(f"(F{FINDING})"):
+            if row is not None and link.get_text().startswith(f"F{FINDING} ("):
                 blocks.append(row)
         assert blocks, f"{html} shows no F{FINDING}"
         for block in blocks:

@@ -45,7 +45,7 @@ DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
 def file_cell(view: SiteView, f: File) -> Md:
     """A link to the file's need when it has one, else its path as literal code."""
     if f.id in view.need_file_ids:
-        return need_role(f.need_id)
+        return need_role(f.need_id, f.path)
     return Md(escape.code(f.path) or "—")
 
 
@@ -58,7 +58,7 @@ def domain_cell(view: SiteView, name: str) -> Md:
 
 def session_cell(view: SiteView, session_id: int | None) -> Md | str:
     s = view.snap.session_by_id.get(session_id) if session_id is not None else None
-    return need_role(s.need_id) if s else "—"
+    return view.session_ref(s) if s else "—"
 
 
 def _page(view: SiteView, name: str) -> str:
@@ -155,13 +155,13 @@ def growth_table(view: SiteView, figs: Figures) -> Md:
     o = figs.overall
     return table(["Session", "Date", "New files MEDIUM+", "New LOC", "Files MEDIUM+ (cumulative)",
                   "LOC MEDIUM+ (cumulative)", "% of all LOC"],
-                 [[need_role(p.session.need_id), p.session.date or "—", p.new_files, p.new_loc, p.files, p.loc,
+                 [[view.session_ref(p.session), p.session.date or "—", p.new_files, p.new_loc, p.files, p.loc,
                    pct(p.loc, o.loc)] for p in figs.growth])
 
 
 def severity_table(view: SiteView, figs: Figures) -> Md:
     return table(["Session", *vocab.SEVERITIES, "Total"],
-                 [[need_role(r.session.need_id) if r.session else "no session", *r.counts, r.total]
+                 [[view.session_ref(r.session) if r.session else "no session", *r.counts, r.total]
                   for r in figs.severity])
 
 
@@ -176,7 +176,7 @@ def open_findings_table(view: SiteView, items: Sequence[Finding]) -> Md:
     rows = []
     for x in items:
         f = snap.file_by_id.get(x.file_id) if x.file_id is not None else None
-        rows.append([need_role(x.need_id), x.severity, x.category_raw or x.category,
+        rows.append([view.finding_ref(x.id), x.severity, x.category_raw or x.category,
                      file_cell(view, f) if f else "—", f.package if f else "—", session_cell(view, x.session_id)])
     return table(["Finding", "Severity", "Category", "File", "Package", "Session"], rows)
 

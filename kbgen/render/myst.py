@@ -36,8 +36,19 @@ def heading(level: int, text: str, *, anchor: str | None = None) -> Md:
     return Md(f"{target}{'#' * level} {escape.inline(text)}\n")
 
 
-def need_role(need_id: str) -> Md:
-    return Md(f"{{need}}`{need_id}`")
+def need_role(need_id: str, text: str) -> Md:
+    """A link to a need with its text written here, in this page's source.
+
+    The text never comes from the target need at build time: a page then shows
+    only what its own source says, so when the text changes ``kbgen sync``
+    rewrites the page and Sphinx re-reads it — no stale titles on incremental
+    builds. Role text is not markdown: backticks, angle brackets and the
+    ``[[``/``]]`` of sphinx-needs' inline templates are neutralised.
+    """
+    value = escape.plain(text, 80).replace("`", "'").replace("<", "‹").replace(">", "›")
+    if not value or value == need_id:
+        value = f"{need_id} ·"
+    return Md(f"{{need}}`{value} <{need_id}>`")
 
 
 def doc_link(text: str, docname: str) -> Md:

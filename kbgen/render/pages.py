@@ -102,12 +102,23 @@ class SiteView:
     def session_of(self, finding: Finding) -> Session | None:
         return self.snap.session_by_id.get(finding.session_id) if finding.session_id is not None else None
 
+    def finding_ref(self, finding_id: int) -> Md | str:
+        """``F25 (CRITICAL)``, linked; the severity is part of what the linking page shows."""
+        f = self.snap.finding_by_id.get(finding_id)
+        return need_role(f"F{finding_id}", f"F{finding_id} ({f.severity})") if f else f"F{finding_id}"
+
+    def question_ref(self, question_id: str) -> Md:
+        return need_role(question_id, f"{question_id} ({self.snap.question_status(question_id)})")
+
+    def session_ref(self, session: Session) -> Md:
+        return need_role(session.need_id, session.label)
+
     def file_role(self, file_id: int | None) -> Md | str:
         if file_id is None:
             return "—"
-        if file_id in self.need_file_ids:
-            return need_role(f"FILE{file_id}")
         f = self.snap.file_by_id.get(file_id)
+        if f is not None and file_id in self.need_file_ids:
+            return need_role(f.need_id, f.path)
         return f.path if f else f"file {file_id} (not in the files table)"
 
     def labels_text(self, finding_id: int) -> str:
@@ -129,7 +140,7 @@ def finding_need(view: SiteView, f: Finding) -> Md:
     if status_text != "Open":
         content.append(f"**Status:** {escape.inline(status_text)}")
     if answers:
-        marks = [f"{need_role(a.question_id)}{' (inferred)' if a.inferred else ''}"
+        marks = [f"{view.question_ref(a.question_id)}{' (inferred)' if a.inferred else ''}"
                  f"{' (partial)' if a.partial else ''}" for a in snap.questions_of_finding[f.id]]
         content.append("**Answers:** " + ", ".join(marks))
     return need(
@@ -159,7 +170,7 @@ def question_need(view: SiteView, q: Question) -> Md:
     if answers:
         kind = "inferred: a finding on the question's file from its session" if status == "inferred" else "explicit"
         body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
-            f"{need_role(f'F{a.finding_id}')}{' (partial)' if a.partial else ''}" for a in answers))
+            f"{view.finding_ref(a.finding_id)}{' (partial)' if a.partial else ''}" for a in answers))
     else:
         body.append("**Open:** no finding answers this question yet.")
     return need(
@@ -295,15 +306,15 @@ def file_page(view: SiteView, f: File) -> str:
                   [[f.package, Md(escape.code(f.path)), f.loc, f.depth, f.lines_read, f.last_read_date,
                     ", ".join(snap.domains_of_file.get(f.id, ())) or "—"]])
     reads = table(["Session", "Depth", "Lines read", "Ranges"], [
-        [need_role(snap.session_by_id[r.session_id].need_id) if r.session_id in snap.session_by_id else "—",
+        [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [need_role(x.need_id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
+        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
-    questions = table(["Question", "Status"], [[need_role(q.id), snap.question_status(q.id)]
+    questions = table(["Question", "Status"], [[view.question_ref(q.id), snap.question_status(q.id)]
                                                for q in snap.questions_of_file.get(f.id, ())])
 
     def dep_rows(edges: Iterable[Any], other: str) -> list[list[object]]:
@@ -350,7 +361,7 @@ def sessions_index(view: SiteView) -> dict[str, str]:
         lo, hi = members[0].number, members[-1].number
         title = f"Sessions R{lo}–R{hi}"
         group_names.append(docname)
-        rows = [[need_role(s.need_id), s.date or "—", s.focus or "—",
+        rows = [[view.session_ref(s), s.date or "—", s.focus or "—",
                  len(snap.reads_of_session.get(s.id, ())), len(snap.findings_of_session.get(s.id, ())),
                  "yes" if s.number in snap.plan_by_session else "no"] for s in members]
         toc = "\n".join(f"/{view.layout.session(s)}" for s in members)
@@ -376,7 +387,7 @@ def files_index(view: SiteView) -> str:
     for package, members in by_package.items():
         parts.append(heading(2, f"{package} ({len(members):,})"))
         parts.append(table(["File", "LOC", "Depth", "Findings"], [
-            [need_role(f.need_id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members]))
+            [view.file_role(f.id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members]))
     return "\n".join(parts)
 
 
@@ -423,12 +434,12 @@ def traceability_page(view: SiteView) -> str:
         counts = Counter(snap.question_status(q.id) for q in qs)
         total.update(counts)
         session = snap.session_by_number.get(number)
-        label = need_role(session.need_id) if session else f"R{number}"
+        label = view.session_ref(session) if session else f"R{number}"
         answered = counts["answered"] + counts["inferred"]
         per_session_rows.append([label, len(qs), counts["answered"], counts["inferred"], counts["open"],
                                  pct(answered, len(qs))])
-        rows = [[need_role(q.id), snap.question_status(q.id),
-                 Md(", ".join(need_role(f"F{a.finding_id}") for a in snap.answers_of_question.get(q.id, ())))
+        rows = [[view.question_ref(q.id), snap.question_status(q.id),
+                 Md(", ".join(view.finding_ref(a.finding_id) for a in snap.answers_of_question.get(q.id, ())))
                  or "—"] for q in qs]
         sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Answers"], rows))
     n = sum(total.values())
@@ -437,7 +448,8 @@ def traceability_page(view: SiteView) -> str:
                  f"({total['answered']:,} explicit, {total['inferred']:,} inferred, {total['open']:,} open).\n")
     parts.append(table(["Session", "Questions", "Answered", "Inferred", "Open", "Answered %"], per_session_rows))
     parts.append(heading(2, "Open questions per session"))
-    open_rows = [[f"R{number}", Md(", ".join(need_role(q.id) for q in qs if snap.question_status(q.id) == "open"))]
+    open_rows = [[f"R{number}", Md(", ".join(view.question_ref(q.id) for q in qs
+                                             if snap.question_status(q.id) == "open"))]
                  for number, qs in sorted(snap.questions_of_session.items())
                  if any(snap.question_status(q.id) == "open" for q in qs)]
     parts.append(table(["Session", "Open questions"], open_rows) or "No open questions.\n")
