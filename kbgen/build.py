@@ -4,13 +4,14 @@ sphinx-build runs in a child process (the same Python) so a build gets a
 fresh interpreter — sphinx-needs keeps module-level state — and parallel
 jobs work as documented.
 
-Incremental builds need one kbgen-specific rule. Sphinx re-reads only the
-sources that changed, and by default rewrites only their HTML; but a kbgen
-page shows other pages' needs (``{need}`` titles, "Answered by" and other
-incoming links are resolved when a page is *written*). So when any source
-changed since the last build, every page is rewritten from the cached
-doctrees (``-a``) while only the changed ones are re-read; when nothing
-changed, Sphinx is not started at all. What "changed" means is a fingerprint
+Incremental builds are plain Sphinx incremental builds: Sphinx re-reads and
+re-writes only the sources that changed. That is correct for kbgen pages
+because a page shows nothing it does not say in its own source: need
+references carry their text (:func:`kbgen.render.myst.need_role`) and every
+page ends in a digest of what Sphinx resolves on it from other pages
+(incoming links, link targets, label targets — :mod:`kbgen.render.deps`), so
+``kbgen sync`` rewrites exactly the pages whose HTML must change. When
+nothing changed, Sphinx is not started at all. What "changed" means is a fingerprint
 of every input (hand-written and generated pages, domain documents,
 configuration, kbgen and Sphinx versions) stored next to the doctrees after
 each successful build — the same fingerprint ``kbgen publish`` uses to
@@ -76,7 +77,7 @@ class BuildResult:
     seconds: float
     warnings: int
     index: Path
-    #: "fresh" (no usable cache), "incremental" (changed sources re-read, all pages rewritten)
+    #: "fresh" (no usable cache), "incremental" (only changed sources re-read and re-written)
     #: or "up to date" (nothing changed: Sphinx did not run).
     mode: str = "fresh"
     #: "pagefind" or "sphinx": which index the site's search page uses.
@@ -161,6 +162,27 @@ def source_fingerprint(options: Options) -> str:
     return outer.hexdigest()
 
 
+def hand_fingerprint(options: Options) -> str:
+    """A digest of the inputs kbgen does not generate: hand-written pages, configuration, tools.
+
+    When only generated pages and domain documents changed, a plain incremental build is
+    exact (see the module docstring). A hand-written page may define or link needs that
+    generated pages show, so when one of these changed every page is rewritten (``-a``).
+    """
+    outer = hashlib.sha256(_tool_versions().encode())
+    for path in _tool_files():
+        if path.exists():
+            outer.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    generated = options.generated_path.resolve()
+    domains = options.domains_path.resolve()
+    for path in _input_files(options):
+        resolved = path.resolve()
+        if resolved.is_relative_to(generated) or resolved.is_relative_to(domains):
+            continue
+        outer.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return outer.hexdigest()
+
+
 def read_stamp(options: Options) -> dict[str, object] | None:
     try:
         data = json.loads(stamp_path(options).read_text(encoding="utf-8"))
@@ -172,7 +194,8 @@ def read_stamp(options: Options) -> dict[str, object] | None:
 def _write_stamp(options: Options, fingerprint: str, search: str, pages: int, warnings: int) -> None:
     path = stamp_path(options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"fingerprint": fingerprint, "kbgen": __version__, "search": search, "pages": pages,
+    record = {"fingerprint": fingerprint, "hand": hand_fingerprint(options), "kbgen": __version__,
+              "search": search, "pages": pages,
               "warnings": warnings,
               "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = path.with_suffix(".tmp")
@@ -310,7 +333,8 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     # unless the last build is known to have been clean.
     reread = clean or not has_cache or (strict and not clean_before)
     mode = "fresh" if reread else "incremental"
-    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache)
+    hand_changed = stamp is None or stamp.get("hand") != hand_fingerprint(options)
+    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed)
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
     code, stderr = _run_sphinx(cmd, options.project_dir, progress)
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)

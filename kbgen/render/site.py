@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from kbgen.config import Options
 from kbgen.model import Snapshot
 from kbgen.render import pages
+from kbgen.render.deps import with_dependency_digests
 from kbgen.render.pages import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
@@ -62,4 +64,4 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) 
                 extra_toc.append(f"/{layout.root}/{rel[:-3]}")
     out["_labels.json"] = pages.labels_json(view)
     put(f"{layout.root}/index", pages.kb_index(view, extra_toc))
-    return out
+    return with_dependency_digests(out, json.loads(out["_labels.json"]))
