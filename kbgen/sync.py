@@ -17,7 +17,7 @@ from pathlib import Path
 from kbgen.config import Options
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.db.load import load_snapshot
-from kbgen.db.migrate import ensure_kb_tables
+from kbgen.db.migrate import check_research_schema, ensure_kb_tables
 from kbgen.errors import DatabaseError, KbgenError, KbWarning, UsageError
 from kbgen.labels import assign_labels
 from kbgen.model import Snapshot
@@ -128,6 +128,8 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     writes_db = not (check or dry_run or readonly)
     engine = open_engine(url, readonly=readonly)
     try:
+        # Refuse a database without the research tables before creating kbgen's tables in it.
+        check_research_schema(engine, url)
         if writes_db:
             try:
                 ensure_kb_tables(engine)

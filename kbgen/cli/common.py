@@ -12,8 +12,10 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from kbgen.config import Options, load_options
+from kbgen.db.engine import database_error
 from kbgen.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, KbgenError
 
 
@@ -94,6 +96,12 @@ def run(app: typer.Typer) -> int:
         else:
             err_console.print(f"error: {exc}", markup=False)
         return EXIT_BAD_INPUT
+    except SQLAlchemyError as exc:  # a driver error no library function translated: still one line, exit 3
+        if STATE.debug:
+            traceback.print_exc()
+        error = database_error(exc)
+        err_console.print(f"error: {error}", markup=False)
+        return error.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         return 130

@@ -46,11 +46,11 @@ def init(
         "then run 'kbgen build'")
 
 
-def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0) -> SyncReport:
-    """A sync with a progress bar on long runs and warnings printed."""
+def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, readonly: bool = False) -> SyncReport:
+    """A sync with a progress bar on long runs (on a terminal) and warnings printed."""
     options = STATE.options()
-    if STATE.quiet:
-        report = sync(options, check=check, dry_run=dry_run, wait=wait)
+    if STATE.quiet or not err_console.is_terminal:
+        report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly)
     else:
         with Progress(TextColumn("sync {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
@@ -59,7 +59,7 @@ def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0) -
             def progress(what: str, done: int, total: int) -> None:
                 bar.update(task, description=what, completed=done, total=total)
 
-            report = sync(options, check=check, dry_run=dry_run, wait=wait, progress=progress)
+            report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly, progress=progress)
     for w in report.warnings:
         warn(str(w))
     return report
@@ -69,9 +69,11 @@ def sync_cmd(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 and list stale pages if any.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write nothing; list what would change.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another sync's lock.")] = 0.0,
+    read_only: Annotated[bool, typer.Option("--read-only", help="Open the database read-only (SQLite mode=ro); "
+                                            "new finding labels are then provisional.")] = False,
 ) -> None:
     """Database → generated pages and domain documents (only changed files are written)."""
-    report = run_sync(check=check, dry_run=dry_run, wait=wait)
+    report = run_sync(check=check, dry_run=dry_run, wait=wait, readonly=read_only)
     if check or dry_run:
         for path in report.written:
             say(f"stale: {path}" if check else f"would write: {path}")

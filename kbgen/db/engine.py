@@ -7,6 +7,7 @@ unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,39 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from kbgen.errors import DatabaseError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-#: How long a SQLite connection waits for another writer before giving up.
+#: How long a SQLite connection waits for another writer before giving up
+#: (``KBGEN_SQLITE_BUSY_TIMEOUT`` in the environment overrides it, in seconds).
 SQLITE_BUSY_TIMEOUT_S = 10.0
+ENV_BUSY_TIMEOUT = "KBGEN_SQLITE_BUSY_TIMEOUT"
+LOCKED_HINT = f"another program is writing it; retry when it finishes, or wait longer with {ENV_BUSY_TIMEOUT}=SECONDS"
+
+
+def default_busy_timeout() -> float:
+    """The SQLite busy timeout in seconds: the environment's, else :data:`SQLITE_BUSY_TIMEOUT_S`."""
+    try:
+        value = float(os.environ.get(ENV_BUSY_TIMEOUT) or SQLITE_BUSY_TIMEOUT_S)
+    except ValueError:
+        return SQLITE_BUSY_TIMEOUT_S
+    return value if value >= 0 else SQLITE_BUSY_TIMEOUT_S
+
+
+def database_error(exc: SQLAlchemyError, shown: str = "the database") -> DatabaseError:
+    """A driver error met while working with a database, as one line naming cause and fix (exit 3)."""
+    orig = getattr(exc, "orig", None)
+    reason = (str(orig) if orig is not None else str(exc)).strip().splitlines()
+    first = reason[0] if reason else exc.__class__.__name__
+    lowered = first.lower()
+    if "locked" in lowered or "busy" in lowered:
+        error = DatabaseError(f"{shown} is locked: {first}", hint=LOCKED_HINT)
+    elif "readonly database" in lowered or "read-only" in lowered or "permission denied" in lowered:
+        error = DatabaseError(f"{shown} is read-only for this command: {first}",
+                              hint="kbgen sync reads only (kbgen sync --read-only); commands that store plans, "
+                                   "answers or statuses need write access to kbgen's own kbgen_* tables")
+    else:
+        error = DatabaseError(f"database error on {shown}: {first}",
+                              hint="run with --debug for the full error")
+    error.__cause__ = exc
+    return error
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -45,12 +77,16 @@ def resolve_url(url: str, base: Path) -> str:
 
 
 def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
-                busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+                busy_timeout: float | None = None) -> Engine:
     """Create an engine and prove it connects.
 
     ``readonly`` opens SQLite with ``mode=ro`` (works on read-only files and
     guarantees no write); for PostgreSQL the role's grants decide.
+    ``busy_timeout`` (seconds, default :func:`default_busy_timeout`) is how long SQLite
+    waits for another program's lock.
     """
+    if busy_timeout is None:
+        busy_timeout = default_busy_timeout()
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -114,14 +150,19 @@ def _check_sqlite_file(path: Path, *, must_exist: bool) -> None:
 def _prove(engine: Engine, url: str) -> Engine:
     """Connect once so that unreachable servers fail here, clearly."""
     shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    # On SQLite, reading the schema takes the shared lock a writer's exclusive lock blocks:
+    # a locked database fails here, after the busy timeout, with a clear message.
+    probe = "SELECT count(*) FROM sqlite_master" if engine.dialect.name == "sqlite" else "SELECT 1"
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(text(probe))
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        if "locked" in reason:
-            raise DatabaseError(f"database is locked: {shown}",
-                                hint="another program holds a write lock; retry when it finishes") from exc
+        if "locked" in reason or "busy" in reason:
+            raise DatabaseError(f"database is locked: {shown}", hint=LOCKED_HINT) from exc
+        if "not a database" in reason or "malformed" in reason:
+            raise DatabaseError(f"{shown} is not a readable SQLite database: {reason}",
+                                hint="point --db at the research database file") from exc
         raise DatabaseError(f"cannot connect to {shown}: {reason}",
                             hint="check that the server runs and the URL, user and password are right") from exc
     except SQLAlchemyError as exc:
