@@ -35,6 +35,7 @@ from kbgen.outputs import (
 from kbgen.render import escape
 from kbgen.render.registries import domain_sections, domain_title
 from kbgen.render.site import render_site
+from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
 
 Progress = Callable[[str, int, int], None]
 
@@ -49,6 +50,7 @@ class SyncReport:
     seconds: float = 0.0
     dry_run: bool = False
     check: bool = False
+    shortcut: bool = False  # no input changed: nothing was rendered
 
     @property
     def stale(self) -> list[str]:
@@ -57,8 +59,9 @@ class SyncReport:
     def summary(self) -> str:
         verb = "would write" if (self.dry_run or self.check) else "written"
         gone = "would remove" if (self.dry_run or self.check) else "removed"
+        note = " (no input changed since the last sync)" if self.shortcut else ""
         return (f"{len(self.written):,} {verb}, {self.unchanged:,} unchanged, {len(self.removed):,} {gone} "
-                f"in {self.seconds:.1f} s")
+                f"in {self.seconds:.1f} s{note}")
 
 
 _PORTABLE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -120,11 +123,22 @@ def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path])
 
 
 def sync(options: Options, *, check: bool = False, dry_run: bool = False, readonly: bool = False,
-         wait: float = 0.0, progress: Progress | None = None) -> SyncReport:
-    """Bring the generated pages and domain documents in line with the database."""
+         wait: float = 0.0, progress: Progress | None = None, force: bool = False) -> SyncReport:
+    """Bring the generated pages and domain documents in line with the database.
+
+    When no input changed since the last writing sync (:mod:`kbgen.sync_state`), nothing
+    is rendered; ``force`` renders and compares everything anyway.
+    """
     started = time.perf_counter()
     report = SyncReport(dry_run=dry_run, check=check)
     url = resolve_url(options.database, options.project_dir)
+    fingerprint = input_fingerprint(options, url)
+    if not force and fingerprint is not None and fingerprint == stored_fingerprint(options):
+        report.unchanged = len(read_manifest(options.generated_path)) + sum(
+            1 for _ in options.domains_path.rglob("analysis.md")) if options.domains_path.is_dir() else 0
+        report.shortcut = True
+        report.seconds = time.perf_counter() - started
+        return report
     writes_db = not (check or dry_run or readonly)
     engine = open_engine(url, readonly=readonly)
     try:
@@ -186,6 +200,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
                     target.unlink()
         if write:
             write_manifest(root, manifest_new)
+            store_fingerprint(options, input_fingerprint(options, url))
         if progress:
             progress("pages", total, total)
     report.seconds = time.perf_counter() - started

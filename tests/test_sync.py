@@ -24,9 +24,9 @@ def _snapshot_files(options: Options) -> dict[Path, tuple[bytes, int]]:
 
 def test_second_sync_writes_nothing(example_project: Options) -> None:
     before = _snapshot_files(example_project)
-    report = sync(example_project)
+    report = sync(example_project, force=True)  # render and compare everything
     assert report.written == [] and report.removed == []
-    assert report.unchanged == len([p for p in before if p.name != ".kbgen-manifest.json"])
+    assert report.unchanged == len([p for p in before if p.name not in (".kbgen-manifest.json", ".kbgen-state.json")])
     assert _snapshot_files(example_project) == before  # bytes and mtimes
 
 
@@ -116,3 +116,21 @@ def test_labels_stay_stable_when_findings_come_and_go(example_project: Options) 
     for (domain, _), text in new.items():
         used = [int(v[1:]) for (d, _), v in first.items() if d == domain and v[0] == "C"]
         assert int(text[1:]) == max(used, default=0) + 1, "a new finding gets max+1, gaps are not reused"
+
+
+def test_noop_shortcut_notices_every_kind_of_change(example_project: Options) -> None:
+    """A sync with no changed input renders nothing — but any change makes it render again."""
+    first = sync(example_project)
+    assert first.shortcut and not first.written
+    page = example_project.generated_path / "sessions/S1.md"
+    page.write_text("hand-edited\n")  # a generated page edited by hand is restored
+    report = sync(example_project)
+    assert not report.shortcut and report.written == ["docs/kb/sessions/S1.md"]
+    assert sync(example_project).shortcut
+    con = sqlite3.connect(_db(example_project))  # a database change, same size, same instant
+    con.execute("UPDATE findings SET severity = 'LOW' WHERE id = 1")
+    con.commit()
+    con.close()
+    report = sync(example_project)
+    assert not report.shortcut and report.written
+    assert sync(example_project, force=True).shortcut is False

@@ -46,11 +46,12 @@ def init(
         "then run 'kbgen build'")
 
 
-def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, readonly: bool = False) -> SyncReport:
+def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, readonly: bool = False,
+             force: bool = False) -> SyncReport:
     """A sync with a progress bar on long runs (on a terminal) and warnings printed."""
     options = STATE.options()
     if STATE.quiet or not err_console.is_terminal:
-        report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly)
+        report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly, force=force)
     else:
         with Progress(TextColumn("sync {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
@@ -59,7 +60,8 @@ def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, r
             def progress(what: str, done: int, total: int) -> None:
                 bar.update(task, description=what, completed=done, total=total)
 
-            report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly, progress=progress)
+            report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly,
+                          progress=progress, force=force)
     for w in report.warnings:
         warn(str(w))
     return report
@@ -71,9 +73,11 @@ def sync_cmd(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another sync's lock.")] = 0.0,
     read_only: Annotated[bool, typer.Option("--read-only", help="Open the database read-only (SQLite mode=ro); "
                                             "new finding labels are then provisional.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Render and compare everything even when no input "
+                                        "changed since the last sync.")] = False,
 ) -> None:
     """Database → generated pages and domain documents (only changed files are written)."""
-    report = run_sync(check=check, dry_run=dry_run, wait=wait, readonly=read_only)
+    report = run_sync(check=check, dry_run=dry_run, wait=wait, readonly=read_only, force=force)
     if check or dry_run:
         for path in report.written:
             say(f"stale: {path}" if check else f"would write: {path}")

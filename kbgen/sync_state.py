@@ -1,0 +1,88 @@
+"""The no-op shortcut of ``kbgen sync``: skip rendering when no input changed.
+
+A full sync renders every page before it can tell that none changed (seconds
+at campaign scale). For a SQLite database the inputs can be fingerprinted
+cheaply: the database files' size and modification time (with its ``-wal``
+and ``-journal``), kbgen's own code, the options, the domain documents and
+every file the last sync wrote (so a deleted or hand-edited generated page
+is noticed). The fingerprint is stored after each writing sync in
+``<generated>/.kbgen-state.json`` (machine-local: not for git). PostgreSQL
+offers no cheap equivalent, so there every sync renders in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from kbgen.config import Options
+from kbgen.db.engine import sqlite_path
+from kbgen.outputs import read_manifest, write_if_changed
+
+STATE_NAME = ".kbgen-state.json"
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """kbgen's own source, templates and assets: a new kbgen renders differently."""
+    package = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(package).as_posix().encode() + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path}:-"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _head(path: Path, size: int) -> str:
+    """The first bytes of a file: SQLite's header holds a change counter bumped by every
+    committed transaction (rollback mode) and a WAL header holds salts renewed on reset —
+    exact where a modification time's coarse clock could miss two writes in one tick."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size).hex()
+    except OSError:
+        return "-"
+
+
+def input_fingerprint(options: Options, url: str) -> str | None:
+    """A digest of everything a sync reads, or None when it cannot be computed cheaply."""
+    db = sqlite_path(url)
+    if db is None:
+        return None
+    parts = [_code_digest(), repr(options), url]
+    parts += [_stat(Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-journal")]
+    parts += [_head(db, 100), _head(Path(f"{db}-wal"), 32)]
+    if options.domains_path.is_dir():
+        parts += [_stat(p) for p in sorted(options.domains_path.rglob("*.md"))]
+    root = options.generated_path
+    manifest = read_manifest(root)
+    parts.append(_stat(root / ".kbgen-manifest.json"))
+    parts += [_stat(root / rel) for rel in sorted(manifest)]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def stored_fingerprint(options: Options) -> str | None:
+    try:
+        data = json.loads((options.generated_path / STATE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("inputs") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def store_fingerprint(options: Options, fingerprint: str | None) -> None:
+    path = options.generated_path / STATE_NAME
+    if fingerprint is None:
+        path.unlink(missing_ok=True)
+        return
+    write_if_changed(path, (json.dumps({"inputs": fingerprint}) + "\n").encode())
