@@ -138,7 +138,8 @@ def _check_sqlite_file(path: Path, *, must_exist: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         return
     if path.is_dir():
-        raise DatabaseError(f"{path} is a folder, not a SQLite database file")
+        raise DatabaseError(f"{path} is a folder, not a SQLite database file",
+                            hint="point --db at the research database file")
     if path.stat().st_size == 0:
         return
     with path.open("rb") as handle:
@@ -156,15 +157,17 @@ def _prove(engine: Engine, url: str) -> Engine:
     try:
         with engine.connect() as conn:
             conn.execute(text(probe))
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        lines = (str(orig) if orig is not None else str(exc)).strip().splitlines()
+        reason = lines[0] if lines else exc.__class__.__name__
         if "locked" in reason or "busy" in reason:
             raise DatabaseError(f"database is locked: {shown}", hint=LOCKED_HINT) from exc
         if "not a database" in reason or "malformed" in reason:
             raise DatabaseError(f"{shown} is not a readable SQLite database: {reason}",
-                                hint="point --db at the research database file") from exc
-        raise DatabaseError(f"cannot connect to {shown}: {reason}",
-                            hint="check that the server runs and the URL, user and password are right") from exc
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open {shown}: {exc}") from exc
+                                hint="point --db at the research database file, or restore it from a backup") from exc
+        if isinstance(exc, OperationalError):
+            raise DatabaseError(f"cannot connect to {shown}: {reason}",
+                                hint="check that the server runs and the URL, user and password are right") from exc
+        raise database_error(exc, shown) from exc
     return engine

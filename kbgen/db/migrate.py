@@ -76,7 +76,8 @@ def ensure_kb_tables(engine: Engine) -> None:
 
 
 def kb_tables_present(engine: Engine) -> bool:
-    return current_revision(engine) is not None
+    """Whether kbgen's tables exist (for readers); a newer kbgen schema is refused, as for writers."""
+    return check_kb_schema(engine) is not None
 
 
 def check_research_schema(engine: Engine, shown: str) -> ResearchSchema:
