@@ -154,7 +154,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
                 writes_db = False
         snap = load_snapshot(engine, options, url)
         snap, report.new_labels, label_warning = assign_labels(engine if writes_db else None, snap)
-        if label_warning and writes_db:
+        if label_warning and not (check or dry_run):
             report.warnings.append(KbWarning("sync.labels-provisional", label_warning))
     finally:
         engine.dispose()

@@ -81,7 +81,8 @@ def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
     """Create an engine and prove it connects.
 
     ``readonly`` opens SQLite with ``mode=ro`` (works on read-only files and
-    guarantees no write); for PostgreSQL the role's grants decide.
+    guarantees no write, even as root) and makes every PostgreSQL transaction
+    read-only (``default_transaction_read_only``), whatever the role's grants.
     ``busy_timeout`` (seconds, default :func:`default_busy_timeout`) is how long SQLite
     waits for another program's lock.
     """
@@ -107,6 +108,8 @@ def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
         connect_args["timeout"] = busy_timeout
     elif backend == "postgresql":
         connect_args["connect_timeout"] = 5
+        if readonly:  # every transaction read-only, whatever the role may do
+            connect_args["options"] = "-c default_transaction_read_only=on"
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
     try:
