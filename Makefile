@@ -22,7 +22,8 @@ demo: $(VENV)/.installed
 	$(BIN)/kbgen demo --open
 
 serve: $(VENV)/.installed
-	$(BIN)/kbgen demo --serve
+	$(BIN)/kbgen demo
+	$(BIN)/kbgen serve --open
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -7,7 +7,7 @@ jobs work as documented.
 Incremental builds are plain Sphinx incremental builds: Sphinx re-reads and
 re-writes only the sources that changed. That is correct for kbgen pages
 because a page shows nothing it does not say in its own source: need
-references carry their text (:func:`kbgen.render.myst.need_role`) and every
+references carry their text (:func:`kbgen.render.myst.need_link`) and every
 page ends in a digest of what Sphinx resolves on it from other pages
 (incoming links, link targets, label targets — :mod:`kbgen.render.deps`), so
 ``kbgen sync`` rewrites exactly the pages whose HTML must change. When

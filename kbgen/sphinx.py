@@ -88,7 +88,7 @@ def _defaults() -> dict[str, Any]:
         "needs_layouts": {"kbgen": LIGHT_LAYOUT},
         "needs_default_layout": "kbgen",
         # kbgen writes every need reference's text into the referencing page itself
-        # (see kbgen.render.myst.need_role), so the role shows exactly that text.
+        # (kbgen.render.myst.need_link); hand-written {need} roles show the title.
         "needs_role_need_template": "{{ title }}",
         "needs_role_need_max_title_length": -1,
         "needs_table_style": "TABLE",
@@ -122,6 +122,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("sphinx.ext.graphviz")
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
+    app.connect("doctree-read", _register_need_targets)
     from kbgen.sphinx_labels import setup as setup_labels
 
     setup_labels(app)
@@ -149,6 +150,26 @@ def _apply_html_defaults(config: Config, raw: dict[str, Any]) -> None:
     if str(STATIC_DIR) not in static:
         static.insert(0, str(STATIC_DIR))  # before the project's own: a project file of the same name wins
         config["html_static_path"] = static
+
+
+def _register_need_targets(app: Sphinx, doctree: Any) -> None:
+    """Make every need a Sphinx label, so a plain markdown link ``[text](#need-F12)`` reaches it.
+
+    kbgen links needs with markdown links whose text is escaped database text (rendered
+    literally, unlike a role's text); MyST resolves ``#F12`` through the standard labels.
+    """
+    import re
+
+    from docutils import nodes
+
+    pattern = re.compile(ID_REGEX)
+    std = app.env.domains.standard_domain
+    for node in doctree.findall(nodes.Element):
+        for need_id in node.get("ids", []):
+            if pattern.match(need_id):
+                # MyST looks labels up lowercased; the anchor keeps its case. The prefix keeps
+                # labels apart from document names (kb/files/FILE12 is also a page).
+                std.note_hyperlink_target(f"need-{need_id}".lower(), app.env.docname, need_id, need_id)
 
 
 def _add_static(app: Sphinx) -> None:

@@ -123,7 +123,7 @@ def test_answer_and_finding_status_commands(example_project: Options) -> None:
     assert kbgen("--project", project, "sync").returncode == 0
     s3 = (example_project.generated_path / "sessions/S3.md").read_text(encoding="utf-8")
     block = s3.split(":id: Q3-1015", 1)[1].split(":::", 1)[0]
-    assert ':status: "answered"' in block and "<F29>`" in block
+    assert ':status: "answered"' in block and "(#need-F29)" in block
     s4 = (example_project.generated_path / "sessions/S4.md").read_text(encoding="utf-8")
     assert ":supersedes: F25" in s4.split(":id: F57", 1)[1].split(":::", 1)[0]
     assert "Resolved in R4" in s3

@@ -95,7 +95,7 @@ def link_text(cell: str) -> str:
 
 def file_id(cell: str, package: str, ref: SqlFigures) -> int:
     """A file cell (a need role or a code span of the path) back to its id."""
-    m = re.fullmatch(r"\{need\}`(?:[^`<]*<)?FILE(\d+)>?`", cell)
+    m = re.fullmatch(r"\[.*\]\(#need-FILE(\d+)\)", cell)
     if m:
         return int(m.group(1))
     m = re.fullmatch(r"(`+) ?(.*?) ?\1", cell)
@@ -107,7 +107,7 @@ def file_id(cell: str, package: str, ref: SqlFigures) -> int:
 
 
 def need_ids(text: str, prefix: str) -> list[int]:
-    return [int(x) for x in re.findall(r"\{need\}`(?:[^`<]*<)?" + prefix + r"(\d+)>?`", text)]
+    return [int(x) for x in re.findall(r"\]\(#need-" + prefix + r"(\d+)\)", text)]
 
 
 # -- a project on a generated database ---------------------------------------------------

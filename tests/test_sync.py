@@ -56,7 +56,7 @@ def test_deleted_finding_disappears_and_check_reports_it(example_project: Option
     report = sync(example_project)
     assert report.written
     for p in generated.rglob("*.md"):
-        assert "<F44>`" not in p.read_text(encoding="utf-8"), p
+        assert "(#need-F44)" not in p.read_text(encoding="utf-8"), p
         assert ":id: F44\n" not in p.read_text(encoding="utf-8"), p
     assert {p: p.read_bytes() for p in example_project.docs_path.glob("*.md")} == hand_written
     assert sync(example_project, check=True).stale == []

@@ -25,7 +25,7 @@ from kbgen.analysis import Coverage, Figures
 from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, graphs
-from kbgen.render.myst import Md, doc_link, heading, need_role, pct, table
+from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
 from kbgen.render.pages import SiteView
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
@@ -45,7 +45,7 @@ DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
 def file_cell(view: SiteView, f: File) -> Md:
     """A link to the file's need when it has one, else its path as literal code."""
     if f.id in view.need_file_ids:
-        return need_role(f.need_id, f.path)
+        return need_link(f.need_id, f.path)
     return Md(escape.code(f.path) or "—")
 
 

@@ -24,7 +24,7 @@ _NEED_START = re.compile(r"^:::\{(?:session|question|finding|file|domain)\} ", r
 _BLOCK = re.compile(r"^:::\{(?:session|question|finding|file|domain)\} .*?^:::$", re.MULTILINE | re.DOTALL)
 _ID = re.compile(r"^:id: (\S+)$", re.MULTILINE)
 _LINK = re.compile(r"^:(" + "|".join(LINKS) + r"): (.+)$", re.MULTILINE)
-_REF = re.compile(r"\{need\}`[^`]*<([^<>`]+)>`")
+_REF = re.compile(r"\]\(#need-([A-Za-z0-9-]+)\)")
 _DOMAIN = re.compile(r"^kbgen-domain: (\".*\")$", re.MULTILINE)
 DIGEST_PREFIX = "% kbgen-deps: "
 

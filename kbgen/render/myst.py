@@ -36,19 +36,15 @@ def heading(level: int, text: str, *, anchor: str | None = None) -> Md:
     return Md(f"{target}{'#' * level} {escape.inline(text)}\n")
 
 
-def need_role(need_id: str, text: str) -> Md:
-    """A link to a need with its text written here, in this page's source.
+def need_link(need_id: str, text: str) -> Md:
+    """A link to a need whose text is written here, in this page's source, escaped.
 
-    The text never comes from the target need at build time: a page then shows
-    only what its own source says, so when the text changes ``kbgen sync``
-    rewrites the page and Sphinx re-reads it — no stale titles on incremental
-    builds. Role text is not markdown: backticks, angle brackets and the
-    ``[[``/``]]`` of sphinx-needs' inline templates are neutralised.
+    A markdown link (``[text](#need-F12)``; kbgen.sphinx registers every need as a label) rather
+    than a ``{need}`` role: link text is ordinary escaped markdown, so database text renders
+    literally, and it never comes from the target need at build time — a page shows only what
+    its own source says, so when the text changes ``kbgen sync`` rewrites the page.
     """
-    value = escape.plain(text, 80).replace("`", "'").replace("<", "‹").replace(">", "›")
-    if not value or value == need_id:
-        value = f"{need_id} ·"
-    return Md(f"{{need}}`{value} <{need_id}>`")
+    return Md(f"[{escape.inline(text) or need_id}](#need-{need_id})")
 
 
 def doc_link(text: str, docname: str) -> Md:

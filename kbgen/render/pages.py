@@ -21,7 +21,7 @@ from kbgen import vocab
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape, graphs
-from kbgen.render.myst import Md, bullet_list, finalize, fmt_int, heading, need, need_role, pct, table
+from kbgen.render.myst import Md, bullet_list, finalize, fmt_int, heading, need, need_link, pct, table
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -105,20 +105,20 @@ class SiteView:
     def finding_ref(self, finding_id: int) -> Md | str:
         """``F25 (CRITICAL)``, linked; the severity is part of what the linking page shows."""
         f = self.snap.finding_by_id.get(finding_id)
-        return need_role(f"F{finding_id}", f"F{finding_id} ({f.severity})") if f else f"F{finding_id}"
+        return need_link(f"F{finding_id}", f"F{finding_id} ({f.severity})") if f else f"F{finding_id}"
 
     def question_ref(self, question_id: str) -> Md:
-        return need_role(question_id, f"{question_id} ({self.snap.question_status(question_id)})")
+        return need_link(question_id, f"{question_id} ({self.snap.question_status(question_id)})")
 
     def session_ref(self, session: Session) -> Md:
-        return need_role(session.need_id, session.label)
+        return need_link(session.need_id, session.label)
 
     def file_role(self, file_id: int | None) -> Md | str:
         if file_id is None:
             return "—"
         f = self.snap.file_by_id.get(file_id)
         if f is not None and file_id in self.need_file_ids:
-            return need_role(f.need_id, f.path)
+            return need_link(f.need_id, f.path)
         return f.path if f else f"file {file_id} (not in the files table)"
 
     def labels_text(self, finding_id: int) -> str:
@@ -166,7 +166,9 @@ def question_need(view: SiteView, q: Question) -> Md:
     status = snap.question_status(q.id)
     session = snap.session_by_number.get(q.session)
     answers = snap.answers_of_question.get(q.id, ())
-    body = [escape.block(q.text)]
+    # The title already shows a short question exactly; repeat it in the body only when the
+    # title had to shorten or alter it.
+    body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
     if answers:
         kind = "inferred: a finding on the question's file from its session" if status == "inferred" else "explicit"
         body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
