@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbgen.config import Options
-from kbgen.db.engine import open_engine, resolve_url
+from kbgen.db.engine import open_engine, resolve_url, sqlite_path
 from kbgen.db.load import load_snapshot
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables
 from kbgen.errors import DatabaseError, KbgenError, KbWarning, UsageError
@@ -152,7 +152,14 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
             except Exception as exc:  # a read-only role: carry on without kbgen writes
                 report.warnings.append(KbWarning("sync.kb-tables", f"cannot create kbgen tables: {exc}"))
                 writes_db = False
-        snap = load_snapshot(engine, options, url)
+        if readonly or sqlite_path(url) is None:
+            snap = load_snapshot(engine, options, url)
+        else:  # read through a mode=ro engine: a writable SQLite engine would hold the write lock meanwhile
+            reader = open_engine(url, readonly=True)
+            try:
+                snap = load_snapshot(reader, options, url)
+            finally:
+                reader.dispose()
         snap, report.new_labels, label_warning = assign_labels(engine if writes_db else None, snap)
         if label_warning and not (check or dry_run):
             report.warnings.append(KbWarning("sync.labels-provisional", label_warning))

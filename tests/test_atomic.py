@@ -36,8 +36,11 @@ from kbgen.db.engine import open_engine, resolve_url
 from kbgen.outputs import LOCK_NAME, MANIFEST_NAME, TMP_MARK
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
+from kbgen.sync_state import STATE_NAME
 
 SCALE = 0.06
+#: kbgen's bookkeeping in the generated folder, not generated pages.
+BOOKKEEPING = (LOCK_NAME, STATE_NAME)
 KILLS = 7
 
 
@@ -121,7 +124,7 @@ def check_old_or_new(sc: Scenario) -> tuple[int, int]:
     now = files_under(sc.generated)
     fresh = stale = 0
     for rel, data in now.items():
-        if rel in (LOCK_NAME, MANIFEST_NAME) or is_tmp(rel):  # (the manifest is checked below)
+        if rel in (*BOOKKEEPING, MANIFEST_NAME) or is_tmp(rel):  # (the manifest is checked below)
             continue
         old, new = sc.old_generated.get(rel), sc.new_generated.get(rel)
         assert data in (old, new), f"{rel}: neither the old nor the new version ({len(data)} bytes)"
@@ -129,10 +132,10 @@ def check_old_or_new(sc: Scenario) -> tuple[int, int]:
             fresh += data == new
             stale += data == old
     manifest = json.loads(now[MANIFEST_NAME])["files"]
-    present = {rel for rel in now if rel not in (LOCK_NAME, MANIFEST_NAME) and not is_tmp(rel)}
+    present = {rel for rel in now if rel not in (*BOOKKEEPING, MANIFEST_NAME) and not is_tmp(rel)}
     assert present <= set(manifest), f"files the manifest does not own: {sorted(present - set(manifest))[:5]}"
-    old_set = set(sc.old_generated) - {MANIFEST_NAME, LOCK_NAME}
-    new_set = set(sc.new_generated) - {MANIFEST_NAME, LOCK_NAME}
+    old_set = set(sc.old_generated) - {MANIFEST_NAME, *BOOKKEEPING}
+    new_set = set(sc.new_generated) - {MANIFEST_NAME, *BOOKKEEPING}
     assert set(manifest) in (old_set, new_set, old_set | new_set)
     for rel, data in files_under(sc.options.domains_path).items():
         if is_tmp(rel):
@@ -196,9 +199,9 @@ def test_sigkill_at_random_points_leaves_old_or_new(scenario: Scenario) -> None:
     result = subprocess.run(sc.command(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     now = files_under(sc.generated)
-    assert {r: d for r, d in now.items() if r != LOCK_NAME} == {
-        r: d for r, d in sc.new_generated.items() if r != LOCK_NAME}
-    assert set(json.loads(now[MANIFEST_NAME])["files"]) == set(now) - {MANIFEST_NAME, LOCK_NAME}
+    assert {r: d for r, d in now.items() if r not in BOOKKEEPING} == {
+        r: d for r, d in sc.new_generated.items() if r not in BOOKKEEPING}
+    assert set(json.loads(now[MANIFEST_NAME])["files"]) == set(now) - {MANIFEST_NAME, *BOOKKEEPING}
     assert files_under(sc.options.domains_path) == sc.new_domains
 
 
@@ -206,15 +209,16 @@ def test_second_sync_exits_3_with_one_line_or_waits(scenario: Scenario) -> None:
     sc = scenario
     sc.options.generated_path.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(sc.generated / LOCK_NAME))
-    with lock:
-        busy = subprocess.run(sc.command(), capture_output=True, text=True, timeout=120)
+    with lock:  # (--force: with nothing changed, a sync takes the no-op shortcut and needs no lock)
+        busy = subprocess.run(sc.command("--force"), capture_output=True, text=True, timeout=120)
     assert busy.returncode == 3
     lines = busy.stderr.strip().splitlines()
     assert len(lines) == 1 and "another kbgen sync is writing" in lines[0] and "--wait" in lines[0], busy.stderr
     assert "Traceback" not in busy.stderr
     # With --wait, the second sync waits for the first to finish, then runs.
     lock.acquire()
-    waiting = subprocess.Popen(sc.command("--wait", "60"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(sc.command("--force", "--wait", "60"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     time.sleep(1.5)
     assert waiting.poll() is None, "the second sync did not wait for the lock"
     lock.release()
@@ -231,6 +235,6 @@ def test_two_concurrent_syncs_leave_the_new_state(scenario: Scenario) -> None:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     now = files_under(sc.generated)
-    assert {r: d for r, d in now.items() if r != LOCK_NAME} == {
-        r: d for r, d in sc.new_generated.items() if r != LOCK_NAME}
+    assert {r: d for r, d in now.items() if r not in BOOKKEEPING} == {
+        r: d for r, d in sc.new_generated.items() if r not in BOOKKEEPING}
     assert files_under(sc.options.domains_path) == sc.new_domains

@@ -122,6 +122,7 @@ def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
                             hint="pip install 'kbgen[postgres]' for PostgreSQL") from exc
     if backend == "sqlite":
         _install_sqlite_pragmas(engine, busy_timeout)
+        _install_immediate_transactions(engine)
     return _prove(engine, url)
 
 
@@ -131,6 +132,26 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout: float) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cur.close()
+
+
+def _install_immediate_transactions(engine: Engine) -> None:
+    """Transactions of a writable SQLite engine take the write lock when they begin.
+
+    pysqlite's default begins a transaction only at the first write, so the
+    reads before it (``is this plan stored yet?``) run unlocked and two kbgen
+    processes can both decide to insert. ``BEGIN IMMEDIATE`` makes a second
+    writer wait (busy timeout) until the first commits, and then see its rows,
+    as PostgreSQL's advisory locks do. Readers are unaffected; read-only
+    engines (``mode=ro``) never take the lock, which is why ``kbgen sync``
+    reads the research tables through one.
+    """
+    @event.listens_for(engine, "connect")
+    def _manual_transactions(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # no implicit BEGIN: the "begin" event below emits it
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _check_sqlite_file(path: Path, *, must_exist: bool) -> None:
