@@ -13,8 +13,8 @@ from kbgen.db.engine import open_engine
 from kbgen.db.plans import import_plan
 from kbgen.plan import parse_plan_file
 from kbgen.scaffold import init_project
-from kbgen.synthetic import generate
 from kbgen.sync import sync
+from kbgen.synthetic import generate
 
 pytestmark = pytest.mark.slow
 
