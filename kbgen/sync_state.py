@@ -5,9 +5,10 @@ at campaign scale). For a SQLite database the inputs can be fingerprinted
 cheaply: the database files' size and modification time (with its ``-wal``
 and ``-journal``), kbgen's own code, the options, the domain documents and
 every file the last sync wrote (so a deleted or hand-edited generated page
-is noticed). The fingerprint is stored after each writing sync in
-``<generated>/.kbgen-state.json`` (machine-local: not for git). PostgreSQL
-offers no cheap equivalent, so there every sync renders in full.
+is noticed). PostgreSQL has no such file, but hashes its tables itself in a
+fraction of a second: one ``md5`` over the row texts of each research and kbgen
+table, computed server-side. The fingerprint is stored after each writing sync
+in ``<generated>/.kbgen-state.json`` (machine-local: not for git).
 """
 
 from __future__ import annotations
@@ -54,14 +55,43 @@ def _head(path: Path, size: int) -> str:
         return "-"
 
 
+def _postgres_digest(url: str) -> str | None:
+    """Row count and an md5 of all row texts of every research and kbgen table, per table."""
+    from sqlalchemy import inspect, text
+
+    from kbgen.db.engine import open_engine
+    from kbgen.db.kbtables import KB_TABLES
+    from kbgen.db.research import OPTIONAL_TABLES, REQUIRED_TABLES
+
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            parts = []
+            for name in sorted(present & {*REQUIRED_TABLES, *OPTIONAL_TABLES, *KB_TABLES}):
+                count, digest = conn.execute(text(
+                    f'SELECT count(*), md5(coalesce(string_agg(h, \'\' ORDER BY h), \'\')) '
+                    f'FROM (SELECT md5(t::text) AS h FROM "{name}" t) s')).one()
+                parts.append(f"{name}:{count}:{digest}")
+            return "\n".join(parts)
+    finally:
+        engine.dispose()
+
+
 def input_fingerprint(options: Options, url: str) -> str | None:
     """A digest of everything a sync reads, or None when it cannot be computed cheaply."""
-    db = sqlite_path(url)
-    if db is None:
-        return None
     parts = [_code_digest(), repr(options), url]
-    parts += [_stat(Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-journal")]
-    parts += [_head(db, 100), _head(Path(f"{db}-wal"), 32)]
+    db = sqlite_path(url)
+    if db is not None:
+        parts += [_stat(Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-journal")]
+        parts += [_head(db, 100), _head(Path(f"{db}-wal"), 32)]
+    elif url.startswith("postgresql"):
+        digest = _postgres_digest(url)
+        if digest is None:
+            return None
+        parts.append(digest)
+    else:
+        return None
     if options.domains_path.is_dir():
         parts += [_stat(p) for p in sorted(options.domains_path.rglob("*.md"))]
     root = options.generated_path

@@ -134,3 +134,27 @@ def test_noop_shortcut_notices_every_kind_of_change(example_project: Options) ->
     report = sync(example_project)
     assert not report.shortcut and report.written
     assert sync(example_project, force=True).shortcut is False
+
+
+def test_noop_shortcut_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL: the fingerprint is an md5 of every table's rows, computed by the server."""
+    from sqlalchemy import text
+
+    from kbgen.config import load_options
+    from kbgen.db.engine import open_engine
+    from kbgen.scaffold import init_project
+    from kbgen.synthetic import generate
+
+    generate(pg_url, scale=0.01, seed=3, hostile=False)
+    init_project(tmp_path / "kb")
+    options = load_options(tmp_path / "kb").with_database(pg_url)
+    assert sync(options).written
+    assert sync(options).shortcut
+    engine = open_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE findings SET description = description || ' (edited)' "
+                          "WHERE id = (SELECT MIN(id) FROM findings)"))
+    engine.dispose()
+    report = sync(options)
+    assert not report.shortcut and report.written
+    assert sync(options).shortcut
