@@ -171,6 +171,10 @@ def inject(engine: Engine, payloads: list[str], *, long_token: bool) -> list[Inj
             for item in data.get("files", []):
                 item["context"] = pool.take("plan.file.context")
                 item["path"] = pool.take("plan.file.path")
+            # A planned file the inventory lacks: its page shows the plan's path for it.
+            ghost = {**data["files"][0], "file_id": 999_999, "path": pool.take("plan.unknown_file.path")}
+            data["files"].append(ghost)
+            data["clusters"][0]["files"].append(999_999)
             data["outcomes"] = [pool.take("plan.outcome"), pool.take("plan.outcome")]
             data["cluster_questions"] = [{"cluster": "A", "text": pool.take("plan.cluster_question")}]
             source = pool.take("plan.source")
@@ -210,6 +214,7 @@ MUST_SHOW = {
     "findings.description", "findings.category", "findings.severity", "dependencies.relationship",
     "dependencies.evidence", "kbgen_questions.text", "plan.title", "plan.focus", "plan.strategic_value",
     "plan.rationale", "plan.cluster", "plan.outcome", "plan.cluster_question", "plan.source",
+    "plan.unknown_file.path",
     "kbgen_finding_status.reason",
 }
 
