@@ -209,6 +209,53 @@ def test_postgres_select_only_role(pg_server: PgServer, pg_project: tuple[Option
                        check=True, capture_output=True)
 
 
+#: The README's recipe for a role that may write kbgen's tables only.
+KBGEN_WRITER_GRANTS = GRANTS + """
+GRANT INSERT, UPDATE, DELETE ON kbgen_plans, kbgen_plan_files, kbgen_questions, kbgen_answers,
+      kbgen_finding_labels, kbgen_finding_status TO {role};
+GRANT USAGE ON SEQUENCE kbgen_plans_id_seq TO {role};
+"""
+
+
+@pytest.mark.postgres
+def test_postgres_kbgen_only_writer_role(pg_server: PgServer, tmp_path: Path) -> None:
+    """A role that writes kbgen's tables but only reads the research tables: sync, plan import, answer all work."""
+    from kbgen.synthetic import generate
+
+    name = pg_server.create_database("writer")
+    owner_url = pg_server.url(name)
+    plans = tmp_path / "plans"
+    generate(owner_url, scale=0.03, seed=8, plans_dir=plans, hostile=False)
+    add_unlabelled_finding(owner_url)
+    role = f"writer_{name[-10:]}"
+    pg_server.psql(KBGEN_WRITER_GRANTS.format(role=role, db=name), name)
+    url = pg_server.url(name, user=role)
+    project = tmp_path / "kb"
+    init_project(project)
+    options = load_options(project)
+    owner = open_engine(owner_url)
+    research_before = table_digest(owner, RESEARCH_TABLES)
+    owner.dispose()
+
+    synced = kbgen(options, "sync", db=url)
+    assert synced.returncode == 0 and "provisional" not in synced.stderr, synced.stderr
+    imported = kbgen(options, "plan", "import", str(plans), db=url)
+    assert imported.returncode == 0, imported.stderr
+    question = pg_server.psql("SELECT min(id) FROM kbgen_questions", name).strip()
+    finding = pg_server.psql("SELECT min(id) FROM findings", name).strip()
+    answered = kbgen(options, "answer", question, f"F{finding}", db=url)
+    assert answered.returncode == 0, answered.stderr
+
+    owner = open_engine(owner_url)
+    try:
+        assert table_digest(owner, RESEARCH_TABLES) == research_before
+    finally:
+        owner.dispose()
+    refused = subprocess.run([str(pg_server.bindir / "psql"), "-h", pg_server.host, "-p", str(pg_server.port),
+                              "-U", role, "-d", name, "-c", "DELETE FROM findings"], capture_output=True, text=True)
+    assert "permission denied" in refused.stderr
+
+
 @pytest.mark.postgres
 def test_postgres_read_only_flag_with_the_owner_role(pg_project: tuple[Options, str, str]) -> None:
     options, _, url = pg_project
