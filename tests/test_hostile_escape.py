@@ -118,7 +118,7 @@ def test_bullet_items_stay_one_item(name: str, payload: str) -> None:
 
 # -- need directives: title and options ---------------------------------------------------
 
-class NeedLike(Directive):
+class NeedLike(Directive):  # type: ignore[misc]
     """The directive shape of a sphinx-needs need (optional free-text title, options, content)."""
 
     optional_arguments = 1
