@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,20 +55,27 @@ def warn(message: str) -> None:
     err_console.print(f"warning: {message}", markup=False)
 
 
-def _vendored_click(name: str) -> tuple[type[BaseException], ...]:
-    """An exception class of the click copy newer typer releases vendor (``typer._click``), if any."""
-    try:
-        module = importlib.import_module("typer._click.exceptions")
-    except ImportError:
-        return ()
-    cls = getattr(module, name, None)
-    return (cls,) if isinstance(cls, type) and issubclass(cls, BaseException) else ()
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """An exception class of click, wherever this typer takes click from.
+
+    Newer typer releases vendor their own copy (``typer._click``) and do not install
+    ``click`` at all; older ones use ``click``. Both are looked up, neither is required.
+    """
+    found: list[type[BaseException]] = []
+    for module_name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        cls = getattr(module, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            found.append(cls)
+    return tuple(found)
 
 
-#: click's exceptions, whichever click typer runs on (its own copy since typer 0.2x, or click itself).
-_EXIT_ERRORS: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
-_ABORT_ERRORS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
-_USAGE_ERRORS: tuple[type[BaseException], ...] = (click.ClickException, *_vendored_click("ClickException"))
+_EXIT_ERRORS: tuple[type[BaseException], ...] = (typer.Exit, *_click_exceptions("Exit"))
+_ABORT_ERRORS: tuple[type[BaseException], ...] = (typer.Abort, *_click_exceptions("Abort"))
+_USAGE_ERRORS: tuple[type[BaseException], ...] = _click_exceptions("ClickException")
 
 
 def run(app: typer.Typer) -> int:
