@@ -99,6 +99,18 @@ class SiteView:
             slugs[d.name] = slug
         return slugs
 
+    @cached_property
+    def domain_need_ids(self) -> dict[str, str]:
+        """Domain name → need ID; names that fold to the same ID (``a<b``, ``a>b``) get the row id."""
+        ids: dict[str, str] = {}
+        used: set[str] = set()
+        for d in sorted(self.snap.domains, key=lambda d: d.id):
+            base = domain_need_id(d.name)
+            need_id = base if base not in used else f"{base}-{d.id}"
+            used.add(need_id)
+            ids[d.name] = need_id
+        return ids
+
     def session_of(self, finding: Finding) -> Session | None:
         return self.snap.session_by_id.get(finding.session_id) if finding.session_id is not None else None
 
@@ -156,7 +168,7 @@ def finding_need(view: SiteView, f: Finding) -> Md:
             "in_session": [session.need_id] if session else [],
             "answers": answers,
             "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
-            "in_domain": [domain_need_id(d) for d in snap.domains_of_finding.get(f.id, ())],
+            "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_finding.get(f.id, ())],
         },
         content="\n\n".join(content))
 
@@ -191,7 +203,7 @@ def file_need(view: SiteView, f: File) -> Md:
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
         links={"depends_on": [f"FILE{t}" for t in targets if t != f.id],
-               "in_domain": [domain_need_id(d) for d in snap.domains_of_file.get(f.id, ())]})
+               "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]})
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -400,7 +412,7 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
     files = snap.files_of_domain.get(name, ())
     total = sum(f.loc or 0 for f in files)
     read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
-    domain_need = need("domain", domain_need_id(name), name,
+    domain_need = need("domain", view.domain_need_ids[name], name,
                        options={"priority": d.priority, "coverage": pct(read, total)},
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
