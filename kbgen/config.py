@@ -144,6 +144,11 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
         else:
             mapping = _expect(dict, key, value, path)
             kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **{str(k).lower(): str(v) for k, v in mapping.items()}}
+    generated = Path(str(kwargs.get("generated_subdir", "kb")))
+    if generated.is_absolute() or ".." in generated.parts or not generated.parts or generated.parts[0] in (".", ""):
+        # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
+        raise ConfigError(f"generated_subdir must be a plain folder inside docs_dir, got {str(generated)!r}",
+                          path=path)
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options

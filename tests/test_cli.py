@@ -148,3 +148,10 @@ def test_committed_example_outputs_are_current(tmp_path: Path) -> None:
     options = make_example_project(tmp_path / "kb", synced=False)
     result = kbgen("--project", str(options.project_dir), "sync", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_subdir_outside_docs_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf/kbgen.yaml").write_text("generated_subdir: ../outside\n")
+    result = kbgen("--project", str(tmp_path), "sync")
+    assert result.returncode == 2 and "generated_subdir must be a plain folder" in result.stderr
