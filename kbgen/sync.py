@@ -65,8 +65,7 @@ class SyncReport:
 
 
 _PORTABLE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                             *(f"lpt{i}" for i in range(10))})
+_RESERVED_NAMES = escape.RESERVED_FILE_NAMES
 
 
 def portable_relpath(rel: str) -> bool:

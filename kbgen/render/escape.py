@@ -30,6 +30,10 @@ from __future__ import annotations
 
 import re
 
+#: File names Windows refuses whatever the extension: never used for a generated file.
+RESERVED_FILE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                                 *(f"lpt{i}" for i in range(10))})
+
 _ALWAYS = set("\\`*_{}[]<>#+-=|!~:$%^&@")
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 _BRACKET_PAIR = re.compile(r"([\[\]<>])(?=\1)")

@@ -94,7 +94,8 @@ class SiteView:
         used: set[str] = set()
         for d in self.snap.domains:
             base = escape.slug(d.name, f"domain-{d.id}")
-            slug = base if base not in used else f"{base}-{d.id}"
+            clash = base in used or base in escape.RESERVED_FILE_NAMES or base == "index"
+            slug = f"{base}-{d.id}" if clash else base
             used.add(slug)
             slugs[d.name] = slug
         return slugs
