@@ -158,10 +158,7 @@ def bench_navigation(root: Path, sizes: list[int], themes: list[str]) -> list[Ru
 
 def kbgen_site(root: Path, scale: float) -> Path:
     from kbgen.config import load_options
-    from kbgen.db.engine import open_engine
-    from kbgen.db.migrate import ensure_kb_tables
-    from kbgen.db.plans import import_plan
-    from kbgen.plan import parse_plan_file
+    from kbgen.db.plans import import_plan_folder
     from kbgen.scaffold import init_project
     from kbgen.sync import sync
     from kbgen.synthetic import generate
@@ -171,13 +168,7 @@ def kbgen_site(root: Path, scale: float) -> Path:
     init_project(project, title="Theme benchmark")
     url = f"sqlite:///{project / 'db' / 'research.db'}"
     generate(url, scale=scale, plans_dir=project / "plans")
-    engine = open_engine(url)
-    try:
-        ensure_kb_tables(engine)
-        for plan in sorted((project / "plans").glob("*.md")):
-            import_plan(engine, parse_plan_file(plan), f"plans/{plan.name}")
-    finally:
-        engine.dispose()
+    import_plan_folder(url, project / "plans", source_prefix="plans/")
     report = sync(load_options(project))
     print(f"  kbgen site at scale {scale:g}: {report.summary()}", flush=True)
     return project

@@ -121,10 +121,8 @@ def timed_build(options: Options, name: str, *, clean: bool, jobs: str) -> Step:
 
 def make_project(root: Path, url: str | None, scale: float, seed: int) -> Options:
     """Scaffold a project, generate its database (SQLite by default) and import its plans."""
-    from kbgen.db.engine import open_engine, resolve_url
-    from kbgen.db.migrate import ensure_kb_tables
-    from kbgen.db.plans import import_plan
-    from kbgen.plan import parse_plan_file
+    from kbgen.db.engine import resolve_url
+    from kbgen.db.plans import import_plan_folder
     from kbgen.scaffold import init_project
     from kbgen.synthetic import generate
 
@@ -138,13 +136,7 @@ def make_project(root: Path, url: str | None, scale: float, seed: int) -> Option
     options = load_options(root)
     db_url = resolve_url(options.database, options.project_dir)
     generate(db_url, scale=scale, seed=seed, plans_dir=root / "plans")
-    engine = open_engine(db_url)
-    try:
-        ensure_kb_tables(engine)
-        for path in sorted((root / "plans").glob("*.md")):
-            import_plan(engine, parse_plan_file(path), f"plans/{path.name}")
-    finally:
-        engine.dispose()
+    import_plan_folder(db_url, root / "plans", source_prefix="plans/")
     return options
 
 

@@ -18,13 +18,12 @@ import yaml
 from kbgen.build import BuildResult, build_site
 from kbgen.config import CONFIG_RELPATH, Options, load_options
 from kbgen.db.engine import open_engine, resolve_url, sqlite_path
-from kbgen.db.plans import import_plan
+from kbgen.db.plans import import_plan_folder
 from kbgen.domain.structure import PLACEHOLDERS, SUBSYSTEMS, SUMMARY
 from kbgen.errors import UsageError
 from kbgen.example import example_dir
 from kbgen.example.loader import load_example
 from kbgen.outputs import write_if_changed
-from kbgen.plan import parse_plan_file
 from kbgen.scaffold import init_project
 from kbgen.sync import SyncReport, domain_doc_paths, sync
 
@@ -57,15 +56,7 @@ def load_demo_database(options: Options) -> None:
         raise UsageError("kbgen demo builds a SQLite example database; the project's database is not SQLite",
                          hint="run the demo in an empty folder")
     load_example(url, replace=True)
-    engine = open_engine(url)
-    try:
-        from kbgen.db.migrate import ensure_kb_tables
-
-        ensure_kb_tables(engine)
-        for plan_path in sorted((example_dir() / "plans").glob("*.md")):
-            import_plan(engine, parse_plan_file(plan_path), f"kbgen/example/plans/{plan_path.name}")
-    finally:
-        engine.dispose()
+    import_plan_folder(url, example_dir() / "plans", source_prefix="kbgen/example/plans/")
 
 
 def seed_narratives(options: Options) -> list[Path]:

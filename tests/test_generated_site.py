@@ -9,9 +9,7 @@ import pytest
 
 from kbgen.build import build_site
 from kbgen.config import load_options
-from kbgen.db.engine import open_engine
-from kbgen.db.plans import import_plan
-from kbgen.plan import parse_plan_file
+from kbgen.db.plans import import_plan_folder
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 from kbgen.synthetic import generate
@@ -25,13 +23,10 @@ def test_generated_knowledge_base_builds_strict(tmp_path: Path) -> None:
     options = load_options(project)
     url = f"sqlite:///{project / 'db/research.db'}"
     generate(url, scale=0.02, seed=7, plans_dir=project / "plans", hostile=True)
-    engine = open_engine(url)
-    plans = sorted((project / "plans").glob("*.md"))
-    assert plans
-    for path in plans:
-        result = import_plan(engine, parse_plan_file(path), path.name)
-        assert not [w for w in result.warnings if not w.informational], (path, result.warnings)
-    engine.dispose()
+    results = import_plan_folder(url, project / "plans")
+    assert results
+    for result in results:
+        assert not [w for w in result.warnings if not w.informational], (result.source, result.warnings)
     report = sync(options)
     assert report.written and not report.warnings
     result = build_site(options, strict=True, search="sphinx")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
@@ -79,6 +80,25 @@ def import_plan(engine: Engine, plan: Plan, source_path: str) -> ImportResult:
                 for q in plan.questions])
     return ImportResult(plan.session, source_path, "updated" if existing else "created", len(plan.questions),
                         len(plan.files), bound, warnings)
+
+
+def import_plan_folder(url: str, folder: Path, *, source_prefix: str = "") -> list[ImportResult]:
+    """Create kbgen's tables if needed and import every ``*.md`` plan of a folder, in name order.
+
+    The demo, the benchmarks and the tests load generated or bundled plans this way; the
+    ``plan import`` command adds per-file error handling (``--keep-going``) on top.
+    """
+    from kbgen.db.engine import open_engine
+    from kbgen.db.migrate import ensure_kb_tables
+    from kbgen.plan import parse_plan_file
+
+    engine = open_engine(url)
+    try:
+        ensure_kb_tables(engine)
+        return [import_plan(engine, parse_plan_file(path), f"{source_prefix}{path.name}")
+                for path in sorted(folder.glob("*.md"))]
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)
