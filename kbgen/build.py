@@ -220,7 +220,8 @@ def build_staleness(options: Options) -> str | None:
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
                    jobs: str = "auto", builder: str = "html", write_all: bool = False) -> list[str]:
-    cmd = [sys.executable, "-m", "sphinx", "-b", builder, "-j", jobs, "--no-color"]
+    """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`)."""
+    cmd = [sys.executable, "-m", "kbgen.sphinx_main", "-b", builder, "-j", jobs, "--no-color"]
     if clean:
         cmd.append("-E")
     if write_all:

@@ -64,7 +64,7 @@ class LinkFindingLabels(SphinxPostTransform):
 
 
 def _load_labels(app: Sphinx) -> dict[str, dict[str, str]]:
-    cached = getattr(app, "_kbgen_labels", None)
+    cached: dict[str, dict[str, str]] | None = getattr(app, "_kbgen_labels", None)
     if cached is None:
         cached = {}
         for path in Path(app.srcdir).glob(f"**/{LABELS_FILE}"):
@@ -75,7 +75,7 @@ def _load_labels(app: Sphinx) -> dict[str, dict[str, str]]:
             for domain, mapping in data.items():
                 cached.setdefault(domain, {}).update(mapping)
         app._kbgen_labels = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _needs_locations(app: Sphinx) -> dict[str, str]:
