@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,39 @@ def need_ids(text: str, prefix: str) -> list[int]:
     return [int(x) for x in re.findall(r"\]\(#need-" + prefix + r"(\d+)\)", text)]
 
 
+def listing_pages(kb: Path, name: str) -> tuple[str, list[str]]:
+    """A listing's summary page and its package pages (those its hidden toctree names), in order."""
+    top = (kb / f"{name}.md").read_text(encoding="utf-8")
+    toc = re.search(r"```\{toctree\}\n:hidden:\n:maxdepth: 1\n\n(.*?)\n```", top, re.S)
+    docs = toc.group(1).splitlines() if toc else []
+    return top, [(kb.parent / (d.lstrip("/") + ".md")).read_text(encoding="utf-8") for d in docs]
+
+
+def by_package(order: list[int], ref: SqlFigures) -> list[int]:
+    """``order`` regrouped per package (packages by name), the order within a package kept."""
+    return sorted(order, key=lambda fid: ref.files[fid][0])
+
+
+def check_listings(kb: Path, ref: SqlFigures) -> None:
+    """The complete lists (all gaps, all open findings, all read files) on their pages."""
+    top, parts = listing_pages(kb, "priority-gaps")
+    summary = {unescape(link_text(r["Package"])): num(r["Files"]) for r in table(top, "Per package")}
+    assert summary == dict(Counter(ref.files[fid][0] for fid in ref.gaps))
+    rows = [r for t in (tables(top)[2:] if not parts else [t for p in parts for t in tables(p)]) for r in t]
+    assert {file_id(r["File"], r["Package"], ref): unescape(r["Tier"]) for r in rows} == ref.gaps
+    assert [file_id(r["File"], r["Package"], ref) for r in rows] == by_package(ref.gap_order, ref)
+
+    top, parts = listing_pages(kb, "open-findings")
+    shown = need_ids(top if not parts else "\n".join(parts), "F")
+    assert sorted(shown) == sorted(ref.open_findings) and len(shown) == len(ref.open_findings)
+    totals = {unescape(link_text(r["Package"])): num(r["Total"]) for r in tables(top)[0]}
+    assert sum(totals.values()) == len(ref.open_findings)
+
+    top, parts = listing_pages(kb, "files/index")
+    files = need_ids(top if not parts else "\n".join(parts), "FILE")
+    assert len(files) == len(set(files)) == sum(num(r["Files read"]) for r in tables(top)[0])
+
+
 # -- a project on a generated database ---------------------------------------------------
 
 def generated_project(root: Path, url: str) -> Options:
@@ -129,6 +163,34 @@ def synced(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Options, Sql
     options = generated_project(tmp_path / "kb", url)
     sync(options)
     return options, sql_figures(url, options.own_packages, options.hotspot_min_domains)
+
+
+def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
+    back under it, the package pages go away."""
+    from kbgen.render import pages
+    from kbgen.synthetic import generate
+
+    url = f"sqlite:///{tmp_path / 'research.db'}"
+    generate(url, scale=0.03, seed=11)
+    options = generated_project(tmp_path / "kb", url)
+    ref = sql_figures(url, options.own_packages, options.hotspot_min_domains)
+    kb = options.generated_path
+    monkeypatch.setattr(pages, "SPLIT_ROWS", 5)
+    sync(options)
+    for name in ("priority-gaps", "open-findings", "files/index"):
+        parts = listing_pages(kb, name)[1]
+        assert len(parts) > 1, name
+        assert all(p.startswith("# ") for p in parts)
+    check_listings(kb, ref)
+
+    monkeypatch.setattr(pages, "SPLIT_ROWS", 10**9)
+    sync(options, force=True)
+    for name, folder in (("priority-gaps", "priority-gaps"), ("open-findings", "open-findings"),
+                         ("files/index", "files/packages")):
+        assert listing_pages(kb, name)[1] == [], name
+        assert not list((kb / folder).glob("*.md")), folder
+    check_listings(kb, ref)
 
 
 # -- the pages show the SQL figures ------------------------------------------------------
@@ -178,11 +240,7 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
             for r in table(dash, "Package dependency map")} == ref.package_links
 
     # the detail pages hold the complete lists
-    gaps_page = (kb / "priority-gaps.md").read_text(encoding="utf-8")
-    rows = [r for t in tables(gaps_page)[1:] for r in t]
-    assert {file_id(r["File"], r["Package"], ref): unescape(r["Tier"]) for r in rows} == ref.gaps
-    assert [file_id(r["File"], r["Package"], ref) for r in rows] == ref.gap_order
-    assert need_ids((kb / "open-findings.md").read_text(encoding="utf-8"), "F") == ref.open_findings
+    check_listings(kb, ref)
     hot = [r for t in tables((kb / "hotspots.md").read_text(encoding="utf-8")) for r in t]
     assert {file_id(r["File"], r["Package"], ref) for r in hot} == ref.hotspots
     unverified = tables((kb / "unverified-dependencies.md").read_text(encoding="utf-8"))

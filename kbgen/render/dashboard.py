@@ -26,7 +26,7 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, graphs
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
-from kbgen.render.pages import SiteView
+from kbgen.render.pages import PackageBody, PackageListing, SiteView
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
 #: Rows of each list the dashboard shows before linking to the full page.
@@ -181,15 +181,13 @@ def open_findings_table(view: SiteView, items: Sequence[Finding]) -> Md:
     return table(["Finding", "Severity", "Category", "File", "Package", "Session"], rows)
 
 
-def open_by_package(view: SiteView, items: Sequence[Finding]) -> Md:
-    snap = view.snap
+def open_by_package(view: SiteView, items: Sequence[Finding], listing: PackageListing | None = None) -> Md:
     counts: dict[str, Counter[str]] = {}
     for x in items:
-        f = snap.file_by_id.get(x.file_id) if x.file_id is not None else None
-        counts.setdefault(f.package if f else analysis.NO_PACKAGE, Counter())[x.severity] += 1
+        counts.setdefault(_package_of(view, x), Counter())[x.severity] += 1
     return table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
-                 [[name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES), sum(c.values())]
-                  for name, c in sorted(counts.items())])
+                 [[listing.package_cell(name) if listing else name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES),
+                   sum(c.values())] for name, c in sorted(counts.items())])
 
 
 def gap_table(view: SiteView, gaps: Sequence[analysis.Gap]) -> Md:
@@ -288,25 +286,77 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def _package_of(view: SiteView, finding: Finding) -> str:
+    f = view.snap.file_by_id.get(finding.file_id) if finding.file_id is not None else None
+    return f.package if f else analysis.NO_PACKAGE
+
+
+def _relative(view: SiteView, pages: dict[str, str]) -> dict[str, str]:
+    """Docname → text as the pages this module returns: paths relative to the generated folder."""
+    return {docname.removeprefix(view.layout.root + "/") + ".md": text for docname, text in pages.items()}
+
+
+def _gap_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
+    """All priority gaps: tiers, then tiers per package and each package's rows."""
+    by_package: dict[str, list[analysis.Gap]] = {}
+    for g in figs.gaps:  # already by tier, then LOC
+        by_package.setdefault(g.file.package, []).append(g)
+    listing = PackageListing(view, _page(view, GAPS_PAGE)[1:], GAPS_PAGE, len(figs.gaps))
+
+    def body(gaps: list[analysis.Gap]) -> PackageBody:
+        def parts(level: int) -> list[str]:
+            out: list[str] = []
+            for tier in analysis.TIERS:
+                members = [g for g in gaps if g.tier == tier]
+                if members:
+                    out += [heading(level, f"{tier} ({len(members):,})"), gap_table(view, members)]
+            return out
+        return parts
+
+    rows = []
+    for package in sorted(by_package):
+        counts = analysis.gap_tier_counts(by_package[package])
+        rows.append([listing.package_cell(package), *(counts[t][0] for t in analysis.TIERS),
+                     len(by_package[package]), sum(g.file.loc or 0 for g in by_package[package])])
+    top = [heading(1, "Priority gaps"),
+           f"NOT_TOUCHED source files in HIGH-priority domains, one row per file, by tier and then LOC. Own "
+           f"packages: {escape.inline(', '.join(options.own_packages) or 'none configured')}.\n",
+           tier_table(figs.gaps),
+           heading(2, "Per package"),
+           table(["Package", *analysis.TIERS, "Files", "LOC"], rows) or "No gaps.\n"]
+    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
+    return _relative(view, listing.pages(top, "Priority gaps", bodies))
+
+
+def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
+    """All open CRITICAL/HIGH findings: counts per package, then each package's findings."""
+    by_package: dict[str, list[Finding]] = {}
+    for x in figs.open_findings:
+        by_package.setdefault(_package_of(view, x), []).append(x)
+    listing = PackageListing(view, _page(view, OPEN_PAGE)[1:], OPEN_PAGE, len(figs.open_findings))
+
+    def body(items: list[Finding]) -> PackageBody:
+        def parts(level: int) -> list[str]:
+            out: list[str] = []
+            for sev in analysis.OPEN_SEVERITIES:
+                members = [x for x in items if x.severity == sev]
+                if members:
+                    out += [heading(level, f"{sev} ({len(members):,})"), open_findings_table(view, members)]
+            return out
+        return parts
+
+    top = [heading(1, "Open findings"),
+           f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
+           "through kbgen), per package, CRITICAL first.\n",
+           open_by_package(view, figs.open_findings, listing)]
+    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
+    return _relative(view, listing.pages(top, "Open findings", bodies))
+
+
 def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
-    gap_parts = [heading(1, "Priority gaps"),
-                 f"NOT_TOUCHED source files in HIGH-priority domains, one row per file, by tier and then LOC. Own "
-                 f"packages: {escape.inline(', '.join(options.own_packages) or 'none configured')}.\n",
-                 tier_table(figs.gaps)]
-    for tier in analysis.TIERS:
-        members = [g for g in figs.gaps if g.tier == tier]
-        if members:
-            gap_parts += [heading(2, f"{tier} ({len(members):,})"), gap_table(view, members)]
-    open_parts = [heading(1, "Open findings"),
-                  f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
-                  "through kbgen), CRITICAL first.\n", open_by_package(view, figs.open_findings)]
-    for sev in analysis.OPEN_SEVERITIES:
-        members_f = [x for x in figs.open_findings if x.severity == sev]
-        if members_f:
-            open_parts += [heading(2, f"{sev} ({len(members_f):,})"), open_findings_table(view, members_f)]
     return {
-        f"{GAPS_PAGE}.md": "\n".join(gap_parts),
-        f"{OPEN_PAGE}.md": "\n".join(open_parts),
+        **_gap_pages(view, options, figs),
+        **_open_pages(view, figs),
         f"{HOTSPOTS_PAGE}.md": "\n".join([
             heading(1, "Integration hotspots"),
             f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -18,10 +18,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
+from kbgen.analysis import NO_PACKAGE
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape, graphs
-from kbgen.render.myst import Md, bullet_list, finalize, fmt_int, heading, need, need_link, pct, table
+from kbgen.render.myst import Md, bullet_list, doc_link, finalize, fmt_int, heading, need, need_link, pct, table
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -55,6 +56,26 @@ class SiteLayout:
 
     def domain(self, slug: str) -> str:
         return f"{self.root}/domains/{slug}"
+
+    def package_part(self, listing: str, slug: str) -> str:
+        """One package's part of a long listing (``kb/open-findings`` → ``kb/open-findings/<package>``)."""
+        return f"{self.root}/{listing}/{slug}"
+
+
+def unique_slugs(names: Iterable[str], fallback: str) -> dict[str, str]:
+    """Name → slug for page names: distinct (``-2``, ``-3`` on a clash, in the given order),
+    never a reserved Windows device name nor ``index``."""
+    slugs: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = escape.slug(name, fallback)
+        slug, n = base, 1
+        while slug in used or slug in escape.RESERVED_FILE_NAMES or slug == "index":
+            n += 1
+            slug = f"{base}-{n}"
+        used.add(slug)
+        slugs[name] = slug
+    return slugs
 
 
 class SiteView:
@@ -99,6 +120,15 @@ class SiteView:
             used.add(slug)
             slugs[d.name] = slug
         return slugs
+
+    @cached_property
+    def package_slugs(self) -> dict[str, str]:
+        """Package name → file-name slug, unique; listings split per package use it."""
+        names = {f.package for f in self.snap.files} | {p.name for p in self.snap.packages} | {NO_PACKAGE}
+        return unique_slugs(sorted(names), "package")
+
+    def package_docname(self, listing: str, package: str) -> str:
+        return self.layout.package_part(listing, self.package_slugs[package])
 
     @cached_property
     def domain_need_ids(self) -> dict[str, str]:
@@ -390,20 +420,79 @@ def sessions_index(view: SiteView) -> dict[str, str]:
     return pages
 
 
-def files_index(view: SiteView) -> str:
+#: A listing of more rows than this gets one page per package; shorter ones stay on one page.
+SPLIT_ROWS = 300
+
+#: A package's part of a listing: its sections, headings at the given level.
+PackageBody = Callable[[int], list[str]]
+
+
+@dataclass(frozen=True)
+class PackageListing:
+    """A long listing (files read, open findings, priority gaps) grouped by package.
+
+    Past :data:`SPLIT_ROWS` rows it becomes a summary page plus one page per package, so a
+    session re-renders only the packages it touched and no page grows with the whole
+    campaign (at x1 a single table of every read file took seconds to build on each change).
+    Shorter listings stay on one page, which is easier to read.
+    """
+
+    view: SiteView
+    docname: str  #: the summary page, e.g. ``kb/open-findings``
+    folder: str  #: the package pages' folder under the generated root, e.g. ``open-findings``
+    rows: int
+
+    @property
+    def split(self) -> bool:
+        return self.rows > SPLIT_ROWS
+
+    def package_cell(self, package: str) -> Md | str:
+        return doc_link(package, "/" + self.view.package_docname(self.folder, package)) if self.split else package
+
+    def pages(self, top: list[str], title: str, bodies: dict[str, PackageBody]) -> dict[str, str]:
+        """Docname → text: the summary page, and the package pages when split."""
+        out: dict[str, str] = {}
+        if not self.split:
+            parts = list(top)
+            for package, body in bodies.items():
+                parts += [heading(2, package), *body(3)]
+            out[self.docname] = "\n".join(parts)
+            return out
+        for package, body in bodies.items():
+            out[self.view.package_docname(self.folder, package)] = "\n".join(
+                [heading(1, f"{title}: {package}"), *body(2)])
+        out = {self.docname: "\n".join([*top, hidden_toctree(out)]), **out}
+        return out
+
+
+def hidden_toctree(docnames: Iterable[str]) -> Md:
+    entries = "\n".join(f"/{d}" for d in docnames)
+    return Md(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{entries}\n```\n") if entries else Md("")
+
+
+def files_pages(view: SiteView) -> dict[str, str]:
+    """The files index: read files per package (see :class:`PackageListing`)."""
     snap = view.snap
     by_package: dict[str, list[File]] = {}
     for f in sorted(view.page_files, key=file_sort_key):
         by_package.setdefault(f.package, []).append(f)
-    parts = ["# Files read\n",
-             f"{len(view.page_files):,} files read at SURFACE or deeper have a page each. "
-             f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
-             f"See also [files named but not read](project:/{view.layout.root}/files/other.md).\n"]
-    for package, members in by_package.items():
-        parts.append(heading(2, f"{package} ({len(members):,})"))
-        parts.append(table(["File", "LOC", "Depth", "Findings"], [
-            [view.file_role(f.id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members]))
-    return "\n".join(parts)
+    root = view.layout.root
+    listing = PackageListing(view, f"{root}/files/index", "files/packages", len(view.page_files))
+
+    def body(members: list[File]) -> PackageBody:
+        return lambda level: [table(["File", "LOC", "Depth", "Findings"], [
+            [view.file_role(f.id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members])]
+
+    summary = [[listing.package_cell(package), len(members),
+                sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
+                sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
+               for package, members in by_package.items()]
+    top = ["# Files read\n",
+           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
+           f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
+           f"See also [files named but not read](project:/{root}/files/other.md).\n",
+           table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
+    return listing.pages(top, "Files read", {package: body(members) for package, members in by_package.items()})
 
 
 def domain_page(view: SiteView, name: str, include_path: str) -> str:

@@ -41,7 +41,8 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) 
     for f in view.page_files:
         put(layout.file(f), pages.file_page(view, f))
     put(f"{layout.root}/files/other", pages.other_files_page(view))
-    put(f"{layout.root}/files/index", pages.files_index(view))
+    for docname, text in pages.files_pages(view).items():
+        put(docname, text)
     unsessioned = pages.unsessioned_findings_page(view)
     extra_toc = []
     if unsessioned is not None:
