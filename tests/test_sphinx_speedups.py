@@ -5,10 +5,10 @@ What is checked, on real sphinx-needs code and real builds (nothing under test i
 * :mod:`kbgen.sphinx_needs_speedups`: ``build_backlinks`` gives the same back links with
   the replacement ``add_backlink`` as with sphinx-needs' own, on the example site's
   environment and on a small site whose needs link one target several times (the
-  exact input of the build's own ``build_backlinks`` call is captured). With duplicate
-  links it does not (two strict xfails: ``sort_backlinks`` does not de-duplicate, so the
-  back lists keep duplicates until ``sort_links``); a whole build still gives the same
-  final back links and a byte-identical needs.json either way; the
+  exact input of the build's own ``build_backlinks`` call is captured, and on the example
+  with every link written twice: the replacement ``sort_backlinks`` drops the repeats the
+  original ``add_backlink`` refused); a whole build gives the same final back links and a
+  byte-identical needs.json; the
   replacement ``write_json`` writes the same bytes as the original; ``apply()`` keeps
   the true originals, is idempotent and patches nothing on other sphinx-needs versions.
 * :mod:`kbgen.sphinx_gc`: the collector's permanent generation is filled while reading
@@ -179,9 +179,11 @@ def speedups_applied() -> dict[str, Any]:
 @pytest.fixture
 def use_original_add_backlink(monkeypatch: pytest.MonkeyPatch,
                               speedups_applied: dict[str, Any]) -> Callable[[], None]:
-    """Returns a function that puts sphinx-needs' own add_backlink back (until the test ends)."""
+    """Returns a function that puts sphinx-needs' own add_backlink and sort_backlinks back
+    (until the test ends)."""
     def restore() -> None:
         monkeypatch.setattr(NeedItem, "add_backlink", speedups_applied["add_backlink"])
+        monkeypatch.setattr(NeedItem, "sort_backlinks", speedups_applied["sort_backlinks"])
     return restore
 
 
@@ -298,11 +300,6 @@ def test_build_backlinks_same_as_original_as_sets_with_duplicate_links(
     assert as_sets(replaced) == as_sets(original)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "kbgen bug: sphinx-needs 9.1's NeedItem.sort_backlinks only sorts (by id), it does not "
-    "de-duplicate, so with the replacement add_backlink build_backlinks leaves duplicate back "
-    "links (Q1-1 answers_back = [F2, F2, F3]) that the original never produces; only the later "
-    "sort_links de-duplicates them"))
 def test_build_backlinks_same_as_original_with_duplicate_links(
         duplicate_links_input: tuple[dict[str, NeedItem], FieldsSchema, dict[str, Any]],
         use_original_add_backlink: Callable[[], None]) -> None:
@@ -313,9 +310,6 @@ def test_build_backlinks_same_as_original_with_duplicate_links(
     assert replaced == original
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "kbgen bug: sort_backlinks does not de-duplicate (see above); here on the example site's "
-    "real needs with every link written twice"))
 def test_build_backlinks_same_as_original_on_the_example_site_with_every_link_twice(
         example_env: BuildEnvironment, use_original_add_backlink: Callable[[], None]) -> None:
     data = SphinxNeedsData(example_env)
@@ -325,7 +319,7 @@ def test_build_backlinks_same_as_original_on_the_example_site_with_every_link_tw
             links = need.get_links(link_type)
             need[link_type] = links + links
     if sum(len(need.get_links("in_domain")) for need in needs.values()) < 200:
-        pytest.fail("the links were not doubled")  # not an AssertionError: no xfail then
+        pytest.fail("the links were not doubled")
     replaced = run_build_backlinks(needs, data.get_schema())
     use_original_add_backlink()
     original = run_build_backlinks(needs, data.get_schema())
@@ -430,6 +424,7 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch puts the replacements and the ORIGINALS dict back when the test ends.
     """
     monkeypatch.setattr(NeedItem, "add_backlink", speedups_applied["add_backlink"])
+    monkeypatch.setattr(NeedItem, "sort_backlinks", speedups_applied["sort_backlinks"])
     monkeypatch.setattr(NeedsList, "write_json", speedups_applied["write_json"])
     monkeypatch.setattr(sphinx_needs_speedups, "ORIGINALS", {})
     return speedups_applied
@@ -463,7 +458,8 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
     assert NeedItem.add_backlink is sphinx_needs_speedups.add_backlink
     assert NeedsList.write_json is sphinx_needs_speedups.write_json
     recorded = sphinx_needs_speedups.ORIGINALS
-    assert recorded == {"add_backlink": unpatched["add_backlink"], "write_json": unpatched["write_json"]}
+    assert recorded == {"add_backlink": unpatched["add_backlink"], "sort_backlinks": unpatched["sort_backlinks"],
+                        "write_json": unpatched["write_json"]}
 
 
 def test_state_restored_after_the_version_tests(speedups_applied: dict[str, Any]) -> None:
