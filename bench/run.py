@@ -111,8 +111,27 @@ def timed_sync(project: Path, name: str) -> tuple[Step, dict[str, Any]]:
     return Step(name, seconds, rss, detail), data
 
 
+def child_build(project: Path, clean: bool, jobs: str) -> None:
+    """``--child-build``: what ``kbgen build --no-sync`` does (Sphinx, then the Pagefind index); JSON out."""
+    from kbgen.build import build_site
+
+    result = build_site(load_options(project), clean=clean, jobs=jobs)
+    print(json.dumps({"warnings": result.warnings, "mode": result.mode, "search": result.search,
+                      "pages": result.pages}))
+
+
 def timed_build(options: Options, name: str, *, clean: bool, jobs: str) -> Step:
-    seconds, rss, _, stderr = run_child(sphinx_command(options, clean=clean, jobs=jobs), cwd=options.project_dir)
+    """A ``kbgen build`` (the sync before it is timed on its own), in a child process."""
+    cmd = [sys.executable, __file__, "--child-build", str(options.project_dir), "--jobs", jobs]
+    seconds, rss, stdout, _ = run_child(cmd + (["--clean"] if clean else []))
+    data = json.loads(stdout.strip().splitlines()[-1])
+    return Step(name, seconds, rss, f"{data['warnings']} warnings, {data['mode']}, search: {data['search']}")
+
+
+def timed_sphinx(options: Options, name: str, *, jobs: str) -> Step:
+    """A clean plain sphinx-build (the baseline has no kbgen extension and no Pagefind)."""
+    cmd = [sys.executable, "-m", "sphinx", *sphinx_command(options, clean=True, jobs=jobs)[3:]]
+    seconds, rss, _, stderr = run_child(cmd, cwd=options.project_dir)
     warnings = sum(1 for line in stderr.splitlines() if "WARNING" in line)
     return Step(name, seconds, rss, f"{warnings} warnings")
 
@@ -259,9 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pg", action="store_true", help="no PostgreSQL run")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--child-sync", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-build", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--clean", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_sync is not None:
         child_sync(args.child_sync)
+        return 0
+    if args.child_build is not None:
+        child_build(args.child_build, args.clean, args.jobs)
         return 0
 
     res = Results(scale=args.scale)
@@ -293,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         inc_build = record(timed_build(options, "incremental build", clean=False, jobs=args.jobs))
         res.figures["incremental sync+build / full build"] = (inc_sync.seconds + inc_build.seconds) / full_build.seconds
         base = make_baseline(options, work / "baseline")
-        plain = record(timed_build(base, "plain-MyST baseline (clean)", clean=True, jobs=args.jobs))
+        plain = record(timed_sphinx(base, "plain-MyST baseline (clean sphinx-build)", jobs=args.jobs))
         res.figures["baseline_pages"] = site_figures(base.build_path)["pages"]
         res.figures["full build / baseline"] = full_build.seconds / plain.seconds
 

@@ -94,6 +94,10 @@ def _defaults() -> dict[str, Any]:
         "needs_table_style": "TABLE",
         "smartquotes": False,
         "myst_heading_anchors": 0,
+        # Where [text](#target) links are looked up. Not the C and C++ domains: they parse every
+        # target as a declaration, 1.2 ms a link, which was most of the time of writing a
+        # listing page at the x1 scale; kbgen's own links are std labels (need-<id>).
+        "myst_ref_domains": ["std", "py", "js", "rst", "math", "citation"],
         "graphviz_output_format": "svg",
     }
 

@@ -353,6 +353,27 @@ def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
     return _relative(view, listing.pages(top, "Open findings", bodies))
 
 
+def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
+    """All unverified dependency edges, per package of the file they start from."""
+    by_package: dict[str, list[Dependency]] = {}
+    for d in figs.unverified:
+        source = view.snap.file_by_id.get(d.source_file_id)
+        by_package.setdefault(source.package if source else analysis.NO_PACKAGE, []).append(d)
+    listing = PackageListing(view, _page(view, UNVERIFIED_PAGE)[1:], UNVERIFIED_PAGE, len(figs.unverified))
+    top = [heading(1, "Unverified dependency edges"),
+           f"{len(figs.unverified):,} of {len(view.snap.dependencies):,} dependency edges are not verified, "
+           "per package of the file they start from.\n",
+           table(["Package", "Unverified edges"],
+                 [[listing.package_cell(package), len(by_package[package])] for package in sorted(by_package)])
+           or "None.\n"]
+
+    def body(deps: list[Dependency]) -> PackageBody:
+        return lambda level: [unverified_table(view, deps)]
+
+    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
+    return _relative(view, listing.pages(top, "Unverified dependency edges", bodies))
+
+
 def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
     return {
         **_gap_pages(view, options, figs),
@@ -361,10 +382,7 @@ def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, 
             heading(1, "Integration hotspots"),
             f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "
             "domains first.\n", hotspot_table(view, figs.hotspots) or "None.\n"]),
-        f"{UNVERIFIED_PAGE}.md": "\n".join([
-            heading(1, "Unverified dependency edges"),
-            f"{len(figs.unverified):,} of {len(view.snap.dependencies):,} dependency edges are not verified.\n",
-            unverified_table(view, figs.unverified) or "None.\n"]),
+        **_unverified_pages(view, figs),
         f"{FIGURES_PAGE}.md": "\n".join([
             heading(1, "Session figures"),
             "The numbers behind the dashboard's session charts.\n",
