@@ -36,7 +36,7 @@ try:
 except ModuleNotFoundError:  # running from a checkout: make the repository importable
     sys.path.insert(0, str(REPO))
 
-from kbgen.build import sphinx_command  # noqa: E402
+from kbgen.build import DEFAULT_JOBS, sphinx_command  # noqa: E402
 from kbgen.config import Options, load_options  # noqa: E402
 
 NEED_TYPES = ("finding", "question", "file", "session", "domain")
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench-run",
                         help="scratch folder (replaced)")
-    parser.add_argument("--jobs", default="auto", help="sphinx-build -j (kbgen build uses auto)")
+    parser.add_argument("--jobs", default=DEFAULT_JOBS, help=f"sphinx-build -j (kbgen build's default: {DEFAULT_JOBS})")
     parser.add_argument("--skip-build", action="store_true", help="syncs only")
     parser.add_argument("--skip-pg", action="store_true", help="no PostgreSQL run")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")

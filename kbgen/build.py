@@ -218,8 +218,14 @@ def build_staleness(options: Options) -> str | None:
 
 # -- Sphinx --------------------------------------------------------------------------------
 
+#: Sphinx processes ``kbgen build`` runs by default. One: at the x1 benchmark scale on two cores,
+#: Sphinx's parallel reading took 215 s against 131 s serially (each worker pickles its whole
+#: environment, every need included, back to the main process, which unpickles it to merge),
+#: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
+DEFAULT_JOBS = "1"
+
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
-                   jobs: str = "auto", builder: str = "html", write_all: bool = False) -> list[str]:
+                   jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False) -> list[str]:
     """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`)."""
     cmd = [sys.executable, "-m", "kbgen.sphinx_main", "-b", builder, "-j", jobs, "--no-color"]
     if clean:
@@ -300,7 +306,7 @@ def resolve_search(search: SearchMode) -> str:
 
 # -- the build -----------------------------------------------------------------------------
 
-def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = "auto",
+def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = DEFAULT_JOBS,
                quiet: bool = True, search: SearchMode = "auto",
                progress: BuildProgress | None = None) -> BuildResult:
     """Build the HTML site from the docs folder (sync first: see ``kbgen build``).

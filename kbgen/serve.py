@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbgen.build import BuildResult, build_site, doctrees_path
+from kbgen.build import DEFAULT_JOBS, BuildResult, build_site, doctrees_path
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import KbgenError
 
@@ -205,7 +205,7 @@ def import_plans(options: Options, log: Log) -> int:
     return changed
 
 
-def rebuild(options: Options, *, plans: bool, log: Log, jobs: str = "auto") -> BuildResult | None:
+def rebuild(options: Options, *, plans: bool, log: Log, jobs: str = DEFAULT_JOBS) -> BuildResult | None:
     """Plans (when asked) → sync → incremental build; errors are logged, never raised.
 
     A preview server must survive a broken plan, a locked database or a page that fails to
@@ -237,7 +237,7 @@ def rebuild(options: Options, *, plans: bool, log: Log, jobs: str = "auto") -> B
 
 
 def serve_live(options: Options, *, host: str = "127.0.0.1", port: int = 8000, poll: float = 10.0,
-               jobs: str = "auto", log: Log = print, open_browser: bool = False,
+               jobs: str = DEFAULT_JOBS, log: Log = print, open_browser: bool = False,
                stop: threading.Event | None = None, ready: Callable[[str], None] | None = None) -> None:
     """Build, serve on ``host:port`` and rebuild on every change until Ctrl-C (or ``stop`` is set)."""
     import watchfiles

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kbgen.build import BuildResult, SearchMode, build_site
+from kbgen.build import DEFAULT_JOBS, BuildResult, SearchMode, build_site
 from kbgen.cli.common import STATE, err_console, say
 
 
@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
     app.command("publish")(publish)
 
 
-JobsOption = Annotated[str, typer.Option("--jobs", "-j", help="Parallel Sphinx processes: a number or 'auto'.")]
+JobsOption = Annotated[str, typer.Option("--jobs", "-j", help="Parallel Sphinx processes: a number or 'auto'. "
+                                        "Default 1: faster and far leaner than parallel at scale "
+                                        "(bench/README.md).")]
 
 
 def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode) -> BuildResult:
@@ -40,7 +42,7 @@ def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: Search
 def build(
     clean: Annotated[bool, typer.Option("--clean", help="Discard the previous build and build from scratch.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat Sphinx warnings as errors (exit 1).")] = False,
-    jobs: JobsOption = "auto",
+    jobs: JobsOption = DEFAULT_JOBS,
     search: Annotated[str, typer.Option("--search", help="Search index: auto (Pagefind when its binary runs, "
                                         "else Sphinx's), pagefind or sphinx.")] = "auto",
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Build the pages as they are, without syncing "
@@ -68,7 +70,7 @@ def serve(
     poll: Annotated[float, typer.Option(help="Seconds between database checks when the database is not a "
                                         "SQLite file (0: never).")] = 10.0,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the site in a browser.")] = False,
-    jobs: JobsOption = "auto",
+    jobs: JobsOption = DEFAULT_JOBS,
 ) -> None:
     """Live preview: build, serve on localhost, rebuild and reload on every change.
 
