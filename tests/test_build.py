@@ -151,3 +151,15 @@ def test_cli_build_syncs_builds_and_reports(example_project: Options) -> None:
     failed = kbgen(example_project, "build", "--strict")
     assert failed.returncode == 1
     assert "F0000404" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_pagefind_indexes_the_content_element_only_when_the_theme_has_it(tmp_path: Path) -> None:
+    from kbgen.build import PAGEFIND_ROOT, pagefind_command
+
+    assert "--root-selector" not in pagefind_command(tmp_path)  # nothing built yet
+    (tmp_path / "index.html").write_text('<html><body><div>other theme</div></body></html>', encoding="utf-8")
+    assert "--root-selector" not in pagefind_command(tmp_path)
+    (tmp_path / "index.html").write_text('<html><body><article class="bd-article">x</article></body></html>',
+                                         encoding="utf-8")
+    cmd = pagefind_command(tmp_path)
+    assert cmd[cmd.index("--root-selector") + 1] == PAGEFIND_ROOT

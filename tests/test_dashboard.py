@@ -127,11 +127,18 @@ def by_package(order: list[int], ref: SqlFigures) -> list[int]:
 def check_listings(kb: Path, ref: SqlFigures) -> None:
     """The complete lists (all gaps, all open findings, all read files) on their pages."""
     top, parts = listing_pages(kb, "priority-gaps")
-    summary = {unescape(link_text(r["Package"])): num(r["Files"]) for r in table(top, "Per package")}
-    assert summary == dict(Counter(ref.files[fid][0] for fid in ref.gaps))
+    summary = Counter[str]()
+    for r in table(top, "Per package"):  # a package, or "package: area" for a big package's area
+        summary[unescape(link_text(r["Package"])).split(": ")[0]] += num(r["Files"])
+    assert summary == Counter(ref.files[fid][0] for fid in ref.gaps)
     rows = [r for t in (tables(top)[2:] if not parts else [t for p in parts for t in tables(p)]) for r in t]
     assert {file_id(r["File"], r["Package"], ref): unescape(r["Tier"]) for r in rows} == ref.gaps
-    assert [file_id(r["File"], r["Package"], ref) for r in rows] == by_package(ref.gap_order, ref)
+    if not parts:
+        assert [file_id(r["File"], r["Package"], ref) for r in rows] == by_package(ref.gap_order, ref)
+    position = {fid: i for i, fid in enumerate(ref.gap_order)}
+    for page in parts:  # each group's page keeps the order of the whole list (tier, then LOC)
+        ids = [file_id(r["File"], r["Package"], ref) for t in tables(page) for r in t]
+        assert ids == sorted(ids, key=position.__getitem__)
 
     top, parts = listing_pages(kb, "open-findings")
     shown = need_ids(top if not parts else "\n".join(parts), "F")
@@ -169,6 +176,14 @@ def synced(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Options, Sql
     return options, sql_figures(url, options.own_packages, options.hotspot_min_domains)
 
 
+def test_area_of_a_path() -> None:
+    from kbgen.render.pages import area_of
+
+    assert area_of("crates/attention/src/gossip/entity.rs") == "crates/attention"
+    assert area_of("src/x.ts") == "src"
+    assert area_of("setup.py") == area_of(None) == "(top level)"
+
+
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
     back under it, the package pages go away."""
@@ -186,7 +201,18 @@ def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.Mon
         parts = listing_pages(kb, name)[1]
         assert len(parts) > 1, name
         assert all(p.startswith("# ") for p in parts)
+    # packages of more than SPLIT_ROWS rows are split by area (the first two folders of the path)
+    gap_titles = [p.splitlines()[0] for p in listing_pages(kb, "priority-gaps")[1]]
+    assert any(": " in title.removeprefix("# Priority gaps: ") for title in gap_titles), gap_titles
     check_listings(kb, ref)
+    # the split pages build without a warning, and the summary links reach every group page
+    result = build_site(options, strict=True, search="sphinx")
+    summary = BeautifulSoup((result.out_dir / "kb" / "open-findings.html").read_text(encoding="utf-8"),
+                            "html.parser")
+    links = [a["href"] for a in summary.select("article table a")]
+    assert len(links) == len(listing_pages(kb, "open-findings")[1])
+    for href in links:
+        assert (result.out_dir / "kb" / str(href)).is_file(), href
 
     monkeypatch.setattr(pages, "SPLIT_ROWS", 10**9)
     sync(options, force=True)

@@ -26,7 +26,7 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, graphs
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
-from kbgen.render.pages import PackageBody, PackageListing, SiteView
+from kbgen.render.pages import Listing, SiteView
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
 #: Rows of each list the dashboard shows before linking to the full page.
@@ -181,12 +181,12 @@ def open_findings_table(view: SiteView, items: Sequence[Finding]) -> Md:
     return table(["Finding", "Severity", "Category", "File", "Package", "Session"], rows)
 
 
-def open_by_package(view: SiteView, items: Sequence[Finding], listing: PackageListing | None = None) -> Md:
+def open_by_package(view: SiteView, items: Sequence[Finding]) -> Md:
     counts: dict[str, Counter[str]] = {}
     for x in items:
         counts.setdefault(_package_of(view, x), Counter())[x.severity] += 1
     return table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
-                 [[listing.package_cell(name) if listing else name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES),
+                 [[name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES),
                    sum(c.values())] for name, c in sorted(counts.items())])
 
 
@@ -286,92 +286,84 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _package_of(view: SiteView, finding: Finding) -> str:
-    f = view.snap.file_by_id.get(finding.file_id) if finding.file_id is not None else None
-    return f.package if f else analysis.NO_PACKAGE
-
-
 def _relative(view: SiteView, pages: dict[str, str]) -> dict[str, str]:
     """Docname → text as the pages this module returns: paths relative to the generated folder."""
     return {docname.removeprefix(view.layout.root + "/") + ".md": text for docname, text in pages.items()}
 
 
-def _gap_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
-    """All priority gaps: tiers, then tiers per package and each package's rows."""
-    by_package: dict[str, list[analysis.Gap]] = {}
-    for g in figs.gaps:  # already by tier, then LOC
-        by_package.setdefault(g.file.package, []).append(g)
-    listing = PackageListing(view, _page(view, GAPS_PAGE)[1:], GAPS_PAGE, len(figs.gaps))
+def _file_of(view: SiteView, file_id: int | None) -> File | None:
+    return view.snap.file_by_id.get(file_id) if file_id is not None else None
 
-    def body(gaps: list[analysis.Gap]) -> PackageBody:
-        def parts(level: int) -> list[str]:
-            out: list[str] = []
-            for tier in analysis.TIERS:
-                members = [g for g in gaps if g.tier == tier]
-                if members:
-                    out += [heading(level, f"{tier} ({len(members):,})"), gap_table(view, members)]
-            return out
-        return parts
+
+def _package_of(view: SiteView, finding: Finding) -> str:
+    f = _file_of(view, finding.file_id)
+    return f.package if f else analysis.NO_PACKAGE
+
+
+def _gap_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
+    """All priority gaps: tiers, tiers per package (or area), and each group's rows (by tier, then LOC)."""
+    listing = Listing.of(view, _page(view, GAPS_PAGE)[1:], GAPS_PAGE, figs.gaps,
+                         lambda g: g.file.package, lambda g: g.file.path)
+
+    def body(gaps: list[analysis.Gap], level: int) -> list[str]:
+        out: list[str] = []
+        for tier in analysis.TIERS:
+            members = [g for g in gaps if g.tier == tier]
+            if members:
+                out += [heading(level, f"{tier} ({len(members):,})"), gap_table(view, members)]
+        return out
 
     rows = []
-    for package in sorted(by_package):
-        counts = analysis.gap_tier_counts(by_package[package])
-        rows.append([listing.package_cell(package), *(counts[t][0] for t in analysis.TIERS),
-                     len(by_package[package]), sum(g.file.loc or 0 for g in by_package[package])])
+    for label, gaps in listing.groups.items():
+        counts = analysis.gap_tier_counts(gaps)
+        rows.append([listing.cell(label), *(counts[t][0] for t in analysis.TIERS), len(gaps),
+                     sum(g.file.loc or 0 for g in gaps)])
     top = [heading(1, "Priority gaps"),
            f"NOT_TOUCHED source files in HIGH-priority domains, one row per file, by tier and then LOC. Own "
            f"packages: {escape.inline(', '.join(options.own_packages) or 'none configured')}.\n",
            tier_table(figs.gaps),
            heading(2, "Per package"),
            table(["Package", *analysis.TIERS, "Files", "LOC"], rows) or "No gaps.\n"]
-    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
-    return _relative(view, listing.pages(top, "Priority gaps", bodies))
+    return _relative(view, listing.pages(top, "Priority gaps", body))
 
 
 def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
-    """All open CRITICAL/HIGH findings: counts per package, then each package's findings."""
-    by_package: dict[str, list[Finding]] = {}
-    for x in figs.open_findings:
-        by_package.setdefault(_package_of(view, x), []).append(x)
-    listing = PackageListing(view, _page(view, OPEN_PAGE)[1:], OPEN_PAGE, len(figs.open_findings))
+    """All open CRITICAL/HIGH findings: counts per package (or area), then each group's findings."""
+    listing = Listing.of(view, _page(view, OPEN_PAGE)[1:], OPEN_PAGE, figs.open_findings,
+                         lambda x: _package_of(view, x), lambda x: getattr(_file_of(view, x.file_id), "path", None))
 
-    def body(items: list[Finding]) -> PackageBody:
-        def parts(level: int) -> list[str]:
-            out: list[str] = []
-            for sev in analysis.OPEN_SEVERITIES:
-                members = [x for x in items if x.severity == sev]
-                if members:
-                    out += [heading(level, f"{sev} ({len(members):,})"), open_findings_table(view, members)]
-            return out
-        return parts
+    def body(items: list[Finding], level: int) -> list[str]:
+        out: list[str] = []
+        for sev in analysis.OPEN_SEVERITIES:
+            members = [x for x in items if x.severity == sev]
+            if members:
+                out += [heading(level, f"{sev} ({len(members):,})"), open_findings_table(view, members)]
+        return out
 
     top = [heading(1, "Open findings"),
            f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
            "through kbgen), per package, CRITICAL first.\n",
-           open_by_package(view, figs.open_findings, listing)]
-    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
-    return _relative(view, listing.pages(top, "Open findings", bodies))
+           table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
+                 [[listing.cell(label), *(sum(1 for x in items if x.severity == s) for s in analysis.OPEN_SEVERITIES),
+                   len(items)] for label, items in listing.groups.items()])]
+    return _relative(view, listing.pages(top, "Open findings", body))
 
 
 def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
-    """All unverified dependency edges, per package of the file they start from."""
-    by_package: dict[str, list[Dependency]] = {}
-    for d in figs.unverified:
-        source = view.snap.file_by_id.get(d.source_file_id)
-        by_package.setdefault(source.package if source else analysis.NO_PACKAGE, []).append(d)
-    listing = PackageListing(view, _page(view, UNVERIFIED_PAGE)[1:], UNVERIFIED_PAGE, len(figs.unverified))
+    """All unverified dependency edges, per package (or area) of the file they start from."""
+    def source(d: Dependency) -> File | None:
+        return _file_of(view, d.source_file_id)
+
+    listing = Listing.of(view, _page(view, UNVERIFIED_PAGE)[1:], UNVERIFIED_PAGE, figs.unverified,
+                         lambda d: getattr(source(d), "package", analysis.NO_PACKAGE),
+                         lambda d: getattr(source(d), "path", None))
     top = [heading(1, "Unverified dependency edges"),
            f"{len(figs.unverified):,} of {len(view.snap.dependencies):,} dependency edges are not verified, "
            "per package of the file they start from.\n",
-           table(["Package", "Unverified edges"],
-                 [[listing.package_cell(package), len(by_package[package])] for package in sorted(by_package)])
-           or "None.\n"]
-
-    def body(deps: list[Dependency]) -> PackageBody:
-        return lambda level: [unverified_table(view, deps)]
-
-    bodies = {package: body(by_package[package]) for package in sorted(by_package)}
-    return _relative(view, listing.pages(top, "Unverified dependency edges", bodies))
+           table(["Package", "Unverified edges"], [[listing.cell(label), len(deps)]
+                                                   for label, deps in listing.groups.items()]) or "None.\n"]
+    return _relative(view, listing.pages(top, "Unverified dependency edges",
+                                         lambda deps, level: [unverified_table(view, deps)]))
 
 
 def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:

@@ -28,6 +28,7 @@ off for every kbgen field (see :mod:`kbgen.sphinx`).
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: File names Windows refuses whatever the extension: never used for a generated file.
@@ -76,6 +77,16 @@ def _escape_line(line: str) -> str:
 
 def inline(text: object) -> str:
     """Inert text for a single line (table cell, list item, heading): newlines → spaces."""
+    return _inline(text) if type(text) is str else _inline_uncached(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _inline(text: str) -> str:
+    """Cached: a sync escapes the same package names, paths and severities thousands of times."""
+    return _inline_uncached(text)
+
+
+def _inline_uncached(text: object) -> str:
     return _escape_line(" ".join(clean(text).split("\n")).replace("\t", " "))
 
 

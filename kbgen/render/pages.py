@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
-from kbgen.analysis import NO_PACKAGE
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape, graphs
@@ -57,9 +56,6 @@ class SiteLayout:
     def domain(self, slug: str) -> str:
         return f"{self.root}/domains/{slug}"
 
-    def package_part(self, listing: str, slug: str) -> str:
-        """One package's part of a long listing (``kb/open-findings`` → ``kb/open-findings/<package>``)."""
-        return f"{self.root}/{listing}/{slug}"
 
 
 def unique_slugs(names: Iterable[str], fallback: str) -> dict[str, str]:
@@ -120,15 +116,6 @@ class SiteView:
             used.add(slug)
             slugs[d.name] = slug
         return slugs
-
-    @cached_property
-    def package_slugs(self) -> dict[str, str]:
-        """Package name → file-name slug, unique; listings split per package use it."""
-        names = {f.package for f in self.snap.files} | {p.name for p in self.snap.packages} | {NO_PACKAGE}
-        return unique_slugs(sorted(names), "package")
-
-    def package_docname(self, listing: str, package: str) -> str:
-        return self.layout.package_part(listing, self.package_slugs[package])
 
     @cached_property
     def domain_need_ids(self) -> dict[str, str]:
@@ -420,49 +407,81 @@ def sessions_index(view: SiteView) -> dict[str, str]:
     return pages
 
 
-#: A listing of more rows than this gets one page per package; shorter ones stay on one page.
+#: A listing of more rows than this gets pages of its own, one per package; a package with more
+#: rows than this is split once more, by area (the first two folders of the paths).
 SPLIT_ROWS = 300
 
-#: A package's part of a listing: its sections, headings at the given level.
-PackageBody = Callable[[int], list[str]]
+T = TypeVar("T")
+
+
+def area_of(path: str | None) -> str:
+    """The first two folders of a path (``crates/attention/src/x.rs`` → ``crates/attention``)."""
+    folders = (path or "").split("/")[:-1]
+    return "/".join(folders[:2]) or "(top level)"
 
 
 @dataclass(frozen=True)
-class PackageListing:
-    """A long listing (files read, open findings, priority gaps) grouped by package.
+class Listing(Generic[T]):
+    """A long listing (files read, open findings, priority gaps, unverified edges) in groups.
 
-    Past :data:`SPLIT_ROWS` rows it becomes a summary page plus one page per package, so a
-    session re-renders only the packages it touched and no page grows with the whole
-    campaign (at x1 a single table of every read file took seconds to build on each change).
-    Shorter listings stay on one page, which is easier to read.
+    Up to :data:`SPLIT_ROWS` rows it is one page with a section per package, easiest to
+    read. Past that it becomes a summary page plus one page per group: a package, or a
+    package's area when the package alone has more rows. A session then re-renders only the
+    groups it touched and no page grows with the campaign: at x1 a single table of every read
+    file, or of one big package's, took seconds to build on every change.
     """
 
     view: SiteView
     docname: str  #: the summary page, e.g. ``kb/open-findings``
-    folder: str  #: the package pages' folder under the generated root, e.g. ``open-findings``
-    rows: int
+    folder: str  #: the group pages' folder under the generated root, e.g. ``open-findings``
+    split: bool
+    groups: dict[str, list[T]]  #: label (``pkg`` or ``pkg: area``) → its rows, in page order
 
-    @property
-    def split(self) -> bool:
-        return self.rows > SPLIT_ROWS
+    @classmethod
+    def of(cls, view: SiteView, docname: str, folder: str, items: Sequence[T],
+           package: Callable[[T], str], path: Callable[[T], str | None]) -> Listing[T]:
+        """Group ``items`` (already in row order) by package, and big packages by area."""
+        by_package: dict[str, list[T]] = {}
+        for item in items:
+            by_package.setdefault(package(item), []).append(item)
+        split = len(items) > SPLIT_ROWS
+        groups: dict[str, list[T]] = {}
+        for name in sorted(by_package):
+            members = by_package[name]
+            if not split or len(members) <= SPLIT_ROWS:
+                groups[name] = members
+                continue
+            areas: dict[str, list[T]] = {}
+            for item in members:
+                areas.setdefault(area_of(path(item)), []).append(item)
+            for area in sorted(areas):
+                groups[f"{name}: {area}"] = areas[area]
+        return cls(view, docname, folder, split, groups)
 
-    def package_cell(self, package: str) -> Md | str:
-        return doc_link(package, "/" + self.view.package_docname(self.folder, package)) if self.split else package
+    @cached_property
+    def _slugs(self) -> dict[str, str]:
+        return unique_slugs(sorted(self.groups), "group")
 
-    def pages(self, top: list[str], title: str, bodies: dict[str, PackageBody]) -> dict[str, str]:
-        """Docname → text: the summary page, and the package pages when split."""
-        out: dict[str, str] = {}
+    def group_docname(self, label: str) -> str:
+        return f"{self.view.layout.root}/{self.folder}/{self._slugs[label]}"
+
+    def cell(self, label: str) -> Md | str:
+        """The group's name in the summary table: a link to its page when the listing is split."""
+        return doc_link(label, "/" + self.group_docname(label)) if self.split else label
+
+    def pages(self, top: list[str], title: str, body: Callable[[list[T], int], list[str]]) -> dict[str, str]:
+        """Docname → text: the summary page, and the group pages when split.
+
+        ``body(rows, level)`` gives a group's sections with their headings at ``level``.
+        """
         if not self.split:
             parts = list(top)
-            for package, body in bodies.items():
-                parts += [heading(2, package), *body(3)]
-            out[self.docname] = "\n".join(parts)
-            return out
-        for package, body in bodies.items():
-            out[self.view.package_docname(self.folder, package)] = "\n".join(
-                [heading(1, f"{title}: {package}"), *body(2)])
-        out = {self.docname: "\n".join([*top, hidden_toctree(out)]), **out}
-        return out
+            for label, rows in self.groups.items():
+                parts += [heading(2, label), *body(rows, 3)]
+            return {self.docname: "\n".join(parts)}
+        out = {self.group_docname(label): "\n".join([heading(1, f"{title}: {label}"), *body(rows, 2)])
+               for label, rows in self.groups.items()}
+        return {self.docname: "\n".join([*top, hidden_toctree(out)]), **out}
 
 
 def hidden_toctree(docnames: Iterable[str]) -> Md:
@@ -471,28 +490,26 @@ def hidden_toctree(docnames: Iterable[str]) -> Md:
 
 
 def files_pages(view: SiteView) -> dict[str, str]:
-    """The files index: read files per package (see :class:`PackageListing`)."""
+    """The files index: read files per package (see :class:`Listing`)."""
     snap = view.snap
-    by_package: dict[str, list[File]] = {}
-    for f in sorted(view.page_files, key=file_sort_key):
-        by_package.setdefault(f.package, []).append(f)
     root = view.layout.root
-    listing = PackageListing(view, f"{root}/files/index", "files/packages", len(view.page_files))
+    listing = Listing.of(view, f"{root}/files/index", "files/packages", sorted(view.page_files, key=file_sort_key),
+                         lambda f: f.package, lambda f: f.path)
 
-    def body(members: list[File]) -> PackageBody:
-        return lambda level: [table(["File", "LOC", "Depth", "Findings"], [
+    def body(members: list[File], level: int) -> list[str]:
+        return [table(["File", "LOC", "Depth", "Findings"], [
             [view.file_role(f.id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members])]
 
-    summary = [[listing.package_cell(package), len(members),
+    summary = [[listing.cell(label), len(members),
                 sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
-               for package, members in by_package.items()]
+               for label, members in listing.groups.items()]
     top = ["# Files read\n",
            f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
-    return listing.pages(top, "Files read", {package: body(members) for package, members in by_package.items()})
+    return listing.pages(top, "Files read", body)
 
 
 def domain_page(view: SiteView, name: str, include_path: str) -> str:
