@@ -112,11 +112,14 @@ def need_ids(text: str, prefix: str) -> list[int]:
 
 
 def listing_pages(kb: Path, name: str) -> tuple[str, list[str]]:
-    """A listing's summary page and its package pages (those its hidden toctree names), in order."""
+    """A listing's summary page and its group pages (orphans its summary table links to), in order."""
     top = (kb / f"{name}.md").read_text(encoding="utf-8")
-    toc = re.search(r"```\{toctree\}\n:hidden:\n:maxdepth: 1\n\n(.*?)\n```", top, re.S)
-    docs = toc.group(1).splitlines() if toc else []
-    return top, [(kb.parent / (d.lstrip("/") + ".md")).read_text(encoding="utf-8") for d in docs]
+    summary = next((t for t in tables(top) if t and "Package" in t[0]), [])
+    docs = [m.group(1) for r in summary if (m := re.match(r"\[.*\]\(project:/(.*)\.md\)$", r["Package"]))]
+    pages = [(kb.parent / f"{d}.md").read_text(encoding="utf-8") for d in docs]
+    orphan = "---\norphan: true\n---\n"
+    assert all(p.startswith(orphan) for p in pages)
+    return top, [p.removeprefix(orphan).lstrip("\n") for p in pages]
 
 
 def by_package(order: list[int], ref: SqlFigures) -> list[int]:

@@ -362,7 +362,7 @@ def file_page(view: SiteView, f: File) -> str:
 
 
 def other_files_page(view: SiteView) -> str:
-    parts = ["---\norphan: true\n---\n", "# Files named but not read\n",
+    parts = [ORPHAN, "# Files named but not read\n",
              "Files that a plan or a finding names but no session read at SURFACE or deeper. "
              "They have no page of their own; their need objects live here.\n"]
     parts += [file_need(view, f) for f in view.other_need_files]
@@ -412,6 +412,8 @@ def sessions_index(view: SiteView) -> dict[str, str]:
 SPLIT_ROWS = 300
 
 T = TypeVar("T")
+#: Front matter of a page that is in no toctree (Sphinx would warn about it otherwise).
+ORPHAN = "---\norphan: true\n---\n"
 
 
 def area_of(path: str | None) -> str:
@@ -479,14 +481,11 @@ class Listing(Generic[T]):
             for label, rows in self.groups.items():
                 parts += [heading(2, label), *body(rows, 3)]
             return {self.docname: "\n".join(parts)}
-        out = {self.group_docname(label): "\n".join([heading(1, f"{title}: {label}"), *body(rows, 2)])
+        # Group pages are orphans, reached through the summary table like file pages: in a toctree
+        # they would grow the navigation tree that Sphinx resolves again for every page of the site.
+        out = {self.group_docname(label): "\n".join([ORPHAN, heading(1, f"{title}: {label}"), *body(rows, 2)])
                for label, rows in self.groups.items()}
-        return {self.docname: "\n".join([*top, hidden_toctree(out)]), **out}
-
-
-def hidden_toctree(docnames: Iterable[str]) -> Md:
-    entries = "\n".join(f"/{d}" for d in docnames)
-    return Md(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{entries}\n```\n") if entries else Md("")
+        return {self.docname: "\n".join(top), **out}
 
 
 def files_pages(view: SiteView) -> dict[str, str]:
