@@ -223,11 +223,19 @@ def build_staleness(options: Options) -> str | None:
 #: environment, every need included, back to the main process, which unpickles it to merge),
 #: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
 DEFAULT_JOBS = "1"
+#: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinx_search`).
+SPHINX_SEARCH_CONFIG = "kbgen_sphinx_search_index"
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
-                   jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False) -> list[str]:
-    """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`)."""
+                   jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False,
+                   sphinx_search_index: bool = True) -> list[str]:
+    """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`).
+
+    ``sphinx_search_index=False`` when Pagefind will index the site (:mod:`kbgen.sphinx_search`).
+    """
     cmd = [sys.executable, "-m", "kbgen.sphinx_main", "-b", builder, "-j", jobs, "--no-color"]
+    if not sphinx_search_index:
+        cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}=0"]
     if clean:
         cmd.append("-E")
     if write_all:
@@ -356,7 +364,8 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     reread = clean or not has_cache or (strict and not clean_before)
     mode = "fresh" if reread else "incremental"
     hand_changed = stamp is None or stamp.get("hand") != hand_fingerprint(options)
-    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed)
+    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed,
+                         sphinx_search_index=engine != "pagefind")
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
     code, stderr = _run_sphinx(cmd, options.project_dir, progress)
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)

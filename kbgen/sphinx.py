@@ -127,10 +127,11 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen import sphinx_gc, sphinx_labels, sphinx_needs_speedups
+    from kbgen import sphinx_gc, sphinx_labels, sphinx_needs_speedups, sphinx_search
 
     sphinx_labels.setup(app)
     sphinx_gc.setup(app)
+    sphinx_search.setup(app)
     sphinx_needs_speedups.apply()
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 

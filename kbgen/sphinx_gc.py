@@ -31,10 +31,19 @@ from sphinx.environment import BuildEnvironment
 
 
 def setup(app: Sphinx) -> None:
+    if gc.isenabled():  # not when the caller manages the collector itself
+        gc.disable()
+        app.connect("builder-inited", _collect_again, priority=1)
+        app.connect("build-finished", _collect_again, priority=1)  # whatever failed in between
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", _drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
     app.connect("build-finished", _unfreeze, priority=10_000)
+
+
+def _collect_again(app: Sphinx, *args: object) -> None:
+    """Re-enable the collector turned off in :func:`setup`, once the environment is loaded."""
+    gc.enable()
 
 
 def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:

@@ -80,11 +80,13 @@ def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
     assert "KBGEN_SEARCH" in search.get_text() or any("KBGEN_SEARCH" in (s.string or "")
                                                       for s in search.find_all("script"))
     assert search.find(id="search-results") is not None and search.find(id="kbgen-pagefind") is not None
-    assert (site / "searchindex.js").exists()  # the fallback stays available
     if pagefind_available():
         assert result.search == "pagefind"
         assert (site / PAGEFIND_SUBDIR / "pagefind.js").exists()
         assert (site / PAGEFIND_SUBDIR / "pagefind-ui.js").exists()
+        assert not (site / "searchindex.js").exists()  # Pagefind's bundle replaces Sphinx's index
+    else:
+        assert result.search == "sphinx" and _indexed_pages(site) >= {"index", "kb/sessions/S3"}
 
     stamp = read_stamp(example_project)
     assert stamp is not None and stamp["warnings"] == 0 and stamp["pages"] == result.pages
@@ -92,6 +94,33 @@ def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
 
     again = build_site(example_project, strict=True)
     assert again.mode == "up to date" and again.seconds < 2.0
+
+
+def _indexed_pages(site: Path) -> set[str]:
+    """The pages Sphinx's searchindex.js lists."""
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    data = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    return set(data["docnames"])
+
+
+def test_switching_to_sphinx_search_rebuilds_a_complete_index(example_project: Options) -> None:
+    if not pagefind_available():
+        pytest.skip("the Pagefind binary does not run here")
+    first = build_site(example_project, search="pagefind")
+    site = example_project.build_path
+    assert first.search == "pagefind" and not (site / "searchindex.js").exists()
+
+    second = build_site(example_project, search="sphinx")
+    assert second.search == "sphinx" and second.mode == "incremental"
+    pages = {p.relative_to(site).with_suffix("").as_posix() for p in site.rglob("*.html")
+             if not p.relative_to(site).parts[0].startswith(("_", "pagefind"))}
+    pages -= {"search", "genindex", "permalink"}  # pages without a source document
+    assert _indexed_pages(site) == pages  # every page, though none of them was re-read
+    assert not (site / PAGEFIND_SUBDIR).exists()
+
+    third = build_site(example_project, search="pagefind")
+    assert third.search == "pagefind" and not (site / "searchindex.js").exists()
+    assert (site / PAGEFIND_SUBDIR / "pagefind.js").exists()
 
 
 def test_incremental_build_rewrites_pages_that_show_changed_needs(example_project: Options) -> None:
