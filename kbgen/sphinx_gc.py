@@ -23,27 +23,43 @@ the x1 benchmark scale (bench/run.py):
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterable
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
+#: The applications whose environment load runs with the collector paused by kbgen.
+_PAUSED: weakref.WeakSet[Sphinx] = weakref.WeakSet()
+
 
 def setup(app: Sphinx) -> None:
-    if gc.isenabled():  # not when the caller manages the collector itself
-        gc.disable()
-        app.connect("builder-inited", _collect_again, priority=1)
-        app.connect("build-finished", _collect_again, priority=1)  # whatever failed in between
+    app.connect("config-inited", _pause_for_environment_load, priority=900)
+    app.connect("builder-inited", _collect_again, priority=1)
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", _drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
 
-def _collect_again(app: Sphinx, *args: object) -> None:
-    """Re-enable the collector turned off in :func:`setup`, once the environment is loaded."""
-    gc.enable()
+def _pause_for_environment_load(app: Sphinx, config: object) -> None:
+    """Turn the collector off for loading the environment (the last step before it)."""
+    if gc.isenabled():  # not when the caller manages the collector itself
+        gc.disable()
+        _PAUSED.add(app)
+
+
+def _collect_again(app: Sphinx) -> None:
+    """Re-enable the collector paused for the environment load, freezing the environment first.
+
+    Without the freeze, the first full collection after this point (Sphinx
+    listing the source files, 1 s at x1) would walk the whole environment.
+    """
+    if app in _PAUSED:
+        _PAUSED.discard(app)
+        gc.freeze()
+        gc.enable()
 
 
 def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:

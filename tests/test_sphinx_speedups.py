@@ -25,6 +25,7 @@ import os
 import pickle
 import subprocess
 import sys
+import types
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from io import StringIO
@@ -125,14 +126,15 @@ def write_site(root: Path, pages: dict[str, str], conf: str = CONF) -> Path:
 
 def build_in_process(srcdir: Path, builddir: Path, *, buildername: str = "dummy",
                      confoverrides: dict[str, Any] | None = None,
-                     connect: Callable[[Sphinx], None] | None = None) -> tuple[SphinxTestApp, str]:
+                     connect: Callable[[Sphinx], None] | None = None,
+                     freshenv: bool = True) -> tuple[SphinxTestApp, str]:
     """Build ``srcdir`` fresh in this process; returns the (cleaned up) app and its warnings.
 
     ``connect`` may add event listeners before the build starts. A build that raises
     still cleans up the app (docutils' global registries) before the error propagates.
     """
     warnings = StringIO()
-    app = SphinxTestApp(buildername, srcdir=srcdir, builddir=builddir, freshenv=True,
+    app = SphinxTestApp(buildername, srcdir=srcdir, builddir=builddir, freshenv=freshenv,
                         confoverrides=confoverrides, status=StringIO(), warning=warnings)
     try:
         if connect is not None:
@@ -507,7 +509,8 @@ def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_o
 
     src = write_site(tmp_path / "src", GC_PAGES)
     build_in_process(src, tmp_path / "_build", connect=connect)
-    assert seen["env-before-read-docs, before kbgen"] == [0]
+    # frozen once the (fresh) environment is there, then again once reading is about to start
+    assert seen["env-before-read-docs, before kbgen"][0] > 0
     assert len(seen["source-read"]) == 2 and min(seen["source-read"]) > 0
     # the second freeze takes in what reading created: the doctrees, the needs
     assert seen["env-updated"][0] > max(seen["source-read"])
@@ -547,8 +550,64 @@ def test_gc_setup_listens_on_the_documented_events() -> None:
     recorder = Recorder()
     sphinx_gc.setup(recorder)  # type: ignore[arg-type]
     calls = dict(recorder.calls)
-    assert {"env-before-read-docs", "env-updated", "build-finished"} <= set(calls)
+    assert {"config-inited", "builder-inited", "env-before-read-docs", "env-updated", "build-finished"} <= set(calls)
     assert calls["env-before-read-docs"] < 500 < calls["env-updated"] < calls["build-finished"]
+    assert calls["config-inited"] > 500  # after kbgen's own configuration (and most others')
+
+
+#: conf.py of the start-up probe: listeners on the events before a test can connect its own,
+#: recording (collector on?, frozen objects) into the ``kbgen_gc_probe`` module.
+PROBE_CONF = CONF + """
+import gc
+import kbgen_gc_probe
+
+def setup(app):
+    def probe(name):
+        def listener(app, *args):
+            kbgen_gc_probe.SEEN[name] = (gc.isenabled(), gc.get_freeze_count())
+        return listener
+    app.connect("config-inited", probe("config-inited, after kbgen"), priority=901)
+    app.connect("builder-inited", probe("builder-inited, before kbgen"), priority=0)
+    app.connect("builder-inited", probe("builder-inited, after kbgen"), priority=2)
+"""
+
+
+@pytest.fixture
+def gc_probe() -> Iterator[dict[str, tuple[bool, int]]]:
+    probe = types.ModuleType("kbgen_gc_probe")
+    seen: dict[str, tuple[bool, int]] = {}
+    probe.SEEN = seen  # type: ignore[attr-defined]
+    sys.modules["kbgen_gc_probe"] = probe
+    try:
+        yield seen
+    finally:
+        del sys.modules["kbgen_gc_probe"]
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["incremental", "fresh"])
+def test_gc_off_while_the_environment_loads(fresh: bool, tmp_path: Path, no_frozen_objects: None,
+                                            gc_probe: dict[str, tuple[bool, int]]) -> None:
+    """The pickled environment is loaded with the collector off; it is frozen, then the collector is on."""
+    src = write_site(tmp_path / "src", GC_PAGES, conf=PROBE_CONF)
+    build_in_process(src, tmp_path / "_build")  # leaves an environment to load
+    gc_probe.clear()
+    assert gc.isenabled()
+    build_in_process(src, tmp_path / "_build", freshenv=fresh)
+    assert gc_probe["config-inited, after kbgen"] == (False, 0)
+    assert gc_probe["builder-inited, before kbgen"] == (False, 0)
+    enabled, frozen = gc_probe["builder-inited, after kbgen"]
+    assert enabled and frozen > 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_gc_left_alone_when_the_caller_turned_it_off(tmp_path: Path, no_frozen_objects: None) -> None:
+    src = write_site(tmp_path / "src", GC_PAGES)
+    gc.disable()
+    try:
+        build_in_process(src, tmp_path / "_build")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # -- sphinx_main -------------------------------------------------------------------------------------
