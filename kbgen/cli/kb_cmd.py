@@ -53,12 +53,13 @@ def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, r
     if STATE.quiet or not err_console.is_terminal:
         report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly, force=force)
     else:
+        # No refresh thread: with other threads running, sync renders in one process (kbgen.forked).
         with Progress(TextColumn("sync {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+                      console=err_console, transient=True, auto_refresh=False) as bar:
             task = bar.add_task("pages", total=None)
 
             def progress(what: str, done: int, total: int) -> None:
-                bar.update(task, description=what, completed=done, total=total)
+                bar.update(task, description=what, completed=done, total=total, refresh=True)
 
             report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly,
                           progress=progress, force=force)
