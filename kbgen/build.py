@@ -191,11 +191,12 @@ def read_stamp(options: Options) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_stamp(options: Options, fingerprint: str, search: str, pages: int, warnings: int) -> None:
+def _write_stamp(options: Options, fingerprint: str, search: str, indexes: str, pages: int,
+                 warnings: int) -> None:
     path = stamp_path(options)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"fingerprint": fingerprint, "hand": hand_fingerprint(options), "kbgen": __version__,
-              "search": search, "pages": pages,
+              "search": search, "indexes": indexes, "pages": pages,
               "warnings": warnings,
               "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = path.with_suffix(".tmp")
@@ -343,6 +344,11 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
         raise UsageError(f"--jobs must be a positive number or 'auto', not {jobs!r}")
     started = time.perf_counter()
     engine = resolve_search(search)
+    # Sphinx's own index serves the search page when Pagefind cannot (a site opened from disk:
+    # file:// pages cannot fetch Pagefind's chunks). Asking for Pagefind explicitly drops it.
+    sphinx_index = search != "pagefind"
+    indexes = "+".join(name for name, used in (("pagefind", engine == "pagefind"), ("sphinx", sphinx_index))
+                       if used)
     doctrees = doctrees_path(options)
     if clean:
         shutil.rmtree(options.build_path, ignore_errors=True)
@@ -354,7 +360,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     bundle_ok = engine == "sphinx" or (options.build_path / PAGEFIND_SUBDIR / "pagefind.js").exists()
     clean_before = stamp is not None and stamp.get("warnings") == 0
     if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
-            and bundle_ok and (clean_before or not strict):
+            and stamp.get("indexes") == indexes and bundle_ok and (clean_before or not strict):
         pages = stamp.get("pages")
         return BuildResult(options.build_path, time.perf_counter() - started, 0, index, "up to date", engine,
                            pages if isinstance(pages, int) else 0)
@@ -365,7 +371,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     mode = "fresh" if reread else "incremental"
     hand_changed = stamp is None or stamp.get("hand") != hand_fingerprint(options)
     cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed,
-                         sphinx_search_index=engine != "pagefind")
+                         sphinx_search_index=sphinx_index)
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
     code, stderr = _run_sphinx(cmd, options.project_dir, progress)
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)
@@ -384,7 +390,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     elif bundle.exists():  # a previous build's index would now be stale: fall back to Sphinx's search
         shutil.rmtree(bundle)
     pages = _count_pages(options.build_path)
-    _write_stamp(options, fingerprint, engine, pages, len(warning_lines))
+    _write_stamp(options, fingerprint, engine, indexes, pages, len(warning_lines))
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
                        engine, pages, warning_lines)
 

@@ -1,16 +1,17 @@
-"""Skip Sphinx's own search index when the site is searched through Pagefind.
+"""Skip Sphinx's own search index when the site is searched through Pagefind only.
 
-``kbgen build`` indexes the built site with Pagefind (:mod:`kbgen.build`) and
-then passes ``-D kbgen_sphinx_search_index=0``: the site's search page never
-loads ``searchindex.js`` while a Pagefind bundle is there, so feeding every
-written page to Sphinx's indexer and dumping the index would be wasted work
-(about 2 s of a one-session incremental build at the x1 benchmark scale, and
-a share of every full build). The search page itself stays (the theme's
-search box links to it).
+``kbgen build --search pagefind`` indexes the built site with Pagefind
+(:mod:`kbgen.build`) and passes ``-D kbgen_sphinx_search_index=0``: its
+search page then never needs ``searchindex.js``, so feeding every written page
+to Sphinx's indexer and dumping the index would be wasted work (about 2 s of
+a one-session incremental build at the x1 benchmark scale, and a share of
+every full build). The default (``--search auto``) keeps Sphinx's index
+next to Pagefind's bundle: a site opened from disk (``file://``) cannot fetch
+Pagefind's chunks and searches with Sphinx's index instead. The search page
+itself always stays (the theme's search box links to it).
 
-The setting is an ``html`` config value, so turning it back on (``--search
-sphinx``, or a plain ``sphinx-build``) makes Sphinx rewrite every page and
-the index it writes is complete again.
+The setting is an ``html`` config value, so turning it back on makes Sphinx
+rewrite every page and the index it writes is complete again.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Treat Sphinx warnings as errors (exit 1).")] = False,
     jobs: JobsOption = DEFAULT_JOBS,
     search: Annotated[str, typer.Option("--search", help="Search index: auto (Pagefind when its binary runs, "
-                                        "else Sphinx's), pagefind or sphinx.")] = "auto",
+                                        "with Sphinx's for pages opened from disk), pagefind (Pagefind only: "
+                                        "faster builds, search over HTTP only) or sphinx.")] = "auto",
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Build the pages as they are, without syncing "
                                           "them from the database first.")] = False,
 ) -> None:
