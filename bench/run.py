@@ -264,7 +264,7 @@ def print_table(res: Results) -> None:
     for s in res.steps:
         print(f"{s.name:<{width}}  {s.seconds:>8.2f}  {s.rss_mb:>11.0f}  {s.detail}")
     for k, v in res.figures.items():
-        print(f"{k}: {v:.2f}" if isinstance(v, float) else f"{k}: {v}")
+        print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
 
 
 def main(argv: list[str] | None = None) -> int:
