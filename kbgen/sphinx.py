@@ -59,7 +59,7 @@ LIGHT_LAYOUT: dict[str, Any] = {
     "layout": {
         "head": [
             '<<meta("type_name")>>: **<<meta("title")>>** <<meta_id()>> '
-            '<<collapse_button("meta", collapsed="▸", visible="▾", initial=True)>>'
+            '<<collapse_button("meta", collapsed="▾", visible="▸", initial=True)>>'
         ],
         "meta": ['<<meta_all(no_links=True, exclude=["layout","style","collapse","hide","constraints",'
                  '"arch","sections","signature","parent_need","tags","is_external","external_url",'
