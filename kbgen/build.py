@@ -191,12 +191,12 @@ def read_stamp(options: Options) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_stamp(options: Options, fingerprint: str, search: str, indexes: str, pages: int,
+def _write_stamp(options: Options, fingerprint: str, search: str, sphinx_index: bool, pages: int,
                  warnings: int) -> None:
     path = stamp_path(options)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"fingerprint": fingerprint, "hand": hand_fingerprint(options), "kbgen": __version__,
-              "search": search, "indexes": indexes, "pages": pages,
+              "search": search, "sphinx_index": sphinx_index, "pages": pages,
               "warnings": warnings,
               "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = path.with_suffix(".tmp")
@@ -232,7 +232,7 @@ def sphinx_command(options: Options, *, clean: bool = False, strict: bool = Fals
                    sphinx_search_index: bool = True) -> list[str]:
     """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`).
 
-    ``sphinx_search_index=False`` when Pagefind will index the site (:mod:`kbgen.sphinx_search`).
+    ``sphinx_search_index=False`` for a site searched through Pagefind only (:mod:`kbgen.sphinx_search`).
     """
     cmd = [sys.executable, "-m", "kbgen.sphinx_main", "-b", builder, "-j", jobs, "--no-color"]
     if not sphinx_search_index:
@@ -347,8 +347,6 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     # Sphinx's own index serves the search page when Pagefind cannot (a site opened from disk:
     # file:// pages cannot fetch Pagefind's chunks). Asking for Pagefind explicitly drops it.
     sphinx_index = search != "pagefind"
-    indexes = "+".join(name for name, used in (("pagefind", engine == "pagefind"), ("sphinx", sphinx_index))
-                       if used)
     doctrees = doctrees_path(options)
     if clean:
         shutil.rmtree(options.build_path, ignore_errors=True)
@@ -360,7 +358,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     bundle_ok = engine == "sphinx" or (options.build_path / PAGEFIND_SUBDIR / "pagefind.js").exists()
     clean_before = stamp is not None and stamp.get("warnings") == 0
     if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
-            and stamp.get("indexes") == indexes and bundle_ok and (clean_before or not strict):
+            and stamp.get("sphinx_index") == sphinx_index and bundle_ok and (clean_before or not strict):
         pages = stamp.get("pages")
         return BuildResult(options.build_path, time.perf_counter() - started, 0, index, "up to date", engine,
                            pages if isinstance(pages, int) else 0)
@@ -390,7 +388,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     elif bundle.exists():  # a previous build's index would now be stale: fall back to Sphinx's search
         shutil.rmtree(bundle)
     pages = _count_pages(options.build_path)
-    _write_stamp(options, fingerprint, engine, indexes, pages, len(warning_lines))
+    _write_stamp(options, fingerprint, engine, sphinx_index, pages, len(warning_lines))
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
                        engine, pages, warning_lines)
 

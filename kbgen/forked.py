@@ -4,8 +4,8 @@
 is about 3 s of one core's time, while a research team's machine has several.
 The page functions are pure (snapshot in, text out), so half of them can run
 in a child made with ``fork()``: it inherits the loaded snapshot for free,
-renders its pages, and sends back the text (pickled through a pipe, ~50 ms for
-20 MB). Measured at x1: sync after one new session 4.4 s → see bench/README.md.
+renders its pages, and sends back the text pickled through a pipe. Measured at
+x1 (bench/README.md): a sync that renders everything, 4.5 s → 3.4 s.
 
 Falls back to computing in this process — same result, same order of effects —
 where forking is not safe: off Linux (macOS system libraries do not survive a

@@ -59,7 +59,7 @@ def _entity_pages(view: SiteView) -> dict[str, str]:
         out.put(view.layout.session(s), pages.session_page(view, s))
     for f in view.page_files:
         out.put(view.layout.file(f), pages.file_page(view, f))
-    return dict(out)
+    return out
 
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:
@@ -94,4 +94,4 @@ def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path])
                 extra_toc.append(f"/{layout.root}/{rel[:-3]}")
     out["_labels.json"] = pages.labels_json(view)
     put(f"{layout.root}/index", pages.kb_index(view, extra_toc))
-    return dict(out)
+    return out
