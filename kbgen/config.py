@@ -16,10 +16,19 @@ from typing import Any
 import yaml
 
 from kbgen.errors import ConfigError
+from kbgen.vocab import category_key
 
 CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
 ENV_DB_URL = "KBGEN_DB"
 
+#: The canonical finding categories a recorder may use (``categories`` in conf/kbgen.yaml):
+#: the documented research vocabulary plus the free-form values real campaigns use most.
+#: Aliases fold other spellings onto these; an empty list accepts any category.
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "real-functionality", "stub", "bug", "security", "architecture", "integration-point",
+    "fabricated-data", "inflated-metrics", "quality", "performance", "error-handling", "concurrency",
+    "dead-code", "documentation", "test-coverage", "unknown",
+)
 #: Category values (after normalisation) that mark a finding as a positive.
 DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (
     "real-functionality", "genuine", "positive", "strength", "good-practice",
@@ -64,6 +73,7 @@ class Options:
     plans_dir: Path = Path("plans")
     build_dir: Path = Path("build/site")
     own_packages: tuple[str, ...] = ()
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
     positive_categories: tuple[str, ...] = DEFAULT_POSITIVE_CATEGORIES
     category_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ALIASES))
     source_excludes: tuple[str, ...] = DEFAULT_SOURCE_EXCLUDES
@@ -101,7 +111,7 @@ _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "gene
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir"}
 _INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
-_LIST_KEYS = {"own_packages", "positive_categories", "source_excludes"}
+_LIST_KEYS = {"own_packages", "categories", "positive_categories", "source_excludes"}
 
 
 def load_options(project_dir: Path | str | None = None, *, required: bool = True) -> Options:
@@ -143,7 +153,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
             kwargs[key] = tuple(str(v) for v in items)
         else:
             mapping = _expect(dict, key, value, path)
-            kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **{str(k).lower(): str(v) for k, v in mapping.items()}}
+            kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **_alias_map(mapping, path)}
+    _check_vocabulary(kwargs, data, path)
     generated = Path(str(kwargs.get("generated_subdir", "kb")))
     if generated.is_absolute() or ".." in generated.parts or not generated.parts or generated.parts[0] in (".", ""):
         # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
@@ -152,6 +163,31 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options
+
+
+def _alias_map(mapping: dict[Any, Any], path: Path) -> dict[str, str]:
+    """``category_aliases`` as category keys (``'Fake Data'`` → ``fake-data``), each spelling once."""
+    out: dict[str, str] = {}
+    for spelling, target in mapping.items():
+        key, to = category_key(str(spelling)), category_key(str(target) if target is not None else "")
+        if not key or not to:
+            raise ConfigError(f"category_aliases: {spelling!r}: {target!r} needs a spelling and a category",
+                              path=path)
+        if key in out and out[key] != to:
+            raise ConfigError(f"category_aliases: {spelling!r} folds {key!r} onto both {out[key]!r} and {to!r}",
+                              path=path)
+        out[key] = to
+    return out
+
+
+def _check_vocabulary(kwargs: dict[str, Any], data: dict[str, Any], path: Path) -> None:
+    """A category cannot be both listed as canonical and folded away by an explicit alias."""
+    listed = {category_key(c) for c in kwargs.get("categories", ())}
+    explicit = _alias_map(data.get("category_aliases") or {}, path) if "category_aliases" in data else {}
+    clash = sorted(k for k in explicit if k in listed)
+    if clash:
+        raise ConfigError(f"{', '.join(clash)}: listed in categories and folded away in category_aliases "
+                          "(keep one)", path=path)
 
 
 def _expect(kind: type, key: str, value: Any, path: Path) -> Any:

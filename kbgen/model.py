@@ -108,6 +108,13 @@ class Finding:
         return f"F{self.id}"
 
     @property
+    def category_shown(self) -> str:
+        """The category a finding is grouped under, and the recorded text where it differs:
+        ``fabricated-data (Fabrication)``."""
+        raw = (self.category_raw or "").strip()
+        return self.category if not raw or raw == self.category else f"{self.category} ({raw})"
+
+    @property
     def lines(self) -> str:
         if self.line_start is None:
             return ""

@@ -100,7 +100,8 @@ def test_report_is_plain_markdown_with_database_text_inert(project: tuple[Option
         assert all(len(tr.find_all("td")) == width for tr in body.find_all("tr"))
     headings = [h.get_text() for h in soup.find_all("h2")]
     assert headings == ["Overall statistics", "Coverage by domain", "Coverage by package", "Integration hotspots",
-                        f"Top {options.report_gap_limit} priority gaps", "Open findings", "Package dependency map",
+                        f"Top {options.report_gap_limit} priority gaps", "Open findings", "Findings by category",
+                        "Package dependency map",
                         "Domain index"]
 
 

@@ -1,7 +1,7 @@
 """kbgen's own tables, next to the research tables and never altering them.
 
 Imported plans, their questions, explicit answer links, stable per-domain
-finding labels and finding statuses live here. They are created and upgraded
+finding labels, finding statuses and accepted category aliases live here. They are created and upgraded
 only by the Alembic migrations in :mod:`kbgen.db.migrations` (version table
 ``kbgen_alembic_version``, so a team's own Alembic setup is not disturbed).
 These ``Table`` objects mirror the newest migration and are used for queries.
@@ -23,7 +23,7 @@ kb_metadata = MetaData()
 
 VERSION_TABLE = "kbgen_alembic_version"
 #: The migration revision this kbgen writes and understands.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0004"
 
 plans = Table(
     "kbgen_plans", kb_metadata,
@@ -95,6 +95,14 @@ finding_status = Table(
     Column("superseded_by", Integer),
     Column("reason", Text),
     Column("updated_at", Text, nullable=False),
+)
+
+category_aliases = Table(
+    "kbgen_category_aliases", kb_metadata,
+    Column("alias", Text, primary_key=True),  # a category key (lowercase kebab-case)
+    Column("canonical", Text, nullable=False),  # the key it is grouped under
+    Column("note", Text),  # why it was accepted (the suggestion's reason), for people reading the table
+    Column("created_at", Text, nullable=False),
 )
 
 KB_TABLES: tuple[str, ...] = tuple(sorted(kb_metadata.tables))

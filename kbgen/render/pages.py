@@ -342,7 +342,7 @@ def file_page(view: SiteView, f: File) -> str:
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
+        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
