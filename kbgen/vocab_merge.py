@@ -52,8 +52,9 @@ MIN_TYPO_WORD = 5
 #: A typo's spelling must be at most this share of the word it resembles.
 TYPO_SHARE = 0.1
 #: Two word forms share a stem only when they also share this much of their length as a prefix
-#: (``integrity`` / ``integration`` share a stem, but not enough of the word to be the same idea).
-MIN_PREFIX_SHARE = 0.75
+#: (``integrity`` / ``integration`` and ``positive`` / ``position`` share a stem, but not enough of the word
+#: to be the same idea).
+MIN_PREFIX_SHARE = 0.8
 
 _STEMMER = Stemmer.Stemmer("english")
 

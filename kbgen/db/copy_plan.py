@@ -170,7 +170,8 @@ def _sqlite_column(name: str, table_name: str, declared: str, stats: dict[str, A
             notes.append(f"{shown} holds binary values: copied as binary")
         return _kind_type("blob"), _to_bytes
     if n_text:
-        if affinity in ("INTEGER", "REAL", "NUMERIC") or n_int or n_real:
+        dated = affinity == "NUMERIC" and any(k in declared.upper() for k in ("DATE", "TIME"))
+        if (affinity in ("INTEGER", "REAL", "NUMERIC") and not dated) or n_int or n_real:
             notes.append(f"{shown} holds text values: copied as text")
         return _kind_type("text"), _to_text
     if n_real:
