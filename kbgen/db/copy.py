@@ -325,7 +325,7 @@ def _copy_rows(sconn: Connection, tconn: Connection, table_obj: Table, plan: Tab
     stmt: Select[Any] = select(*cols).select_from(table(plan.name, *cols))
     if plan.primary_key:
         stmt = stmt.order_by(*(text(quote(k)) for k in plan.primary_key))
-    insert = table_obj.insert()
+    write = _writer(sconn, tconn, table_obj, names)
     done = 0
     if progress is not None:
         progress(plan.name, 0, plan.rows)
@@ -337,10 +337,45 @@ def _copy_rows(sconn: Connection, tconn: Connection, table_obj: Table, plan: Tab
             values = list(row)
             for i, convert in converters:
                 values[i] = convert(values[i])
-            rows.append(dict(zip(names, values, strict=True)))
-        tconn.execute(insert, rows)
+            rows.append(values)
+        write(rows)
         done += len(rows)
         if progress is not None:
             progress(plan.name, done, plan.rows)
     plan.result.source_rows = check.rows
     plan.result.source_checksum = check.hexdigest
+
+
+def _writer(sconn: Connection, tconn: Connection, table_obj: Table,
+            names: list[str]) -> Callable[[list[list[Any]]], None]:
+    """How a batch of rows reaches the target.
+
+    From SQLite into PostgreSQL every value is already a plain ``str``, ``int``,
+    ``float`` or ``bytes`` (the plan converted it), so the batch goes through
+    ``COPY ... FROM STDIN``, several times faster than an INSERT per row. Into
+    SQLite it is one prepared INSERT run with ``executemany``; from PostgreSQL
+    into PostgreSQL, SQLAlchemy's insert with the reflected types (JSON, arrays).
+    """
+    columns = ", ".join(quote(n) for n in names)
+    if tconn.dialect.name == "postgresql" and sconn.dialect.name == "sqlite":
+        copy_sql = f"COPY {quote(table_obj.name)} ({columns}) FROM STDIN"
+        raw: Any = tconn.connection.dbapi_connection  # psycopg's own connection, in the same transaction
+
+        def copy_batch(rows: list[list[Any]]) -> None:
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return copy_batch
+    if tconn.dialect.name == "sqlite":
+        insert_sql = f"INSERT INTO {quote(table_obj.name)} ({columns}) VALUES ({', '.join('?' for _ in names)})"
+
+        def insert_batch(rows: list[list[Any]]) -> None:
+            if rows:
+                tconn.exec_driver_sql(insert_sql, [tuple(r) for r in rows])
+        return insert_batch
+    insert = table_obj.insert()
+
+    def insert_dicts(rows: list[list[Any]]) -> None:
+        if rows:
+            tconn.execute(insert, [dict(zip(names, r, strict=True)) for r in rows])
+    return insert_dicts
