@@ -27,6 +27,6 @@ def recorded_as(row: CategoryRow, limit: int = SPELLINGS_SHOWN) -> str:
 
 
 def category_table(rows: Sequence[CategoryRow]) -> Md:
-    return table(["Category", "Findings", *vocab.SEVERITIES[:3], "Open CRITICAL/HIGH", "Recorded as"],
-                 [[f"{r.category} (positive)" if r.positive else r.category, r.total, *r.counts[:3], r.open,
-                   recorded_as(r)] for r in rows])
+    return table(["Category", "Findings", *vocab.SEVERITIES[:3], "Open CRITICAL/HIGH", "Positive", "Recorded as"],
+                 [[r.category, r.total, *r.counts[:3], r.open, "yes" if r.positive else "—", recorded_as(r)]
+                  for r in rows])
