@@ -127,12 +127,12 @@ def nav_site(root: Path, pages: int) -> Path:
 
 
 def nav_conf(root: Path, theme: str) -> Path:
-    """conf.py for ``theme``; pydata gets kbgen's settings (kbgen.sphinx's defaults)."""
+    """conf.py for ``theme``; pydata gets kbgen's settings (kbgen.sphinxext's defaults)."""
     conf = root / f"conf-{theme}"
     conf.mkdir(parents=True, exist_ok=True)
     lines = ['project = "bench"', 'extensions = ["myst_parser"]', f'html_theme = "{THEMES[theme]}"']
     if theme == "pydata":
-        from kbgen.sphinx import THEME_OPTIONS
+        from kbgen.sphinxext.extension import THEME_OPTIONS
 
         lines.append(f"html_theme_options = {THEME_OPTIONS!r}")
     (conf / "conf.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -184,7 +184,7 @@ def bench_kbgen(root: Path, scale: float, themes: list[str]) -> None:
         if theme != "pydata":  # the project's own conf.py gets kbgen's defaults (pydata)
             conf = root / f"kbconf-{theme}"
             conf.mkdir(parents=True, exist_ok=True)
-            (conf / "conf.py").write_text(f'project = "bench"\nextensions = ["kbgen.sphinx"]\n'
+            (conf / "conf.py").write_text(f'project = "bench"\nextensions = ["kbgen.sphinxext"]\n'
                                           f'html_theme = "{THEMES[theme]}"\n', encoding="utf-8")
         out = project / "build" / f"site-{theme}"
         total, cpu, read_s, write_s = sphinx_build(project / "docs", out, conf)
