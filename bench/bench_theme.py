@@ -9,7 +9,7 @@ Two measurements, each with real ``sphinx-build`` runs (fresh environment,
    with the site, total output and write time grow with pages². Measured:
    the writing phase, the average page size and how many sidebar links one
    page carries.
-2. **A kbgen site** — a synthetic research database (``kbgen.synthetic``),
+2. **A kbgen site** — a synthetic research database (``bench.synthetic``),
    its plans imported, synced, then built: total build time, output size,
    Sphinx's ``searchindex.js`` and the Pagefind bundle (indexing time, size,
    bytes a browser downloads for one query are not measured here; the
@@ -157,11 +157,11 @@ def bench_navigation(root: Path, sizes: list[int], themes: list[str]) -> list[Ru
 # -- 2. a kbgen site -----------------------------------------------------------------------
 
 def kbgen_site(root: Path, scale: float) -> Path:
+    from bench.synthetic import generate
     from kbgen.config import load_options
     from kbgen.db.plans import import_plan_folder
     from kbgen.scaffold import init_project
     from kbgen.sync import sync
-    from kbgen.synthetic import generate
 
     project = root / f"kb-{scale:g}"
     shutil.rmtree(project, ignore_errors=True)
