@@ -26,7 +26,7 @@ from kbgen.db.engine import open_engine
 from kbgen.db.load import load_snapshot
 from kbgen.model import Dependency, File, Snapshot
 from kbgen.render import charts, graphs
-from kbgen.render.pages import SiteLayout, SiteView
+from kbgen.render.view import SiteLayout, SiteView
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 from tests.test_analysis import SqlFigures, own_package, sql_figures
