@@ -5,7 +5,7 @@ Run on demand (not part of the test suite), from the repository root::
     python bench/bench_copy.py --scale 1          # one real campaign (~1 min on 2 cores)
     python bench/bench_copy.py --scale 0.1 --json out.json
 
-It generates a synthetic campaign (``kbgen.synthetic``, same seed → same
+It generates a synthetic campaign (``bench/synthetic.py``, same seed → same
 database) into SQLite, starts a throwaway PostgreSQL server (``tests/pg.py``),
 and runs each step as the ``kbgen`` command in a child process (``os.wait4``
 gives its peak RSS): the copy to PostgreSQL, the copy back into a new SQLite
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # tests/pg.py (the throwaway server) lives in the checkout
+sys.path.insert(0, str(REPO))  # bench/ and tests/pg.py (the throwaway server) live in the checkout
 
-from kbgen.synthetic import generate  # noqa: E402
+from bench.synthetic import generate  # noqa: E402
 from tests.pg import start_server, stop_server  # noqa: E402
 
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, text
 
+from bench.synthetic import generate
 from kbgen.db import copy as copy_module
 from kbgen.db.checksum import Checksum, normalise, row_digest
 from kbgen.db.copy import copy_database
 from kbgen.db.copy_views import sqlite_view_sql
 from kbgen.db.engine import open_engine
 from kbgen.errors import DatabaseError, UsageError
-from kbgen.synthetic import generate
 
 pytestmark = pytest.mark.postgres
 
