@@ -185,6 +185,29 @@ class Vocabulary:
         """The canonical categories a recorder may use, in the configured order ([] when open)."""
         return list(self.categories)
 
+    def closest(self, raw: str | None, n: int = 3) -> list[str]:
+        """Canonical categories a refused value was probably meant to be (for "did you mean ...")."""
+        import difflib
+
+        key = category_key(raw)
+        if not key or not self.closed:
+            return []
+        names = [*self.categories, *(k for k, v in self.aliases.items() if v in self.categories)]
+        out: list[str] = []
+        for match in difflib.get_close_matches(key, names, n=n * 2, cutoff=0.6):
+            target = self.aliases.get(match, match)
+            if target not in out:
+                out.append(target)
+        return out[:n]
+
+    def refusal(self, raw: str | None) -> str:
+        """The message for a value :meth:`canonical` refuses: what is wrong, a guess, the allowed values."""
+        guess = self.closest(raw)
+        hint = f" (did you mean {' or '.join(guess)}?)" if guess else ""
+        what = f"category {raw!r}" if category_key(raw) else "an empty category"
+        return (f"{what} is not in the vocabulary{hint}; allowed values: {', '.join(self.allowed())} "
+                "(categories and category_aliases in conf/kbgen.yaml; kbgen vocab list shows them)")
+
     def spellings_of(self, canonical: str) -> list[str]:
         """The alias keys that fold onto one canonical category (sorted), for help texts."""
         return sorted(k for k, v in self.aliases.items() if v == canonical)

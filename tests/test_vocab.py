@@ -42,6 +42,19 @@ def test_vocabulary_from_default_options(tmp_path: Path) -> None:
     assert v.normalise(None) == "unknown"
 
 
+def test_closest_names_what_a_refused_value_was_meant_to_be(tmp_path: Path) -> None:
+    v = Vocabulary.from_options(_options(tmp_path), {"fabrication": "fabricated-data"})
+    assert v.canonical("securty") is None
+    assert v.closest("securty") == ["security"]
+    assert v.closest("Fabricaton")[0] == "fabricated-data"  # through the stored alias's spelling
+    assert v.closest("zzzz") == []
+    assert Vocabulary.build([], {}).closest("securty") == []  # an open vocabulary refuses nothing
+    message = v.refusal("securty")
+    assert message.startswith("category 'securty' is not in the vocabulary (did you mean security?); allowed values: "
+                              "real-functionality, stub, bug, security,")
+    assert v.refusal("").startswith("an empty category is not in the vocabulary; allowed values:")
+
+
 def test_database_aliases_extend_the_vocabulary_and_the_configuration_wins(tmp_path: Path) -> None:
     options = _options(tmp_path, "category_aliases:\n  Fake Data: fabricated-data\n")
     v = Vocabulary.from_options(options, {"fabrication": "fabricated-data", "fake-data": "quality",

@@ -191,3 +191,30 @@ def test_the_aliases_table_is_added_to_an_older_kbgen_schema(tmp_path: Path) -> 
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one() == HEAD_REVISION
     engine.dispose()
+
+
+def test_apply_without_a_file_asks_about_each_proposal_on_a_terminal(example_project: Options) -> None:
+    import pty
+
+    url = resolve_url(example_project.database, example_project.project_dir)
+    _add_messy_findings(url)
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"n\ny\n")  # reject the first proposal (fabrication), accept the second
+        proc = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(example_project.project_dir),
+                               "vocab", "apply"], stdin=slave, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "COLUMNS": "200"})
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, proc.stderr
+    assert "Merge 1 of 2" in proc.stdout and "Merge 2 of 2" in proc.stdout
+    engine = open_engine(url, readonly=True)
+    assert read_aliases(engine) == {"inflated-metric": "inflated-metrics"}
+    with engine.connect() as conn:
+        note = conn.execute(text("SELECT note FROM kbgen_category_aliases")).scalar_one()
+    engine.dispose()
+    assert note == "plural"
+    piped = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(example_project.project_dir),
+                            "vocab", "apply"], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert piped.returncode == 2 and "no alias file given" in piped.stderr
