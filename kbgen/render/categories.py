@@ -26,7 +26,12 @@ def recorded_as(row: CategoryRow, limit: int = SPELLINGS_SHOWN) -> str:
     return text + more or "—"
 
 
-def category_table(rows: Sequence[CategoryRow]) -> Md:
+def category_table(rows: Sequence[CategoryRow], *, by_severity: bool = True) -> Md:
+    """One row per category; ``by_severity=False`` leaves out the columns a severity change would alter
+    (the dashboard's head of the table: the landing page then changes only when categories do)."""
+    if not by_severity:
+        return table(["Category", "Findings", "Positive", "Recorded as"],
+                     [[r.category, r.total, "yes" if r.positive else "—", recorded_as(r)] for r in rows])
     return table(["Category", "Findings", *vocab.SEVERITIES[:3], "Open CRITICAL/HIGH", "Positive", "Recorded as"],
                  [[r.category, r.total, *r.counts[:3], r.open, "yes" if r.positive else "—", recorded_as(r)]
                   for r in rows])

@@ -257,8 +257,9 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
                    "Findings per session, stacked by normalised severity."),
         heading(2, "Findings by category"),
         f"{len(figs.categories):,} categories in use, each grouping the spellings it was recorded as "
-        "(case, separators and the vocabulary's aliases folded), most findings first.\n",
-        category_table(figs.categories[:HEAD_ROWS]) or "No findings recorded.\n",
+        "(case, separators and the vocabulary's aliases folded), most findings first; by severity on the "
+        + doc_link("findings by category", _page(view, CATEGORIES_PAGE)) + " page.\n",
+        category_table(figs.categories[:HEAD_ROWS], by_severity=False) or "No findings recorded.\n",
         _more(view, min(HEAD_ROWS, len(figs.categories)), len(figs.categories), CATEGORIES_PAGE, "categories"),
         heading(2, "Open CRITICAL and HIGH findings"),
         f"{len(figs.open_findings):,} CRITICAL or HIGH findings are not followed up (nor resolved or superseded "
