@@ -140,9 +140,20 @@ def _advance_sequence(tconn: Connection, plan: TablePlan) -> int | None:
     if seq is None:
         return None
     top = tconn.exec_driver_sql(f"SELECT COALESCE(MAX({quote(key)}), 0) FROM {quote(plan.name)}").scalar_one()
-    following = max(int(top), plan.sqlite_sequence or 0) + 1
+    following = max(int(top), plan.high_water or 0) + 1
     tconn.execute(text("SELECT setval(:s, :v, false)"), {"s": seq, "v": following})
     return following
+
+
+def _carry_counter(tconn: Connection, plan: TablePlan) -> int:
+    """SQLite target with AUTOINCREMENT: its counter at the source's high-water mark; the next id."""
+    key = plan.primary_key[0]
+    top = tconn.exec_driver_sql(f"SELECT COALESCE(MAX({quote(key)}), 0) FROM {quote(plan.name)}").scalar_one()
+    value = max(int(top), plan.high_water or 0)
+    updated = tconn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (value, plan.name))
+    if not updated.rowcount:
+        tconn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (plan.name, value))
+    return value + 1
 
 
 def _add_foreign_keys(tconn: Connection, plan: TablePlan) -> None:
@@ -261,11 +272,11 @@ def _copy(source: Engine, target: Engine, report: CopyReport, *, replace: bool, 
     with _source_snapshot(source) as sconn:
         insp = inspect(sconn)
         names = sorted(n for n in insp.get_table_names() if not n.startswith("sqlite_"))
-        sqlite_seq: dict[str, int] = {}
+        counters: dict[str, int] = {}
         if src_dialect == "sqlite" and sconn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").first():
-            sqlite_seq = {r[0]: int(r[1]) for r in sconn.exec_driver_sql("SELECT name, seq FROM sqlite_sequence")}
-        plans = [plan_table(sconn, insp, n, src_dialect, dst_dialect, sqlite_seq) for n in names]
+            counters = {r[0]: int(r[1]) for r in sconn.exec_driver_sql("SELECT name, seq FROM sqlite_sequence")}
+        plans = [plan_table(sconn, insp, n, src_dialect, dst_dialect, counters) for n in names]
         views = source_views(sconn, src_dialect)
         report.skipped = skipped_objects(sconn, src_dialect)
         with target.begin() as tconn:
@@ -302,6 +313,8 @@ def _copy(source: Engine, target: Engine, report: CopyReport, *, replace: bool, 
                         following = _advance_sequence(tconn, plan)
                         if following is not None:
                             report.sequences.append((plan.name, following))
+                elif plan.keep_counter:
+                    report.sequences.append((plan.name, _carry_counter(tconn, plan)))
             report.views = create_views(tconn, views, from_postgres=src_dialect == "postgresql")
             kept_views = {n: sql for n, sql in their_views.items() if n not in views}
             for name, status in create_views(tconn, kept_views, from_postgres=dst_dialect == "postgresql"):

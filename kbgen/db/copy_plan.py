@@ -82,7 +82,10 @@ class TablePlan:
     foreign_keys: list[dict[str, Any]]
     rows: int
     autoincrement: bool = False
-    sqlite_sequence: int | None = None
+    # The largest id the source ever handed out, where it knows more than MAX(id): SQLite's
+    # AUTOINCREMENT counter, a PostgreSQL sequence. Ids up to it are never given again.
+    high_water: int | None = None
+    keep_counter: bool = False  # SQLite target: declare AUTOINCREMENT and carry the counter
     result: TableResult = field(default_factory=lambda: TableResult(""))
 
     @property
@@ -232,7 +235,9 @@ def _portable_default(default: str | None) -> str | None:
 
 
 def plan_table(sconn: Connection, insp: Any, name: str, source: str, target: str,
-                sqlite_seq: dict[str, int]) -> TablePlan:
+               counters: dict[str, int]) -> TablePlan:
+    """How one source table is created and filled on the target. ``counters``: the source's
+    AUTOINCREMENT counters (SQLite, by table); PostgreSQL sequences are read here."""
     notes: list[str] = []
     cols = insp.get_columns(name)
     names = [c["name"] for c in cols]
@@ -270,11 +275,28 @@ def plan_table(sconn: Connection, insp: Any, name: str, source: str, target: str
         col = next(c for c in plan.columns if c.name == pk[0])
         if isinstance(col.type, Integer):  # BigInteger is an Integer too
             plan.autoincrement = True
-            plan.sqlite_sequence = sqlite_seq.get(name)
+            top = sconn.exec_driver_sql(f"SELECT MAX({quote(pk[0])}) FROM {quote(name)}").scalar()
+            plan.high_water = counters.get(name) if source == "sqlite" else _sequence_value(sconn, name, pk[0])
+            # Into SQLite: AUTOINCREMENT where the source had it, or where a PostgreSQL sequence is past
+            # the largest id (rows deleted at the top), so those ids stay unused as they were.
+            plan.keep_counter = target == "sqlite" and (
+                name in counters if source == "sqlite" else (plan.high_water or 0) > int(top or 0))
             if target == "sqlite" and isinstance(col.type, BigInteger):
                 col.type = Integer()  # SQLite's rowid alias must be declared INTEGER (it is 64-bit anyway)
     plan.result = TableResult(name, notes=notes)
     return plan
+
+
+def _sequence_value(sconn: Connection, name: str, key: str) -> int | None:
+    """The last value a PostgreSQL serial or identity sequence handed out (None: the column has none).
+
+    After ``setval(s, n, false)`` (what a copy leaves) nothing was handed out at ``n`` yet: ``n - 1``.
+    """
+    seq = sconn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": quote(name), "c": key}).scalar()
+    if seq is None:
+        return None
+    last, called = sconn.exec_driver_sql(f"SELECT last_value, is_called FROM {seq}").one()
+    return int(last) if called else int(last) - 1
 
 
 def _de_facto_key(sconn: Connection, name: str, columns: list[str], rows: int, notes: list[str]) -> list[str]:
@@ -314,6 +336,6 @@ def build_table(metadata: MetaData, plan: TablePlan, target: str) -> Table:
                     fk["constrained_columns"], [f"{fk['referred_table']}.{c}" for c in fk["referred_columns"]],
                     name=fk.get("name"), use_alter=False))
     kwargs: dict[str, Any] = {}
-    if target == "sqlite" and plan.sqlite_sequence is not None:
+    if plan.keep_counter:
         kwargs["sqlite_autoincrement"] = True
     return Table(plan.name, metadata, *columns, *constraints, **kwargs)
