@@ -317,7 +317,7 @@ def _copy(source: Engine, target: Engine, report: CopyReport, *, replace: bool, 
                     report.sequences.append((plan.name, _carry_counter(tconn, plan)))
             report.views = create_views(tconn, views, from_postgres=src_dialect == "postgresql")
             kept_views = {n: sql for n, sql in their_views.items() if n not in views}
-            for name, status in create_views(tconn, kept_views, from_postgres=dst_dialect == "postgresql"):
+            for name, status in create_views(tconn, kept_views):
                 report.views.append((name, f"target's own view, {status.replace('copied', 'recreated')}"))
             for plan in plans:
                 check = table_checksum(tconn, plan.name, plan.names, batch=batch)
