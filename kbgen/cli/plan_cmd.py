@@ -33,11 +33,29 @@ def plan_files(paths: list[Path]) -> list[Path]:
     return result
 
 
-def _parse_all(paths: list[Path], keep_going: bool) -> tuple[list[tuple[Path, Plan]], int]:
+_SESSION_HELP = ("Session number for a plan that states none (a dated plan); it must agree with a plan "
+                 "that does. One plan file only.")
+
+
+def _session_number(value: str | None) -> int | None:
+    if value is None:
+        return None
+    digits = value[1:] if value[:1] in "Rr" else value
+    if not digits.isdigit():
+        raise UsageError(f"--session {value!r} is not a session number (expected R104 or 104)")
+    return int(digits)
+
+
+def _parse_all(paths: list[Path], keep_going: bool,
+               session: str | None = None) -> tuple[list[tuple[Path, Plan]], int]:
+    number = _session_number(session)
+    files = plan_files(paths)
+    if number is not None and len(files) != 1:
+        raise UsageError(f"--session numbers one plan file, not {len(files)} (give the plan's path alone)")
     parsed, failures = [], 0
-    for path in plan_files(paths):
+    for path in files:
         try:
-            parsed.append((path, parse_plan_file(path)))
+            parsed.append((path, parse_plan_file(path, session=number)))
         except PlanParseError as exc:
             failures += 1
             err_console.print(f"{exc}", markup=False)
@@ -51,9 +69,10 @@ def plan_parse(
     paths: Annotated[list[Path], typer.Argument(help="Plan files or folders.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parsed plans as one JSON document.")] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Parse the others after a broken plan.")] = False,
+    session: Annotated[str | None, typer.Option("--session", help=_SESSION_HELP)] = None,
 ) -> None:
     """Parse plans without a database; exit 2 on a parse error."""
-    parsed, failures = _parse_all(paths, keep_going)
+    parsed, failures = _parse_all(paths, keep_going, session)
     if as_json:
         stdout_write(json.dumps([p.to_json() for _, p in parsed], indent=2, ensure_ascii=False) + "\n")
     else:
@@ -84,20 +103,26 @@ def _report_warning(path: Path, w: PlanWarning) -> None:
 def plan_import(
     paths: Annotated[list[Path], typer.Argument(help="Plan files or folders.")],
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Import the others after a broken plan.")] = False,
+    session: Annotated[str | None, typer.Option("--session", help=_SESSION_HELP)] = None,
 ) -> None:
-    """Parse plans and store them in kbgen's tables, bound to their sessions (one transaction each)."""
+    """Parse plans and store them in kbgen's tables, bound to their sessions (one transaction each).
+
+    A planned file without an ID (a dash in the File ID column) is looked up by package root and
+    path; a plan is imported even when the database does not have such a file yet (a warning says so).
+    """
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
     try:
-        check_research_schema(engine, url)
+        schema = check_research_schema(engine, url)
         ensure_kb_tables(engine)
-        parsed, failures = _parse_all(paths, keep_going)
+        parsed, failures = _parse_all(paths, keep_going, session)
         for path, plan in parsed:
-            result = import_plan(engine, plan, _display_path(path, options.project_dir))
+            result = import_plan(engine, plan, _display_path(path, options.project_dir), schema)
             bound = f"bound to session {result.bound_session}" if result.bound_session else "no such session yet"
-            say(f"{path}: R{plan.session} {result.action} ({result.files} files, {result.questions} questions; "
-                f"{bound})")
+            found = f", {result.resolved} found by path" if result.resolved else ""
+            say(f"{path}: R{plan.session} {result.action} ({result.files} files{found}, {result.questions} "
+                f"questions; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
     finally:

@@ -172,7 +172,8 @@ def file_rows(table: Table, path: str) -> list[FileRow]:
                 hint="for a file that has no ID yet write a dash, ? or TBD, or leave the cell empty")
         row_path = (cell(row, "path") or "").strip()
         if id_match is None and not row_path:
-            raise PlanParseError("a row with neither a File ID nor a path", path=path, line=row.line)
+            raise PlanParseError("table row has neither a File ID nor a path", path=path, line=row.line,
+                                 hint="a line right after a table continues it: leave a blank line after the table")
         loc_text = cell(row, "loc") or ""
         number_text = cell(row, "number")
         result.append(FileRow(
