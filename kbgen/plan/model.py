@@ -215,10 +215,12 @@ class Expectation:
     outcome: int
     line: int | None
     before: int | None = None
+    before_approx: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "low": self.low, "high": self.high, "approx": self.approx,
-                "before": self.before, "text": self.text, "outcome": self.outcome, "line": self.line}
+                "before": self.before, "before_approx": self.before_approx, "text": self.text,
+                "outcome": self.outcome, "line": self.line}
 
 
 @dataclass(frozen=True)

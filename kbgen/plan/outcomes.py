@@ -68,11 +68,12 @@ def expectation(text: str, outcome: int, line: int | None) -> list[Expectation]:
         high, approx_high = _number(match.group("hi")) if match.group("hi") else (low, approx_low)
         if high < low:
             low, high = high, low
-        before = None
+        before, before_approx = None, False
         if "before" in pattern.groupindex and match.group("before"):
-            before, _ = _number(match.group("before"))
+            before, before_approx = _number(match.group("before"))
         found[kind] = Expectation(kind=kind, low=low, high=high, approx=approx_low or approx_high,
-                                  text=text, outcome=outcome, line=line, before=before)
+                                  text=text, outcome=outcome, line=line, before=before,
+                                  before_approx=before_approx)
     return [found[k] for k in KIND_LABELS if k in found]
 
 
