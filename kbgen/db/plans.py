@@ -15,6 +15,7 @@ the next ``plan import`` (after the session recorded the file) binds it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,20 +205,24 @@ def import_plan(engine: Engine, plan: Plan, source_path: str,
                         len(plan.files), bound, tuple(warnings), resolved, replaced)
 
 
-def import_plan_folder(url: str, folder: Path, *, source_prefix: str = "") -> list[ImportResult]:
+def import_plan_folder(url: str, folder: Path, *, source_prefix: str = "",
+                       sessions: Mapping[str, int] | None = None) -> list[ImportResult]:
     """Create kbgen's tables if needed and import every ``*.md`` plan of a folder, in name order.
 
-    The demo, the benchmarks and the tests load generated or bundled plans this way; the
-    ``plan import`` command adds per-file error handling (``--keep-going``) on top.
+    ``sessions`` numbers the plans that state no session (file name → session), as ``plan import
+    --session`` does for one. The demo, the benchmarks and the tests load generated or bundled
+    plans this way; the ``plan import`` command adds per-file error handling (``--keep-going``).
     """
     from kbgen.db.engine import open_engine
     from kbgen.db.migrate import ensure_kb_tables
     from kbgen.plan import parse_plan_file
 
+    given = dict(sessions or {})
     engine = open_engine(url)
     try:
         ensure_kb_tables(engine)
-        return [import_plan(engine, parse_plan_file(path), f"{source_prefix}{path.name}")
+        return [import_plan(engine, parse_plan_file(path, session=given.get(path.name)),
+                            f"{source_prefix}{path.name}")
                 for path in sorted(folder.glob("*.md"))]
     finally:
         engine.dispose()
