@@ -325,3 +325,29 @@ def test_upgrade_from_0001_keeps_plans_and_allows_files_without_id(backend: str,
                           "VALUES (1, 2, NULL, 'src/new.rs', NULL)"))
     ensure_kb_tables(engine)  # already at head: nothing to do
     engine.dispose()
+
+
+def test_live_preview_reimports_a_dated_plan_with_its_given_session(tmp_path: Path) -> None:
+    """``kbgen serve`` re-imports changed plans; one imported with --session keeps that number."""
+    import shutil
+
+    from kbgen.serve import import_plans
+    from tests.conftest import make_example_project
+
+    options = make_example_project(tmp_path / "kb", synced=False)
+    dated = options.plans_path / "plan-2026-05-02.md"
+    options.plans_path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "B02-no-session.md", dated)
+    result = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(options.project_dir), "plan", "import",
+                             str(dated), "--session", "4"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    logged: list[str] = []
+    import_plans(options, logged.append)
+    assert not [line for line in logged if "skipped" in line], logged
+    dated.write_text(dated.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    assert import_plans(options, logged.append) == 1 and not logged
+    engine = open_engine(f"sqlite:///{options.project_dir / 'db/research.db'}")
+    stored = stored_plan(engine, 4)
+    engine.dispose()
+    assert stored is not None and stored.source_path.endswith("plans/plan-2026-05-02.md")
+    assert stored.data["session_given"] and "Edited." not in stored.data["title"]
