@@ -247,7 +247,7 @@ MUST_SHOW = {
     "dependencies.evidence", "kbgen_questions.text", "plan.title", "plan.focus", "plan.strategic_value",
     "plan.rationale", "plan.cluster", "plan.outcome", "plan.cluster_question", "plan.source",
     "plan.unknown_file.path", "plan.results.heading", "plan.results.paragraph", "plan.results.cell",
-    "plan.results.item", "plan.results.code", "plan.no_id_file.path",
+    "plan.results.title", "plan.results.item", "plan.results.code", "plan.no_id_file.path",
     "kbgen_finding_status.reason",
 }
 

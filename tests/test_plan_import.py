@@ -351,3 +351,44 @@ def test_live_preview_reimports_a_dated_plan_with_its_given_session(tmp_path: Pa
     engine.dispose()
     assert stored is not None and stored.source_path.endswith("plans/plan-2026-05-02.md")
     assert stored.data["session_given"] and "Edited." not in stored.data["title"]
+
+
+def test_session_pages_of_drifting_plans(tmp_path: Path) -> None:
+    """P06 (a file found by path, one unknown) and P07 (Results) on their session pages; P07 with figures."""
+    from kbgen.config import load_options
+    from kbgen.db.load import load_snapshot
+    from kbgen.render.pages import session_page
+    from kbgen.render.view import SiteLayout, SiteView
+
+    p06, p07 = parse_plan_file(DATA / "P06-unknown-ids.md"), parse_plan_file(DATA / "P07-retroactive-results.md")
+    url, engine = _db(tmp_path)
+    _small_database(engine, p06, ["src/render/pool.rs"])
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sessions (id, name, date) VALUES (63, 'R63', '2026-04-20')"))
+        conn.execute(text("INSERT INTO files (id, package_id, relative_path, loc, depth) VALUES "
+                          "(6301, 1, 'src/sync/handshake.rs', 410, 'DEEP'), (6302, 1, 'src/sync/delta.rs', 366, 'DEEP')"))
+        conn.execute(text("INSERT INTO file_reads (id, file_id, session_id, depth, lines_read) VALUES "
+                          "(1, 6301, 63, 'DEEP', 410), (2, 6302, 63, 'DEEP', 366)"))
+        conn.execute(text("INSERT INTO findings (id, file_id, session_id, severity, category, description, "
+                          "followed_up) VALUES (1, 6302, 63, 'HIGH', 'bug', 'Deltas unbounded', 0)"))
+    ensure_kb_tables(engine)
+    import_plan(engine, p06, "P06.md")
+    text63 = (DATA / "P07-retroactive-results.md").read_text(encoding="utf-8").replace(
+        "## Results", "## Expected Outcomes\n\n1. New findings: 2-4\n2. Files read: 3\n\n## Results")
+    from kbgen.plan import parse_plan
+
+    import_plan(engine, parse_plan(text63, "P07.md"), "P07.md")
+    snap = load_snapshot(engine, load_options(None, required=False), url)
+    engine.dispose()
+    view = SiteView(snap, SiteLayout())
+    s58 = session_page(view, snap.session_by_number[58])
+    assert f"[src/render/pool.rs](#need-FILE{NEW_ID}) (no ID in the plan; found by path)" in s58
+    assert "`src/render/cache_v2.rs` (no File ID; not in the database)" in s58
+    s63 = session_page(view, snap.session_by_number[63])
+    results = s63.split("## Results, as the plan reports them", 1)[1]
+    assert "“Results (retroactive\\: the session ran before this plan was written)” is shown as written" in results
+    assert "**Cluster A Verdict\\: Mostly real (60\\-80\\%)**" in results
+    assert "| File | LOC | Realness | Key Finding |" in results
+    assert "Deltas unbounded; a large edit allocates the whole file twice" in results
+    assert "| New findings | 2\\-4 | 1 | missed (1 short) |" in s63
+    assert "| Files read | 3 | 2 | missed (1 short) |" in s63

@@ -261,7 +261,9 @@ def _results_section(results: Any) -> Md:
     """A retroactive plan's Results section: the plan's own words, every piece escaped as data."""
     if not isinstance(results, dict):
         return Md("")
-    parts: list[str] = []
+    title = str(results.get("title") or "Results")
+    parts: list[str] = [f"This plan was written after its session; its section "
+                        f"“{escape.inline(title)}” is shown as written.\n"]
     for block in results.get("blocks") or []:
         kind = block.get("kind")
         if kind == "heading":
@@ -281,7 +283,7 @@ def _results_section(results: Any) -> Md:
                 parts.append(bullet_list(items))
         elif kind == "code":
             parts.append(code_block(block.get("text") or ""))
-    return Md("\n".join(parts))
+    return Md("\n".join(parts)) if len(parts) > 1 else Md("")
 
 
 def _text(item: Any) -> str:
