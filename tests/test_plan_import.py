@@ -360,13 +360,14 @@ def test_session_pages_of_drifting_plans(tmp_path: Path) -> None:
     from kbgen.render.pages import session_page
     from kbgen.render.view import SiteLayout, SiteView
 
-    p06, p07 = parse_plan_file(DATA / "P06-unknown-ids.md"), parse_plan_file(DATA / "P07-retroactive-results.md")
+    p06 = parse_plan_file(DATA / "P06-unknown-ids.md")
     url, engine = _db(tmp_path)
     _small_database(engine, p06, ["src/render/pool.rs"])
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO sessions (id, name, date) VALUES (63, 'R63', '2026-04-20')"))
         conn.execute(text("INSERT INTO files (id, package_id, relative_path, loc, depth) VALUES "
-                          "(6301, 1, 'src/sync/handshake.rs', 410, 'DEEP'), (6302, 1, 'src/sync/delta.rs', 366, 'DEEP')"))
+                          "(6301, 1, 'src/sync/handshake.rs', 410, 'DEEP'), "
+                          "(6302, 1, 'src/sync/delta.rs', 366, 'DEEP')"))
         conn.execute(text("INSERT INTO file_reads (id, file_id, session_id, depth, lines_read) VALUES "
                           "(1, 6301, 63, 'DEEP', 410), (2, 6302, 63, 'DEEP', 366)"))
         conn.execute(text("INSERT INTO findings (id, file_id, session_id, severity, category, description, "
