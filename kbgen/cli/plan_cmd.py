@@ -89,8 +89,10 @@ def plan_parse(
 
 
 def _print_plan_line(path: Path, plan: Plan) -> None:
-    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions, {len(plan.problems)} warnings")
+    without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
+    results = ", a Results section" if plan.results is not None else ""
+    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files{without}, "
+        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions{results}, {len(plan.problems)} warnings")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
