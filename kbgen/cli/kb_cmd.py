@@ -24,10 +24,14 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("sync")(sync_cmd)
     app.command("answer")(answer)
-    finding_app = typer.Typer(help="Set a finding's status: resolved or superseded.", no_args_is_help=True)
+    finding_app = typer.Typer(help="Add a finding; set a finding's status: resolved or superseded.",
+                              no_args_is_help=True)
     finding_app.command("resolve")(finding_resolve)
     finding_app.command("supersede")(finding_supersede)
     app.add_typer(finding_app, name="finding")
+    from kbgen.cli.record_cmd import register as register_record
+
+    register_record(app, finding_app)
 
 
 def init(
