@@ -1,4 +1,5 @@
-"""A small research database holding the seed plan's files (``shared/seed/R95-plan.md``).
+"""A small research database holding the seed plan's files (``tests/data/plans/R95-plan.md``,
+the repository's copy of ``shared/seed/R95-plan.md``).
 
 The seed plan (R95, SONA crate deep dive) names nine files of ``ruvector-rust``
 by ID; tests that start and record R95 need them in the inventory, with a few
@@ -35,8 +36,7 @@ OTHER_FILES: tuple[tuple[int, str, int, str], ...] = (
 )
 
 
-def seed_plan(shared: Path) -> Path:
-    return shared / "seed" / "R95-plan.md"
+SEED_PLAN = Path(__file__).resolve().parent / "data" / "plans" / "R95-plan.md"
 
 
 def make_seed_db(url: str) -> None:

@@ -51,13 +51,19 @@ def test_questions_answered_or_open_as_the_data_says(built_example: Options) -> 
     needs = _needs(built_example)
     questions = {nid: n for nid, n in needs.items() if n["type"] == "question"}
     assert set(questions) == {"Q3-1012", "Q3-1013", "Q3-1014", "Q3-1015", "Q3-1017", "Q3-2002", "Q3-2003"}
-    expected_open = {"Q3-1015", "Q3-2003"}  # abi.rs never read; ws-client.ts read but nothing found
+    # R3 was recorded through its worksheet (kbgen/example/worksheets/R3.yaml): every question it
+    # answered is answered explicitly, with a verdict; abi.rs was never read.
+    expected_open = {"Q3-1015"}
+    in_words_only = {"Q3-2003"}  # ws-client.ts was read, no finding written: answered in part, in words
     for nid, q in questions.items():
-        assert q["status"] == ("open" if nid in expected_open else "inferred"), nid
+        assert q["status"] == ("open" if nid in expected_open else "answered"), nid
+        assert bool(q["verdict"]) is (nid not in expected_open), nid
+    assert questions["Q3-2003"]["answer"] == "partial" and questions["Q3-1012"]["answer"] == "full"
     answers = {nid: n["answers"] for nid, n in needs.items() if n["type"] == "finding" and n["answers"]}
     assert answers["F25"] == ["Q3-1012"] and answers["F41"] == ["Q3-2002"]
+    assert "F28" not in answers, "explicit answers replace the inferred ones: F28 on host.rs answers nothing"
     answered_by = {q for qs in answers.values() for q in qs}  # type: ignore[union-attr]
-    assert answered_by == set(questions) - expected_open
+    assert answered_by == set(questions) - expected_open - in_words_only
 
 
 def test_question_links_to_findings_and_back(built_example: Options) -> None:

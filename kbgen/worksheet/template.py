@@ -66,8 +66,10 @@ def render_worksheet(*, session: int, date: str | None, focus: str | None, plan:
     out: list[str] = [
         f"# yaml-language-server: $schema={schema_ref}",
         f"# Session worksheet for R{session}" + (f", started from {plan}." if plan else "."),
-        "# Fill it in as you work; check it with `" + record_hint + " --dry-run`, record it with",
-        f"# `{record_hint}`. Recording again after an edit updates the same rows.",
+        "# Fill it in as you work, check it, then record it (again after any edit: the same rows are",
+        "# updated, nothing is added twice):",
+        f"#   {record_hint} --dry-run",
+        f"#   {record_hint}",
         "worksheet: 1",
         f"session: R{session}",
         f"date: {date if date and _ISO.match(date) else scalar(date)}".rstrip(),
