@@ -115,4 +115,6 @@ def test_domain_page_renders_document_and_links_labels(built_example: Options) -
 
 def test_traceability_page_percentages(built_example: Options) -> None:
     text = _html(built_example, "kb/traceability.html").get_text(" ")
-    assert "71% of 7 questions answered" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "86% of 7 questions answered (6 explicit, 0 inferred, 1 open)" in flat
+    assert "partial: It reconnects on a fixed one-second timer" in flat  # the verdict, next to its question
