@@ -198,8 +198,8 @@ def test_edits_update_their_rows(cli: CliRunner, project: Path) -> None:
     assert result.code == 0, result.err
     changes = json.loads(result.out)["changes"]
     assert {(c["table"], c["action"], c["row"]) for c in changes} == {
-        ("findings", "updated", f"F{hub}"), ("kbgen_answers", "removed", "Q95-4456"),
-        ("kbgen_text_answers", "updated", "Q95-4456")}
+        ("findings", "updated", f"F{hub}"), ("kbgen_answers", "removed", f"Q95-4456 ← F{hub}"),
+        ("kbgen_text_answers", "updated", "Q95-4456 answer")}
     assert rows(project, "SELECT count(*) FROM findings") == count
     assert rows(project, f"SELECT severity, description FROM findings WHERE id = {hub}") == [
         ("HIGH", "upload() is todo!().")]
@@ -237,6 +237,8 @@ def test_entries_removed_from_the_worksheet_are_kept_unless_pruned(cli: CliRunne
     write_worksheet(path, data)
     kept = record(cli, project, path)
     assert kept.code == 0 and "nothing to change (3 kept)" in kept.out
+    assert "kept 3 rows recorded earlier that the worksheet no longer lists (--prune removes them): read of 4463, " \
+           f"F{napi}, 4471 → 4476 (calls)" in kept.out
     assert rows(project, f"SELECT count(*) FROM findings WHERE id = {napi}") == [(1,)]
     pruned = record(cli, project, path, "--prune", "--json")
     assert pruned.code == 0, pruned.err

@@ -162,12 +162,15 @@ def _run_record(ws: Worksheet, *, dry_run: bool, as_json: bool, prune: bool = Fa
     if as_json:
         stdout_write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
         return result
-    if not STATE.quiet and result.changes:
-        table = Table("Action", "Table", "Row", "Detail", "Line",
-                      title="Would change" if dry_run else None)
-        for c in result.changes:
-            table.add_row(c.action, c.table, c.row, c.detail, str(c.line or ""))
+    if not STATE.quiet and result.written:
+        table = Table("", "Row", "Change", "Line", title="Would change" if dry_run else None, title_justify="left")
+        for c in result.written:
+            table.add_row(c.action, c.row, c.detail, str(c.line or ""))
         console.print(table)
+    kept = [c for c in result.changes if c.action == "kept"]
+    if kept and not STATE.quiet:
+        say(f"kept {len(kept)} row{'s' if len(kept) != 1 else ''} recorded earlier that the worksheet no longer "
+            f"lists (--prune removes them): " + ", ".join(c.row for c in kept))
     say(result.summary())
     return result
 

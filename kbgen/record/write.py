@@ -268,7 +268,7 @@ class Writer:
             self.new_reads.setdefault(f.id, []).append(state)
             self.touched_files.setdefault(f.id, False)
             self.add("file_reads", "added", f"read of {f.id}", f"{depth}" + (f", lines {values['line_ranges']}"
-                     if values["line_ranges"] else "") + f" ({f.path})", entry.line, row_id)
+                     if values["line_ranges"] else ""), entry.line, row_id)
             return
         old = {k: getattr(row, k) for k in values}
         changed = {k: v for k, v in values.items() if not _same(old[k], v)}
@@ -398,8 +398,8 @@ class Writer:
                                                                 partial=int(link.partial), note=link.note,
                                                                 created_at=self.now))
                 self.set_key("link", key, row_id)
-                self.add("kbgen_answers", "added", question, f"answered by {name}"
-                         + (" (partial)" if link.partial else ""), link.line, row_id)
+                self.add("kbgen_answers", "added", f"{question} ← {name}", "answered by the finding"
+                         + (" in part" if link.partial else ""), link.line, row_id)
                 continue
             self.set_key("link", key, row_id)
             old = {"partial": int(row.partial), "note": row.note}
@@ -409,7 +409,7 @@ class Writer:
                 if not self.dry_run:
                     self.conn.execute(update(kb.answers).where(
                         (kb.answers.c.question_id == question) & (kb.answers.c.finding_id == row_id)).values(**changed))
-                self.add("kbgen_answers", "updated", question, f"{name}: " + "; ".join(_diff(old, changed)),
+                self.add("kbgen_answers", "updated", f"{question} ← {name}", "; ".join(_diff(old, changed)),
                          link.line, row_id)
         for question in sorted(ours - set(wanted)):
             if question in existing and row_id is not None and not self.dry_run:
@@ -417,8 +417,8 @@ class Writer:
                     (kb.answers.c.question_id == question) & (kb.answers.c.finding_id == row_id)))
             self.drop_key("link", f"{question} {finding.key}")
             if question in existing:
-                self.add("kbgen_answers", "removed", question, f"no longer answered by {name}", finding.entry.line,
-                         row_id)
+                self.add("kbgen_answers", "removed", f"{question} ← {name}", "no longer answered by the finding",
+                         finding.entry.line, row_id)
 
     def _remove_finding(self, key: str, row_id: int) -> None:
         if not self.dry_run:
@@ -447,7 +447,7 @@ class Writer:
                 if not self.dry_run:
                     self.conn.execute(insert(kb.text_answers).values(question_id=q.id, session=self.ws.session,
                                                                      updated_at=self.now, **new))
-                self.add("kbgen_text_answers", "added", q.id, f"{q.answer}: {_short(q.verdict)}", q.line)
+                self.add("kbgen_text_answers", "added", f"{q.id} answer", f"{q.answer}: {_short(q.verdict)}", q.line)
                 continue
             old = {"answer": row.answer, "verdict": row.verdict}
             changed = {k: v for k, v in new.items() if not _same(old[k], v)}
@@ -455,7 +455,7 @@ class Writer:
                 if not self.dry_run:
                     self.conn.execute(update(kb.text_answers).where(kb.text_answers.c.question_id == q.id)
                                       .values(updated_at=self.now, **changed))
-                self.add("kbgen_text_answers", "updated", q.id, "; ".join(_diff(old, changed)), q.line)
+                self.add("kbgen_text_answers", "updated", f"{q.id} answer", "; ".join(_diff(old, changed)), q.line)
         if not self.ws.complete:
             return
         lines = {q.id: q.line for q in self.checked.questions}
@@ -465,10 +465,10 @@ class Writer:
             if self.prune:
                 if not self.dry_run:
                     self.conn.execute(delete(kb.text_answers).where(kb.text_answers.c.question_id == qid))
-                self.add("kbgen_text_answers", "removed", qid, f"{row.answer} (pruned)", lines.get(qid))
+                self.add("kbgen_text_answers", "removed", f"{qid} answer", f"{row.answer} (pruned)", lines.get(qid))
             else:
-                self.add("kbgen_text_answers", "kept", qid, f"{row.answer}: answered earlier, empty in the worksheet "
-                         "(--prune removes it)", lines.get(qid))
+                self.add("kbgen_text_answers", "kept", f"{qid} answer", f"{row.answer}: answered earlier, empty in "
+                         "the worksheet (--prune removes it)", lines.get(qid))
 
     # -- tags and dependency edges -------------------------------------------------------
     def tags(self) -> None:

@@ -83,7 +83,8 @@ def _problem(err: ValidationError, marked: Marked) -> Problem:
         allowed = ", ".join("empty" if v is None else str(v) for v in err.validator_value)  # type: ignore[union-attr]
         return Problem(line, f"{where}: {err.instance!r} is not allowed (allowed: {allowed})")
     if validator == "const":
-        return Problem(line, f"{where} must be {err.validator_value!r}")
+        what = "worksheet (the format version)" if path == ("worksheet",) else where
+        return Problem(line, f"{what} must be {err.validator_value!r}")
     if validator == "additionalProperties":
         props = sorted(schema_properties(err.schema))
         extras = [k for k in err.instance if k not in props] if isinstance(err.instance, dict) else []
@@ -99,8 +100,8 @@ def _problem(err: ValidationError, marked: Marked) -> Problem:
     if validator == "pattern":
         return Problem(line, f"{where}: {err.instance!r} does not have the expected form ({_describe(err)})")
     if validator == "type":
-        expected = err.validator_value
-        kinds = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        kinds = " or ".join(dict.fromkeys(_TYPE_NAMES.get(str(k), str(k)) for k in expected))
         return Problem(line, f"{where} must be {kinds}, not {_kind(err.instance)}")
     if validator in ("minLength", "minItems"):
         return Problem(line, f"{where} must not be empty")
@@ -140,6 +141,10 @@ def _describe(err: ValidationError) -> str:
             return str(text).rstrip(".")
         probe = probe.parent
     return f"pattern {err.validator_value}"
+
+
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+               "number": "a number", "boolean": "true or false", "null": "empty"}
 
 
 def _kind(value: Any) -> str:
