@@ -6,7 +6,7 @@ Run on demand from the repository root (not part of the test suite)::
     python bench/bench_record.py --scale 0.1 --runs 3
     python bench/bench_record.py --db build/bench/research.db   # reuse a generated x1 database
 
-It generates the synthetic campaign (``bench/generate.py``'s generator) unless ``--db`` names one,
+It generates the synthetic campaign (``bench.synthetic``, as ``bench/generate.py`` does) unless ``--db`` names one,
 writes a plan for a new session over 25 files nobody has read, starts the session from it (``kbgen
 session start``: session row and prefilled worksheet), fills the worksheet as a researcher would
 (25 reads with line ranges, 60 findings across those files, every question answered, domain tags,
@@ -35,9 +35,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-try:
-    import kbgen  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout: make the repository importable
+if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
@@ -69,7 +67,7 @@ def _campaign(work: Path, args: argparse.Namespace) -> Path:
     if args.db is not None:
         shutil.copyfile(args.db, target)
         return target
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     started = time.perf_counter()
     generate(f"sqlite:///{target}", scale=args.scale, seed=args.seed)
