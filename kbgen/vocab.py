@@ -93,6 +93,9 @@ def recordable_category(value: str, canonical: Collection[str], aliases: Mapping
     an alias (``vuln`` → ``security``); what gets written is always the canonical spelling, so the
     research table stops growing new spellings.
     """
+    slug = category(value, {})
+    if slug in canonical:
+        return slug
     folded = category(value, aliases)
     return folded if folded in canonical else None
 

@@ -142,16 +142,17 @@ class Checked:
 
 
 def load_context(conn: Connection, ws: Worksheet) -> Context:
+    insp = inspect(conn)
     schema = rt.ResearchSchema(columns={
-        name: frozenset(c["name"] for c in inspect(conn).get_columns(name))
-        for name in (*rt.REQUIRED_TABLES, *rt.OPTIONAL_TABLES) if inspect(conn).has_table(name)})
-    has_kb = inspect(conn).has_table(kb.record_keys.name)
+        name: frozenset(c["name"] for c in insp.get_columns(name))
+        for name in (*rt.REQUIRED_TABLES, *rt.OPTIONAL_TABLES) if insp.has_table(name)})
+    has_kb = insp.has_table(kb.record_keys.name)
     sessions = session_rows(conn, schema)
     session = pick_session(sessions, ws.session)
     questions: dict[str, QuestionRow] = {}
     planned: list[tuple[int, str]] = []
     plan_imported = False
-    if inspect(conn).has_table(kb.questions.name):
+    if insp.has_table(kb.questions.name):
         plan_imported = conn.execute(select(kb.plans.c.id).where(kb.plans.c.session == ws.session)).first() is not None
         for r in conn.execute(select(kb.questions).where(kb.questions.c.session == ws.session)
                               .order_by(kb.questions.c.ordinal)):

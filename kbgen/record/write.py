@@ -177,8 +177,7 @@ class Writer:
 
     def fetch(self, table: Table, ids: Iterable[int | None], columns: list[str]) -> dict[int, Any]:
         wanted = sorted({i for i in ids if i is not None})
-        have = self.ctx.schema.columns.get(table.name, frozenset())
-        cols = [table.c.id, *(table.c[c] if c in have else self.ctx.schema.col(table, c) for c in columns)]
+        cols = [table.c.id, *(self.ctx.schema.col(table, c) for c in columns)]
         out: dict[int, Any] = {}
         for start in range(0, len(wanted), 500):
             for r in self.conn.execute(select(*cols).where(table.c.id.in_(wanted[start:start + 500]))):
