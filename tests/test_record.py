@@ -382,6 +382,14 @@ def test_one_off_commands_check_and_write_the_same_rows(cli: CliRunner, project:
     assert wrong_q.code == 2 and "Q3-1012 is a question of R3's plan, not R95's" in wrong_q.err
     assert cli(*p, "tag", "R95", "v4-priority", "4458", "4456").code == 0
     assert rows(project, "SELECT file_id FROM file_domains WHERE domain_id = 2 ORDER BY file_id") == [(4456,), (4458,)]
+    words = cli(*p, "answer", "Q95-4468", "--verdict", "A real bridge; inference only.", "--partial")
+    assert words.code == 0, words.err
+    assert rows(project, "SELECT answer, verdict FROM kbgen_text_answers") == [
+        ("partial", "A real bridge; inference only.")]
+    assert cli(*p, "answer", "Q95-4468").code == 2
+    assert cli(*p, "answer", "Q95-9999", "--verdict", "x").code == 2
+    assert cli(*p, "answer", "Q95-4468", "--remove").code == 0
+    assert rows(project, "SELECT count(*) FROM kbgen_text_answers") == [(0,)]
     no_session = cli(*p, "read", "R99", "4458", "--depth", "DEEP")
     assert no_session.code == 2 and "no session R99" in no_session.err
     # The worksheet's entries meet the one-off rows: the read of 4458 and the keyed finding are the same rows.

@@ -8,6 +8,7 @@ them, so a one-off entry passes exactly the checks a worksheet entry does.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from kbgen.worksheet import (
     AnswerLink,
     FileRef,
     FindingEntry,
+    QuestionEntry,
     ReadEntry,
     TagEntry,
     Worksheet,
@@ -264,3 +266,27 @@ def tag_cmd(
     entry = TagEntry(((domain.strip(), None),), tuple(_file_ref(f) for f in files), None)
     _run_record(Worksheet(None, parse_session(session), tags=(entry,), complete=False), dry_run=dry_run,
                 as_json=as_json)
+
+
+def text_answer(question: str, verdict: str | None, *, partial: bool, remove: bool) -> None:
+    """``kbgen answer QID --verdict TEXT``: a question answered in words (the row a worksheet's answer writes)."""
+    from kbgen.db.kbwrite import remove_text_answer
+
+    qid = question.strip()
+    match = re.match(r"^Q(\d+)-", qid)
+    if match is None:
+        raise UsageError(f"not a question ID: {question!r} (expected Q95-4458)")
+    options = STATE.options(required=STATE.db is None)
+    if remove:
+        engine = _engine(options)
+        try:
+            remove_text_answer(engine, qid)
+        finally:
+            engine.dispose()
+        say(f"removed: the answer in words to {qid}")
+        return
+    if not verdict or not verdict.strip():
+        raise UsageError(f"answer {qid} with a finding (kbgen answer {qid} F1234) or in words (--verdict TEXT)")
+    entry = QuestionEntry(qid, "partial" if partial else "full", verdict.strip(), None)
+    _run_record(Worksheet(None, int(match.group(1)), questions=(entry,), complete=False), dry_run=False,
+                as_json=False)
