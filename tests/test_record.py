@@ -486,3 +486,59 @@ def test_worksheet_yaml_problems_are_located() -> None:
     with pytest.raises(WorksheetInvalid) as info:
         parse_worksheet("worksheet: 1\nsession: R95\nreads: [\n", "w.yaml")
     assert re.match(r"w\.yaml:4:1: YAML syntax error", info.value.lines()[0])
+
+
+def test_a_database_made_by_hand_written_ddl_keeps_its_schema(tmp_path: Path, cli: CliRunner) -> None:
+    """``id INT PRIMARY KEY`` (no rowid alias: no automatic ids), columns missing from the documented
+    schema: kbgen gives explicit ids and writes only the columns the tables have."""
+    project = tmp_path / "kb"
+    from kbgen.scaffold import init_project
+
+    init_project(project, title="legacy")
+    with sqlite3.connect(db_path(project)) as conn:
+        conn.executescript("""
+            CREATE TABLE packages (id INT PRIMARY KEY, name TEXT UNIQUE, base_path TEXT);
+            CREATE TABLE files (id INT PRIMARY KEY, package_id INT, relative_path TEXT, loc INT, depth TEXT,
+                                lines_read INT, last_read_date TEXT);
+            CREATE TABLE domains (id INT PRIMARY KEY, name TEXT UNIQUE, priority TEXT);
+            CREATE TABLE file_domains (file_id INT, domain_id INT, PRIMARY KEY (file_id, domain_id));
+            CREATE TABLE sessions (id INT PRIMARY KEY, name TEXT, date TEXT, focus TEXT);
+            CREATE TABLE file_reads (id INT PRIMARY KEY, file_id INT, session_id INT, depth TEXT, lines_read INT);
+            CREATE TABLE findings (id INT PRIMARY KEY, file_id INT, session_id INT, severity TEXT, category TEXT,
+                                   description TEXT);
+            INSERT INTO packages VALUES (1, 'core', '~/core');
+            INSERT INTO files VALUES (10, 1, 'src/a.rs', 100, 'NOT_TOUCHED', NULL, NULL),
+                                     (11, 1, 'src/b.rs', 50, 'SURFACE', 10, '2024-01-01');
+            INSERT INTO domains VALUES (1, 'core-domain', 'HIGH');
+            INSERT INTO sessions VALUES (7, 'R7', '2024-01-01', 'first');
+            INSERT INTO findings VALUES (41, 11, 7, 'HIGH', 'bug', 'old');
+        """)
+        before = {t: conn.execute(f"PRAGMA table_info({t})").fetchall()
+                  for t in ("packages", "files", "domains", "file_domains", "sessions", "file_reads", "findings")}
+    path = project / "worksheets" / "R8.yaml"  # kbgen init made the folder
+    write_worksheet(path, {
+        "worksheet": 1, "session": "R8", "date": "2024-02-01", "focus": "second",
+        "reads": [{"package": "core", "path": "src/a.rs", "depth": "DEEP", "lines": "1-60,50-100"},
+                  {"file": 11, "depth": "MEDIUM", "lines": "1-30"}],
+        "findings": [{"file": 10, "severity": "CRITICAL", "category": "security", "lines": "5-9",
+                      "description": "new", "followed_up": True}],
+        "tags": [{"domains": ["core-domain"], "files": [10, 11]}],
+        "dependencies": [{"source": 10, "target": 11, "relationship": "calls"}]})
+    result = record(cli, project, path)
+    assert result.code == 0, result.err
+    assert "R8.yaml:28: the database has no dependencies table" in result.err  # a warning, not a failure
+    assert "nothing to change" in record(cli, project, path).out
+    with sqlite3.connect(db_path(project)) as conn:
+        after = {t: conn.execute(f"PRAGMA table_info({t})").fetchall() for t in before}
+        assert after == before
+        assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == [
+            (7, "R7", "2024-01-01", "first"), (8, "R8", "2024-02-01", "second")]
+        assert conn.execute("SELECT * FROM file_reads ORDER BY id").fetchall() == [
+            (1, 10, 8, "DEEP", 100), (2, 11, 8, "MEDIUM", 30)]
+        assert conn.execute("SELECT * FROM findings ORDER BY id").fetchall() == [
+            (41, 11, 7, "HIGH", "bug", "old"), (42, 10, 8, "CRITICAL", "security", "new")]
+        assert conn.execute("SELECT * FROM files ORDER BY id").fetchall() == [
+            (10, 1, "src/a.rs", 100, "DEEP", 100, "2024-02-01"), (11, 1, "src/b.rs", 50, "MEDIUM", 30, "2024-02-01")]
+        assert sorted(conn.execute("SELECT * FROM file_domains").fetchall()) == [(10, 1), (11, 1)]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {t for t in tables if not t.startswith("kbgen_")} == set(before)

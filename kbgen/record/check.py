@@ -479,6 +479,10 @@ class _Checker:
             if source.id == target.id:
                 self.problem(entry.line, f"file {source.id} cannot depend on itself")
                 continue
+            if not self.ctx.schema.has_table("dependencies"):
+                self.warnings.append(Problem(entry.line, "the database has no dependencies table: this edge is not "
+                                                         "recorded"))
+                continue
             edge = Edge(entry, source, target)
             if edge.key in seen:
                 self.problem(entry.line, f"the edge {source.id} → {target.id} ({entry.relationship}) is listed twice "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, column, insert, inspect, select, table, text
 
 from kbgen.config import Options
 from kbgen.db import research as rt
@@ -107,7 +107,8 @@ def _ensure_session(engine: Engine, number: int, date: str, focus: str | None) -
             row_id = ids.next_id("sessions")
         values = {"name": f"R{number}", "date": date, "focus": focus}
         have = schema.columns.get("sessions", frozenset())
-        conn.execute(insert(rt.sessions).values(id=row_id, **{k: v for k, v in values.items() if k in have}))
+        live = {k: v for k, v in {"id": row_id, **values}.items() if k in have}
+        conn.execute(insert(table("sessions", *(column(c) for c in live))).values(**live))
         ids.after_explicit("sessions", row_id)
         return SessionRow(row_id, f"R{number}", date, focus, None, None), "created"
 

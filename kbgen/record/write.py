@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 
 from kbgen import vocab
 from kbgen.db import kbtables as kb
@@ -137,18 +139,25 @@ class Writer:
     def cols(self, table: Table, values: dict[str, Any]) -> dict[str, Any]:
         """Only the columns the live table has (research tables vary in the wild)."""
         have = self.ctx.schema.columns.get(table.name, frozenset())
-        return {k: v for k, v in values.items() if k in have or k == "id"}
+        return {k: v for k, v in values.items() if k in have}
 
     def insert_row(self, table: Table, values: dict[str, Any]) -> int | None:
         if self.dry_run:
             return None
         row_id = self.ids.next_id(table.name)
-        self.conn.execute(insert(table).values(id=row_id, **self.cols(table, values)))
+        self.insert_values(table, {"id": row_id, **values})
         return row_id
 
+    def insert_values(self, table: Table, values: dict[str, Any]) -> None:
+        """INSERT exactly these columns (those the live table has): the documented ``Table`` would add its
+        Python-side defaults (``followed_up``, ``verified``) even where the live table has no such column."""
+        values = self.cols(table, values)
+        self.conn.execute(insert(sa_table(table.name, *(sa_column(c) for c in values))).values(**values))
+
     def update_row(self, table: Table, row_id: int, values: dict[str, Any]) -> None:
+        values = self.cols(table, values)
         if not self.dry_run and values:
-            self.conn.execute(update(table).where(table.c.id == row_id).values(**self.cols(table, values)))
+            self.conn.execute(update(table).where(table.c.id == row_id).values(**values))
 
     def set_key(self, kind: str, key: str, row_id: int | None, detail: dict[str, Any] | None = None) -> None:
         if self.dry_run or self.session_id is None or not key or key.endswith(" "):
@@ -204,7 +213,7 @@ class Writer:
             if not self.dry_run:
                 if row_id is None:
                     row_id = self.ids.next_id("sessions")
-                self.conn.execute(insert(rt.sessions).values(id=row_id, **self.cols(rt.sessions, values)))
+                self.insert_values(rt.sessions, {"id": row_id, **values})
                 self.ids.after_explicit("sessions", row_id)
             self.session_id = row_id
             self.add("sessions", "added", f"R{ws.session}", f"id {row_id if row_id is not None else '(new)'}"
@@ -213,7 +222,7 @@ class Writer:
         current = self.ctx.session
         old = {"date": current.date, "focus": current.focus, "agent_count": current.agent_count,
                "notes": current.notes}
-        given = {k: v for k, v in wanted.items() if v is not None}
+        given = self.cols(rt.sessions, {k: v for k, v in wanted.items() if v is not None})
         changed = {k: v for k, v in given.items() if not _same(old[k], v)}
         if changed:
             self.update_row(rt.sessions, current.id, changed)
@@ -258,6 +267,7 @@ class Writer:
         values = {"file_id": f.id, "session_id": self.session_id, "depth": depth, "lines_read": lines_read,
                   "line_ranges": ranges.render(read.ranges) if read.ranges else None, "notes": entry.notes}
         state = _ReadState(depth, lines_read, read.ranges or [], self.session_date)
+        values = self.cols(rt.file_reads, values)
         row = rows.get(mapping.row_id) if mapping is not None and mapping.row_id is not None else None
         if row is None:
             prior = (mapping.detail if mapping is not None and mapping.detail else
@@ -266,8 +276,8 @@ class Writer:
             self.set_key("read", read.key, row_id, prior)
             self.new_reads.setdefault(f.id, []).append(state)
             self.touched_files.setdefault(f.id, False)
-            self.add("file_reads", "added", f"read of {f.id}", f"{depth}" + (f", lines {values['line_ranges']}"
-                     if values["line_ranges"] else ""), entry.line, row_id)
+            self.add("file_reads", "added", f"read of {f.id}", f"{depth}" + (f", lines {ranges.render(read.ranges)}"
+                     if read.ranges else ""), entry.line, row_id)
             return
         old = {k: getattr(row, k) for k in values}
         changed = {k: v for k, v in values.items() if not _same(old[k], v)}
@@ -317,12 +327,12 @@ class Writer:
                     "last_read_date": current.last_read_date}
             if self.touched_files[file_id] and str(file_id) in priors and priors[str(file_id)].detail:
                 base = priors[str(file_id)].detail
-            new = derive_file(base, reads, current.loc)
+            new = self.cols(rt.files, derive_file(base, reads, current.loc))
             old = {"depth": current.depth, "lines_read": current.lines_read,
                    "last_read_date": current.last_read_date}
             changed = {k: v for k, v in new.items() if not _same(old[k], v)}
             if changed:
-                self.update_row(rt.files, file_id, changed)
+                self.update_row(rt.files, file_id, changed)  # only the columns the live table has
                 self.add("files", "updated", f"file {file_id}", "; ".join(_diff(old, changed)), None, file_id)
 
     # -- findings and answer links -----------------------------------------------------
@@ -359,6 +369,7 @@ class Writer:
             "description": e.description}
         if e.followed_up is not None:
             values["followed_up"] = int(e.followed_up)
+        values = self.cols(rt.findings, values)  # compare only what the live table can hold
         row = rows.get(mapping.row_id) if mapping is not None and mapping.row_id is not None else None
         if row is None or not finding.key:
             row_id = self.insert_row(rt.findings, {"followed_up": 0, **values})
@@ -480,7 +491,7 @@ class Writer:
             if (tag.file.id, tag.domain_id) in present:
                 continue
             if not self.dry_run:
-                self.conn.execute(insert(rt.file_domains).values(file_id=tag.file.id, domain_id=tag.domain_id))
+                self.insert_values(rt.file_domains, {"file_id": tag.file.id, "domain_id": tag.domain_id})
             self.set_key("tag", key, None)
             self.add("file_domains", "added", f"{tag.file.id} → {tag.domain}", tag.file.path)
         if not self.ws.complete:
@@ -503,10 +514,7 @@ class Writer:
 
     def edges(self) -> None:
         if not self.ctx.schema.has_table("dependencies"):
-            if self.checked.edges:
-                self.add("dependencies", "kept", "dependencies", "the database has no dependencies table: "
-                         "edges not recorded")
-            return
+            return  # the check warned that the edges cannot be recorded
         ours = self.ours("dependency")
         sources = sorted({e.source.id for e in self.checked.edges} | {int(k.split()[0]) for k in ours})
         existing: dict[str, Any] = {}
@@ -552,6 +560,7 @@ class Writer:
         new = {"evidence": e.evidence, "verified": int(e.verified)}
         if e.evidence is None:
             new.pop("evidence")  # an edge found again without new evidence keeps the recorded one
+        new = self.cols(rt.dependencies, new)
         old = {"evidence": row.evidence, "verified": row.verified}
         changed = {k: v for k, v in new.items() if not _same(old[k], v)}
         if changed:
