@@ -74,8 +74,10 @@ def start_session(engine: Engine, options: Options, number: int, *, output: Path
     session, action = _ensure_session(engine, number, date or plan_date or dt.date.today().isoformat(),
                                       focus or data.get("focus"))
     reads, questions, tags = _prefill(engine, data)
+    # An existing session keeps its row; a --date or --focus given for it goes into the worksheet,
+    # so recording the worksheet updates the row (visibly, in the list of changes).
     worksheet = render_worksheet(
-        session=number, date=session.date, focus=session.focus,
+        session=number, date=date or session.date, focus=focus or session.focus,
         plan=stored.source_path if stored is not None else None, schema_ref=SCHEMA_COPY,
         record_hint=f"kbgen record {_shown(output, options.project_dir)}",
         categories=options.canonical_categories(), reads=reads, questions=questions, tags=tags)
