@@ -43,7 +43,7 @@ plan_files = Table(
     "kbgen_plan_files", kb_metadata,
     Column("plan_id", Integer, nullable=False),
     Column("ordinal", Integer, nullable=False),
-    Column("file_id", Integer, nullable=False),
+    Column("file_id", Integer),  # NULL: a file the plan knows by path only, not (yet) in the database
     Column("cluster", Text),
     Column("path", Text),
     Column("loc", Integer),
@@ -51,6 +51,7 @@ plan_files = Table(
     Column("package", Text),
     Column("tier", Text),
     Column("repo", Text),
+    Column("resolved_by", Text),  # "path": the plan gave no ID, import found the file by its path
     PrimaryKeyConstraint("plan_id", "ordinal"),
 )
 

@@ -1,7 +1,7 @@
 """kbgen tables for recording sessions: text answers and worksheet keys.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 ``kbgen_text_answers`` holds a question's answer in words (full or partial,
 with a short verdict), with or without findings. ``kbgen_record_keys`` ties a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
