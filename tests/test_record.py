@@ -421,9 +421,13 @@ def test_session_finish_prints_plan_versus_actual(cli: CliRunner, project: Path)
     assert doc["findings"] == {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 2, "LOW": 1, "INFO": 3}
     assert len(doc["answered_explicitly"]) == 8 and doc["open"] == ["Q95-4455"]
     assert doc["answered_in_words_only"] == list(TEXT_ONLY)
+    # The plan's stated figures beside the actual ones (kbgen.outcomes): "New findings: ~50-70 expected".
+    outcome = next(r for r in doc["expected_vs_actual"] if r["label"] == "New findings")
+    assert (outcome["expected"], outcome["actual"], outcome["verdict"]) == ("~50-70", "9", "missed")
     text = cli("--project", str(project), "session", "finish", "R95")
     assert "Planned files read" in text.out and "8/9" in text.out
     assert "planned but not read: 4455 src/export/dataset.rs" in text.out and "open questions: Q95-4455" in text.out
+    assert "Expected versus actual" in text.out
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
@@ -95,6 +96,7 @@ def session_finish(
 ) -> None:
     """Plan versus actual: planned files read, findings by severity, questions answered and open."""
     from kbgen.db.load import load_snapshot
+    from kbgen.outcomes import expected_vs_actual
     from kbgen.progress import session_progress
 
     number = parse_session(session)
@@ -109,27 +111,34 @@ def session_finish(
     if found is None:
         raise UsageError(f"no session R{number} in the database", hint=f"start it with 'kbgen session start R{number}'")
     progress = session_progress(snap, found)
+    outcomes = expected_vs_actual(snap, number) if progress.plan is not None else []
     if as_json:
-        stdout_write(json.dumps(progress.to_json(), indent=2, ensure_ascii=False) + "\n")
+        doc = progress.to_json()
+        doc["expected_vs_actual"] = [row.to_json() for row in outcomes]
+        stdout_write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
     if STATE.quiet:
         return
-    console.print(f"[bold]{found.label}[/bold] {found.date or ''} {found.focus or ''}".rstrip(), markup=True,
-                  highlight=False)
+    console.print(Text.assemble((found.label, "bold"), f" {found.date or ''} {found.focus or ''}".rstrip()))
     table = Table("", "Planned", "Actual", title="Plan versus actual")
     if progress.plan is not None:
-        table.add_row("Planned files read", str(len(progress.planned)),
-                      f"{len(progress.planned_read)}/{len(progress.planned)}")
-    table.add_row("Files read", "—", str(progress.files_read))
+        _row(table, "Planned files read", str(len(progress.planned)),
+             f"{len(progress.planned_read)}/{len(progress.planned)}")
+    _row(table, "Files read", "—", str(progress.files_read))
     if progress.questions:
         n = len(progress.questions)
-        table.add_row("Questions answered explicitly", str(n), f"{len(progress.explicit)}/{n}"
-                      + (f" ({len(progress.text_only)} in words only)" if progress.text_only else ""))
-        table.add_row("Questions answered by inference", "—", f"{len(progress.inferred)}/{n}")
-        table.add_row("Open questions", "—", str(len(progress.open)))
+        _row(table, "Questions answered explicitly", str(n), f"{len(progress.explicit)}/{n}"
+             + (f" ({len(progress.text_only)} in words only)" if progress.text_only else ""))
+        _row(table, "Questions answered by inference", "—", f"{len(progress.inferred)}/{n}")
+        _row(table, "Open questions", "—", str(len(progress.open)))
     for severity, count in sorted(progress.findings.items(), key=lambda kv: _severity_rank(kv[0])):
-        table.add_row(f"{severity.title()} findings", "—", str(count))
+        _row(table, f"{severity.title()} findings", "—", str(count))
     console.print(table)
+    if outcomes:
+        otable = Table("Outcome", "Expected", "Actual", "Result", title="Expected versus actual")
+        for row in outcomes:
+            _row(otable, row.label, row.expected, row.actual, row.result)
+        console.print(otable)
     if progress.planned_unread:
         say("planned but not read: " + ", ".join(f"{p.file_id or '?'} {p.path}" for p in progress.planned_unread))
     if progress.unplanned_read:
@@ -138,6 +147,11 @@ def session_finish(
         say("open questions: " + ", ".join(progress.open))
     if progress.inferred:
         say("answered by inference only (confirm with a worksheet answer): " + ", ".join(progress.inferred))
+
+
+def _row(table: Table, *cells: str) -> None:
+    """A row of plain text: paths, descriptions and verdicts are data, ``[permissions]`` is not Rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _severity_rank(severity: str) -> int:
@@ -167,7 +181,7 @@ def _run_record(ws: Worksheet, *, dry_run: bool, as_json: bool, prune: bool = Fa
     if not STATE.quiet and result.written:
         table = Table("", "Row", "Change", "Line", title="Would change" if dry_run else None, title_justify="left")
         for c in result.written:
-            table.add_row(c.action, c.row, c.detail, str(c.line or ""))
+            _row(table, c.action, c.row, c.detail, str(c.line or ""))
         console.print(table)
     kept = [c for c in result.changes if c.action == "kept"]
     if kept and not STATE.quiet:
