@@ -461,7 +461,7 @@ def test_seed_session_end_to_end_start_record_sync_build(cli: CliRunner, project
         assert ("Answered by" in text) is (qid not in TEXT_ONLY), qid
     trace = BeautifulSoup((options.build_path / "kb" / "traceability.html").read_text(encoding="utf-8"),
                           "html.parser").get_text(" ", strip=True)
-    assert "9 explicit, 0 inferred, 0 open" in trace
+    assert "9 explicit, 0 inferred from the file, 0 inferred from the cluster, 0 open" in trace
     assert "partial: Verdict for Q95-4463" in trace
     needs = json.loads((options.build_path / "needs.json").read_text(encoding="utf-8"))
     version = needs["versions"][needs["current_version"]]["needs"]
