@@ -15,24 +15,23 @@ from typing import Any
 
 import yaml
 
+from kbgen import vocab
 from kbgen.errors import ConfigError
 from kbgen.vocab import category_key
 
 CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
 ENV_DB_URL = "KBGEN_DB"
 
-#: The canonical finding categories a recorder may use (``categories`` in conf/kbgen.yaml):
-#: the documented research vocabulary plus the free-form values real campaigns use most.
-#: Aliases fold other spellings onto these; an empty list accepts any category.
-DEFAULT_CATEGORIES: tuple[str, ...] = (
-    "real-functionality", "stub", "bug", "security", "architecture", "integration-point",
-    "fabricated-data", "inflated-metrics", "quality", "performance", "error-handling", "concurrency",
-    "dead-code", "documentation", "test-coverage", "unknown",
-)
 #: Category values (after normalisation) that mark a finding as a positive.
 DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (
     "real-functionality", "genuine", "positive", "strength", "good-practice",
     "production-ready", "well-tested", "solid", "verified-real",
+)
+#: The canonical categories (``categories`` in conf/kbgen.yaml): what a recorder may write
+#: (``kbgen record``), aliases folding other spellings onto them; an empty list accepts any category.
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "architecture", "bug", "fabricated-data", "inflated-metrics", "integration-point", "quality",
+    "real-functionality", "security", "stub",
 )
 #: Free-form category spellings folded onto one normalised value.
 DEFAULT_CATEGORY_ALIASES: dict[str, str] = {
@@ -73,9 +72,10 @@ class Options:
     plans_dir: Path = Path("plans")
     build_dir: Path = Path("build/site")
     own_packages: tuple[str, ...] = ()
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES
     positive_categories: tuple[str, ...] = DEFAULT_POSITIVE_CATEGORIES
     category_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ALIASES))
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    worksheets_dir: Path = Path("worksheets")
     source_excludes: tuple[str, ...] = DEFAULT_SOURCE_EXCLUDES
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
@@ -103,15 +103,31 @@ class Options:
     def plans_path(self) -> Path:
         return self.project_dir / self.plans_dir
 
+    @property
+    def worksheets_path(self) -> Path:
+        return self.project_dir / self.worksheets_dir
+
+    def canonical_categories(self) -> tuple[str, ...]:
+        """The configured category vocabulary, normalised (what ``kbgen record`` accepts), sorted."""
+        return tuple(sorted({vocab.category(c, {}) for c in self.categories}))
+
+    def recordable_category(self, value: str) -> str | None:
+        """The canonical category for a recorder's ``value`` (a category or a configured alias), or None.
+
+        The configuration alone; with the aliases stored by ``kbgen vocab apply`` use
+        ``Vocabulary.from_options(options, read_aliases(conn)).canonical(value)``.
+        """
+        return vocab.recordable_category(value, self.canonical_categories(), self.category_aliases)
+
     def with_database(self, url: str | None) -> Options:
         return self if not url else replace(self, database=url)
 
 
 _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
-              "build_dir": "build_dir"}
+              "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
 _INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
-_LIST_KEYS = {"own_packages", "categories", "positive_categories", "source_excludes"}
+_LIST_KEYS = {"own_packages", "positive_categories", "source_excludes", "categories"}
 
 
 def load_options(project_dir: Path | str | None = None, *, required: bool = True) -> Options:

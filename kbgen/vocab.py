@@ -8,7 +8,7 @@ need the original, so every model object keeps both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,14 @@ _DEPTH_ALIASES = {"NOT-TOUCHED": "NOT_TOUCHED", "NOTTOUCHED": "NOT_TOUCHED", "UN
                   "NONE": "NOT_TOUCHED", "SHALLOW": "SURFACE", "MED": "MEDIUM", "FULL": "DEEP"}
 
 PRIORITIES: tuple[str, ...] = ("HIGH", "MEDIUM", "LOW")
+
+#: What a recorder may write (``kbgen record``, ``kbgen finding add``): the canonical spellings only.
+RECORD_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+#: Depths a read can reach; NOT_TOUCHED and EXCLUDED describe files, not reads.
+READ_DEPTHS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "MENTIONED")
+#: Relationships of dependency edges between files.
+RELATIONSHIPS: tuple[str, ...] = ("imports", "calls", "triggers", "bridges", "bundles", "generates", "reads",
+                                  "writes")
 
 
 def _key(value: str | None) -> str:
@@ -211,6 +219,17 @@ class Vocabulary:
     def spellings_of(self, canonical: str) -> list[str]:
         """The alias keys that fold onto one canonical category (sorted), for help texts."""
         return sorted(k for k, v in self.aliases.items() if v == canonical)
+
+
+def recordable_category(value: str, canonical: Collection[str], aliases: Mapping[str, str]) -> str | None:
+    """The canonical category a recorder's ``value`` stands for, or None when it is outside the vocabulary.
+
+    ``value`` may be a canonical category in any case or separator style (``Integration Point``) or
+    an alias (``vuln`` → ``security``); what gets written is always the canonical spelling, so the
+    research table stops growing new spellings. (:meth:`Vocabulary.canonical`, for callers that
+    have a list and a map rather than a :class:`Vocabulary`.)
+    """
+    return Vocabulary.build(canonical, aliases).canonical(value)
 
 
 _SESSION_NAME = re.compile(r"^\s*R(\d+)", re.IGNORECASE)
