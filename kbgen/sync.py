@@ -34,7 +34,7 @@ from kbgen.outputs import (
     write_if_changed,
     write_manifest,
 )
-from kbgen.render import escape
+from kbgen.render import escape, graph_svg
 from kbgen.render.registries import domain_sections, domain_title
 from kbgen.render.site import render_site
 from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
@@ -191,11 +191,13 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
         domain_docs = render_domain_docs(snap, options, doc_paths)
-        pages = render_site(snap, options, doc_paths)
+        site = render_site(snap, options, doc_paths)
         if write:
             remove_tmp_leftovers(root, ".*.tmp")
             remove_tmp_leftovers(options.domains_path)
         manifest_old = read_manifest(root)
+        # Graphs are drawn here, not by Sphinx: each SVG once, reused while its DOT is unchanged.
+        pages = {**site.pages, **graph_svg.svg_files(site.graphs, root, manifest_old)}
         manifest_new = {rel: digest(text.encode("utf-8")) for rel, text in pages.items()}
         if write and not set(manifest_new) <= set(manifest_old):
             # Own every file before creating it: a sync killed half-way leaves a manifest that
