@@ -27,7 +27,10 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxTranslator
+
+logger = logging.getLogger(__name__)
 
 
 class kbgen_graph(nodes.General, nodes.Element):  # type: ignore[misc]  # docutils names node classes in lower case
@@ -52,6 +55,9 @@ class GraphDirective(SphinxDirective):
 
 def visit_html(translator: SphinxTranslator, node: kbgen_graph) -> None:
     svg = (Path(translator.builder.srcdir) / node["path"]).read_text(encoding="utf-8")
+    if not svg.startswith("<svg "):  # e.g. emptied by a power cut after a sync: the next sync redraws it
+        logger.warning("kbgen-graph: %s is not an SVG drawing (run kbgen sync)", node["path"], location=node)
+        raise nodes.SkipNode
     attrs: dict[str, Any] = {"CLASS": "kbgen-graph", "role": "figure", "data-pagefind-ignore": ""}
     if node["alt"]:
         attrs["aria-label"] = node["alt"]

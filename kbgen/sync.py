@@ -207,8 +207,10 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         done = 0
         for rel, text in sorted(pages.items()):
             target = safe_join(root, rel)
+            # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
             _apply(target, text.encode("utf-8"), report,
-                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write)
+                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
+                   durable=rel not in site.graphs)
             done += 1
             if progress and done % 200 == 0:
                 progress("pages", done, total)
@@ -235,9 +237,9 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     return report
 
 
-def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool) -> None:
+def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool, durable: bool = True) -> None:
     if write:
-        changed = write_if_changed(target, data)
+        changed = write_if_changed(target, data, durable=durable)
     else:
         try:
             changed = target.read_bytes() != data

@@ -207,3 +207,42 @@ def test_demo_open_prints_the_path_without_a_display(tmp_path: Path, monkeypatch
     result = CliRunner().invoke(app, ["--project", str(tmp_path), "demo", "--open"])
     assert result.exit_code == 0, result.output
     assert opened == [] and f"open {index} in one" in result.output
+
+
+def _mini_site(root: Path, svg: str) -> Path:
+    """A Sphinx project with only myst-parser and the graph directive: a page and an included fragment."""
+    src = root / "src"
+    (src / "kb" / "graphs").mkdir(parents=True)
+    (src / "conf.py").write_text('project = "t"\nextensions = ["myst_parser", "kbgen.sphinx_graphs"]\n')
+    (src / "kb" / "graphs" / "g.svg").write_text(svg)
+    directive = "```{kbgen-graph} /kb/graphs/g.svg\n:alt: A <b>graph</b> & more\n```\n"
+    (src / "kb" / "frag.inc").write_text("Fragment\n\n" + directive)
+    (src / "kb" / "page.md").write_text("# Page\n\n" + directive)
+    (src / "index.md").write_text("# Home\n\n```{include} kb/frag.inc\n```\n\n```{toctree}\nkb/page\n```\n")
+    return src
+
+
+def _sphinx(src: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sphinx", "-q", "-W", "-b", "html", str(src), str(out)],
+                          capture_output=True, text=True)
+
+
+def test_graph_directive_inlines_the_file_from_pages_and_fragments(tmp_path: Path) -> None:
+    svg = graph_svg.render_svg('digraph g { a [label="Quokkaword", URL="page.html"]; a -> b; }')
+    src = _mini_site(tmp_path, svg)
+    result = _sphinx(src, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    for page in ("index.html", "kb/page.html"):  # the fragment's absolute path resolves from the includer too
+        html = (tmp_path / "out" / page).read_text(encoding="utf-8")
+        assert svg in html, page
+        assert '<div aria-label="A &lt;b&gt;graph&lt;/b&gt; &amp; more" class="kbgen-graph" ' \
+               'data-pagefind-ignore="" role="figure">' in html
+    index = (tmp_path / "out" / "searchindex.js").read_text(encoding="utf-8")
+    assert "fragment" in index and "quokka" not in index  # Sphinx's search index sees no graph text
+
+    (src / "kb" / "graphs" / "g.svg").write_text("")  # e.g. emptied by a power cut
+    result = _sphinx(src, tmp_path / "out2")
+    assert result.returncode != 0 and "kb/graphs/g.svg is not an SVG drawing" in result.stderr
+    (src / "kb" / "graphs" / "g.svg").unlink()
+    result = _sphinx(src, tmp_path / "out3")
+    assert result.returncode != 0 and "kbgen-graph: no such file '/kb/graphs/g.svg'" in result.stderr
