@@ -213,7 +213,7 @@ def _mini_site(root: Path, svg: str) -> Path:
     """A Sphinx project with only myst-parser and the graph directive: a page and an included fragment."""
     src = root / "src"
     (src / "kb" / "graphs").mkdir(parents=True)
-    (src / "conf.py").write_text('project = "t"\nextensions = ["myst_parser", "kbgen.sphinx_graphs"]\n')
+    (src / "conf.py").write_text('project = "t"\nextensions = ["myst_parser", "kbgen.sphinxext.graphs"]\n')
     (src / "kb" / "graphs" / "g.svg").write_text(svg)
     directive = "```{kbgen-graph} /kb/graphs/g.svg\n:alt: A <b>graph</b> & more\n```\n"
     (src / "kb" / "frag.inc").write_text("Fragment\n\n" + directive)

@@ -9,7 +9,7 @@ it under ``<generated>/graphs/`` named by the digest of its DOT and of the
 renderer (:func:`svg_relpath`); a later sync reuses the file its manifest
 lists with the same content (:func:`svg_files`), so only new or changed graphs
 are drawn. Pages show the file inline (the ``{kbgen-graph}`` directive of
-:mod:`kbgen.sphinx_graphs`), so Sphinx runs no Graphviz at all.
+:mod:`kbgen.sphinxext.graphs`), so Sphinx runs no Graphviz at all.
 
 The SVG is inlined into HTML pages, so it is rebuilt from Graphviz's output
 rather than copied (:func:`clean_svg`): parsed as XML, every element and
