@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from functools import cache
@@ -225,6 +226,7 @@ def svg_files(sources: Mapping[str, str], root: Path, manifest: Mapping[str, str
     else is drawn afresh, so a deleted or edited file is put right.
     """
     out: dict[str, str] = {}
+    todo: list[str] = []
     for rel in sorted(sources):
         listed = manifest.get(rel)
         if listed is not None:
@@ -235,5 +237,32 @@ def svg_files(sources: Mapping[str, str], root: Path, manifest: Mapping[str, str
             if data is not None and hashlib.sha256(data).hexdigest() == listed:
                 out[rel] = data.decode("utf-8")
                 continue
-        out[rel] = render_svg(sources[rel])
-    return out
+        todo.append(rel)
+    out.update(_draw({rel: sources[rel] for rel in todo}))
+    return dict(sorted(out.items()))
+
+
+#: Below this many graphs, a forked helper costs more than it saves.
+FORK_MIN_GRAPHS = 200
+
+
+def _draw(sources: Mapping[str, str]) -> dict[str, str]:
+    """Draw every graph; half of them in a forked child when there are many (a first sync).
+
+    Forking is only done while this process has not loaded wasmtime yet: its
+    compiler and cache keep native threads (invisible to :mod:`threading`) that
+    a forked child would lose, perhaps holding a lock. Each process then loads
+    its own instance (from wasmtime's cache: milliseconds).
+    """
+    from kbgen.forked import fork_allowed, run_aside
+
+    rels = list(sources)
+    if len(rels) < FORK_MIN_GRAPHS or "wasmtime" in sys.modules or not fork_allowed():
+        return {rel: render_svg(sources[rel]) for rel in rels}
+    aside = rels[len(rels) // 2:]
+    theirs = run_aside(lambda: {rel: render_svg(sources[rel]) for rel in aside})
+    try:
+        mine = {rel: render_svg(sources[rel]) for rel in rels[: len(rels) // 2]}
+    finally:
+        drawn = theirs()
+    return {**mine, **drawn}
