@@ -51,7 +51,7 @@ def test_closest_names_what_a_refused_value_was_meant_to_be(tmp_path: Path) -> N
     assert Vocabulary.build([], {}).closest("securty") == []  # an open vocabulary refuses nothing
     message = v.refusal("securty")
     assert message.startswith("category 'securty' is not in the vocabulary (did you mean security?); allowed values: "
-                              "real-functionality, stub, bug, security,")
+                              "architecture, bug, fabricated-data,")
     assert v.refusal("").startswith("an empty category is not in the vocabulary; allowed values:")
 
 

@@ -218,3 +218,30 @@ def test_apply_without_a_file_asks_about_each_proposal_on_a_terminal(example_pro
     piped = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(example_project.project_dir),
                             "vocab", "apply"], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert piped.returncode == 2 and "no alias file given" in piped.stderr
+
+
+def test_recorders_accept_stored_aliases_and_write_the_canonical_category(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kbgen vocab apply`` extends what ``kbgen record`` and ``kbgen finding add`` accept."""
+    import sqlite3
+
+    from tests.recordkit import cli_runner, seed_project
+    from tests.seedplan import SEED_PLAN
+
+    cli = cli_runner(capsys, monkeypatch)
+    project = seed_project(tmp_path / "kb")
+    p = ("--project", str(project))
+    assert cli(*p, "session", "start", "R95", "--plan", str(SEED_PLAN), "--date", "2025-10-02").code == 0
+    refused = cli(*p, "finding", "add", "R95", "4458", "--severity", "HIGH", "--category", "Token Leak", "-m", "x")
+    assert refused.code == 2 and "'Token Leak' is outside the vocabulary" in refused.err
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("aliases:\n  token-leak: security\n", encoding="utf-8")
+    assert cli(*p, "vocab", "apply", str(aliases)).code == 0
+    added = cli(*p, "finding", "add", "R95", "4458", "--severity", "HIGH", "--category", "Token Leak", "-m", "x")
+    assert added.code == 0, added.err
+    with sqlite3.connect(project / "db" / "research.db") as conn:
+        assert conn.execute("SELECT category FROM findings WHERE session_id = 95").fetchall() == [("security",)]
+    schema = (project / "worksheets" / "worksheet.schema.json").read_text(encoding="utf-8")
+    assert cli(*p, "session", "start", "R95", "--force").code == 0  # the editor's schema learns the alias too
+    assert "token-leak" not in schema
+    assert "token-leak" in (project / "worksheets" / "worksheet.schema.json").read_text(encoding="utf-8")
