@@ -158,3 +158,26 @@ def test_noop_shortcut_on_postgres(pg_url: str, tmp_path: Path) -> None:
     report = sync(options)
     assert not report.shortcut and report.written
     assert sync(options).shortcut
+
+
+def test_noop_shortcut_counts_the_unchanged_pages_without_a_domains_folder(tmp_path: Path) -> None:
+    """A database without domains leaves no domains/ folder: the shortcut still counts every page."""
+    from kbgen.config import load_options
+    from kbgen.db.engine import open_engine
+    from kbgen.db.migrate import init_research_db
+    from kbgen.scaffold import init_project
+
+    init_project(tmp_path / "kb")
+    options = load_options(tmp_path / "kb")
+    (options.project_dir / "db").mkdir(exist_ok=True)
+    engine = open_engine(f"sqlite:///{options.project_dir / 'db' / 'research.db'}", must_exist=False)
+    init_research_db(engine)
+    engine.dispose()
+    (options.project_dir / "domains").rmdir()  # kbgen init makes it; a team may not have one
+    full = sync(options)
+    assert not full.shortcut and full.written
+    assert not options.domains_path.exists()
+    again = sync(options)
+    assert again.shortcut
+    assert again.unchanged == len(full.written) > 0
+    assert again.summary().startswith(f"0 written, {len(full.written)} unchanged")
