@@ -9,6 +9,7 @@ everything else by default.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from kbgen.render import escape
@@ -45,6 +46,14 @@ def need_link(need_id: str, text: str) -> Md:
     its own source says, so when the text changes ``kbgen sync`` rewrites the page.
     """
     return Md(f"[{escape.inline(text) or need_id}](#need-{need_id})")
+
+
+_NEED_REF = re.compile(r"\]\(#need-([A-Za-z0-9-]+)\)")
+
+
+def referenced_needs(text: str) -> list[str]:
+    """The need IDs a page's :func:`need_link` links point to (repeats kept)."""
+    return _NEED_REF.findall(text)
 
 
 def doc_link(text: str, docname: str) -> Md:

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
-from kbgen.model import File, Finding, Question, Session, file_sort_key, strongest
+from kbgen.model import File, Finding, PlanRecord, Question, Session, file_sort_key, strongest
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, doc_link, finalize, fmt_int, heading, need, pct, table
 from kbgen.render.view import SiteView
@@ -52,10 +52,39 @@ def unique_slugs(names: Iterable[str], fallback: str) -> dict[str, str]:
 
 # -- needs ------------------------------------------------------------------------
 
-def finding_need(view: SiteView, f: Finding) -> Md:
+Links = dict[str, list[str]]
+
+
+def finding_links(view: SiteView, f: Finding) -> Links:
+    """A finding need's links (kbgen.needs_model.LINKS), from the snapshot."""
     snap = view.snap
     session = view.session_of(f)
-    answers = [a.question_id for a in snap.questions_of_finding.get(f.id, ())]
+    return {
+        "on_file": [f"FILE{f.file_id}"] if f.file_id in view.need_file_ids else [],
+        "in_session": [session.need_id] if session else [],
+        "answers": [a.question_id for a in snap.questions_of_finding.get(f.id, ())],
+        "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
+        "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_finding.get(f.id, ())],
+    }
+
+
+def question_links(view: SiteView, q: Question) -> Links:
+    session = view.snap.session_by_number.get(q.session)
+    return {"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
+            "in_session": [session.need_id] if session else []}
+
+
+def file_links(view: SiteView, f: File) -> Links:
+    snap = view.snap
+    targets = sorted({d.target_file_id for d in snap.deps_out.get(f.id, ()) if d.target_file_id in view.need_file_ids})
+    return {"depends_on": [f"FILE{t}" for t in targets if t != f.id],
+            "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]}
+
+
+def finding_need(view: SiteView, f: Finding) -> Md:
+    snap = view.snap
+    links = finding_links(view, f)
+    answers = links["answers"]
     content = [escape.block(f.description) or "(no description)"]
     status_text = snap.finding_status_text(f.id)
     if status_text != "Open":
@@ -72,20 +101,13 @@ def finding_need(view: SiteView, f: Finding) -> Md:
             "status": view.status(f.id), "status_detail": status_text,
             "followed_up": "yes" if f.followed_up else "no",
         },
-        links={
-            "on_file": [f"FILE{f.file_id}"] if f.file_id in view.need_file_ids else [],
-            "in_session": [session.need_id] if session else [],
-            "answers": answers,
-            "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
-            "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_finding.get(f.id, ())],
-        },
+        links=links,
         content="\n\n".join(content))
 
 
 def question_need(view: SiteView, q: Question) -> Md:
     snap = view.snap
     status = snap.question_status(q.id)
-    session = snap.session_by_number.get(q.session)
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
@@ -99,20 +121,16 @@ def question_need(view: SiteView, q: Question) -> Md:
     return need(
         "question", q.id, q.text,
         options={"status": status, "inferred": "yes" if status == "inferred" else "no"},
-        links={"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
-               "in_session": [session.need_id] if session else []},
+        links=question_links(view, q),
         content="\n\n".join(body))
 
 
 def file_need(view: SiteView, f: File) -> Md:
-    snap = view.snap
-    targets = sorted({d.target_file_id for d in snap.deps_out.get(f.id, ()) if d.target_file_id in view.need_file_ids})
     return need(
         "file", f.need_id, f.path,
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
-        links={"depends_on": [f"FILE{t}" for t in targets if t != f.id],
-               "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]})
+        links=file_links(view, f))
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -123,9 +141,14 @@ def session_need(view: SiteView, s: Session) -> Md:
                 content=escape.block(s.notes) if s.notes else "")
 
 
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in the order pages list them: strongest severity first, then by ID."""
+    return sorted(findings, key=lambda x: (vocab.severity_rank(x.severity), x.id))
+
+
 def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[dict[str, Any]]:
     groups: dict[str, list[Finding]] = {}
-    for f in sorted(findings, key=lambda x: (vocab.severity_rank(x.severity), x.id)):
+    for f in by_severity(findings):
         groups.setdefault(f.severity, []).append(f)
     return [{"title": f"{sev.title()} ({len(items)})",
              "needs": Md("\n".join(finding_need(view, f) for f in items))}
@@ -134,9 +157,25 @@ def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[d
 
 # -- pages ------------------------------------------------------------------------
 
+def session_plan(view: SiteView, s: Session) -> PlanRecord | None:
+    """The plan a session page shows: the one of its number, when this is that number's session."""
+    snap = view.snap
+    return snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
+
+
+def session_questions(view: SiteView, s: Session) -> tuple[Question, ...]:
+    """The questions a session page defines: its plan's, when it has one."""
+    return view.snap.questions_of_session.get(s.number, ()) if session_plan(view, s) else ()
+
+
+def unsessioned_findings(view: SiteView) -> list[Finding]:
+    """Findings whose session is empty or unknown: they get a page of their own."""
+    return [f for f in view.snap.findings if view.session_of(f) is None]
+
+
 def session_page(view: SiteView, s: Session) -> str:
     snap = view.snap
-    plan = snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
+    plan = session_plan(view, s)
     data = plan.data if plan else {}
     reads = snap.reads_of_session.get(s.id, ())
     read_depth: dict[int, list[str]] = {}
@@ -186,7 +225,7 @@ def session_page(view: SiteView, s: Session) -> str:
     ]
     summary_rows += [[f"{name.title()} findings", "—", sev.get(name, 0)] for name in vocab.SEVERITIES
                      if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
-    questions = snap.questions_of_session.get(s.number, ()) if plan else ()
+    questions = session_questions(view, s)
     fields = []
     if plan:
         for label, key in (("Plan", "title"), ("Date", "date"), ("Focus", "focus"),
@@ -261,8 +300,7 @@ def other_files_page(view: SiteView) -> str:
 
 
 def unsessioned_findings_page(view: SiteView) -> str | None:
-    snap = view.snap
-    orphans = [f for f in snap.findings if view.session_of(f) is None]
+    orphans = unsessioned_findings(view)
     if not orphans:
         return None
     parts = ["# Findings without a session\n",
@@ -487,3 +525,32 @@ def labels_json(view: SiteView) -> str:
         if lab.finding_id in view.snap.finding_by_id:
             data.setdefault(lab.domain, {})[lab.text] = f"F{lab.finding_id}"
     return json.dumps(data, sort_keys=True, indent=1) + "\n"
+
+
+# -- the need graph ----------------------------------------------------------------
+
+def needs_by_page(view: SiteView, domain_docnames: dict[str, str]) -> dict[str, list[tuple[str, Links]]]:
+    """Docname → the needs the page defines (ID and links), in the order the page shows them.
+
+    Where each need lives on the site, from the snapshot: the page functions above place
+    them with the same helpers. ``domain_docnames`` maps each domain that has a page (one
+    with a domain document) to it. :mod:`kbgen.render.deps` digests the result.
+    """
+    layout = view.layout
+    out: dict[str, list[tuple[str, Links]]] = {}
+    for s in view.snap.sessions:
+        needs: list[tuple[str, Links]] = [(s.need_id, {})]
+        needs += [(q.id, question_links(view, q)) for q in session_questions(view, s)]
+        needs += [(f.need_id, finding_links(view, f))
+                  for f in by_severity(view.snap.findings_of_session.get(s.id, ()))]
+        out[layout.session(s)] = needs
+    for f in view.page_files:
+        out[layout.file(f)] = [(f.need_id, file_links(view, f))]
+    out[f"{layout.root}/files/other"] = [(f.need_id, file_links(view, f)) for f in view.other_need_files]
+    orphans = unsessioned_findings(view)
+    if orphans:
+        out[f"{layout.root}/findings/unsessioned"] = [(f.need_id, finding_links(view, f))
+                                                      for f in by_severity(orphans)]
+    for name, docname in domain_docnames.items():
+        out[docname] = [(view.domain_need_ids[name], {})]
+    return out
