@@ -36,6 +36,7 @@ from kbgen.model import (
     Session,
     Snapshot,
 )
+from kbgen.plan.model import Plan
 
 
 def _rows(conn: Connection, schema: rt.ResearchSchema, table: Table, cols: list[str], order: list[str]) -> list[Any]:
@@ -140,7 +141,7 @@ def _load(conn: Connection, schema: rt.ResearchSchema, options: Options, has_kb:
 
 def _load_kb(conn: Connection) -> dict[str, Any]:
     plans = tuple(
-        PlanRecord(r.session, r.source_path, r.content_hash, json.loads(r.data))
+        PlanRecord(r.session, r.source_path, r.content_hash, Plan.from_json(json.loads(r.data)))
         for r in conn.execute(select(kb.plans).order_by(kb.plans.c.session)))
     questions = tuple(
         Question(r.id, r.session, r.file_id, tuple(int(x) for x in r.file_ids.split()), r.cluster, r.text,

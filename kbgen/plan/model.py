@@ -9,13 +9,17 @@ parser has already dropped inline markup (backticks, emphasis).
 Line numbers are 1-based lines of the plan file, so a message can point a
 user at the exact place to fix.
 
-``to_json()`` gives the ``plan parse --json`` shape of
-``shared/spec/traceability.md``. Keys listed there are never renamed; extra
-keys (``repo``, ``rationale``, warning ``code`` and ``severity``...) only add.
+``to_json()`` gives the ``plan parse --json`` shape (the plan format of the
+reference docs, docs/reference/plans.md). Keys listed there are never
+renamed; extra keys (``repo``, ``rationale``, warning ``code`` and
+``severity``...) only add. ``from_json()`` reads that shape back: kbgen stores
+it in ``kbgen_plans.data`` and the snapshot holds plans as these types. It
+accepts what earlier kbgen versions stored (missing keys take their defaults).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +72,11 @@ class PlanWarning:
         return {"line": self.line, "message": self.message, "code": self.code,
                 "severity": self.severity}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanWarning:
+        return cls(code=str(data.get("code") or ""), line=_opt_int(data.get("line")),
+                   message=str(data.get("message") or ""))
+
 
 @dataclass(frozen=True)
 class PlannedFile:
@@ -98,6 +107,14 @@ class PlannedFile:
                 "cluster": self.cluster, "repo": self.repo, "repo_path": self.repo_path,
                 "domain": self.domain, "line": self.line, "extra": dict(self.extra)}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedFile:
+        return cls(file_id=int(data["file_id"]), path=str(data.get("path") or ""), loc=_opt_int(data.get("loc")),
+                   context=data.get("context"), package=data.get("package"), tier=data.get("tier"),
+                   repo=data.get("repo"), domain=data.get("domain"), cluster=str(data.get("cluster") or ""),
+                   line=int(data.get("line") or 0), repo_path=data.get("repo_path"),
+                   extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()})
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -115,6 +132,13 @@ class Cluster:
         return {"name": self.name, "letter": self.letter, "stated_files": self.stated_files,
                 "stated_loc": self.stated_loc, "files": list(self.file_ids),
                 "implicit": self.implicit, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cluster:
+        return cls(letter=str(data.get("letter") or ""), name=str(data.get("name") or ""),
+                   stated_files=_opt_int(data.get("stated_files")), stated_loc=_opt_int(data.get("stated_loc")),
+                   line=_opt_int(data.get("line")), file_ids=tuple(int(i) for i in data.get("files") or ()),
+                   implicit=bool(data.get("implicit")))
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,12 @@ class Question:
         return {"id": self.id, "text": self.text, "file_ids": list(self.file_ids),
                 "line": self.line, "ordinal": self.ordinal, "cluster": self.cluster}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Question:
+        return cls(id=str(data["id"]), text=str(data.get("text") or ""),
+                   file_ids=tuple(int(i) for i in data.get("file_ids") or ()), line=int(data.get("line") or 0),
+                   ordinal=int(data.get("ordinal") or 1), cluster=data.get("cluster"))
+
 
 @dataclass(frozen=True)
 class ClusterQuestion:
@@ -149,6 +179,12 @@ class ClusterQuestion:
 
     def to_json(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "text": self.text, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str) -> ClusterQuestion:
+        if isinstance(data, str):  # stored by early versions as bare text
+            return cls(cluster=None, text=data, line=0)
+        return cls(cluster=data.get("cluster"), text=str(data.get("text") or ""), line=int(data.get("line") or 0))
 
 
 @dataclass(frozen=True)
@@ -163,6 +199,12 @@ class DomainTag:
     def to_json(self) -> dict[str, Any]:
         return {"file_ids": list(self.file_ids), "domains": list(self.domains),
                 "line": self.line, "all_files": self.all_files}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DomainTag:
+        return cls(file_ids=tuple(int(i) for i in data.get("file_ids") or ()),
+                   domains=tuple(str(d) for d in data.get("domains") or ()), line=int(data.get("line") or 0),
+                   all_files=bool(data.get("all_files")))
 
 
 @dataclass(frozen=True)
@@ -232,3 +274,34 @@ class Plan:
             "warnings": [w.to_json() for w in self.warnings],
             "content_hash": self.content_hash,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        """The plan of a ``to_json()`` dict (as stored in ``kbgen_plans.data``)."""
+        target = data.get("target") or {}
+        return cls(
+            source=str(data.get("source") or ""), session=int(data["session"]), title=str(data.get("title") or ""),
+            date=data.get("date"), focus=data.get("focus"), strategic_value=data.get("strategic_value"),
+            rationale=data.get("rationale"), target_files=_opt_int(target.get("files")),
+            target_loc=_opt_int(target.get("loc")), target_clusters=_opt_int(target.get("clusters")),
+            clusters=tuple(Cluster.from_json(c) for c in data.get("clusters") or ()),
+            files=tuple(PlannedFile.from_json(f) for f in data.get("files") or ()),
+            questions=tuple(Question.from_json(q) for q in data.get("questions") or ()),
+            cluster_questions=tuple(ClusterQuestion.from_json(q) for q in data.get("cluster_questions") or ()),
+            outcomes=tuple(_outcome_text(o) for o in data.get("outcomes") or ()),
+            domain_tags=tuple(DomainTag.from_json(t) for t in data.get("domain_tags") or ()),
+            warnings=tuple(PlanWarning.from_json(w) for w in data.get("warnings") or ()),
+            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
+            content_hash=str(data.get("content_hash") or ""),
+        )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _outcome_text(item: Any) -> str:
+    """An expected outcome; early versions stored some as ``{"text": ...}`` objects."""
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
+    return str(item)

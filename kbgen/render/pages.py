@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
 from kbgen.model import File, Finding, PlanRecord, Question, Session, file_sort_key, strongest
+from kbgen.plan.model import ClusterQuestion
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, doc_link, finalize, fmt_int, heading, need, pct, table
 from kbgen.render.view import SiteView
@@ -176,7 +177,7 @@ def unsessioned_findings(view: SiteView) -> list[Finding]:
 def session_page(view: SiteView, s: Session) -> str:
     snap = view.snap
     plan = session_plan(view, s)
-    data = plan.data if plan else {}
+    data = plan.plan if plan else None
     reads = snap.reads_of_session.get(s.id, ())
     read_depth: dict[int, list[str]] = {}
     read_lines: Counter[int] = Counter()
@@ -187,22 +188,22 @@ def session_page(view: SiteView, s: Session) -> str:
         if r.line_ranges:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
     findings = snap.findings_of_session.get(s.id, ())
-    planned = [pf for pf in data.get("files", [])]
-    planned_ids = {int(pf["file_id"]) for pf in planned}
+    planned = list(data.files) if data else []
+    planned_ids = {pf.file_id for pf in planned}
 
     clusters = []
-    for cluster in data.get("clusters", []):
-        ids = [int(i) for i in cluster.get("files", [])]
+    for cluster in data.clusters if data else ():
+        ids = cluster.file_ids
         rows = []
-        for pf in (p for p in planned if int(p["file_id"]) in ids):
-            fid = int(pf["file_id"])
+        for pf in (p for p in planned if p.file_id in ids):
+            fid = pf.file_id
             depth = strongest(read_depth.get(fid, []))
-            rows.append([view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})",
-                         pf.get("loc"), depth if fid in read_depth else "not read",
+            rows.append([view.file_role(fid) if fid in snap.file_by_id else f"{pf.path} (ID {fid})",
+                         pf.loc, depth if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.get('stated_files') or len(ids)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
-        clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
+        stated = f" ({cluster.stated_files or len(ids)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
+        clusters.append({"title": (cluster.name or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
@@ -216,7 +217,7 @@ def session_page(view: SiteView, s: Session) -> str:
     reads_table = table(read_headers, read_rows(read_depth)) if not plan else Md("")
 
     sev = Counter(f.severity for f in findings)
-    planned_loc = sum(int(pf.get("loc") or 0) for pf in planned)
+    planned_loc = sum(pf.loc or 0 for pf in planned)
     read_loc = sum((snap.file_by_id[fid].loc or 0) for fid in read_depth if fid in snap.file_by_id)
     summary_rows: list[list[object]] = [
         ["Files", len(planned) if plan else "—", len(read_depth)],
@@ -227,39 +228,31 @@ def session_page(view: SiteView, s: Session) -> str:
                      if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
     questions = session_questions(view, s)
     fields = []
-    if plan:
-        for label, key in (("Plan", "title"), ("Date", "date"), ("Focus", "focus"),
-                           ("Strategic value", "strategic_value")):
-            if data.get(key):
-                fields.append(f"**{label}:** {escape.inline(data[key])}")
+    if plan and data:
+        for label, value in (("Plan", data.title), ("Date", data.date), ("Focus", data.focus),
+                             ("Strategic value", data.strategic_value)):
+            if value:
+                fields.append(f"**{label}:** {escape.inline(value)}")
         fields.append(f"**Source:** {escape.code(plan.source_path)}")
-    outcomes = data.get("outcomes") or []
-    cluster_questions = data.get("cluster_questions") or []
+    outcomes = data.outcomes if data else ()
+    cluster_questions = data.cluster_questions if data else ()
     return _render(
         "session.md.j2",
         anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
-        rationale=Md(escape.block(data.get("rationale") or "")),
+        rationale=Md(escape.block(data.rationale or "" if data else "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cq_text(c) for c in cluster_questions]) if cluster_questions else "",
         finding_groups=_findings_by_severity(view, findings),
-        outcomes=bullet_list([_text(o) for o in outcomes]) if outcomes else "",
+        outcomes=bullet_list(list(outcomes)) if outcomes else "",
     )
 
 
-def _text(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
-    return str(item)
-
-
-def _cq_text(item: Any) -> str:
-    if isinstance(item, dict):
-        return f"{item.get('cluster') or ''}: {item.get('text') or ''}".strip(": ")
-    return str(item)
+def _cq_text(item: ClusterQuestion) -> str:
+    return f"{item.cluster or ''}: {item.text or ''}".strip(": ")
 
 
 def file_page(view: SiteView, f: File) -> str:

@@ -63,8 +63,7 @@ class SiteView:
         for q in self.snap.questions:
             ids |= {fid for fid in q.file_ids if fid in self.snap.file_by_id}
         for plan in self.snap.plans:
-            ids |= {int(pf["file_id"]) for pf in plan.data.get("files", [])
-                    if int(pf["file_id"]) in self.snap.file_by_id}
+            ids |= {pf.file_id for pf in plan.plan.files if pf.file_id in self.snap.file_by_id}
         return frozenset(i for i in ids if i is not None)
 
     @cached_property
