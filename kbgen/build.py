@@ -214,10 +214,10 @@ def build_staleness(options: Options) -> str | None:
 
 # -- Sphinx --------------------------------------------------------------------------------
 
-#: Sphinx processes ``kbgen build`` runs by default. One: at the x1 benchmark scale on two cores,
-#: Sphinx's parallel reading took 215 s against 131 s serially (each worker pickles its whole
-#: environment, every need included, back to the main process, which unpickles it to merge),
-#: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
+#: Sphinx processes ``kbgen build`` runs by default. One: Sphinx's parallel reading is slower
+#: for a kbgen site and holds several times the memory (each worker pickles its whole
+#: environment, every need included, back to the main process, which unpickles it to merge;
+#: figures in bench/README.md).
 DEFAULT_JOBS = "1"
 #: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
 SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG
@@ -281,7 +281,7 @@ def pagefind_available() -> bool:
 
 
 #: pydata-sphinx-theme's page content. When the built pages have it, Pagefind indexes only that
-#: element: the same pages and words, about 15% faster at x1 (it skips the page chrome).
+#: element: the same pages and words, faster (it skips the page chrome; bench/README.md).
 PAGEFIND_ROOT = "article.bd-article"
 
 

@@ -64,7 +64,7 @@ def output_files(package_dir: Path | None = None) -> list[Path]:
 
 
 def _module_file(root: Path, name: str, module: str) -> Path | None:
-    """``kbgen.a.b`` → ``<root>/a/b.py`` or ``<root>/a/b/__init__.py`` (None: not a module of ours)."""
+    """A dotted module name of the package → its ``.py`` file or its ``__init__.py`` (None: not ours)."""
     parts = module.split(".")
     if parts[0] != name:
         return None
@@ -92,15 +92,15 @@ def _closure(root: Path, name: str, roots: Iterable[str]) -> set[str]:
 
 
 def _with_parents(module: str) -> list[str]:
-    """Importing ``kbgen.a.b`` runs ``kbgen/__init__.py`` and ``kbgen/a/__init__.py`` too."""
+    """Importing a module runs the ``__init__.py`` of every package above it too."""
     parts = module.split(".")
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 #: ``import a.b, c`` and ``from .a import (b, c)`` at the start of a line, at any indentation
-#: (imports inside functions count). A regular expression rather than :mod:`ast`: twenty
-#: times faster, and the no-op sync pays for it on every run; a docstring line that looks
-#: like an import can only add a module, never lose one.
+#: (imports inside functions count). A regular expression rather than :mod:`ast`: much faster
+#: (bench/README.md), and the no-op sync pays for it on every run; a docstring line that
+#: looks like an import can only add a module, never lose one.
 _IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)|import[ \t]+([^\n]*))",
                         re.MULTILINE)
 

@@ -128,8 +128,8 @@ def collector_paused() -> Iterator[None]:
     """Keep CPython's cyclic garbage collector off while a sync runs.
 
     Loading and rendering allocate millions of short-lived containers and no
-    garbage cycles worth collecting; the collector's passes over the loaded
-    snapshot cost about 0.4 s of a 4.5 s sync at the x1 benchmark scale.
+    garbage cycles worth collecting, while every collection walks the whole
+    loaded snapshot (what that cost is in bench/README.md).
     """
     enabled = gc.isenabled()
     gc.disable()

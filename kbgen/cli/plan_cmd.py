@@ -52,7 +52,11 @@ def plan_parse(
     as_json: Annotated[bool, typer.Option("--json", help="Print the parsed plans as one JSON document.")] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Parse the others after a broken plan.")] = False,
 ) -> None:
-    """Parse plans without a database; exit 2 on a parse error."""
+    """Parse plans without a database; exit 2 on a parse error.
+
+    The plan format and the JSON shape are described in kbgen's reference docs,
+    docs/reference/plans.md.
+    """
     parsed, failures = _parse_all(paths, keep_going)
     if as_json:
         stdout_write(json.dumps([p.to_json() for _, p in parsed], indent=2, ensure_ascii=False) + "\n")

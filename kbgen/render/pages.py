@@ -351,8 +351,8 @@ class Listing(Generic[T]):
     Up to :data:`SPLIT_ROWS` rows it is one page with a section per package, easiest to
     read. Past that it becomes a summary page plus one page per group: a package, or a
     package's area when the package alone has more rows. A session then re-renders only the
-    groups it touched and no page grows with the campaign: at x1 a single table of every read
-    file, or of one big package's, took seconds to build on every change.
+    groups it touched and no page grows with the campaign: a single table of every read file,
+    or of one big package's, was rebuilt by Sphinx on every change (bench/README.md).
     """
 
     view: SiteView

@@ -54,8 +54,8 @@ HTML_DEFAULTS: dict[str, Any] = {
 
 #: The layout of every kbgen need: one head line, details collapsed by default
 #: (pages with hundreds of findings stay readable). The collapse button is a
-#: text arrow: sphinx-needs' "icon:" buttons inline two SVG drawings per need,
-#: about 750 bytes each time, a tenth of the whole site's HTML at x1.
+#: text arrow: sphinx-needs' "icon:" buttons inline two SVG drawings in every need,
+#: a sizeable share of a big site's HTML (bench/README.md).
 LIGHT_LAYOUT: dict[str, Any] = {
     "grid": "simple",
     "layout": {
@@ -98,8 +98,8 @@ def _defaults() -> dict[str, Any]:
         "smartquotes": False,
         "myst_heading_anchors": 0,
         # Where [text](#target) links are looked up. Not the C and C++ domains: they parse every
-        # target as a declaration, 1.2 ms a link, which was most of the time of writing a
-        # listing page at the x1 scale; kbgen's own links are std labels (need-<id>).
+        # target as a declaration, most of the time of writing a listing page (bench/README.md);
+        # kbgen's own links are std labels (need-<id>).
         "myst_ref_domains": ["std", "py", "js", "rst", "math", "citation"],
         "graphviz_output_format": "svg",
     }

@@ -3,9 +3,8 @@
 ``kbgen build --search pagefind`` indexes the built site with Pagefind
 (:mod:`kbgen.build`) and passes ``-D kbgen_sphinx_search_index=0``: its
 search page then never needs ``searchindex.js``, so feeding every written page
-to Sphinx's indexer and dumping the index would be wasted work (about 2 s of
-a one-session incremental build at the x1 benchmark scale, and a share of
-every full build). The default (``--search auto``) keeps Sphinx's index
+to Sphinx's indexer and dumping the index would be wasted work (a share of
+every build, measured in bench/README.md). The default (``--search auto``) keeps Sphinx's index
 next to Pagefind's bundle: a site opened from disk (``file://``) cannot fetch
 Pagefind's chunks and searches with Sphinx's index instead. The search page
 itself always stays (the theme's search box links to it).
