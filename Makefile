@@ -28,6 +28,11 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# The edit-test loop: everything but Sphinx builds, the browser and other slow tests
+# (markers in pyproject.toml). The PostgreSQL tests run when a server can be started.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
 # The tests that compare kbgen's build speedups with the unpatched libraries, byte for byte, on the
 # lowest and the highest sphinx-needs (and Sphinx) that kbgen's speedups list as tested
 # (kbgen/sphinxext/speedups.py: TESTED_SPHINX_NEEDS, TESTED_SPHINX), each in a venv of its own.

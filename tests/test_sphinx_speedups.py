@@ -296,6 +296,7 @@ def duplicate_links_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return needs, schema, kwargs
 
 
+@pytest.mark.slow
 def test_build_backlinks_same_as_original_as_sets_with_duplicate_links(
         duplicate_links_input: tuple[dict[str, NeedItem], FieldsSchema, dict[str, Any]],
         use_original_add_backlink: Callable[[], None]) -> None:
@@ -313,6 +314,7 @@ def test_build_backlinks_same_as_original_as_sets_with_duplicate_links(
     assert as_sets(replaced) == as_sets(original)
 
 
+@pytest.mark.slow
 def test_build_backlinks_same_as_original_with_duplicate_links(
         duplicate_links_input: tuple[dict[str, NeedItem], FieldsSchema, dict[str, Any]],
         use_original_add_backlink: Callable[[], None]) -> None:
@@ -339,6 +341,7 @@ def test_build_backlinks_same_as_original_on_the_example_site_with_every_link_tw
     assert replaced == original
 
 
+@pytest.mark.slow
 def test_whole_build_same_back_links_and_needs_json_as_original(
         tmp_path: Path, speedups_applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """After the post-processing (sort_links) every back list and needs.json are the same."""
@@ -496,6 +499,7 @@ def doctree_cache_after_reading(src: Path, builddir: Path) -> list[int]:
     return sizes
 
 
+@pytest.mark.slow
 def test_untested_versions_build_without_the_changes_and_say_so_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any]) -> None:
     src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
@@ -545,6 +549,7 @@ GC_PAGES = {
 }
 
 
+@pytest.mark.slow
 def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_objects: None) -> None:
     seen: dict[str, list[int]] = {}
 
@@ -576,6 +581,7 @@ def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_o
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event", ["source-read", "doctree-resolved", "env-check-consistency"])
 def test_gc_unfrozen_after_a_failed_build(event: str, tmp_path: Path, no_frozen_objects: None) -> None:
     frozen_when_failing: list[int] = []
@@ -647,6 +653,7 @@ def build_with_runner(srcdir: Path, outdir: Path, *args: str) -> int:
     return main(["-b", "dummy", "-q", *args, str(srcdir), str(outdir)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fresh", [False, True], ids=["incremental", "fresh"])
 def test_gc_off_while_the_runner_loads_the_environment(fresh: bool, tmp_path: Path, no_frozen_objects: None,
                                                        gc_probe: dict[str, tuple[bool, int]]) -> None:
@@ -664,6 +671,7 @@ def test_gc_off_while_the_runner_loads_the_environment(fresh: bool, tmp_path: Pa
     assert not gcpolicy.PROCESS.paused
 
 
+@pytest.mark.slow
 def test_gc_never_paused_in_a_build_the_runner_does_not_own(tmp_path: Path, no_frozen_objects: None,
                                                             gc_probe: dict[str, tuple[bool, int]]) -> None:
     """A build in someone else's process (tests, plain sphinx-build) keeps the collector on: nothing
@@ -715,6 +723,7 @@ def test_gc_back_on_when_the_builder_fails_to_start(tmp_path: Path, no_frozen_ob
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow
 def test_speedups_off_leave_the_collector_alone(tmp_path: Path, no_frozen_objects: None,
                                                 gc_probe: dict[str, tuple[bool, int]]) -> None:
     """``kbgen_speedups = False``: no pause (back on at config-inited), no freeze, a normal exit."""
@@ -731,6 +740,7 @@ def test_speedups_off_leave_the_collector_alone(tmp_path: Path, no_frozen_object
     gcpolicy.PROCESS.fast_exit = True
 
 
+@pytest.mark.slow
 def test_gc_left_alone_when_the_caller_turned_it_off(tmp_path: Path, no_frozen_objects: None) -> None:
     src = write_site(tmp_path / "src", GC_PAGES)
     gc.disable()
@@ -753,6 +763,7 @@ def run_sphinx_main(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_sphinx_main_builds_a_site(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n\nHello from the tiny site.\n"})
     out = tmp_path / "out"
@@ -778,6 +789,7 @@ def setup(app):
 """
 
 
+@pytest.mark.slow
 def test_sphinx_main_flushes_both_streams_before_exiting(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n"}, conf=LAST_WORDS_CONF)
     result = run_sphinx_main("-q", "-b", "dummy", src, tmp_path / "out", cwd=tmp_path)
@@ -795,6 +807,7 @@ def test_sphinx_main_reports_a_broken_conf_py(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_sphinx_main_exit_code_with_warnings_as_errors(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n", "orphan.md": "# Not in any toctree\n"})
     lenient = run_sphinx_main("-b", "dummy", src, tmp_path / "lenient", cwd=tmp_path)
@@ -806,6 +819,7 @@ def test_sphinx_main_exit_code_with_warnings_as_errors(tmp_path: Path) -> None:
     assert "build finished with problems" in strict.stdout
 
 
+@pytest.mark.slow
 def test_sphinx_main_main_returns_the_exit_code_in_process(tmp_path: Path) -> None:
     """``main`` itself only returns (the os._exit is in the ``__main__`` block)."""
     from kbgen.sphinxext.main import main

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from kbgen.config import Options
 from kbgen.db.engine import sqlite_path
 from kbgen.sync import sync
@@ -39,6 +41,7 @@ def test_same_database_same_bytes(example_project: Options, tmp_path: Path) -> N
         assert (other.generated_path / rel).read_bytes() == p.read_bytes(), rel
 
 
+@pytest.mark.slow
 def test_deleted_finding_disappears_and_check_reports_it(example_project: Options) -> None:
     hand_written = {p: p.read_bytes() for p in example_project.docs_path.glob("*.md")}
     generated = example_project.generated_path
