@@ -124,3 +124,19 @@ def test_serve_explains_the_design_it_has() -> None:
     doc = kbgen.serve.__doc__ or ""
     assert "kbgen.render.deps" in doc
     assert "rewrites them all" not in doc and "stale" not in doc
+
+
+def test_the_installed_package_holds_what_users_run_only() -> None:
+    """The wheel's packages (pyproject's find rule) hold no benchmark or test code."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = find_packages(str(REPO), include=include)
+    assert "kbgen" in packages and "kbgen.sphinxext" in packages and "kbgen.sphinx" in packages
+    assert not [p for p in packages if not p.startswith("kbgen")]
+    shipped = [path for package in packages for path in (REPO / package.replace(".", "/")).glob("*.py")]
+    assert not [p for p in shipped if "synthetic" in p.name or "bench" in p.name]
+    assert (REPO / "bench" / "synthetic.py").is_file()
