@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from kbgen import vocab
 from kbgen.model import File, Finding, PlanRecord, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.outcomes import expected_vs_actual
+from kbgen.plan.model import ClusterQuestion, Results
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
 from kbgen.render.view import SiteView
@@ -190,7 +191,7 @@ def unsessioned_findings(view: SiteView) -> list[Finding]:
 def session_page(view: SiteView, s: Session) -> str:
     snap = view.snap
     plan = session_plan(view, s)
-    data = plan.data if plan else {}
+    data = plan.plan if plan else None
     reads = snap.reads_of_session.get(s.id, ())
     read_depth: dict[int, list[str]] = {}
     read_lines: Counter[int] = Counter()
@@ -201,32 +202,31 @@ def session_page(view: SiteView, s: Session) -> str:
         if r.line_ranges:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
     findings = snap.findings_of_session.get(s.id, ())
-    planned = [pf for pf in data.get("files", [])]
-    planned_ids = {int(pf["file_id"]) for pf in planned if pf.get("file_id") is not None}
+    planned = list(data.files) if data else []
+    planned_ids = {pf.file_id for pf in planned if pf.file_id is not None}
 
     clusters = []
-    for cluster in data.get("clusters", []):
-        letter = cluster.get("letter")
-        members = [p for p in planned if p.get("cluster") == letter] if letter is not None else \
-            [p for p in planned if p.get("file_id") in cluster.get("files", [])]
+    for cluster in data.clusters if data else ():
+        members = [p for p in planned if p.cluster == cluster.letter] if cluster.letter else \
+            [p for p in planned if p.file_id in cluster.file_ids]
         rows = []
         for pf in members:
-            fid = int(pf["file_id"]) if pf.get("file_id") is not None else None
+            fid = pf.file_id
             if fid is None:
-                rows.append([Md(f"{escape.code(pf.get('path') or '')} (no File ID; not in the database)"),
-                             pf.get("loc"), "not read", "—", "—", "no"])
+                rows.append([Md(f"{escape.code(pf.path)} (no File ID; not in the database)"),
+                             pf.loc, "not read", "—", "—", "no"])
                 continue
             depth = strongest(read_depth.get(fid, []))
-            shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})"
-            if pf.get("resolved_by") == "path":
+            shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.path} (ID {fid})"
+            if pf.resolved_by == "path":
                 # The plan gave no ID: say so, the reader may look for the file under another ID.
                 shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
                            "found by path)")
-            rows.append([shown, pf.get("loc"), depth if fid in read_depth else "not read",
+            rows.append([shown, pf.loc, depth if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.get('stated_files') or len(members)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
-        clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
+        stated = f" ({cluster.stated_files or len(members)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
+        clusters.append({"title": (cluster.name or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
@@ -240,7 +240,7 @@ def session_page(view: SiteView, s: Session) -> str:
     reads_table = table(read_headers, read_rows(read_depth)) if not plan else Md("")
 
     sev = Counter(f.severity for f in findings)
-    planned_loc = sum(int(pf.get("loc") or 0) for pf in planned)
+    planned_loc = sum(pf.loc or 0 for pf in planned)
     read_loc = sum((snap.file_by_id[fid].loc or 0) for fid in read_depth if fid in snap.file_by_id)
     summary_rows: list[list[object]] = [
         ["Files", len(planned) if plan else "—", len(read_depth)],
@@ -251,44 +251,43 @@ def session_page(view: SiteView, s: Session) -> str:
                      if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
     questions = session_questions(view, s)
     fields = []
-    if plan:
-        for label, key in (("Plan", "title"), ("Date", "date"), ("Focus", "focus"),
-                           ("Strategic value", "strategic_value")):
-            if data.get(key):
-                fields.append(f"**{label}:** {escape.inline(data[key])}")
+    if plan and data:
+        for label, value in (("Plan", data.title), ("Date", data.date), ("Focus", data.focus),
+                             ("Strategic value", data.strategic_value)):
+            if value:
+                fields.append(f"**{label}:** {escape.inline(value)}")
         fields.append(f"**Source:** {escape.code(plan.source_path)}")
-        if data.get("session_given"):
+        if data.session_given:
             fields.append("**Session:** the plan states no session number; it was imported with "
                           f"`--session {s.number}`")
-    outcomes = data.get("outcomes") or []
-    cluster_questions = data.get("cluster_questions") or []
+    outcomes = data.outcomes if data else ()
+    cluster_questions = data.cluster_questions if data else ()
     outcome_rows = expected_vs_actual(snap, s.number) if plan else []
     return _render(
         "session.md.j2",
         anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
-        rationale=Md(escape.block(data.get("rationale") or "")),
+        rationale=Md(escape.block((data.rationale if data else None) or "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])
         if cluster_questions else "",
         finding_groups=_findings_by_severity(view, findings),
-        outcomes=bullet_list([_text(o) for o in outcomes]) if outcomes else "",
+        outcomes=bullet_list(list(outcomes)) if outcomes else "",
         outcome_table=table(["Outcome", "Expected", "Actual", "Result"],
                             [[r.label, r.expected, r.actual, r.result] for r in outcome_rows]),
-        results=_results_section(data.get("results")),
+        results=_results_section(data.results if data else None),
     )
 
 
-def _cluster_question(view: SiteView, s: Session, item: Any) -> Md:
+def _cluster_question(view: SiteView, s: Session, item: ClusterQuestion) -> Md:
     """A cluster's ``**Question:**`` line, with the session's findings on the cluster's files."""
-    text = escape.inline(_cq_text(item))
-    letter = item.get("cluster") if isinstance(item, dict) else None
-    if letter is None:
+    text = escape.inline(f"{item.cluster or ''}: {item.text}".strip(": "))
+    if item.cluster is None:
         return Md(text)
-    file_ids = set(view.snap.cluster_files.get((s.number, str(letter)), ()))
+    file_ids = set(view.snap.cluster_files.get((s.number, str(item.cluster)), ()))
     answers = sorted(f.id for f in view.snap.findings_of_session.get(s.id, ()) if f.file_id in file_ids)
     if not answers:
         return Md(f"{text} — open")
@@ -296,45 +295,30 @@ def _cluster_question(view: SiteView, s: Session, item: Any) -> Md:
               + ", ".join(view.finding_ref(fid) for fid in answers))
 
 
-def _results_section(results: Any) -> Md:
+def _results_section(results: Results | None) -> Md:
     """A retroactive plan's Results section: the plan's own words, every piece escaped as data."""
-    if not isinstance(results, dict):
+    if results is None:
         return Md("")
-    title = str(results.get("title") or "Results")
+    title = results.title or "Results"
     parts: list[str] = [f"This plan was written after its session; its section "
                         f"“{escape.inline(title)}” is shown as written.\n"]
-    for block in results.get("blocks") or []:
-        kind = block.get("kind")
-        if kind == "heading":
-            parts.append(f"**{escape.inline(block.get('text') or '')}**\n")
-        elif kind == "paragraph":
-            parts.append(escape.block(block.get("text") or "") + "\n")
-        elif kind == "table" and block.get("rows"):
-            head, *rows = block["rows"]
+    for block in results.blocks:
+        if block.kind == "heading":
+            parts.append(f"**{escape.inline(block.text)}**\n")
+        elif block.kind == "paragraph":
+            parts.append(escape.block(block.text) + "\n")
+        elif block.kind == "table" and block.rows:
+            head, *rows = block.rows
             width = len(head)
-            parts.append(table([str(h) for h in head],
-                               [[str(c) for c in (list(r) + [""] * width)[:width]] for r in rows]))
-        elif kind == "list":
-            items = [str(i) for i in block.get("items") or []]
-            if block.get("ordered"):
-                parts.append("".join(f"{n}. {escape.inline(i)}\n" for n, i in enumerate(items, start=1)))
+            parts.append(table(list(head), [(list(r) + [""] * width)[:width] for r in rows]))
+        elif block.kind == "list":
+            if block.ordered:
+                parts.append("".join(f"{n}. {escape.inline(i)}\n" for n, i in enumerate(block.items, start=1)))
             else:
-                parts.append(bullet_list(items))
-        elif kind == "code":
-            parts.append(code_block(block.get("text") or ""))
+                parts.append(bullet_list(list(block.items)))
+        elif block.kind == "code":
+            parts.append(code_block(block.text))
     return Md("\n".join(parts)) if len(parts) > 1 else Md("")
-
-
-def _text(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
-    return str(item)
-
-
-def _cq_text(item: Any) -> str:
-    if isinstance(item, dict):
-        return f"{item.get('cluster') or ''}: {item.get('text') or ''}".strip(": ")
-    return str(item)
 
 
 def file_page(view: SiteView, f: File) -> str:
