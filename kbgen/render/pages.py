@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from kbgen import vocab
+from kbgen import analysis, vocab
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape, graphs
@@ -84,8 +84,19 @@ class SiteView:
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:
-        """Files read at SURFACE or deeper: each gets a page."""
-        return tuple(f for f in self.snap.files if vocab.is_read(f.depth))
+        """Files read at SURFACE or deeper: each gets a page.
+
+        An EXCLUDED file keeps its page when a recorded read reached SURFACE
+        or deeper before it was taken out of scope: what was learnt about it
+        stays reachable, though no figure counts it.
+        """
+        reads = self.snap.reads_of_file
+        return tuple(f for f in self.snap.files if vocab.is_read(f.depth) or (
+            f.depth == "EXCLUDED" and any(vocab.is_read(r.depth) for r in reads.get(f.id, ()))))
+
+    @cached_property
+    def page_file_ids(self) -> frozenset[int]:
+        return frozenset(f.id for f in self.page_files)
 
     @cached_property
     def need_file_ids(self) -> frozenset[int]:
@@ -503,8 +514,11 @@ def files_pages(view: SiteView) -> dict[str, str]:
                 sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
                for label, members in listing.groups.items()]
+    excluded = sum(1 for f in view.page_files if f.depth == "EXCLUDED")
+    since = (f" {excluded:,} of them {'was' if excluded == 1 else 'were'} read before being excluded from scope: "
+             "they are listed at depth EXCLUDED and keep their pages, but no figure counts them." if excluded else "")
     top = ["# Files read\n",
-           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
+           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package.{since} "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
@@ -515,11 +529,9 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
     """The site page of a domain: its need, then the domain document itself (included)."""
     snap = view.snap
     d = snap.domain_by_name[name]
-    files = snap.files_of_domain.get(name, ())
-    total = sum(f.loc or 0 for f in files)
-    read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
     domain_need = need("domain", view.domain_need_ids[name], name,
-                       options={"priority": d.priority, "coverage": pct(read, total)},
+                       options={"priority": d.priority,
+                                "coverage": analysis.coverage_text(analysis.domain_coverage_row(snap, name))},
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
             f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
@@ -530,11 +542,9 @@ def domains_index(view: SiteView) -> str:
     snap = view.snap
     rows = []
     for d in sorted(snap.domains, key=lambda d: d.name):
-        files = snap.files_of_domain.get(d.name, ())
-        total = sum(f.loc or 0 for f in files)
-        read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
+        c = analysis.domain_coverage_row(snap, d.name)
         rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
-                     d.priority, len(files), pct(read, total)])
+                     d.priority, c.files, analysis.coverage_text(c)])
     toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
                     for d in sorted(snap.domains, key=lambda d: d.name))
     return ("# Domains\n\n" + table(["Domain", "Priority", "Files", "Coverage (LOC MEDIUM+)"], rows)
@@ -583,8 +593,10 @@ def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
     entries = [f"/{root}/sessions/index", f"/{root}/domains/index", f"/{root}/files/index",
                f"/{root}/traceability", *extra]
     snap = view.snap
+    scoped = analysis.in_scope(snap)
+    read = sum(1 for f in view.page_files if f.depth != "EXCLUDED")
     return ("# Knowledge base\n\n"
-            f"{len(snap.sessions):,} sessions, {len(view.page_files):,} files read, {len(snap.findings):,} findings, "
+            f"{len(snap.sessions):,} sessions, {read:,} files read, {len(scoped.findings):,} findings, "
             f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
             "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
             f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
