@@ -141,6 +141,7 @@ def test_the_site_keeps_excluded_pages_and_says_what_it_does_not_count(url: str,
     assert not (kb / "files" / "FILE8.md").exists()
     session = (kb / "sessions" / "S1.md").read_text(encoding="utf-8")
     assert ":id: F2\n" in session and ":id: F3\n" in session
+    assert "| [lib/fork.rs](#need-FILE7) | DEEP (now EXCLUDED) | 3,000 |" in session
 
     # the domain document: no division by zero, no 0%, and a status that says why
     vendored = (root / "domains" / "vendored" / "analysis.md").read_text(encoding="utf-8")

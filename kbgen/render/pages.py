@@ -269,6 +269,12 @@ def session_page(view: SiteView, s: Session) -> str:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
     findings = snap.findings_of_session.get(s.id, ())
     planned = [pf for pf in data.get("files", [])]
+    excluded = analysis.excluded_ids(snap)
+
+    def reached(fid: int) -> str:
+        """The depth this session reached; a file taken out of scope since says so (it stays in the record)."""
+        return strongest(read_depth[fid]) + (" (now EXCLUDED)" if fid in excluded else "")
+
     planned_ids = {int(pf["file_id"]) for pf in planned}
 
     clusters = []
@@ -277,9 +283,8 @@ def session_page(view: SiteView, s: Session) -> str:
         rows = []
         for pf in (p for p in planned if int(p["file_id"]) in ids):
             fid = int(pf["file_id"])
-            depth = strongest(read_depth.get(fid, []))
             rows.append([view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})",
-                         pf.get("loc"), depth if fid in read_depth else "not read",
+                         pf.get("loc"), reached(fid) if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
         stated = f" ({cluster.get('stated_files') or len(ids)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
@@ -288,7 +293,7 @@ def session_page(view: SiteView, s: Session) -> str:
                                         rows)})
 
     def read_rows(file_ids: Iterable[int]) -> list[list[object]]:
-        return [[view.file_role(fid), strongest(read_depth[fid]), read_lines.get(fid) or "—",
+        return [[view.file_role(fid), reached(fid), read_lines.get(fid) or "—",
                  ", ".join(read_ranges.get(fid, [])) or "—"]
                 for fid in sorted(file_ids, key=lambda i: file_sort_key(snap.file_by_id[i])
                                   if i in snap.file_by_id else ("~", "", i))]
