@@ -61,6 +61,7 @@ def is_excluded(f: File) -> bool:
 
 
 def excluded_ids(snap: Snapshot) -> frozenset[int]:
+    """Ids of the EXCLUDED files (cached on the snapshot: pages ask once per session and per domain)."""
     cached: frozenset[int] | None = vars(snap).get("_kbgen_excluded_ids")
     if cached is None:
         cached = frozenset(f.id for f in snap.files if f.depth == EXCLUDED)
@@ -126,7 +127,7 @@ def excluded_summary(snap: Snapshot) -> Excluded:
 
 def short_count(n: int) -> str:
     """A count at a glance: ``3,920``, ``273k``, ``2.27M`` (exact figures go alongside)."""
-    if n >= 1_000_000:
+    if n >= 999_500:  # rounds to 1,000k: say 1.00M
         return f"{n / 1_000_000:.2f}M"
     if n >= 10_000:
         return f"{n / 1_000:.0f}k"

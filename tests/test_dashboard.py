@@ -99,7 +99,7 @@ def coverage_text(files: int, loc: int, loc_read: int, excluded: int) -> str:
 
 
 def short(n: int) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.0f}k" if n >= 10_000 else f"{n:,}"
+    return f"{n / 1e6:.2f}M" if n >= 999_500 else f"{n / 1e3:.0f}k" if n >= 10_000 else f"{n:,}"
 
 
 def excluded_line(ref: SqlFigures) -> str:

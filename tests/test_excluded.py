@@ -166,3 +166,20 @@ def test_the_site_keeps_excluded_pages_and_says_what_it_does_not_count(url: str,
             "out, with their 2 findings (1 open CRITICAL/HIGH), 3 file reads and 3 dependency edges; the site still "
             "shows them and everything recorded about them.\n") in dash
     assert "0 of 1 dependency edges are not verified" in dash
+
+
+@pytest.mark.parametrize(("n", "text_"), [
+    (0, "0"), (3_920, "3,920"), (9_999, "9,999"), (10_000, "10k"), (273_412, "273k"), (999_499, "999k"),
+    (999_500, "1.00M"), (2_268_904, "2.27M"),
+])
+def test_short_counts_never_read_1000k(n: int, text_: str) -> None:
+    assert analysis.short_count(n) == text_
+
+
+def test_one_excluded_file_reads_as_one() -> None:
+    one = analysis.Excluded(files=1, loc=3_920, findings=1, open_findings=0, reads=0, dependencies=0)
+    assert analysis.excluded_headline(one) == "1 file / 3,920 LOC excluded"
+    assert analysis.excluded_note(one) == "depth EXCLUDED, taken out of scope"
+    assert analysis.excluded_sentence(one, "here") == "Every figure here leaves it out, with its 1 finding"
+    none = analysis.Excluded(files=0, loc=0, findings=0, open_findings=0, reads=0, dependencies=0)
+    assert not none and analysis.excluded_sentence(none, "here") == "Every figure here leaves them out"
