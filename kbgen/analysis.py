@@ -344,21 +344,39 @@ def coverage_text(c: Coverage) -> str:
 
 
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
-    """One group's row: EXCLUDED members are counted apart, never in a figure."""
-    scoped = [f for f in files if f.depth != EXCLUDED]
-    depths = Counter(f.depth for f in scoped)
-    out = [f for f in files if f.depth == EXCLUDED]
-    return Coverage(name=name, files=len(scoped), loc=sum(f.loc or 0 for f in scoped),
-                    files_read=sum(1 for f in scoped if read_medium_plus(f)),
-                    loc_read=sum(f.loc or 0 for f in scoped if read_medium_plus(f)),
+    """One group's row, in one pass: EXCLUDED members are counted apart, never in a figure."""
+    threshold = vocab.depth_rank("MEDIUM")
+    depths: Counter[str] = Counter()
+    n = loc = n_read = loc_read = n_out = loc_out = 0
+    for f in files:
+        size = f.loc or 0
+        if f.depth == EXCLUDED:
+            n_out += 1
+            loc_out += size
+            continue
+        n += 1
+        loc += size
+        depths[f.depth] += 1
+        if vocab.depth_rank(f.depth) >= threshold:
+            n_read += 1
+            loc_read += size
+    return Coverage(name=name, files=n, loc=loc, files_read=n_read, loc_read=loc_read,
                     by_depth=tuple(depths.get(d, 0) for d in vocab.DEPTHS), priority=priority,
-                    excluded_files=len(out), excluded_loc=sum(f.loc or 0 for f in out))
+                    excluded_files=n_out, excluded_loc=loc_out)
 
 
 def domain_coverage_row(snap: Snapshot, name: str) -> Coverage:
-    """The coverage row of one domain (in-scope files; its excluded ones counted apart)."""
-    d = snap.domain_by_name.get(name)
-    return _coverage(name, snap.files_of_domain.get(name, ()), d.priority if d else "")
+    """The coverage row of one domain (in-scope files; its excluded ones counted apart).
+
+    Cached on the snapshot: the dashboard, the domains index, each domain
+    page and each domain document ask for the same rows.
+    """
+    cache: dict[str, Coverage] = vars(snap).setdefault("_kbgen_domain_rows", {})
+    row = cache.get(name)
+    if row is None:
+        d = snap.domain_by_name.get(name)
+        row = cache[name] = _coverage(name, snap.files_of_domain.get(name, ()), d.priority if d else "")
+    return row
 
 
 def domain_coverage(snap: Snapshot, name: str) -> tuple[int, int, int, int]:
@@ -369,8 +387,7 @@ def domain_coverage(snap: Snapshot, name: str) -> tuple[int, int, int, int]:
 
 def coverage_by_domain(snap: Snapshot) -> list[Coverage]:
     """One row per domain, by name (a domain without in-scope files shows zeros)."""
-    return [_coverage(d.name, snap.files_of_domain.get(d.name, ()), d.priority)
-            for d in sorted(snap.domains, key=lambda d: (d.name, d.id))]
+    return [domain_coverage_row(snap, d.name) for d in sorted(snap.domains, key=lambda d: (d.name, d.id))]
 
 
 def coverage_by_package(snap: Snapshot) -> list[Coverage]:
