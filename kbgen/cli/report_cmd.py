@@ -70,13 +70,15 @@ def stats() -> None:
     for col in ("Depth", "Files", "%", "LOC", "% LOC"):
         depth.add_column(col, justify="left" if col == "Depth" else "right")
     for d, n, loc in o.by_depth:
-        depth.add_row(d, f"{n:,}", pct(n, o.files), f"{loc:,}", pct(loc, o.loc))
+        if d != analysis.EXCLUDED:  # counted apart, below the overall table
+            depth.add_row(d, f"{n:,}", pct(n, o.files), f"{loc:,}", pct(loc, o.loc))
 
     domains = Table(title="Coverage by domain (LOC read MEDIUM or deeper)", title_justify="left")
     for col in ("Domain", "Priority", "Files", "Read", "LOC", "Coverage"):
         domains.add_column(col, justify="left" if col in ("Domain", "Priority") else "right")
     for c in figs.domains:
-        domains.add_row(c.name, c.priority, f"{c.files:,}", f"{c.files_read:,}", f"{c.loc:,}", pct(c.loc_read, c.loc))
+        domains.add_row(c.name, c.priority, f"{c.files:,}", f"{c.files_read:,}", f"{c.loc:,}",
+                        analysis.coverage_text(c))
 
     findings = Table(title="Findings by severity", title_justify="left")
     for col in ("Severity", "All", "Open"):
@@ -93,5 +95,10 @@ def stats() -> None:
     for tier, (n, loc) in analysis.gap_tier_counts(figs.gaps).items():
         gaps.add_row(tier, f"{n:,}", f"{loc:,}")
 
-    for t in (overall, depth, domains, findings, gaps):
+    console.print(overall)
+    ex = figs.excluded
+    if ex:  # once, apart: no figure below counts them
+        console.print(f"{analysis.excluded_headline(ex)} ({analysis.excluded_note(ex)}). "
+                      f"{analysis.excluded_sentence(ex, 'below')}.\n", markup=False, highlight=False)
+    for t in (depth, domains, findings, gaps):
         console.print(t)

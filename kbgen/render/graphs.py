@@ -120,7 +120,7 @@ class Graph:
 
 def page_url(view: SiteView, from_docname: str, f: File) -> str:
     """The HTML of a file's page relative to the page the graph sits on ('' when it has none)."""
-    if not vocab.is_read(f.depth):
+    if f.id not in view.page_file_ids:
         return ""
     target = view.layout.file(f) + ".html"
     return posixpath.relpath(target, posixpath.dirname(from_docname) or ".")
@@ -240,7 +240,8 @@ def package_network(view: SiteView, links: Sequence[analysis.PackageLink], cover
     nodes = []
     for n in kept:
         c = cov.get(n)
-        facts = f"{c.files:,} files, {c.percent:.0f}% read" if c else ""
+        facts = "" if c is None else f"{c.files:,} files, " + (
+            f"{c.percent:.0f}% read" if c.has_coverage else analysis.coverage_text(c))
         nodes.append(Node(id=ids[n], label=f"{label_text(n)}\n{facts}".strip(), tooltip=n))
     edges = []
     for link in links:

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from kbgen import vocab
+from kbgen import analysis, vocab
 from kbgen.model import File, Finding, PlanRecord, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.outcomes import expected_vs_actual
 from kbgen.plan.model import ClusterQuestion, Results
@@ -211,6 +211,11 @@ def session_page(view: SiteView, s: Session) -> str:
     findings = snap.findings_of_session.get(s.id, ())
     planned = list(data.files) if data else []
     planned_ids = {pf.file_id for pf in planned if pf.file_id is not None}
+    excluded = analysis.excluded_ids(snap)
+
+    def reached(fid: int) -> str:
+        """The depth this session reached; a file taken out of scope since says so (it stays in the record)."""
+        return strongest(read_depth[fid]) + (" (now EXCLUDED)" if fid in excluded else "")
 
     clusters = []
     for cluster in data.clusters if data else ():
@@ -223,13 +228,12 @@ def session_page(view: SiteView, s: Session) -> str:
                 rows.append([Md(f"{escape.code(pf.path)} (no File ID; not in the database)"),
                              pf.loc, "not read", "—", "—", "no"])
                 continue
-            depth = strongest(read_depth.get(fid, []))
             shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.path} (ID {fid})"
             if pf.resolved_by == "path":
                 # The plan gave no ID: say so, the reader may look for the file under another ID.
                 shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
                            "found by path)")
-            rows.append([shown, pf.loc, depth if fid in read_depth else "not read",
+            rows.append([shown, pf.loc, reached(fid) if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
         stated = f" ({cluster.stated_files or len(members)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
@@ -238,7 +242,7 @@ def session_page(view: SiteView, s: Session) -> str:
                                         rows)})
 
     def read_rows(file_ids: Iterable[int]) -> list[list[object]]:
-        return [[view.file_role(fid), strongest(read_depth[fid]), read_lines.get(fid) or "—",
+        return [[view.file_role(fid), reached(fid), read_lines.get(fid) or "—",
                  ", ".join(read_ranges.get(fid, [])) or "—"]
                 for fid in sorted(file_ids, key=lambda i: file_sort_key(snap.file_by_id[i])
                                   if i in snap.file_by_id else ("~", "", i))]
@@ -506,8 +510,11 @@ def files_pages(view: SiteView) -> dict[str, str]:
                 sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
                for label, members in listing.groups.items()]
+    excluded = sum(1 for f in view.page_files if analysis.is_excluded(f))
+    since = (f" {excluded:,} of them {'was' if excluded == 1 else 'were'} read before being excluded from scope: "
+             "they are listed at depth EXCLUDED and keep their pages, but no figure counts them." if excluded else "")
     top = ["# Files read\n",
-           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
+           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package.{since} "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
@@ -518,11 +525,9 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
     """The site page of a domain: its need, then the domain document itself (included)."""
     snap = view.snap
     d = snap.domain_by_name[name]
-    files = snap.files_of_domain.get(name, ())
-    total = sum(f.loc or 0 for f in files)
-    read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
     domain_need = need("domain", view.domain_need_ids[name], name,
-                       options={"priority": d.priority, "coverage": pct(read, total)},
+                       options={"priority": d.priority,
+                                "coverage": analysis.coverage_text(analysis.domain_coverage_row(snap, name))},
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
             f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
@@ -533,11 +538,9 @@ def domains_index(view: SiteView) -> str:
     snap = view.snap
     rows = []
     for d in sorted(snap.domains, key=lambda d: d.name):
-        files = snap.files_of_domain.get(d.name, ())
-        total = sum(f.loc or 0 for f in files)
-        read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
+        c = analysis.domain_coverage_row(snap, d.name)
         rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
-                     d.priority, len(files), pct(read, total)])
+                     d.priority, c.files, analysis.coverage_text(c)])
     toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
                     for d in sorted(snap.domains, key=lambda d: d.name))
     return ("# Domains\n\n" + table(["Domain", "Priority", "Files", "Coverage (LOC MEDIUM+)"], rows)
@@ -609,8 +612,10 @@ def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
     entries = [f"/{root}/sessions/index", f"/{root}/domains/index", f"/{root}/files/index",
                f"/{root}/traceability", *extra]
     snap = view.snap
+    scoped = analysis.in_scope(snap)
+    read = sum(1 for f in view.page_files if not analysis.is_excluded(f))
     return ("# Knowledge base\n\n"
-            f"{len(snap.sessions):,} sessions, {len(view.page_files):,} files read, {len(snap.findings):,} findings, "
+            f"{len(snap.sessions):,} sessions, {read:,} files read, {len(scoped.findings):,} findings, "
             f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
             "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
             f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")

@@ -34,12 +34,10 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
     """Section key → markdown body for one domain."""
     name = domain.name
     files = snap.files_of_domain.get(name, ())
-    n_files, n_read, loc, loc_read = analysis.domain_coverage(snap, name)
     sessions = analysis.sessions_touching_domain(snap, name)
     last = snap.session_by_id[sessions[-1]] if sessions else None
-    status = "Not started" if not n_read else ("Complete" if n_read == n_files else "In progress")
-    header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: {pct(loc_read, loc)} of LOC "
-              f"({n_read:,}/{n_files:,} files MEDIUM or deeper) | **Status**: {status}\n"
+    header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: "
+              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n"
               f"> **Last updated**: {escape.inline(last.date or '—') if last else '—'}"
               f"{f' (Session {escape.inline(last.label)})' if last else ''}\n")
 
@@ -96,8 +94,9 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
             ["File", "Package", "LOC", "Why"],
             [[Md(escape.code(g.file.path)), g.file.package, g.file.loc, g.reason] for g in shown]) + more)
     domain_file_ids = {f.id for f in files}
+    in_scope_ids = domain_file_ids - analysis.excluded_ids(snap)  # a question on an excluded file is no gap
     # A question answered only in part (a partial text answer) is still a gap: it is listed with its verdict.
-    open_qs = [q for q in snap.questions if set(q.file_ids) & domain_file_ids and (
+    open_qs = [q for q in snap.questions if set(q.file_ids) & in_scope_ids and (
         snap.question_status(q.id) == "open"
         or (q.id in snap.text_answer_of and snap.text_answer_of[q.id].partial))]
     if open_qs:
@@ -110,21 +109,45 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
     gaps_md = "\n".join(gap_parts) or "No unread source files and no open plan questions.\n"
 
     log_parts = []
+    excluded = analysis.excluded_ids(snap)
     for sid in sessions:
         s = snap.session_by_id[sid]
         reads = [r for r in snap.reads_of_session.get(sid, ()) if r.file_id in domain_file_ids]
-        read_files = {r.file_id for r in reads}
+        read_files = {r.file_id for r in reads if r.file_id not in excluded}
+        read_excluded = {r.file_id for r in reads if r.file_id in excluded}
         read_loc = sum(snap.file_by_id[i].loc or 0 for i in read_files if i in snap.file_by_id)
         found = [f for f in snap.findings_of_session.get(sid, ()) if f.file_id in domain_file_ids]
-        sev = Counter(f.severity for f in found)
-        counts = ", ".join(f"{sev[k]} {k}" for k in vocab.SEVERITIES if sev.get(k)) or "no findings"
+        found_excluded = sum(1 for f in found if f.file_id in excluded)
+        sev = Counter(f.severity for f in found if f.file_id not in excluded)
+        total = sum(sev.values())
+        counts = (f"{analysis.plural(total, 'finding')}: " + ", ".join(f"{sev[k]} {k}" for k in vocab.SEVERITIES
+                                                                      if sev.get(k))) if total else "no findings"
+        apart = ""
+        if read_excluded or found_excluded:
+            what = [analysis.plural(len(read_excluded), "file") + " read"] if read_excluded else []
+            what += [analysis.plural(found_excluded, "finding")] if found_excluded else []
+            apart = f" Not counted, on files excluded since: {' and '.join(what)}."
         log_parts.append(
             f"### {escape.inline(s.label)} ({escape.inline(s.date or 'undated')}): "
             f"{escape.inline(s.focus or 'session')}\n\n"
-            f"{len(read_files):,} files read ({fmt_int(read_loc)} LOC); {len(found):,} findings: {counts}.\n")
+            f"{analysis.plural(len(read_files), 'file')} read ({fmt_int(read_loc)} LOC); {counts}."
+            f"{apart}\n")
     log_md = "\n".join(log_parts) or "No session has touched this domain yet.\n"
     return {"header": header, "files": files_md, "findings": "\n".join(findings_parts), "positives": positives_md,
             "dependencies": deps_md, "gaps": gaps_md, "session_log": log_md}
+
+
+def coverage_line(c: analysis.Coverage) -> str:
+    """The header's coverage and status: in-scope files only; excluded ones named, never counted.
+
+    ``N% of LOC (12/40 files MEDIUM or deeper; 3 excluded files not counted) | **Status**: In progress``.
+    """
+    apart = f"; {analysis.plural(c.excluded_files, 'excluded file')} not counted" if c.excluded_files else ""
+    if not c.files:
+        return f"{analysis.coverage_text(c)} | **Status**: {'Out of scope' if c.excluded_files else 'Not started'}"
+    status = "Not started" if not c.files_read else ("Complete" if c.files_read == c.files else "In progress")
+    share = f"{pct(c.loc_read, c.loc)} of LOC" if c.has_coverage else analysis.coverage_text(c)
+    return f"{share} ({c.files_read:,}/{c.files:,} files MEDIUM or deeper{apart}) | **Status**: {status}"
 
 
 def _describe(f: Finding) -> str:
