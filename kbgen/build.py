@@ -46,6 +46,7 @@ from typing import IO, Literal
 from kbgen import __version__
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+from kbgen.wording import count
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
@@ -87,8 +88,8 @@ class BuildResult:
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
-        warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
-        return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
+        return (f"built {count(self.pages, 'page')} ({self.mode}) in {self.seconds:.1f} s, "
+                f"{count(self.warnings, 'warning')}, "
                 f"search: {self.search} → {self.index}")
 
 

@@ -30,6 +30,7 @@ from kbgen.model import File, Snapshot
 from kbgen.outputs import write_if_changed
 from kbgen.render import escape
 from kbgen.render.myst import Md, heading, pct, table
+from kbgen.wording import count
 
 #: Rows of the long lists in the report (the site has them all).
 HOTSPOT_ROWS = 50
@@ -104,12 +105,12 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
         heading(2, "Coverage by package"),
         table(["Package", *depth_cols], _coverage_rows(figs.packages)) or "No packages.\n",
         heading(2, "Integration hotspots"),
-        f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains"
+        f"{count(len(figs.hotspots), 'file')} tagged with {options.hotspot_min_domains} or more domains"
         f"{f' (the first {HOTSPOT_ROWS} shown)' if len(figs.hotspots) > HOTSPOT_ROWS else ''}.\n",
         table(["File", "Package", "Depth", "LOC", "Domains", "Domain names"],
               [[*_file(f), f.depth, f.loc, len(names), ", ".join(names)] for f, names in figs.hotspots[:HOTSPOT_ROWS]]),
         heading(2, f"Top {options.report_gap_limit} priority gaps"),
-        f"{len(figs.gaps):,} NOT_TOUCHED source files in HIGH-priority domains (tests, type stubs, docs and "
+        f"{count(len(figs.gaps), 'NOT_TOUCHED source file')} in HIGH-priority domains (tests, type stubs, docs and "
         "`exclude_paths` left out), ranked by tier, then LOC.\n",
         table(["Tier", "Files", "LOC", "Meaning"],
               [[t, n, loc, analysis.TIER_MEANING[t]] for t, (n, loc) in analysis.gap_tier_counts(figs.gaps).items()]),
@@ -140,7 +141,7 @@ def _open_findings(snap: Snapshot, figs: Figures) -> list[str]:
     sev = Counter(x.severity for x in items)
     shown = items[:OPEN_ROWS]
     return [
-        f"{len(items):,} CRITICAL or HIGH findings not followed up ({sev['CRITICAL']:,} CRITICAL, "
+        f"{count(len(items), 'CRITICAL or HIGH finding')} not followed up ({sev['CRITICAL']:,} CRITICAL, "
         f"{sev['HIGH']:,} HIGH){f'; the first {OPEN_ROWS} shown, CRITICAL first' if len(items) > OPEN_ROWS else ''}.\n",
         table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
               [[name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES), sum(c.values())]

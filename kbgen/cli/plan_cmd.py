@@ -16,6 +16,7 @@ from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_
 from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
 from kbgen.plan import Plan, PlanWarning, parse_plan_file
+from kbgen.wording import count
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
@@ -66,8 +67,9 @@ def plan_parse(
 
 
 def _print_plan_line(path: Path, plan: Plan) -> None:
-    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions, {len(plan.problems)} warnings")
+    say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
+        f"{count(len(plan.files), 'file')}, {plan.loc_total:,} LOC, {count(len(plan.questions), 'question')}, "
+        f"{count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -96,7 +98,8 @@ def plan_import(
         for path, plan in parsed:
             result = import_plan(engine, plan, _display_path(path, options.project_dir))
             bound = f"bound to session {result.bound_session}" if result.bound_session else "no such session yet"
-            say(f"{path}: R{plan.session} {result.action} ({result.files} files, {result.questions} questions; "
+            say(f"{path}: R{plan.session} {result.action} ({count(result.files, 'file')}, "
+                f"{count(result.questions, 'question')}; "
                 f"{bound})")
             for w in result.warnings:
                 _report_warning(path, w)

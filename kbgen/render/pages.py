@@ -22,6 +22,7 @@ from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_ke
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, doc_link, finalize, fmt_int, heading, need, need_link, pct, table
+from kbgen.wording import count, verb
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -170,8 +171,9 @@ def finding_need(view: SiteView, f: Finding) -> Md:
     if status_text != "Open":
         content.append(f"**Status:** {escape.inline(status_text)}")
     if answers:
-        marks = [f"{view.question_ref(a.question_id)}{' (inferred)' if a.inferred else ''}"
-                 f"{' (partial)' if a.partial else ''}" for a in snap.questions_of_finding[f.id]]
+        # (the question's link text already says "inferred": its status)
+        marks = [f"{view.question_ref(a.question_id)}{' (partial)' if a.partial else ''}"
+                 for a in snap.questions_of_finding[f.id]]
         content.append("**Answers:** " + ", ".join(marks))
     return need(
         "finding", f.need_id, f.description or f.need_id,
@@ -221,7 +223,8 @@ def file_need(view: SiteView, f: File) -> Md:
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
         links={"depends_on": [f"FILE{t}" for t in targets if t != f.id],
-               "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]})
+               "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]},
+        content=escape.block(f.notes) if f.notes and f.notes.strip() else "")
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -271,7 +274,8 @@ def session_page(view: SiteView, s: Session) -> str:
                          pf.get("loc"), depth if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.get('stated_files') or len(ids)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
+        n_files = int(cluster.get("stated_files") or len(ids))
+        stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
         clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
@@ -341,8 +345,9 @@ def file_page(view: SiteView, f: File) -> str:
         [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
-    findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
+    findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
+        [need_link(x.need_id, x.need_id), x.severity_raw or x.severity, x.description or "—",
+         x.category_raw or x.category, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
@@ -401,7 +406,7 @@ def sessions_index(view: SiteView) -> dict[str, str]:
                           + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     toc = "\n".join(f"/{g}" for g in group_names)
     pages[f"{root}/sessions/index"] = (
-        "# Sessions\n\n" + f"{len(snap.sessions):,} research sessions, grouped by hundreds.\n\n"
+        "# Sessions\n\n" + f"{count(len(snap.sessions), 'research session')}, grouped by hundreds.\n\n"
         + bullet_list([Md(f"[{escape.inline(pages[g].splitlines()[0][2:])}](project:/{g}.md)") for g in group_names])
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     return pages
@@ -504,7 +509,8 @@ def files_pages(view: SiteView) -> dict[str, str]:
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
                for label, members in listing.groups.items()]
     top = ["# Files read\n",
-           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
+           f"{count(len(view.page_files), 'file')} read at SURFACE or deeper "
+           f"{verb(len(view.page_files), 'has a page', 'have a page each')}, listed per package. "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
@@ -564,7 +570,7 @@ def traceability_page(view: SiteView) -> str:
         sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Answers"], rows))
     n = sum(total.values())
     parts.append(heading(2, "Answered per session"))
-    parts.append(f"Overall: **{pct(total['answered'] + total['inferred'], n)}** of {n:,} questions answered "
+    parts.append(f"Overall: **{pct(total['answered'] + total['inferred'], n)}** of {count(n, 'question')} answered "
                  f"({total['answered']:,} explicit, {total['inferred']:,} inferred, {total['open']:,} open).\n")
     parts.append(table(["Session", "Questions", "Answered", "Inferred", "Open", "Answered %"], per_session_rows))
     parts.append(heading(2, "Open questions per session"))
@@ -584,8 +590,9 @@ def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
                f"/{root}/traceability", *extra]
     snap = view.snap
     return ("# Knowledge base\n\n"
-            f"{len(snap.sessions):,} sessions, {len(view.page_files):,} files read, {len(snap.findings):,} findings, "
-            f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
+            f"{count(len(snap.sessions), 'session')}, {count(len(view.page_files), 'file')} read, "
+            f"{count(len(snap.findings), 'finding')}, {count(len(snap.questions), 'plan question')}. "
+            "Generated by kbgen from the research database — "
             "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
             f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
 

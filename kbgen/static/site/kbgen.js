@@ -4,7 +4,10 @@
  *    findings), so its severity is repeated as a coloured badge in the head line, and
  *    "Severity" columns of index tables are coloured. Colours come from kbgen.css (light and
  *    dark palettes); the text stays, so nothing depends on colour alone.
- * 2. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
+ * 2. Long paths in table cells may wrap after each "/" (a <wbr> there), and code inside a
+ *    cell's prose anywhere, so registries fit the article's width instead of clipping their last
+ *    columns.
+ * 3. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
  *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
  *    Sphinx's search run, exactly as a plain Sphinx site would.
  */
@@ -57,6 +60,26 @@
           if (severity) cell.classList.add("kb-sev-text", "kb-sev-" + severity);
         });
       }
+    });
+  }
+
+  function breakablePaths() {
+    document.querySelectorAll(".bd-article table:not(.need) td code").forEach(function (code) {
+      var cell = code.closest("td");
+      if (cell && cell.textContent.trim() !== code.textContent.trim()) code.classList.add("kb-code-in-text");
+      var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+      var texts = [];
+      while (walker.nextNode()) texts.push(walker.currentNode);
+      texts.forEach(function (text) {
+        var parts = text.nodeValue.split(/(?<=[\/\\])(?=.)/);
+        if (parts.length < 2) return;
+        var fragment = document.createDocumentFragment();
+        parts.forEach(function (part, i) {
+          if (i) fragment.appendChild(document.createElement("wbr"));
+          fragment.appendChild(document.createTextNode(part));
+        });
+        text.parentNode.replaceChild(fragment, text);
+      });
     });
   }
 
@@ -130,6 +153,7 @@
   ready(function () {
     markNeeds();
     markSeverityColumns();
+    breakablePaths();
     setupSearch();
   });
 })();
