@@ -38,9 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-try:
-    import kbgen  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout: make the repository importable
+if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
 from kbgen.config import Options, load_options  # noqa: E402
@@ -121,9 +119,9 @@ def example(root: Path) -> Options:
 
 
 def campaign(root: Path, scale: float, seed: int) -> Options:
+    from bench.synthetic import generate
     from kbgen.db.engine import resolve_url
     from kbgen.db.plans import import_plan_folder
-    from kbgen.synthetic import generate
 
     init_project(root, title=f"campaign x{scale:g}")
     options = load_options(root)

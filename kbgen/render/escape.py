@@ -49,7 +49,7 @@ of MyST would read dashes in a list item there). Besides:
 
 Option values of need directives and titles are single-line by construction
 (:func:`plain`) and sphinx-needs' dynamic functions and variants are switched
-off for every kbgen field (see :mod:`kbgen.sphinx`). Table cells add one rule
+off for every kbgen field (see :mod:`kbgen.sphinxext.extension`). Table cells add one rule
 of their own (every ``|`` escaped, inside code spans too): :mod:`kbgen.render.myst`.
 """
 
