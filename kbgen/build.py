@@ -58,6 +58,7 @@ PAGEFIND_EXCLUDE = (
     ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
     ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
     ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
+    ".no-search",  # need metadata rows (kbgen.sphinxext.searchable), skipped by Sphinx's index too
 )
 
 SearchMode = Literal["auto", "pagefind", "sphinx"]

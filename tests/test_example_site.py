@@ -110,3 +110,26 @@ def test_domain_page_renders_document_and_links_labels(built_example: Options) -
 def test_traceability_page_percentages(built_example: Options) -> None:
     text = _html(built_example, "kb/traceability.html").get_text(" ")
     assert "71% of 7 questions answered" in " ".join(text.split())
+
+
+def test_needs_are_search_results_and_their_metadata_is_not_indexed(built_example: Options) -> None:
+    """Each need's head line is a heading carrying its id (a Pagefind sub-result that lands on it);
+    metadata rows carry Sphinx's ``no-search`` class (both indexes skip them); text is weighted."""
+    soup = _html(built_example, "kb/sessions/S3.html")
+    for need_id in ("S3", "Q3-1012", "F25"):
+        head = soup.find(id=need_id)
+        assert head is not None and head.name in ("h2", "h3", "h4", "h5", "h6"), head
+        assert "kb-need-head" in head["class"] and head.get("data-pagefind-weight")
+        table = head.find_parent("table")
+        assert table is not None and "need" in table["class"] and not table.get("id")
+        assert "▾" not in head.get_text() and "▸" not in head.get_text()  # the arrows follow the heading
+        assert all("no-search" in row["class"] for row in table.select("tr.meta"))
+    finding = soup.find(id="F25").find_parent("table")
+    assert finding.select_one("tr.content [data-pagefind-weight]") is not None
+    assert finding.select_one("tr.content code").get_text() == "PluginHost::load"
+    # a need heading sits one level below its section: F25 is under "Critical (4)", an h3
+    assert soup.find(id="F25").name == "h4"
+    index = (built_example.build_path / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("(") + 1:index.rindex(")")])["terms"]
+    assert "preopen" in terms  # (stemmed) the finding's text is indexed ...
+    assert not {"severity_raw", "followed_up", "category_raw"} & set(terms)  # ... its metadata is not

@@ -153,7 +153,7 @@ def test_need_title_options_and_content_stay_in_place(name: str, payload: str) -
     source = need("finding", "F1", payload, options={"severity": payload, "category": payload, "label": 7},
                   content=escape.block(payload))
     arguments, options, body = parse_need(source)
-    title = escape.plain(payload, 160)
+    title = escape.title(payload, 160)
     assert arguments == ([title] if title else ["F1"])
     assert options["id"] == "F1"
     assert options["severity"] == escape.plain(payload) == options["category"]
@@ -184,7 +184,7 @@ def test_generated_table_cells_and_needs_are_inert(a: str, b: str) -> None:
     cells = soup.find_all("tr")[1].find_all("td")
     assert [squash(c.get_text()) for c in cells] == [visible(a, "inline"), visible(b)]
     arguments, options, body = parse_need(need("finding", "F2", a, options={"severity": b}, content=escape.block(b)))
-    assert arguments == [escape.plain(a, 160) or "F2"]
+    assert arguments == [escape.title(a, 160) or "F2"]
     assert options.get("severity", "") == escape.plain(b)
     assert body == escape.block(b)
 

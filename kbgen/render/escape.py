@@ -325,6 +325,29 @@ def plain(text: object, limit: int = 0) -> str:
     return shorten(_BRACKET_PAIR.sub(r"\1 ", " ".join(clean(text).split())), limit)
 
 
+def title(text: object, limit: int = 0) -> str:
+    """A need title: :func:`plain`, with the backticks of its code spans dropped.
+
+    Titles are plain text (sphinx-needs parses no markup there), so where the
+    need's text shows ```Cache::lookup``` as code, its title shows
+    ``Cache::lookup`` — the code without its delimiters — rather than the
+    backticks; unmatched backticks stay.
+    """
+    value = " ".join(clean(text).split())
+    spans, _ = _code_spans(value)
+    if spans:
+        parts, last = [], 0
+        for start, end in spans:
+            run = len(value[start:]) - len(value[start:].lstrip("`"))
+            inner = value[start + run:end - run]
+            if inner.startswith(" ") and inner.endswith(" ") and inner.strip():
+                inner = inner[1:-1]  # CommonMark strips one space on each side
+            parts += [value[last:start], inner]
+            last = end
+        value = "".join([*parts, value[last:]])
+    return plain(value, limit)
+
+
 def shorten(text: object, limit: int = 0) -> str:
     """One line of text (spacing collapsed), cut to at most ``limit`` characters at a word boundary.
 

@@ -60,7 +60,7 @@ def need(kind: str, need_id: str, title: str, *, options: Mapping[str, object] |
 
     Link options list need IDs only (made by kbgen), never database text.
     """
-    lines = [f":::{{{kind}}} {escape.plain(title, 160) or need_id}", f":id: {need_id}"]
+    lines = [f":::{{{kind}}} {escape.title(title, 160) or need_id}", f":id: {need_id}"]
     for key, value in (options or {}).items():
         if value is None or value == "":
             continue

@@ -91,7 +91,7 @@ def question_need(view: SiteView, q: Question) -> Md:
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
-    body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
+    body = [] if escape.title(q.text, 160) == q.text else [escape.block(q.text)]
     if answers:
         kind = "inferred: a finding on the question's file from its session" if status == "inferred" else "explicit"
         body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
