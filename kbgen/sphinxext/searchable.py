@@ -33,11 +33,11 @@ TEXT_WEIGHT = "2"
 WEIGHTED_TYPES = ("needs_type_finding", "needs_type_question")
 
 
-class need_heading(nodes.Element):  # (docutils node classes are lower case)
+class need_heading(nodes.Element):  # type: ignore[misc]  # (docutils node classes are lower case)
     """A need's head line, written as ``<hN id="F25" class="kb-need-head">``."""
 
 
-class search_weight(nodes.Element):
+class search_weight(nodes.Element):  # type: ignore[misc]
     """Content Pagefind weighs more than ordinary text, written as ``<div data-pagefind-weight=…>``."""
 
 
