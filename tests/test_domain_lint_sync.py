@@ -102,7 +102,7 @@ def _load(url: str, c: Campaign) -> None:
         engine.dispose()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(campaigns())
 def test_sync_then_lint_finds_nothing(campaign: Campaign) -> None:
     with tempfile.TemporaryDirectory(prefix="kbgen-lint-") as tmp:

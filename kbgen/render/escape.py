@@ -282,6 +282,16 @@ def link_text(text: object) -> str:
     An unescaped ``[`` inside link text would need a matching ``]`` before the
     link's own, so a lone one would break the link.
     """
+    return _link_text(text) if type(text) is str else _link_text_uncached(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _link_text(text: str) -> str:
+    """Cached: the same file paths and finding references link from many pages."""
+    return _link_text_uncached(text)
+
+
+def _link_text_uncached(text: object) -> str:
     return _escape_line(" ".join(clean(text).split("\n")).replace("\t", " "), link_text=True)
 
 
