@@ -66,11 +66,11 @@ def _file(f: File | None) -> list[object]:
 
 def _link(text: str, target: Path, base: Path) -> Md:
     rel = Path(os.path.relpath(target, base)).as_posix()
-    return Md(f"[{escape.inline(text)}](<{quote(rel, safe='/._-~')}>)")
+    return Md(f"[{escape.link_text(text)}](<{quote(rel, safe='/._-~')}>)")
 
 
 def _coverage_rows(rows: list[Coverage], link: dict[str, Md] | None = None) -> list[list[object]]:
-    return [[(link or {}).get(c.name, Md(escape.inline(c.name))), *([c.priority] if link is not None else []), c.files,
+    return [[(link or {}).get(c.name, Md(escape.cell(c.name))), *([c.priority] if link is not None else []), c.files,
              c.depth_count("DEEP"), c.depth_count("MEDIUM"), c.depth_count("SURFACE"), c.depth_count("NOT_TOUCHED"),
              c.loc, c.loc_read, pct(c.loc_read, c.loc)] for c in rows]
 
@@ -125,7 +125,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
                for link in figs.package_links]) or "No package edges recorded.\n",
         heading(2, "Domain index"),
         table(["Domain", "Priority", "Files", "Coverage", "Description"],
-              [[doc_links.get(c.name, Md(escape.inline(c.name))), c.priority, c.files, pct(c.loc_read, c.loc),
+              [[doc_links.get(c.name, Md(escape.cell(c.name))), c.priority, c.files, pct(c.loc_read, c.loc),
                 escape.plain(snap.domain_by_name[c.name].description or "", 160) or "—"]
                for c in figs.domains]) or "No domains.\n",
     ]

@@ -54,7 +54,7 @@ def file_cell(view: SiteView, f: File) -> Md:
 def domain_cell(view: SiteView, name: str) -> Md:
     slug = view.domain_slugs.get(name)
     if slug is None:
-        return Md(escape.inline(name))
+        return Md(escape.cell(name))
     return doc_link(name, "/" + view.layout.domain(slug))
 
 

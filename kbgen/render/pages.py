@@ -298,7 +298,8 @@ def sessions_index(view: SiteView) -> dict[str, str]:
     toc = "\n".join(f"/{g}" for g in group_names)
     pages[f"{root}/sessions/index"] = (
         "# Sessions\n\n" + f"{count(len(snap.sessions), 'research session')}, grouped by hundreds.\n\n"
-        + bullet_list([Md(f"[{escape.inline(pages[g].splitlines()[0][2:])}](project:/{g}.md)") for g in group_names])
+        + bullet_list([Md(f"[{escape.link_text(pages[g].splitlines()[0][2:])}](project:/{g}.md)")
+                       for g in group_names])
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     return pages
 
@@ -430,7 +431,7 @@ def domains_index(view: SiteView) -> str:
         files = snap.files_of_domain.get(d.name, ())
         total = sum(f.loc or 0 for f in files)
         read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
-        rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
+        rows.append([Md(f"[{escape.link_text(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
                      d.priority, len(files), pct(read, total)])
     toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
                     for d in sorted(snap.domains, key=lambda d: d.name))
