@@ -1,5 +1,6 @@
-# The two README commands: `make demo` (build and open the example knowledge base)
-# and `make test` (the whole test suite). Both create .venv on first use.
+# The two README commands: `make demo` (build the example knowledge base and open it in a browser,
+# or print its path where there is no display) and `make test` (the whole test suite). Both create
+# .venv on first use and need nothing but Python 3.11 and make (.ci/run proves it on a bare PATH).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin

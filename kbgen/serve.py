@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbgen.browser import open_in_browser
 from kbgen.build import DEFAULT_JOBS, BuildResult, build_site, doctrees_path
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import KbgenError
@@ -256,10 +257,8 @@ def serve_live(options: Options, *, host: str = "127.0.0.1", port: int = 8000, p
                                                   if watch.polls_database and poll > 0 else "") + " (Ctrl-C to stop)")
     if ready:
         ready(url)
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(url)
+    if open_browser and not open_in_browser(url):
+        log(f"no display to show a browser on: open {url} in one")
     timeout_ms = int(poll * 1000) if watch.polls_database and poll > 0 else 5000
     try:
         for changes in watchfiles.watch(*watch.roots, watch_filter=lambda _c, p: watch.accepts(Path(p)),

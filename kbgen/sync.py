@@ -34,7 +34,7 @@ from kbgen.outputs import (
     write_if_changed,
     write_manifest,
 )
-from kbgen.render import escape
+from kbgen.render import escape, graph_svg
 from kbgen.render.registries import domain_sections, domain_title
 from kbgen.render.site import render_site
 from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
@@ -191,11 +191,13 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
         domain_docs = render_domain_docs(snap, options, doc_paths)
-        pages = render_site(snap, options, doc_paths)
+        site = render_site(snap, options, doc_paths)
         if write:
             remove_tmp_leftovers(root, ".*.tmp")
             remove_tmp_leftovers(options.domains_path)
         manifest_old = read_manifest(root)
+        # Graphs are drawn here, not by Sphinx: each SVG once, reused while its DOT is unchanged.
+        pages = {**site.pages, **graph_svg.svg_files(site.graphs, root, manifest_old)}
         manifest_new = {rel: digest(text.encode("utf-8")) for rel, text in pages.items()}
         if write and not set(manifest_new) <= set(manifest_old):
             # Own every file before creating it: a sync killed half-way leaves a manifest that
@@ -205,8 +207,10 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         done = 0
         for rel, text in sorted(pages.items()):
             target = safe_join(root, rel)
+            # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
             _apply(target, text.encode("utf-8"), report,
-                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write)
+                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
+                   durable=rel not in site.graphs)
             done += 1
             if progress and done % 200 == 0:
                 progress("pages", done, total)
@@ -233,9 +237,9 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     return report
 
 
-def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool) -> None:
+def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool, durable: bool = True) -> None:
     if write:
-        changed = write_if_changed(target, data)
+        changed = write_if_changed(target, data, durable=durable)
     else:
         try:
             changed = target.read_bytes() != data

@@ -49,6 +49,9 @@ class SiteView:
         self.snap = snap
         self.layout = layout
         self.graph_max_nodes = graph_max_nodes
+        #: Each graph's SVG file (relative to the generated folder) → its DOT, filled as pages are
+        #: rendered (:func:`kbgen.render.graphs.directive`); ``kbgen sync`` draws or reuses the files.
+        self.graph_sources: dict[str, str] = {}
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:

@@ -7,6 +7,8 @@ the older name ``kbgen.sphinx`` still works). The modules:
   and links, safe defaults, theme and static files;
 * :mod:`~kbgen.sphinxext.labels` — finding labels (C3, H12) in domain documents
   become links;
+* :mod:`~kbgen.sphinxext.graphs` — the ``{kbgen-graph}`` directive: a
+  dependency graph's SVG (drawn by ``kbgen sync``) inline in the page;
 * :mod:`~kbgen.sphinxext.search` — skip Sphinx's own search index for
   Pagefind-only sites;
 * :mod:`~kbgen.sphinxext.searchable` — needs as search results: head lines as

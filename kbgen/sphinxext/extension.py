@@ -124,7 +124,8 @@ def _apply_defaults(app: Sphinx, config: Config) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("myst_parser")
     app.setup_extension("sphinx_needs")
-    app.setup_extension("sphinx.ext.graphviz")
+    app.setup_extension("kbgen.sphinxext.graphs")  # generated pages' graphs: SVG drawn by kbgen sync
+    app.setup_extension("sphinx.ext.graphviz")  # hand-written {graphviz} blocks only (they need Graphviz's dot)
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
