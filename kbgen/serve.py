@@ -6,14 +6,17 @@ and a SQLite database file — and on a change runs what ``kbgen build``
 runs: re-import the plans (when one changed), sync, incremental build.
 Open pages reload themselves when a rebuild changed the site.
 
-Why not sphinx-autobuild: it reruns plain ``sphinx-build``, whose
-incremental mode rewrites only the pages that changed and so leaves stale
-need links and "Answered by" lists on the other pages (kbgen's build
-rewrites them all when any input changed); and the inputs that matter most
-here (database, plans, domain documents) live outside the Sphinx source
-folder and need ``kbgen sync`` before Sphinx runs. A PostgreSQL database
-cannot be watched as a file, so it is polled: every ``poll`` seconds a sync
-runs, which writes nothing and triggers no build unless the data changed.
+Why not sphinx-autobuild: the inputs that matter most here (database, plans,
+domain documents) live outside the Sphinx source folder, and a change to any
+of them needs ``kbgen sync`` before Sphinx runs. Once synced, a plain
+incremental build is exact: the sync rewrites every page whose HTML must
+change, including pages that only show another page's needs ("Answered by"
+lists, links), because each carries a digest of what it resolves from
+elsewhere (:mod:`kbgen.render.deps`). So the preview runs ``kbgen build``'s
+steps itself, and a rebuild re-reads only the rewritten pages. A PostgreSQL
+database cannot be watched as a file, so it is polled: every ``poll``
+seconds a sync runs, which writes nothing and triggers no build unless the
+data changed.
 """
 
 from __future__ import annotations

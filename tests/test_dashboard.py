@@ -186,6 +186,7 @@ def test_area_of_a_path() -> None:
     assert area_of("setup.py") == area_of(None) == "(top level)"
 
 
+@pytest.mark.slow
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
     back under it, the package pages go away."""
@@ -314,6 +315,7 @@ sys.stdout.write(hashlib.sha256("".join(svgs).encode()).hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_charts_are_byte_identical_across_processes() -> None:
     digests = set()
     for seed in ("1", "2", "random"):
@@ -442,6 +444,7 @@ def test_alt_text_is_safe_for_raw_html(alt: str, expected: str) -> None:
 
 # -- the built example site --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Options) -> None:
     options = example_project
     result = build_site(options, strict=True)
@@ -505,6 +508,7 @@ def test_domain_graph_keeps_what_it_draws_connected() -> None:
     assert all(n.url.startswith("../files/FILE") for n in graph.nodes)
 
 
+@pytest.mark.slow
 def test_an_empty_database_gives_a_complete_dashboard_that_builds(tmp_path: Path) -> None:
     from kbgen.db.migrate import init_research_db
 

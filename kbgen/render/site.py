@@ -48,8 +48,20 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) 
     finally:
         entities, entity_graphs = entity_pages()
     out.update(entities)
+    layout = view.layout
+    domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
+    needs = {_relpath(layout, docname): items
+             for docname, items in pages.needs_by_page(view, domain_docnames).items()}
+    domain_pages = {_relpath(layout, docname): name for name, docname in domain_docnames.items()}
     graphs = {**view.graph_sources, **entity_graphs}
-    return RenderedSite(with_dependency_digests(out, json.loads(out["_labels.json"])), dict(sorted(graphs.items())))
+    return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages),
+                        dict(sorted(graphs.items())))
+
+
+def _relpath(layout: SiteLayout, docname: str) -> str:
+    """A page's path under the generated folder, from its docname."""
+    rel = docname.removeprefix(layout.root + "/")
+    return rel if rel.endswith((".md", ".json")) else rel + ".md"
 
 
 class _Pages(dict[str, str]):
@@ -57,11 +69,10 @@ class _Pages(dict[str, str]):
 
     def __init__(self, layout: SiteLayout) -> None:
         super().__init__()
-        self.prefix = layout.root + "/"
+        self.layout = layout
 
     def put(self, docname: str, text: str) -> None:
-        rel = docname.removeprefix(self.prefix)
-        self[rel if rel.endswith((".md", ".json")) else rel + ".md"] = text
+        self[_relpath(self.layout, docname)] = text
 
 
 def _entity_pages(view: SiteView) -> tuple[dict[str, str], dict[str, str]]:
