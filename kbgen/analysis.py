@@ -36,6 +36,7 @@ from functools import lru_cache
 from kbgen import vocab
 from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding, Session, Snapshot
+from kbgen.wording import count
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
 #: What each tier means (docs/reference/research-database.md, Priority gaps).
@@ -134,13 +135,9 @@ def short_count(n: int) -> str:
     return f"{n:,}"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def excluded_headline(ex: Excluded) -> str:
     """``1,265 files / 2.27M LOC excluded``: the one place the figures mention excluded files."""
-    return f"{plural(ex.files, 'file')} / {short_count(ex.loc)} LOC excluded"
+    return f"{count(ex.files, 'file')} / {short_count(ex.loc)} LOC excluded"
 
 
 def excluded_note(ex: Excluded) -> str:
@@ -157,10 +154,10 @@ def excluded_pronouns(ex: Excluded) -> tuple[str, str]:
 def excluded_sentence(ex: Excluded, where: str) -> str:
     """``Every figure {where} leaves them out, with their 57 findings (…), …`` (plain text, no full stop)."""
     them, their = excluded_pronouns(ex)
-    items = [plural(ex.findings, "finding") + (f" ({ex.open_findings:,} open CRITICAL/HIGH)" if ex.open_findings
+    items = [count(ex.findings, "finding") + (f" ({ex.open_findings:,} open CRITICAL/HIGH)" if ex.open_findings
                                                else "") if ex.findings else "",
-             plural(ex.reads, "file read") if ex.reads else "",
-             plural(ex.dependencies, "dependency edge") if ex.dependencies else ""]
+             count(ex.reads, "file read") if ex.reads else "",
+             count(ex.dependencies, "dependency edge") if ex.dependencies else ""]
     items = [i for i in items if i]
     listed = "" if not items else f", with {their} " + (
         items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1])
@@ -339,7 +336,7 @@ def coverage_text(c: Coverage) -> str:
     if c.loc:
         return f"{100.0 * c.loc_read / c.loc:.0f}%"
     if not c.files and c.excluded_files:
-        return f"none in scope (all {plural(c.excluded_files, 'file')} excluded)"
+        return f"none in scope (all {count(c.excluded_files, 'file')} excluded)"
     if not c.files:
         return "no files"
     return "no LOC counted"

@@ -48,6 +48,7 @@ from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
 from kbgen.fingerprint import code_fingerprint
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
+from kbgen.wording import count
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
@@ -58,6 +59,7 @@ PAGEFIND_EXCLUDE = (
     ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
     ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
     ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
+    ".no-search",  # need metadata rows (kbgen.sphinxext.searchable), skipped by Sphinx's index too
 )
 
 SearchMode = Literal["auto", "pagefind", "sphinx"]
@@ -89,8 +91,8 @@ class BuildResult:
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
-        warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
-        return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
+        return (f"built {count(self.pages, 'page')} ({self.mode}) in {self.seconds:.1f} s, "
+                f"{count(self.warnings, 'warning')}, "
                 f"search: {self.search} → {self.index}")
 
 

@@ -80,6 +80,9 @@ class Options:
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
     report_gap_limit: int = 20
+    #: Key Verdicts longer than this are cut at a word boundary in the File Registry (the
+    #: file's page has the full text); 0 keeps every verdict whole.
+    verdict_max_chars: int = 100
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -126,7 +129,7 @@ class Options:
 _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
-_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
+_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit", "verdict_max_chars"}
 _LIST_KEYS = {"own_packages", "positive_categories", "source_excludes", "categories"}
 
 
@@ -164,6 +167,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
             kwargs[key] = Path(_expect(str, key, value, path))
         elif key in _INT_KEYS:
             kwargs[key] = _expect(int, key, value, path)
+            if kwargs[key] < 0:
+                raise ConfigError(f"setting {key!r} must not be negative, got {value!r}", path=path)
         elif key in _LIST_KEYS:
             items = _expect(list, key, value, path)
             kwargs[key] = tuple(str(v) for v in items)

@@ -31,6 +31,7 @@ from kbgen.outputs import write_if_changed
 from kbgen.render import escape
 from kbgen.render.categories import category_table
 from kbgen.render.myst import Md, heading, pct, table
+from kbgen.wording import count
 
 #: Rows of the long lists in the report (the site has them all).
 HOTSPOT_ROWS = 50
@@ -67,11 +68,11 @@ def _file(f: File | None) -> list[object]:
 
 def _link(text: str, target: Path, base: Path) -> Md:
     rel = Path(os.path.relpath(target, base)).as_posix()
-    return Md(f"[{escape.inline(text)}](<{quote(rel, safe='/._-~')}>)")
+    return Md(f"[{escape.link_text(text)}](<{quote(rel, safe='/._-~')}>)")
 
 
 def _coverage_rows(rows: list[Coverage], link: dict[str, Md] | None = None) -> list[list[object]]:
-    return [[(link or {}).get(c.name, Md(escape.inline(c.name))), *([c.priority] if link is not None else []), c.files,
+    return [[(link or {}).get(c.name, Md(escape.cell(c.name))), *([c.priority] if link is not None else []), c.files,
              c.depth_count("DEEP"), c.depth_count("MEDIUM"), c.depth_count("SURFACE"), c.depth_count("NOT_TOUCHED"),
              c.loc, c.loc_read, analysis.coverage_text(c)] for c in rows]
 
@@ -116,12 +117,12 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
         heading(2, "Coverage by package"),
         table(["Package", *depth_cols], _coverage_rows(figs.packages)) or "No packages.\n",
         heading(2, "Integration hotspots"),
-        f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains"
+        f"{count(len(figs.hotspots), 'file')} tagged with {options.hotspot_min_domains} or more domains"
         f"{f' (the first {HOTSPOT_ROWS} shown)' if len(figs.hotspots) > HOTSPOT_ROWS else ''}.\n",
         table(["File", "Package", "Depth", "LOC", "Domains", "Domain names"],
               [[*_file(f), f.depth, f.loc, len(names), ", ".join(names)] for f, names in figs.hotspots[:HOTSPOT_ROWS]]),
         heading(2, f"Top {options.report_gap_limit} priority gaps"),
-        f"{len(figs.gaps):,} NOT_TOUCHED source files in HIGH-priority domains (tests, type stubs, docs and "
+        f"{count(len(figs.gaps), 'NOT_TOUCHED source file')} in HIGH-priority domains (tests, type stubs, docs and "
         "`exclude_paths` left out), ranked by tier, then LOC.\n",
         table(["Tier", "Files", "LOC", "Meaning"],
               [[t, n, loc, analysis.TIER_MEANING[t]] for t, (n, loc) in analysis.gap_tier_counts(figs.gaps).items()]),
@@ -138,7 +139,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
                for link in figs.package_links]) or "No package edges recorded.\n",
         heading(2, "Domain index"),
         table(["Domain", "Priority", "Files", "Coverage", "Description"],
-              [[doc_links.get(c.name, Md(escape.inline(c.name))), c.priority, c.files, analysis.coverage_text(c),
+              [[doc_links.get(c.name, Md(escape.cell(c.name))), c.priority, c.files, analysis.coverage_text(c),
                 escape.plain(snap.domain_by_name[c.name].description or "", 160) or "—"]
                for c in figs.domains]) or "No domains.\n",
     ]
@@ -154,7 +155,7 @@ def _open_findings(snap: Snapshot, figs: Figures) -> list[str]:
     sev = Counter(x.severity for x in items)
     shown = items[:OPEN_ROWS]
     return [
-        f"{len(items):,} CRITICAL or HIGH findings not followed up ({sev['CRITICAL']:,} CRITICAL, "
+        f"{count(len(items), 'CRITICAL or HIGH finding')} not followed up ({sev['CRITICAL']:,} CRITICAL, "
         f"{sev['HIGH']:,} HIGH){f'; the first {OPEN_ROWS} shown, CRITICAL first' if len(items) > OPEN_ROWS else ''}.\n",
         table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
               [[name, *(c.get(s, 0) for s in analysis.OPEN_SEVERITIES), sum(c.values())]

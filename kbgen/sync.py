@@ -118,7 +118,7 @@ def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path])
     for d in snap.domains:
         path = paths[d.name]
         existing = path.read_text(encoding="utf-8") if path.exists() else None
-        sections = GeneratedSections(**domain_sections(snap, d, options))
+        sections = GeneratedSections(**domain_sections(snap, d, options, path))
         out[path] = render_document(existing, sections, title=domain_title(d))
     return out
 

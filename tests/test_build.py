@@ -73,7 +73,8 @@ def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
 
     s3 = _soup(site / "kb" / "sessions" / "S3.html")
     assert any("kbgen.js" in str(s.get("src") or "") for s in s3.find_all("script"))
-    assert s3.find("table", id="F25") is not None
+    head = s3.find(id="F25")  # the need's head line: a heading carrying its id (kbgen.sphinxext.searchable)
+    assert head is not None and head.find_parent("table", class_="need") is not None
 
     search = _soup(site / "search.html")
     scripts = [str(s.get("src") or "") for s in search.find_all("script")]
@@ -148,7 +149,7 @@ def test_incremental_build_rewrites_pages_that_show_changed_needs(example_projec
     result = build_site(example_project, strict=True)
     assert result.mode == "incremental" and result.warnings == 0
     # S3 was not re-read (its source did not change) but shows the new incoming link of its question.
-    question = _soup(site / "kb" / "sessions" / "S3.html").find("table", id="Q3-1013")
+    question = _soup(site / "kb" / "sessions" / "S3.html").find(id="Q3-1013").find_parent("table", class_="need")
     assert question is not None
     assert any(a.get_text() == "F990001" for a in question.find_all("a"))
     assert build_staleness(example_project) is None

@@ -88,13 +88,17 @@ def test_changed_severity_rewrites_exactly_its_pages(example_project: Options) -
             continue  # aggregates: counts per severity, no finding of their own
         html = out / (rel.removeprefix(options.docs_dir.as_posix() + "/").removesuffix(".md") + ".html")
         soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
-        blocks = []  # the finding's need, and table rows that link to it as "F<n> (<SEVERITY>)"
+        blocks = []  # the finding's need, and table rows that link to it ("F<n> (<SEVERITY>)", or "F<n>"
+        # in a row with a Severity column: a file page's findings)
         need = soup.find(id=f"F{FINDING}")
         if need is not None:
             blocks.append(need.find_parent("table") or need)
         for link in soup.find_all("a", href=re.compile(rf"#F{FINDING}$")):
             row = link.find_parent("tr")
-            if row is not None and link.get_text().startswith(f"F{FINDING} ("):
+            table = row.find_parent("table") if row is not None else None
+            with_severity = table is not None and "Severity" in [th.get_text(strip=True) for th in table.find_all("th")]
+            if row is not None and (link.get_text().startswith(f"F{FINDING} (")
+                                    or (link.get_text() == f"F{FINDING}" and with_severity)):
                 blocks.append(row)
         assert blocks, f"{html} shows no F{FINDING}"
         for block in blocks:

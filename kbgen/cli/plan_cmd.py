@@ -20,6 +20,7 @@ from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
 from kbgen.model import Snapshot
 from kbgen.outcomes import expected_vs_actual
 from kbgen.plan import Plan, PlanWarning, parse_plan_file
+from kbgen.wording import count
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
@@ -95,8 +96,9 @@ def plan_parse(
 def _print_plan_line(path: Path, plan: Plan) -> None:
     without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
     results = ", a Results section" if plan.results is not None else ""
-    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files{without}, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions{results}, {len(plan.problems)} warnings")
+    say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
+        f"{count(len(plan.files), 'file')}{without}, {plan.loc_total:,} LOC, "
+        f"{count(len(plan.questions), 'question')}{results}, {count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -131,8 +133,8 @@ def plan_import(
             result = import_plan(engine, plan, _display_path(path, options.project_dir), schema)
             bound = f"bound to session {result.bound_session}" if result.bound_session else "no such session yet"
             found = f", {result.resolved} found by path" if result.resolved else ""
-            say(f"{path}: R{plan.session} {result.action} ({result.files} files{found}, {result.questions} "
-                f"questions; {bound})")
+            say(f"{path}: R{plan.session} {result.action} ({count(result.files, 'file')}{found}, "
+                f"{count(result.questions, 'question')}; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
     finally:

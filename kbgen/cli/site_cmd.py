@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kbgen.build import DEFAULT_JOBS, BuildResult, SearchMode, build_site
 from kbgen.cli.common import STATE, err_console, say
+from kbgen.wording import count
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +97,7 @@ def publish(
 
     options = STATE.options()
     result = publish_site(options, remote=remote, branch=branch, message=message, check_database=not no_db_check)
-    say(f"published {result.files:,} files of {_shown(options.build_path, options.project_dir)} to "
+    say(f"published {count(result.files, 'file')} of {_shown(options.build_path, options.project_dir)} to "
         f"{result.remote}/{result.branch} ({result.commit[:10]}, {result.url})")
 
 

@@ -29,6 +29,7 @@ from kbgen.render.categories import category_table
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
 from kbgen.render.pages import Listing
 from kbgen.render.view import SiteView
+from kbgen.wording import count, verb
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
 #: Rows of each list the dashboard shows before linking to the full page.
@@ -57,7 +58,7 @@ def file_cell(view: SiteView, f: File) -> Md:
 def domain_cell(view: SiteView, name: str) -> Md:
     slug = view.domain_slugs.get(name)
     if slug is None:
-        return Md(escape.inline(name))
+        return Md(escape.cell(name))
     return doc_link(name, "/" + view.layout.domain(slug))
 
 
@@ -142,7 +143,7 @@ def _range_alt(rows: Sequence[Coverage], kind: str) -> str:
     if not drawn:
         return f"Bar chart of coverage by {kind}: no {kind} has in-scope LOC."
     lo, hi = min(c.percent for c in drawn), max(c.percent for c in drawn)
-    return (f"Bar chart of LOC coverage (read MEDIUM or deeper) for {analysis.plural(len(drawn), kind)}, from "
+    return (f"Bar chart of LOC coverage (read MEDIUM or deeper) for {count(len(drawn), kind)}, from "
             f"{lo:.0f}% to {hi:.0f}%; the numbers are in the table below.")
 
 
@@ -150,14 +151,14 @@ def _chart_caption(rows: Sequence[Coverage], kind: str) -> str:
     missing = [c for c in rows if not c.has_coverage]
     caption = f"LOC read MEDIUM or deeper, per {kind} (numbers below)."
     if missing:
-        caption += f" Not drawn: {analysis.plural(len(missing), kind)} without in-scope LOC (the table says why)."
+        caption += f" Not drawn: {count(len(missing), kind)} without in-scope LOC (the table says why)."
     return caption
 
 
 def _growth_alt(figs: Figures) -> str:
     if not figs.growth or not figs.overall.loc:
         return "Line chart of cumulative coverage over sessions: nothing read yet."
-    return (f"Line chart of cumulative coverage over {len(figs.growth)} sessions, reaching "
+    return (f"Line chart of cumulative coverage over {count(len(figs.growth), 'session')}, reaching "
             f"{pct(figs.growth[-1].loc, figs.overall.loc)} of all LOC read MEDIUM or deeper; the numbers are on "
             "the session figures page.")
 
@@ -278,8 +279,8 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
                    "Cumulative share of LOC and files read MEDIUM or deeper, from the recorded file reads."),
         heading(2, "Findings by severity per session"),
         _chart_ref(view, "findings-by-severity",
-                   f"Stacked bar chart of {figs.overall.findings} findings by severity across "
-                   f"{len(figs.severity)} sessions; the numbers are on the session figures page.",
+                   f"Stacked bar chart of {count(figs.overall.findings, 'finding')} by severity across "
+                   f"{count(len(figs.severity), 'session')}; the numbers are on the session figures page.",
                    "Findings per session, stacked by normalised severity."),
         heading(2, "Findings by category"),
         f"{len(figs.categories):,} categories in use, each grouping the spellings it was recorded as "
@@ -288,23 +289,26 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
         category_table(figs.categories[:HEAD_ROWS], by_severity=False) or "No findings recorded.\n",
         _more(view, min(HEAD_ROWS, len(figs.categories)), len(figs.categories), CATEGORIES_PAGE, "categories"),
         heading(2, "Open CRITICAL and HIGH findings"),
-        f"{len(figs.open_findings):,} CRITICAL or HIGH findings are not followed up (nor resolved or superseded "
+        f"{count(len(figs.open_findings), 'CRITICAL or HIGH finding', 'CRITICAL or HIGH findings')} "
+        f"{verb(len(figs.open_findings))} not followed up (nor resolved or superseded "
         "through kbgen).\n",
         open_by_package(view, figs.open_findings),
         open_findings_table(view, figs.open_findings[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.open_findings)), len(figs.open_findings), OPEN_PAGE, "open findings"),
         heading(2, "Priority gaps"),
-        f"{len(figs.gaps):,} NOT_TOUCHED source files in HIGH-priority domains "
+        f"{count(len(figs.gaps), 'NOT_TOUCHED source file')} in HIGH-priority domains "
         "(tests, type stubs, docs and `exclude_paths` left out), by tier:\n",
         tier_table(figs.gaps),
         gap_table(view, figs.gaps[:limit]),
         _more(view, min(limit, len(figs.gaps)), len(figs.gaps), GAPS_PAGE, "priority gaps"),
         heading(2, "Integration hotspots"),
-        f"{len(figs.hotspots):,} files are tagged with {options.hotspot_min_domains} or more domains.\n",
+        f"{count(len(figs.hotspots), 'file')} {verb(len(figs.hotspots))} tagged with "
+        f"{options.hotspot_min_domains} or more domains.\n",
         hotspot_table(view, figs.hotspots[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.hotspots)), len(figs.hotspots), HOTSPOTS_PAGE, "hotspots"),
         heading(2, "Unverified dependency edges"),
-        f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges are not verified.\n",
+        f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges "
+        f"{verb(len(figs.unverified))} not verified.\n",
         unverified_table(view, figs.unverified[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.unverified)), len(figs.unverified), UNVERIFIED_PAGE,
               "unverified edges"),
@@ -376,7 +380,7 @@ def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
         return out
 
     top = [heading(1, "Open findings"),
-           f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
+           f"{count(len(figs.open_findings), 'CRITICAL or HIGH finding')} not followed up (nor resolved or superseded "
            "through kbgen), per package, CRITICAL first.\n",
            table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
                  [[listing.cell(label), *(sum(1 for x in items if x.severity == s) for s in analysis.OPEN_SEVERITIES),
@@ -393,7 +397,8 @@ def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
                          lambda d: getattr(source(d), "package", analysis.NO_PACKAGE),
                          lambda d: getattr(source(d), "path", None))
     top = [heading(1, "Unverified dependency edges"),
-           f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges are not verified, "
+           f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges "
+           f"{verb(len(figs.unverified))} not verified, "
            "per package of the file they start from.\n",
            table(["Package", "Unverified edges"], [[listing.cell(label), len(deps)]
                                                    for label, deps in listing.groups.items()]) or "None.\n"]
@@ -408,7 +413,7 @@ def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, 
         **_open_pages(view, figs),
         f"{HOTSPOTS_PAGE}.md": "\n".join([
             heading(1, "Integration hotspots"),
-            f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "
+            f"{count(len(figs.hotspots), 'file')} tagged with {options.hotspot_min_domains} or more domains, most "
             "domains first.\n", hotspot_table(view, figs.hotspots) or "None.\n"]),
         **_unverified_pages(view, figs),
         f"{CATEGORIES_PAGE}.md": "\n".join([

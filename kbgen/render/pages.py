@@ -23,8 +23,21 @@ from kbgen.outcomes import expected_vs_actual
 from kbgen.plan.model import ClusterQuestion, Results
 from kbgen.progress import session_progress
 from kbgen.render import escape, graphs
-from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
+from kbgen.render.myst import (
+    Md,
+    bullet_list,
+    code_block,
+    doc_link,
+    finalize,
+    fmt_int,
+    heading,
+    need,
+    need_link,
+    pct,
+    table,
+)
 from kbgen.render.view import SiteView
+from kbgen.wording import count, verb
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -124,7 +137,7 @@ def question_need(view: SiteView, q: Question) -> Md:
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
-    body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
+    body = [] if escape.title(q.text, 160) == q.text else [escape.block(q.text)]
     text_answer = snap.text_answer_of.get(q.id)
     if text_answer is not None:
         verdict = escape.inline(text_answer.verdict) if text_answer.verdict else "(no verdict written)"
@@ -152,7 +165,8 @@ def file_need(view: SiteView, f: File) -> Md:
         "file", f.need_id, f.path,
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
-        links=file_links(view, f))
+        links=file_links(view, f),
+        content=escape.block(f.notes) if f.notes and f.notes.strip() else "")
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -236,7 +250,8 @@ def session_page(view: SiteView, s: Session) -> str:
             rows.append([shown, pf.loc, reached(fid) if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.stated_files or len(members)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
+        n_files = int(cluster.stated_files or len(members))
+        stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.stated_loc)} LOC)"
         clusters.append({"title": (cluster.name or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
@@ -349,8 +364,9 @@ def file_page(view: SiteView, f: File) -> str:
         [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
-    findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_shown, x.lines or "—",
+    findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
+        [need_link(x.need_id, x.need_id), x.severity_raw or x.severity, x.description or "—",
+         x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
@@ -408,8 +424,9 @@ def sessions_index(view: SiteView) -> dict[str, str]:
                           + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     toc = "\n".join(f"/{g}" for g in group_names)
     pages[f"{root}/sessions/index"] = (
-        "# Sessions\n\n" + f"{len(snap.sessions):,} research sessions, grouped by hundreds.\n\n"
-        + bullet_list([Md(f"[{escape.inline(pages[g].splitlines()[0][2:])}](project:/{g}.md)") for g in group_names])
+        "# Sessions\n\n" + f"{count(len(snap.sessions), 'research session')}, grouped by hundreds.\n\n"
+        + bullet_list([Md(f"[{escape.link_text(pages[g].splitlines()[0][2:])}](project:/{g}.md)")
+                       for g in group_names])
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     return pages
 
@@ -514,7 +531,8 @@ def files_pages(view: SiteView) -> dict[str, str]:
     since = (f" {excluded:,} of them {'was' if excluded == 1 else 'were'} read before being excluded from scope: "
              "they are listed at depth EXCLUDED and keep their pages, but no figure counts them." if excluded else "")
     top = ["# Files read\n",
-           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package.{since} "
+           f"{count(len(view.page_files), 'file')} read at SURFACE or deeper "
+           f"{verb(len(view.page_files), 'has a page', 'have a page each')}, listed per package.{since} "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
@@ -539,7 +557,7 @@ def domains_index(view: SiteView) -> str:
     rows = []
     for d in sorted(snap.domains, key=lambda d: d.name):
         c = analysis.domain_coverage_row(snap, d.name)
-        rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
+        rows.append([Md(f"[{escape.link_text(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
                      d.priority, c.files, analysis.coverage_text(c)])
     toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
                     for d in sorted(snap.domains, key=lambda d: d.name))
@@ -581,7 +599,7 @@ def traceability_page(view: SiteView) -> str:
     answered_all = total["answered"] + total["file"] + total["cluster"]
     in_words = sum(1 for q in snap.questions if q.id in snap.text_answer_of)
     parts.append(heading(2, "Answered per session"))
-    parts.append(f"Overall: **{pct(answered_all, n)}** of {n:,} questions answered "
+    parts.append(f"Overall: **{pct(answered_all, n)}** of {count(n, 'question')} answered "
                  f"({total['answered']:,} explicit, {total['file']:,} inferred from the file, "
                  f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open)"
                  + (f"; {in_words:,} of the explicit answers carry a verdict in words" if in_words else "")
@@ -615,8 +633,9 @@ def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
     scoped = analysis.in_scope(snap)
     read = sum(1 for f in view.page_files if not analysis.is_excluded(f))
     return ("# Knowledge base\n\n"
-            f"{len(snap.sessions):,} sessions, {read:,} files read, {len(scoped.findings):,} findings, "
-            f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
+            f"{count(len(snap.sessions), 'session')}, {count(read, 'file')} read, "
+            f"{count(len(scoped.findings), 'finding')}, {count(len(snap.questions), 'plan question')}. "
+            "Generated by kbgen from the research database — "
             "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
             f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
 

@@ -11,6 +11,8 @@ the older name ``kbgen.sphinx`` still works). The modules:
   dependency graph's SVG (drawn by ``kbgen sync``) inline in the page;
 * :mod:`~kbgen.sphinxext.search` — skip Sphinx's own search index for
   Pagefind-only sites;
+* :mod:`~kbgen.sphinxext.searchable` — needs as search results: head lines as
+  headings with the need's id, metadata rows out of both indexes, weights;
 * :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector, doctree-cache and
   exit policy for big builds;
 * :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs and the

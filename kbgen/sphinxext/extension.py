@@ -147,12 +147,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import gcpolicy, labels, search, speedups
+    from kbgen.sphinxext import gcpolicy, labels, search, searchable, speedups
 
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
     search.setup(app)
+    searchable.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 
 
