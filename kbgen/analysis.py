@@ -86,6 +86,19 @@ def read_medium_plus(f: File) -> bool:
     return vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")
 
 
+#: The depth from which a file counts as read in coverage figures.
+COVERAGE_DEPTH = "MEDIUM"
+
+
+def in_coverage(f: File) -> bool:
+    """Whether a file counts in coverage figures, numerator and denominator alike.
+
+    The one rule behind the coverage tables, the growth chart and the per-session coverage
+    changes (:mod:`kbgen.changes`), so those figures always add up to each other.
+    """
+    return True
+
+
 # -- priority gaps --------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -187,6 +200,7 @@ class Coverage:
 
 
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
+    files = [f for f in files if in_coverage(f)]
     depths = Counter(f.depth for f in files)
     return Coverage(name=name, files=len(files), loc=sum(f.loc or 0 for f in files),
                     files_read=sum(1 for f in files if read_medium_plus(f)),
@@ -277,13 +291,14 @@ def coverage_growth(snap: Snapshot) -> list[GrowthPoint]:
     Counted from the reads, not from ``files.depth``: a depth set without a
     recorded read (or by a read without a session) does not appear here.
     """
-    threshold = vocab.depth_rank("MEDIUM")
+    threshold = vocab.depth_rank(COVERAGE_DEPTH)
     seen: set[int] = set()
     points: list[GrowthPoint] = []
     files_total = loc_total = 0
     for s in ordered_sessions(snap):
         new = sorted({r.file_id for r in snap.reads_of_session.get(s.id, ())
-                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen})
+                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen
+                      and (r.file_id not in snap.file_by_id or in_coverage(snap.file_by_id[r.file_id]))})
         seen.update(new)
         new_loc = sum((snap.file_by_id[i].loc or 0) for i in new if i in snap.file_by_id)
         files_total += len(new)

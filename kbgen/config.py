@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -70,6 +71,8 @@ class Options:
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
     report_gap_limit: int = 20
+    changes_sessions: int = 10
+    site_url: str | None = None
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -100,7 +103,7 @@ class Options:
 _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir"}
-_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
+_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit", "changes_sessions"}
 _LIST_KEYS = {"own_packages", "positive_categories", "source_excludes"}
 
 
@@ -128,7 +131,7 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
                           hint="run kbgen in a knowledge-base project, pass --project DIR, "
                                "or create one with 'kbgen init'")
     kwargs: dict[str, Any] = {"project_dir": project}
-    known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases"}
+    known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases", "site_url"}
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(known))})", path=path)
@@ -138,6 +141,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
             kwargs[key] = Path(_expect(str, key, value, path))
         elif key in _INT_KEYS:
             kwargs[key] = _expect(int, key, value, path)
+        elif key == "site_url":
+            kwargs[key] = site_url(value, path) if value is not None else None
         elif key in _LIST_KEYS:
             items = _expect(list, key, value, path)
             kwargs[key] = tuple(str(v) for v in items)
@@ -149,6 +154,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
         # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
         raise ConfigError(f"generated_subdir must be a plain folder inside docs_dir, got {str(generated)!r}",
                           path=path)
+    if kwargs.get("changes_sessions", 1) < 1:
+        raise ConfigError(f"changes_sessions must be 1 or more, got {kwargs['changes_sessions']}", path=path)
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options
@@ -158,3 +165,13 @@ def _expect(kind: type, key: str, value: Any, path: Path) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"setting {key!r} must be a {kind.__name__}, got {value!r}", path=path)
     return value
+
+
+def site_url(value: Any, path: Path) -> str:
+    """The published site's base URL, normalised to end in ``/`` (feed links are joined onto it)."""
+    text = str(_expect(str, "site_url", value, path)).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"site_url must be the site's address, such as https://team.github.io/research/, "
+                          f"got {text!r}", path=path)
+    return text if text.endswith("/") else text + "/"

@@ -128,8 +128,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen import sphinx_gc, sphinx_labels, sphinx_needs_speedups, sphinx_search
+    from kbgen import sphinx_feed, sphinx_gc, sphinx_labels, sphinx_needs_speedups, sphinx_search
 
+    sphinx_feed.setup(app)
     sphinx_labels.setup(app)
     sphinx_gc.setup(app)
     sphinx_search.setup(app)

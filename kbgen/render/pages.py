@@ -244,6 +244,8 @@ def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[d
 # -- pages ------------------------------------------------------------------------
 
 def session_page(view: SiteView, s: Session) -> str:
+    from kbgen.render.changes import session_section
+
     snap = view.snap
     plan = snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
     data = plan.data if plan else {}
@@ -312,6 +314,7 @@ def session_page(view: SiteView, s: Session) -> str:
         plan_fields=Md("\\\n".join(fields)),
         rationale=Md(escape.block(data.get("rationale") or "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
+        changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cq_text(c) for c in cluster_questions]) if cluster_questions else "",

@@ -1,0 +1,560 @@
+"""What changed in a session, or in a run of sessions, derived from the database alone.
+
+The research database has no change log, so every change is read off the
+columns that say *when*: ``file_reads.session_id``, ``findings.session_id``,
+kbgen's own status rows (``kbgen finding resolve --session``; a supersession
+belongs to the session of the superseding finding) and the answers of plan
+questions (a question is answered in the session of its answering finding).
+Sessions are taken in campaign order (:func:`kbgen.analysis.ordered_sessions`).
+
+What the database cannot tell is reported as such, never guessed:
+
+* a file's depth *before* a session is the strongest depth earlier sessions
+  recorded reading it; without an earlier read it is unknown (``None``), not
+  ``NOT_TOUCHED``, because reads may predate the ledger;
+* coverage before and after a session counts reads only (the same rule as the
+  growth chart), over today's files, LOC and domain tags (``file_domains`` and
+  ``files.loc`` are not dated), and follows :func:`kbgen.analysis.in_coverage`;
+* ``dependencies`` has no session column: an edge is attributed only when its
+  evidence text starts with the session's name (``R95: …``); the others are
+  counted as not attributable;
+* reads and findings without a (known) session belong to no session.
+
+A session's changes depend on that session and the ones before it only, so
+adding a later session leaves them, and the pages that show them, unchanged.
+Everything here is plain data; renderers live in :mod:`kbgen.render`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from kbgen import analysis, vocab
+from kbgen.errors import UsageError
+from kbgen.model import Dependency, File, Finding, Question, Session, Snapshot, file_sort_key
+
+#: Severities that get a feed entry of their own and lead every summary.
+ALERT_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH")
+_EVIDENCE_HEAD = re.compile(r"^\s*[\[(]?\s*([A-Za-z0-9][A-Za-z0-9_.-]*?)(?=[^A-Za-z0-9_-]|$)")
+
+
+@dataclass(frozen=True)
+class DepthRise:
+    """A file read deeper than before: ``before`` is None when no earlier read was recorded."""
+
+    file_id: int
+    file: File | None  # None: the read names a file the files table does not have
+    before: str | None
+    after: str
+
+    @property
+    def first_read(self) -> bool:
+        return self.before is None
+
+
+@dataclass(frozen=True)
+class CoverageDelta:
+    """LOC and files read MEDIUM or deeper in one domain or package, before and after."""
+
+    name: str
+    files_before: int
+    files_after: int
+    loc_before: int
+    loc_after: int
+    files_total: int  # today's files of the group (the same rule as the coverage tables)
+    loc_total: int
+
+    @property
+    def loc_gained(self) -> int:
+        return self.loc_after - self.loc_before
+
+    @property
+    def files_gained(self) -> int:
+        return self.files_after - self.files_before
+
+
+@dataclass(frozen=True)
+class Resolved:
+    finding: Finding
+    session: Session
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """``finding`` superseded by ``by``, a finding recorded in the session(s) at hand."""
+
+    finding: Finding
+    by: Finding
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    """A plan question that findings of the session(s) answer.
+
+    ``earlier`` is the first session before them whose findings already answered it.
+    """
+
+    question: Question
+    finding_ids: tuple[int, ...]
+    kind: str  # "explicit" (kbgen answer) or "inferred" (a finding on its file, from its session)
+    partial: bool
+    earlier: Session | None
+
+
+@dataclass(frozen=True)
+class AttributedEdge:
+    dependency: Dependency
+    session: Session
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one session, or a run of consecutive sessions, changed."""
+
+    sessions: tuple[Session, ...]
+    new_findings: tuple[Finding, ...]  # by severity (CRITICAL first), then id
+    resolved: tuple[Resolved, ...]
+    superseded: tuple[Superseded, ...]
+    depth_rises: tuple[DepthRise, ...]  # by package, path
+    domains: tuple[CoverageDelta, ...]  # only groups whose coverage moved, by name
+    packages: tuple[CoverageDelta, ...]
+    answered: tuple[AnsweredQuestion, ...]
+    edges: tuple[AttributedEdge, ...]
+    reads: int  # file_reads rows of these sessions
+    files_read: int  # distinct files they read
+
+    @property
+    def first(self) -> Session:
+        return self.sessions[0]
+
+    @property
+    def last(self) -> Session:
+        return self.sessions[-1]
+
+    @property
+    def label(self) -> str:
+        """``R4``, or ``R2-verify–R4`` for a run."""
+        return self.first.label if len(self.sessions) == 1 else f"{self.first.label}–{self.last.label}"
+
+    @cached_property
+    def severity_counts(self) -> dict[str, int]:
+        """Normalised severity → new findings, in vocab order, severities with findings only."""
+        counts = Counter(f.severity for f in self.new_findings)
+        return {s: counts[s] for s in vocab.SEVERITIES if counts[s]}
+
+    @property
+    def alerts(self) -> tuple[Finding, ...]:
+        """New CRITICAL and HIGH findings."""
+        return tuple(f for f in self.new_findings if f.severity in ALERT_SEVERITIES)
+
+    @property
+    def loc_gained(self) -> int:
+        """LOC newly read MEDIUM or deeper (each file once, however many domains it has)."""
+        return sum((r.file.loc or 0) for r in self._crossed if r.file is not None)
+
+    @property
+    def files_gained(self) -> int:
+        return len(self._crossed)
+
+    @cached_property
+    def _crossed(self) -> tuple[DepthRise, ...]:
+        threshold = vocab.depth_rank(analysis.COVERAGE_DEPTH)
+        return tuple(r for r in self.depth_rises
+                     if r.file is not None and analysis.in_coverage(r.file)
+                     and vocab.depth_rank(r.after) >= threshold
+                     and (r.before is None or vocab.depth_rank(r.before) < threshold))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new_findings or self.resolved or self.superseded or self.depth_rises
+                    or self.answered or self.edges)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What the database holds that no session can be credited with (campaign-wide)."""
+
+    reads_without_session: int
+    findings_without_session: int
+    statuses_without_session: int  # resolved with no (known) session, superseded by such a finding
+    edges_attributed: int
+    edges_total: int
+
+    @property
+    def edges_unattributed(self) -> int:
+        return self.edges_total - self.edges_attributed
+
+
+# -- finding sessions ---------------------------------------------------------------
+
+def find_session(snap: Snapshot, ref: str) -> Session:
+    """A session by name (``R2-verify``, any case), R-number (``R95``) or number (``95``)."""
+    text = ref.strip()
+    by_name = [s for s in analysis.ordered_sessions(snap) if s.name and s.name.lower() == text.lower()]
+    if by_name:
+        return by_name[0]
+    match = re.fullmatch(r"[Rr]?(\d+)", text)
+    if match and int(match.group(1)) in snap.session_by_number:
+        return snap.session_by_number[int(match.group(1))]
+    ordered = analysis.ordered_sessions(snap)
+    known = (f"sessions run from {ordered[0].label} to {ordered[-1].label}" if ordered
+             else "the database has no sessions yet")
+    raise UsageError(f"unknown session {ref!r}", hint=known)
+
+
+def session_run(snap: Snapshot, since: Session, until: Session | None = None) -> list[Session]:
+    """The sessions from ``since`` to ``until`` (default: the latest), both included, in campaign order."""
+    ordered = analysis.ordered_sessions(snap)
+    start = ordered.index(since)
+    end = ordered.index(until) if until is not None else len(ordered) - 1
+    if end < start:
+        raise UsageError(f"{until.label if until else '?'} comes before {since.label}",
+                         hint="--since names the first session of the run, SESSION its last")
+    return ordered[start:end + 1]
+
+
+# -- computing ----------------------------------------------------------------------
+
+@dataclass
+class _Timeline:
+    """Everything the walk over sessions keeps between steps."""
+
+    snap: Snapshot
+    best: dict[int, int] = field(default_factory=dict)  # file id → strongest depth rank read so far
+    loc_read: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (kind, name)
+    files_read: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    answered_in: dict[str, Session] = field(default_factory=dict)  # question id → first answering session
+
+
+class ChangeIndex:
+    """Per-session facts looked up once, so any number of sessions or runs are cheap to compute."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.ordered = analysis.ordered_sessions(snap)
+        self.position = {s.id: i for i, s in enumerate(self.ordered)}
+
+    @cached_property
+    def reads(self) -> dict[int, list[tuple[int, int]]]:
+        """Session id → (file id, depth rank) of its reads."""
+        acc: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for r in self.snap.reads:
+            if r.session_id in self.position:
+                acc[r.session_id].append((r.file_id, vocab.depth_rank(r.depth)))
+        return acc
+
+    @cached_property
+    def resolved(self) -> dict[int, list[int]]:
+        acc: dict[int, list[int]] = defaultdict(list)
+        for st in self.snap.statuses:
+            if st.status == "resolved" and st.session_id in self.position and st.finding_id in self.snap.finding_by_id:
+                acc[st.session_id].append(st.finding_id)
+        return acc
+
+    @cached_property
+    def superseded(self) -> dict[int, list[tuple[int, int, str | None]]]:
+        """Session of the superseding finding → (superseded id, superseding id, reason)."""
+        acc: dict[int, list[tuple[int, int, str | None]]] = defaultdict(list)
+        for st in self.snap.statuses:
+            if st.status != "superseded" or st.finding_id not in self.snap.finding_by_id:
+                continue
+            by = self.snap.finding_by_id.get(st.superseded_by or -1)
+            if by is not None and by.session_id in self.position:
+                acc[by.session_id].append((st.finding_id, by.id, st.reason))
+        return acc
+
+    @cached_property
+    def answers(self) -> dict[int, list[tuple[Question, tuple[int, ...], bool]]]:
+        """Session id → (question, its answering findings from that session, all partial)."""
+        snap = self.snap
+        acc: dict[int, list[tuple[Question, tuple[int, ...], bool]]] = defaultdict(list)
+        questions = {q.id: q for q in snap.questions}
+        for qid, answers in snap.answers_of_question.items():
+            q = questions.get(qid)
+            if q is None:
+                continue
+            per_session: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+            for a in answers:
+                f = snap.finding_by_id.get(a.finding_id)
+                if f is not None and f.session_id in self.position:
+                    per_session[f.session_id].append((a.finding_id, a.partial))
+            for sid, items in per_session.items():
+                acc[sid].append((q, tuple(sorted(i for i, _ in items)), all(p for _, p in items)))
+        return acc
+
+    @cached_property
+    def edges(self) -> dict[int, list[Dependency]]:
+        """Session id → the edges whose evidence starts with its name."""
+        names: dict[str, Session] = {}
+        for s in reversed(self.ordered):  # the earliest session wins a shared name
+            names[s.label.lower()] = s
+        acc: dict[int, list[Dependency]] = defaultdict(list)
+        for d in self.snap.dependencies:
+            match = _EVIDENCE_HEAD.match(d.evidence or "")
+            session = names.get(match.group(1).lower()) if match else None
+            if session is not None:
+                acc[session.id].append(d)
+        return acc
+
+    @cached_property
+    def totals(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(kind, name) → today's (files, LOC) of every domain and package, by the coverage rule."""
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for c in analysis.coverage_by_domain(self.snap):
+            out[("domain", c.name)] = (c.files, c.loc)
+        for c in analysis.coverage_by_package(self.snap):
+            out[("package", c.name)] = (c.files, c.loc)
+        return out
+
+    def groups_of(self, f: File) -> list[tuple[str, str]]:
+        """The (kind, name) coverage groups a file counts in."""
+        snap = self.snap
+        package = snap.package_by_id[f.package_id].name if f.package_id in snap.package_by_id else analysis.NO_PACKAGE
+        return [*(("domain", d) for d in snap.domains_of_file.get(f.id, ())), ("package", package)]
+
+    # -- the walk ---------------------------------------------------------------------
+    def walk(self, steps: Sequence[tuple[Sequence[Session], bool]]) -> list[Changes]:
+        """Apply runs of consecutive sessions in order; return the changes of the recorded ones."""
+        state = _Timeline(self.snap)
+        out: list[Changes] = []
+        for sessions, record in steps:
+            changes = self._step(state, sessions, record)
+            if record:
+                out.append(changes)  # type: ignore[arg-type]
+        return out
+
+    def _step(self, state: _Timeline, sessions: Sequence[Session], record: bool) -> Changes | None:
+        snap = self.snap
+        threshold = vocab.depth_rank(analysis.COVERAGE_DEPTH)
+        after: dict[int, int] = {}
+        reads = 0
+        for s in sessions:
+            for fid, rank in self.reads.get(s.id, ()):
+                reads += 1
+                after[fid] = max(after.get(fid, rank), rank)
+        rises: list[DepthRise] = []
+        gained: dict[tuple[str, str], list[int]] = defaultdict(list)  # group → [files, loc]
+        for fid, rank in after.items():
+            before = state.best.get(fid)
+            new = rank if before is None else max(before, rank)
+            if before is not None and new <= before:
+                continue
+            f = snap.file_by_id.get(fid)
+            if record:
+                rises.append(DepthRise(fid, f, _depth_name(before), _depth_name(new) or "NOT_TOUCHED"))
+            if (f is not None and analysis.in_coverage(f) and new >= threshold
+                    and (before is None or before < threshold)):
+                for group in self.groups_of(f):
+                    acc = gained.setdefault(group, [0, 0])
+                    acc[0] += 1
+                    acc[1] += f.loc or 0
+        deltas: dict[str, list[CoverageDelta]] = {"domain": [], "package": []}
+        for group, (files, loc) in gained.items():
+            if record:
+                total_files, total_loc = self.totals.get(group, (0, 0))
+                deltas[group[0]].append(CoverageDelta(
+                    group[1], state.files_read[group], state.files_read[group] + files,
+                    state.loc_read[group], state.loc_read[group] + loc, total_files, total_loc))
+            state.files_read[group] += files
+            state.loc_read[group] += loc
+        answered: list[AnsweredQuestion] = []
+        merged: dict[str, tuple[Question, set[int], bool]] = {}
+        for s in sessions:
+            for q, finding_ids, partial in self.answers.get(s.id, ()):
+                if q.id in merged:
+                    _, ids, was_partial = merged[q.id]
+                    merged[q.id] = (q, ids | set(finding_ids), was_partial and partial)
+                else:
+                    merged[q.id] = (q, set(finding_ids), partial)
+        for qid, (q, ids, partial) in merged.items():
+            if record:
+                kind = "inferred" if snap.question_status(qid) == "inferred" else "explicit"
+                answered.append(AnsweredQuestion(q, tuple(sorted(ids)), kind, partial, state.answered_in.get(qid)))
+            state.answered_in.setdefault(qid, sessions[0])
+        for fid, rank in after.items():
+            state.best[fid] = max(state.best.get(fid, rank), rank)
+        if not record:
+            return None
+        return Changes(
+            sessions=tuple(sessions),
+            new_findings=tuple(sorted((f for s in sessions for f in snap.findings_of_session.get(s.id, ())),
+                                      key=lambda f: (vocab.severity_rank(f.severity), f.id))),
+            resolved=tuple(Resolved(snap.finding_by_id[fid], s) for s in sessions
+                           for fid in sorted(self.resolved.get(s.id, ()))),
+            superseded=tuple(Superseded(snap.finding_by_id[old], snap.finding_by_id[by], reason)
+                             for s in sessions for old, by, reason in sorted(self.superseded.get(s.id, ()),
+                                                                              key=lambda t: (t[0], t[1]))),
+            depth_rises=tuple(sorted(rises, key=_rise_key)),
+            domains=tuple(sorted(deltas["domain"], key=lambda c: c.name)),
+            packages=tuple(sorted(deltas["package"], key=lambda c: c.name)),
+            answered=tuple(sorted(answered, key=lambda a: (a.question.session, a.question.ordinal, a.question.id))),
+            edges=tuple(AttributedEdge(d, s) for s in sessions for d in sorted(self.edges.get(s.id, ()),
+                                                                                key=lambda d: d.id)),
+            reads=reads, files_read=len(after))
+
+    # -- entry points -----------------------------------------------------------------
+    def every_session(self) -> dict[int, Changes]:
+        """Session id → its changes, for every session (one walk)."""
+        return {c.first.id: c for c in self.walk([([s], True) for s in self.ordered])}
+
+    def run(self, sessions: Sequence[Session]) -> Changes:
+        """The combined changes of consecutive sessions (before the first → after the last)."""
+        if not sessions:
+            raise ValueError("a run needs at least one session")
+        start = self.position[sessions[0].id]
+        expected = self.ordered[start:start + len(sessions)]
+        if list(sessions) != expected:
+            raise ValueError("a run must be consecutive sessions in campaign order")
+        steps: list[tuple[Sequence[Session], bool]] = [([s], False) for s in self.ordered[:start]]
+        steps.append((sessions, True))
+        return self.walk(steps)[0]
+
+    def attribution(self) -> Attribution:
+        snap = self.snap
+        unattributed_status = 0
+        for st in snap.statuses:
+            if st.status == "resolved":
+                unattributed_status += st.session_id not in self.position
+            else:
+                by = snap.finding_by_id.get(st.superseded_by or -1)
+                unattributed_status += by is None or by.session_id not in self.position
+        return Attribution(
+            reads_without_session=sum(1 for r in snap.reads if r.session_id not in self.position),
+            findings_without_session=sum(1 for f in snap.findings if f.session_id not in self.position),
+            statuses_without_session=unattributed_status,
+            edges_attributed=sum(len(v) for v in self.edges.values()),
+            edges_total=len(snap.dependencies))
+
+
+def _depth_name(rank: int | None) -> str | None:
+    if rank is None:
+        return None
+    for name in vocab.DEPTHS:
+        if vocab.depth_rank(name) == rank:
+            return name
+    return "NOT_TOUCHED"
+
+
+def _rise_key(r: DepthRise) -> tuple[str, str, int]:
+    return file_sort_key(r.file) if r.file is not None else ("~", "", r.file_id)
+
+
+def changes_index(snap: Snapshot) -> ChangeIndex:
+    """The snapshot's :class:`ChangeIndex`, built once and shared by every page of a sync."""
+    cached: ChangeIndex | None = vars(snap).get("_kbgen_change_index")
+    if cached is None:
+        cached = ChangeIndex(snap)
+        vars(snap)["_kbgen_change_index"] = cached
+    return cached
+
+
+def latest(snap: Snapshot, count: int) -> list[Session]:
+    """The last ``count`` sessions, newest first."""
+    return list(reversed(analysis.ordered_sessions(snap)[-count:])) if count > 0 else []
+
+
+# -- plain data (JSON) ---------------------------------------------------------------
+
+def session_dict(s: Session) -> dict[str, Any]:
+    return {"id": s.id, "name": s.label, "number": s.number, "date": s.date, "focus": s.focus}
+
+
+def _file_dict(snap: Snapshot, file_id: int | None) -> dict[str, Any]:
+    f = snap.file_by_id.get(file_id) if file_id is not None else None
+    if f is None:
+        return {"file_id": file_id, "package": None, "path": None}
+    return {"file_id": f.id, "package": f.package, "path": f.path}
+
+
+def _finding_dict(snap: Snapshot, f: Finding) -> dict[str, Any]:
+    session = snap.session_by_id.get(f.session_id) if f.session_id is not None else None
+    return {"id": f.id, "need": f.need_id, "severity": f.severity, "severity_raw": f.severity_raw,
+            "category": f.category, "category_raw": f.category_raw, "lines": f.lines or None,
+            "session": session.label if session else None, **_file_dict(snap, f.file_id),
+            "description": f.description}
+
+
+def _delta_dict(c: CoverageDelta) -> dict[str, Any]:
+    return {"name": c.name, "files_before": c.files_before, "files_after": c.files_after,
+            "loc_before": c.loc_before, "loc_after": c.loc_after, "loc_gained": c.loc_gained,
+            "files_total": c.files_total, "loc_total": c.loc_total}
+
+
+def to_dict(snap: Snapshot, changes: Changes, *, breakdown: Iterable[Changes] = (),
+            attribution: Attribution | None = None) -> dict[str, Any]:
+    """The changes as JSON-ready plain data (``kbgen changes --json``)."""
+    data: dict[str, Any] = {
+        "label": changes.label,
+        "sessions": [session_dict(s) for s in changes.sessions],
+        "summary": summary_dict(changes),
+        "new_findings": [_finding_dict(snap, f) for f in changes.new_findings],
+        "resolved": [{**_finding_dict(snap, r.finding), "resolved_in": r.session.label} for r in changes.resolved],
+        "superseded": [{**_finding_dict(snap, s.finding), "superseded_by": s.by.id, "reason": s.reason}
+                       for s in changes.superseded],
+        "depth_rises": [{**_file_dict(snap, r.file_id), "loc": r.file.loc if r.file else None,
+                         "before": r.before, "after": r.after} for r in changes.depth_rises],
+        "coverage": {"domains": [_delta_dict(c) for c in changes.domains],
+                     "packages": [_delta_dict(c) for c in changes.packages]},
+        "questions_answered": [
+            {"id": a.question.id, "text": a.question.text, "plan_session": f"R{a.question.session}",
+             "findings": [f"F{i}" for i in a.finding_ids], "kind": a.kind, "partial": a.partial,
+             "answered_earlier_in": a.earlier.label if a.earlier else None} for a in changes.answered],
+        "dependency_edges": [
+            {"id": e.dependency.id, "source": _file_dict(snap, e.dependency.source_file_id),
+             "target": _file_dict(snap, e.dependency.target_file_id),
+             "relationship": e.dependency.relationship, "evidence": e.dependency.evidence,
+             "verified": e.dependency.verified, "session": e.session.label} for e in changes.edges],
+    }
+    runs = list(breakdown)
+    if runs:
+        data["per_session"] = [{"session": c.label, **summary_dict(c)} for c in runs]
+    if attribution is not None:
+        data["not_attributable"] = {
+            "reads_without_session": attribution.reads_without_session,
+            "findings_without_session": attribution.findings_without_session,
+            "statuses_without_session": attribution.statuses_without_session,
+            "dependency_edges": attribution.edges_unattributed,
+            "dependency_edges_total": attribution.edges_total,
+        }
+    return data
+
+
+def summary_dict(changes: Changes) -> dict[str, Any]:
+    return {"new_findings": len(changes.new_findings), "by_severity": changes.severity_counts,
+            "resolved": len(changes.resolved), "superseded": len(changes.superseded),
+            "files_read_deeper": len(changes.depth_rises),
+            "first_recorded_reads": sum(1 for r in changes.depth_rises if r.first_read),
+            "files_newly_medium_plus": changes.files_gained, "loc_newly_medium_plus": changes.loc_gained,
+            "questions_answered": len(changes.answered), "dependency_edges": len(changes.edges)}
+
+
+# -- what a command asks for ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """``kbgen changes``: the combined changes, each session's own (for a run) and what no session owns."""
+
+    changes: Changes
+    breakdown: tuple[Changes, ...]
+    attribution: Attribution
+
+
+def what_changed(snap: Snapshot, session: str | None = None, since: str | None = None) -> ChangeReport | None:
+    """The changes of ``session`` (default: the latest), or of the run from ``since`` to it.
+
+    None when the database has no sessions. Unknown session names raise :class:`UsageError`.
+    """
+    index = changes_index(snap)
+    if not index.ordered:
+        return None
+    last = find_session(snap, session) if session else index.ordered[-1]
+    run = session_run(snap, find_session(snap, since), last) if since else [last]
+    every = index.every_session() if len(run) > 1 else {}
+    combined = index.run(run) if len(run) > 1 else index.run([last])
+    return ChangeReport(combined, tuple(every[s.id] for s in run) if every else (combined,), index.attribution())
