@@ -64,9 +64,9 @@ def summary_items(view: SiteView, c: Changes, *, where: str) -> list[Md]:
         if alerts:
             text += f". Critical and high: {_links(view, alerts)}"
         items.append(Md(text))
-    for r in c.resolved:
-        items.append(Md(f"{view.finding_ref(r.finding.id)} resolved"
-                        + (f" in {view.session_ref(r.session)}" if len(c.sessions) > 1 else "")))
+    if c.resolved:
+        items.append(Md(f"{_plural(len(c.resolved), 'finding')} resolved: "
+                        f"{_links(view, [r.finding.id for r in c.resolved])}"))
     for s in c.superseded:
         reason = f": {escape.inline(s.reason)}" if s.reason else ""
         items.append(Md(f"{view.finding_ref(s.finding.id)} superseded by {view.finding_ref(s.by.id)}{reason}"))

@@ -1,0 +1,77 @@
+"""``kbgen changes`` at campaign scale: the whole command, as a user runs it, timed.
+
+Run from the repository root (not part of the test suite)::
+
+    python bench/bench_changes.py                    # x1, --since R90, 5 runs per output
+    python bench/bench_changes.py --scale 0.1 --since R5 --runs 3
+
+It generates the synthetic campaign with ``bench/generate.py`` into a
+scaffolded project (``--work``, default ``build/bench-changes``; reused when
+it exists unless ``--fresh``), imports its plans, then runs ``kbgen changes
+--since R<n>`` in a fresh process per run (interpreter start, imports,
+loading the database, computing, printing) for the terminal, ``--json`` and
+``--markdown`` outputs, and prints the best and median wall time of each.
+The target of issue 15 is under 2 s at x1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160"})
+    if proc.returncode != 0:
+        raise SystemExit(f"failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def prepare(work: Path, scale: float, seed: int, fresh: bool) -> Path:
+    project = work / f"x{scale:g}"
+    if project.exists() and not fresh and (project / "db" / "research.db").exists():
+        return project
+    shutil.rmtree(project, ignore_errors=True)
+    run([sys.executable, "-m", "kbgen", "init", str(project)])
+    run([sys.executable, str(REPO / "bench" / "generate.py"), "--scale", str(scale), "--seed", str(seed),
+         "--db", f"sqlite:///{project / 'db' / 'research.db'}", "--plans", str(project / "plans"), "--force"])
+    run([sys.executable, "-m", "kbgen", "--project", str(project), "plan", "import", str(project / "plans")])
+    return project
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/bench_changes.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--since", default="R90", help="first session of the run (default R90)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=REPO / "build" / "bench-changes")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the campaign even if it exists")
+    args = parser.parse_args(argv)
+    project = prepare(args.work, args.scale, args.seed, args.fresh)
+    print(f"campaign x{args.scale:g} in {project}; kbgen changes --since {args.since}, {args.runs} runs each")
+    print(f"{'output':<12} {'best s':>8} {'median s':>9}  size")
+    for name, extra in (("terminal", []), ("--json", ["--json"]), ("--markdown", ["--markdown"])):
+        times = []
+        size = 0
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            out = run([sys.executable, "-m", "kbgen", "--project", str(project), "changes", "--since", args.since,
+                       *extra])
+            times.append(time.perf_counter() - started)
+            size = len(out.encode("utf-8"))
+        print(f"{name:<12} {min(times):>8.2f} {statistics.median(times):>9.2f}  {size:,} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
