@@ -1,11 +1,12 @@
 """What changed per session: the model against plain SQL, stability, and the three text outputs.
 
-The example knowledge base is loaded, then given what the bundled data
-lacks: statuses (resolved, superseded, one naming no session), an explicit
-partial answer that overrides inferred ones, dependency edges whose evidence
-names their session (and one that only mentions a session later in the
-text), a read without a session and a read of a file the files table does
-not have. Each session's changes are then recomputed here with SQL written
+The example knowledge base is loaded (it has one superseded and one resolved
+finding, and one edge whose evidence names its session), then given more:
+statuses (resolved in several sessions, one naming no session, one superseded
+by a finding without a session), an explicit partial answer that overrides
+inferred ones, edges whose evidence names their session in other spellings
+(and one that only mentions a session later in the text), a read without a
+session and a read of a file the files table does not have. Each session's changes are then recomputed here with SQL written
 independently of :mod:`kbgen.changes` and compared field by field.
 """
 
@@ -45,7 +46,6 @@ INSERT INTO kbgen_finding_status (finding_id, status, session_id, superseded_by,
   (28, 'resolved', 4, NULL, NULL, '2025-09-23T10:00:00Z'),
   (10, 'resolved', 3, NULL, NULL, '2025-09-16T10:00:00Z'),
   (11, 'resolved', 99, NULL, NULL, '2025-09-16T10:00:00Z'),
-  (4, 'superseded', NULL, 17, 'Verified with a reproduction: CRITICAL, not HIGH.', '2025-09-09T10:00:00Z'),
   (60, 'superseded', NULL, 59, 'Both from the notes.', '2025-09-09T10:00:00Z');
 INSERT INTO kbgen_answers (question_id, finding_id, partial, note, created_at) VALUES
   ('Q3-1012', 57, 1, 'R4 found the caching bug the question asked about.', '2025-09-23T10:00:00Z');
@@ -183,7 +183,7 @@ def test_what_the_database_cannot_tell_is_said(example: tuple[Options, Path, Sna
     assert attribution.reads_without_session == 1
     assert attribution.findings_without_session == 2
     assert attribution.statuses_without_session == 2  # resolved in session 99; superseded by an unsessioned finding
-    assert (attribution.edges_attributed, attribution.edges_total) == (3, 14)
+    assert (attribution.edges_attributed, attribution.edges_total) == (4, 14)
 
 
 def test_a_session_does_not_change_when_later_sessions_are_added(
@@ -279,7 +279,8 @@ def test_changes_command_outputs(example: tuple[Options, Path, Snapshot]) -> Non
     assert md.startswith("## Research changes in R1–R4 (2025-09-08 to 2025-09-22)\n")
     assert "- **CRITICAL** F17 in `quillc-core/src/build/cache.rs:140-190`: Verified: a cache hit" in md
     assert "| incremental-build | 0 | 5,075 | +5,075 | 0% → 46% |" in md
-    assert "- F4 (HIGH) superseded by F17 (CRITICAL): Verified with a reproduction: CRITICAL, not HIGH." in md
+    assert ("- F4 (HIGH) superseded by F17 (CRITICAL): Reproduced: a cache hit publishes stale HTML, so "
+            "CRITICAL, not HIGH." in md)
     prose = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", md)  # code spans hold the data's own backslashes
     assert not re.search(r"\\[A-Za-z0-9 -]", prose), "no needless backslashes"
 
