@@ -6,8 +6,9 @@ statuses (resolved in several sessions, one naming no session, one superseded
 by a finding without a session), an explicit partial answer that overrides
 inferred ones, edges whose evidence names their session in other spellings
 (and one that only mentions a session later in the text), a read without a
-session and a read of a file the files table does not have. Each session's changes are then recomputed here with SQL written
-independently of :mod:`kbgen.changes` and compared field by field.
+session and a read of a file the files table does not have. Each session's
+changes are then recomputed here with SQL written independently of
+:mod:`kbgen.changes` and compared field by field.
 """
 
 from __future__ import annotations

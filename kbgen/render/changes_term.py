@@ -7,6 +7,7 @@ strings, so a finding that says ``[bold]`` is printed as written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -17,8 +18,13 @@ from kbgen.model import Snapshot
 from kbgen.render.changes_md import headline
 from kbgen.render.myst import pct
 
+T = TypeVar("T")
+
 #: Characters of a description shown per row (the JSON and markdown outputs have it all).
 DESCRIPTION_WIDTH = 160
+#: Rows per table in the terminal; a run of sessions at campaign scale has hundreds, which only
+#: scroll past (and take Rich a second to lay out). --json and --markdown list them all.
+MAX_ROWS = 30
 
 
 def _t(value: object) -> Text:
@@ -37,10 +43,18 @@ def _table(title: str, columns: Sequence[str], right: Sequence[str] = ()) -> Tab
     return table
 
 
+def _rows(items: Sequence[T], table: Table) -> Sequence[T]:
+    """The first MAX_ROWS items; the table's caption says how many more there are."""
+    if len(items) > MAX_ROWS:
+        table.caption = f"… and {len(items) - MAX_ROWS:,} more: --json or --markdown lists them all"
+        table.caption_justify = "left"
+    return items[:MAX_ROWS]
+
+
 def _coverage(rows: Sequence[CoverageDelta], kind: str) -> Table:
     table = _table(f"Coverage by {kind.lower()} (LOC read MEDIUM or deeper)",
                    [kind, "Before", "After", "Change", "Share of today's LOC"], ("Before", "After", "Change"))
-    for d in rows:
+    for d in _rows(rows, table):
         table.add_row(_t(d.name), f"{d.loc_before:,}", f"{d.loc_after:,}", f"+{d.loc_gained:,}",
                       f"{pct(d.loc_before, d.loc_total)} → {pct(d.loc_after, d.loc_total)}")
     return table
@@ -68,7 +82,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
     alerts = [f for f in c.new_findings if f.severity in ALERT_SEVERITIES]
     if alerts:
         table = _table("New critical and high findings", ["Finding", "Severity", "File", "Description"])
-        for f in alerts:
+        for f in _rows(alerts, table):
             file = snap.file_by_id.get(f.file_id) if f.file_id is not None else None
             table.add_row(f.need_id, f.severity, _t(f"{file.package}/{file.path}" if file else "—"),
                           _cut(f.description or ""))
@@ -76,11 +90,11 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
 
     if c.resolved or c.superseded:
         table = _table("Resolved and superseded", ["Finding", "Severity", "Status"])
-        for done in c.resolved:
-            table.add_row(done.finding.need_id, done.finding.severity, _t(f"resolved in {done.session.label}"))
-        for s in c.superseded:
-            reason = f": {s.reason}" if s.reason else ""
-            table.add_row(s.finding.need_id, s.finding.severity, _t(f"superseded by {s.by.need_id}{reason}"))
+        rows = [(done.finding, f"resolved in {done.session.label}") for done in c.resolved]
+        rows += [(s.finding, f"superseded by {s.by.need_id}" + (f": {s.reason}" if s.reason else ""))
+                 for s in c.superseded]
+        for finding, status in _rows(rows, table):
+            table.add_row(finding.need_id, finding.severity, _t(status))
         out.append(table)
 
     if c.domains:
@@ -90,7 +104,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
 
     if c.depth_rises:
         table = _table("Files read deeper", ["File", "Package", "LOC", "Before", "After"], ("LOC",))
-        for r in c.depth_rises:
+        for r in _rows(c.depth_rises, table):
             table.add_row(_t(r.file.path if r.file else f"file {r.file_id} (not in the files table)"),
                           _t(r.file.package if r.file else "—"),
                           f"{r.file.loc:,}" if r.file and r.file.loc is not None else "—",
@@ -99,7 +113,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
 
     if c.answered:
         table = _table("Plan questions answered", ["Question", "Text", "Findings", "How"])
-        for a in c.answered:
+        for a in _rows(c.answered, table):
             how = a.kind + (", partly" if a.partial else "") + (f"; first in {a.earlier.label}" if a.earlier else "")
             table.add_row(a.question.id, _cut(a.question.text, 100), ", ".join(f"F{i}" for i in a.finding_ids),
                           _t(how))
@@ -107,7 +121,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
 
     if c.edges:
         table = _table("Dependency edges", ["From", "Relationship", "To", "Verified"])
-        for e in c.edges:
+        for e in _rows(c.edges, table):
             src, dst = (snap.file_by_id.get(e.dependency.source_file_id),
                         snap.file_by_id.get(e.dependency.target_file_id))
             table.add_row(_t(src.path if src else e.dependency.source_file_id), _t(e.dependency.relationship),
