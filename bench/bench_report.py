@@ -24,14 +24,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-try:
-    import kbgen  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout: make the repository importable
+if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
+from bench.synthetic import generate  # noqa: E402
 from kbgen.config import Options  # noqa: E402
 from kbgen.report import make_report  # noqa: E402
-from kbgen.synthetic import generate  # noqa: E402
 
 LIMIT_S = 5.0
 

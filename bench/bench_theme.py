@@ -9,7 +9,7 @@ Two measurements, each with real ``sphinx-build`` runs (fresh environment,
    with the site, total output and write time grow with pages². Measured:
    the writing phase, the average page size and how many sidebar links one
    page carries.
-2. **A kbgen site** — a synthetic research database (``kbgen.synthetic``),
+2. **A kbgen site** — a synthetic research database (``bench.synthetic``),
    its plans imported, synced, then built: total build time, output size,
    Sphinx's ``searchindex.js`` and the Pagefind bundle (indexing time, size,
    bytes a browser downloads for one query are not measured here; the
@@ -127,12 +127,12 @@ def nav_site(root: Path, pages: int) -> Path:
 
 
 def nav_conf(root: Path, theme: str) -> Path:
-    """conf.py for ``theme``; pydata gets kbgen's settings (kbgen.sphinx's defaults)."""
+    """conf.py for ``theme``; pydata gets kbgen's settings (kbgen.sphinxext's defaults)."""
     conf = root / f"conf-{theme}"
     conf.mkdir(parents=True, exist_ok=True)
     lines = ['project = "bench"', 'extensions = ["myst_parser"]', f'html_theme = "{THEMES[theme]}"']
     if theme == "pydata":
-        from kbgen.sphinx import THEME_OPTIONS
+        from kbgen.sphinxext.extension import THEME_OPTIONS
 
         lines.append(f"html_theme_options = {THEME_OPTIONS!r}")
     (conf / "conf.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -157,11 +157,11 @@ def bench_navigation(root: Path, sizes: list[int], themes: list[str]) -> list[Ru
 # -- 2. a kbgen site -----------------------------------------------------------------------
 
 def kbgen_site(root: Path, scale: float) -> Path:
+    from bench.synthetic import generate
     from kbgen.config import load_options
     from kbgen.db.plans import import_plan_folder
     from kbgen.scaffold import init_project
     from kbgen.sync import sync
-    from kbgen.synthetic import generate
 
     project = root / f"kb-{scale:g}"
     shutil.rmtree(project, ignore_errors=True)
@@ -184,7 +184,7 @@ def bench_kbgen(root: Path, scale: float, themes: list[str]) -> None:
         if theme != "pydata":  # the project's own conf.py gets kbgen's defaults (pydata)
             conf = root / f"kbconf-{theme}"
             conf.mkdir(parents=True, exist_ok=True)
-            (conf / "conf.py").write_text(f'project = "bench"\nextensions = ["kbgen.sphinx"]\n'
+            (conf / "conf.py").write_text(f'project = "bench"\nextensions = ["kbgen.sphinxext"]\n'
                                           f'html_theme = "{THEMES[theme]}"\n', encoding="utf-8")
         out = project / "build" / f"site-{theme}"
         total, cpu, read_s, write_s = sphinx_build(project / "docs", out, conf)

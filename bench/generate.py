@@ -18,14 +18,13 @@ import re
 import sys
 from pathlib import Path
 
-try:
-    import kbgen  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
+    sys.path.insert(0, str(REPO))
 
-from kbgen.db.engine import sqlite_path
-from kbgen.errors import KbgenError, UsageError
-from kbgen.synthetic import drop_generated, generate
+from bench.synthetic import drop_generated, generate  # noqa: E402
+from kbgen.db.engine import sqlite_path  # noqa: E402
+from kbgen.errors import KbgenError, UsageError  # noqa: E402
 
 _PLAN_FILE = re.compile(r"^R[0-9]+-plan\.md$")
 

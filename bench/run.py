@@ -6,7 +6,7 @@ Run on demand (not part of the test suite), from the repository root::
     python bench/run.py --scale 1              # one real campaign (several minutes)
     python bench/run.py --scale 1 --skip-build --skip-pg
 
-It generates a synthetic research database (``kbgen.synthetic``), imports its
+It generates a synthetic research database (``bench.synthetic``), imports its
 plans, then times each step in a child process (``os.wait4`` gives that
 child's own peak RSS): full sync, no-op sync, full build, one new session
 (9 reads, 60 findings), sync + incremental build after it, and a clean build
@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-try:
-    import kbgen  # noqa: F401
-except ModuleNotFoundError:  # running from a checkout: make the repository importable
+if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
 from kbgen.build import DEFAULT_JOBS, sphinx_command  # noqa: E402
@@ -140,10 +138,10 @@ def timed_sphinx(options: Options, name: str, *, jobs: str) -> Step:
 
 def make_project(root: Path, url: str | None, scale: float, seed: int) -> Options:
     """Scaffold a project, generate its database (SQLite by default) and import its plans."""
+    from bench.synthetic import generate
     from kbgen.db.engine import resolve_url
     from kbgen.db.plans import import_plan_folder
     from kbgen.scaffold import init_project
-    from kbgen.synthetic import generate
 
     if root.exists():
         shutil.rmtree(root)

@@ -1,4 +1,4 @@
-"""Sphinx configuration of the example knowledge base: kbgen.sphinx does the rest."""
+"""Sphinx configuration of the example knowledge base: kbgen.sphinxext does the rest."""
 
 project = "quillc research — example knowledge base"
-extensions = ["kbgen.sphinx"]
+extensions = ["kbgen.sphinxext"]

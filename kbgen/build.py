@@ -46,6 +46,7 @@ from typing import IO, Literal
 from kbgen import __version__
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+from kbgen.sphinxext import SEARCH_INDEX_CONFIG
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
@@ -124,7 +125,8 @@ def _input_files(options: Options) -> Iterator[Path]:
 def _tool_files() -> Iterator[Path]:
     """kbgen's own build inputs: the Sphinx extension and the site's CSS, JS and templates."""
     package = Path(__file__).parent
-    yield from sorted(package.glob("sphinx*.py"))
+    yield from sorted((package / "sphinxext").glob("*.py"))
+    yield package / "sphinx" / "__init__.py"
     yield package / "needs_model.py"
     yield from sorted(p for p in (package / "static").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
@@ -224,17 +226,17 @@ def build_staleness(options: Options) -> str | None:
 #: environment, every need included, back to the main process, which unpickles it to merge),
 #: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
 DEFAULT_JOBS = "1"
-#: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinx_search`).
-SPHINX_SEARCH_CONFIG = "kbgen_sphinx_search_index"
+#: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
+SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
                    jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False,
                    sphinx_search_index: bool = True) -> list[str]:
-    """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinx_main`).
+    """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinxext.main`).
 
-    ``sphinx_search_index=False`` for a site searched through Pagefind only (:mod:`kbgen.sphinx_search`).
+    ``sphinx_search_index=False`` for a site searched through Pagefind only (:mod:`kbgen.sphinxext.search`).
     """
-    cmd = [sys.executable, "-m", "kbgen.sphinx_main", "-b", builder, "-j", jobs, "--no-color"]
+    cmd = [sys.executable, "-m", "kbgen.sphinxext.main", "-b", builder, "-j", jobs, "--no-color"]
     if not sphinx_search_index:
         cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}=0"]
     if clean:

@@ -2,7 +2,7 @@
 
 A knowledge-base project is a folder holding ``conf/kbgen.yaml``. Every path
 in it is relative to that folder. The same :class:`Options` is read by the
-command line (``kbgen sync``) and by ``kbgen.sphinx`` inside ``conf.py``, so
+command line (``kbgen sync``) and by ``kbgen.sphinxext`` inside ``conf.py``, so
 both always agree on where pages, domain documents and the database are.
 """
 

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, bindparam, text
 
+from bench.synthetic import generate
 from kbgen import analysis
 from kbgen.config import DEFAULT_SOURCE_EXCLUDES, Options
 from kbgen.db.engine import open_engine
 from kbgen.db.load import load_snapshot
 from kbgen.model import File
-from kbgen.synthetic import generate
 
 SCALE = 0.03
 SEED = 7

@@ -97,7 +97,7 @@ def change_database(options: Options) -> None:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     base = tmp_path_factory.mktemp("atomic")
     project = base / "kb"

@@ -51,7 +51,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 def research_db(url: str, plans: Path | None) -> None:
     """A synthetic research database without kbgen's tables (its plans written to ``plans``)."""
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     generate(url, scale=0.05, seed=21, plans_dir=plans, hostile=False)
     engine = open_engine(url)

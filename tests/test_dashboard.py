@@ -26,7 +26,7 @@ from kbgen.db.engine import open_engine
 from kbgen.db.load import load_snapshot
 from kbgen.model import Dependency, File, Snapshot
 from kbgen.render import charts, graphs
-from kbgen.render.pages import SiteLayout, SiteView
+from kbgen.render.view import SiteLayout, SiteView
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 from tests.test_analysis import SqlFigures, own_package, sql_figures
@@ -170,7 +170,7 @@ def generated_project(root: Path, url: str) -> Options:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def synced(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Options, SqlFigures]:
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     url = f"sqlite:///{tmp_path / 'research.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     generate(url, scale=0.03, seed=11)
@@ -190,8 +190,8 @@ def test_area_of_a_path() -> None:
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
     back under it, the package pages go away."""
+    from bench.synthetic import generate
     from kbgen.render import pages
-    from kbgen.synthetic import generate
 
     url = f"sqlite:///{tmp_path / 'research.db'}"
     generate(url, scale=0.03, seed=11)

@@ -108,7 +108,7 @@ def test_reads_the_same_database_on_postgres(pg_url: str, tmp_path: Path) -> Non
 
 def test_domain_names_that_fold_together_get_distinct_need_ids(tmp_path: Path) -> None:
     from kbgen.model import Domain, Snapshot
-    from kbgen.render.pages import SiteLayout, SiteView
+    from kbgen.render.view import SiteLayout, SiteView
 
     domains = (Domain(1, "a<b", None, "HIGH", None, None), Domain(2, "a>b", None, "LOW", None, None))
     snap = Snapshot(packages=(), files=(), domains=domains, file_domains=(), sessions=(), reads=(), findings=(),

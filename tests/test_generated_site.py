@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import generate
 from kbgen.build import build_site
 from kbgen.config import load_options
 from kbgen.db.plans import import_plan_folder
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
-from kbgen.synthetic import generate
 
 pytestmark = pytest.mark.slow
 

@@ -168,7 +168,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
 @pytest.fixture
 def pg_project(pg_server: PgServer, tmp_path: Path) -> tuple[Options, str, str]:
     """A project on a PostgreSQL research database (synthetic, small), synced once by the owner."""
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     name = pg_server.create_database("ro")
     url = pg_server.url(name)
@@ -220,7 +220,7 @@ GRANT USAGE ON SEQUENCE kbgen_plans_id_seq TO {role};
 @pytest.mark.postgres
 def test_postgres_kbgen_only_writer_role(pg_server: PgServer, tmp_path: Path) -> None:
     """A role that writes kbgen's tables but only reads the research tables: sync, plan import, answer all work."""
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     name = pg_server.create_database("writer")
     owner_url = pg_server.url(name)
@@ -281,7 +281,7 @@ def test_postgres_read_only_flag_with_the_owner_role(pg_project: tuple[Options, 
 @pytest.mark.postgres
 def test_postgres_reader_without_kbgen_tables(pg_server: PgServer, tmp_path: Path) -> None:
     """A fresh research database nobody ran kbgen on: the reader cannot create kbgen's tables, and says so."""
-    from kbgen.synthetic import generate
+    from bench.synthetic import generate
 
     name = pg_server.create_database("fresh")
     generate(pg_server.url(name), scale=0.02, seed=6, hostile=False)

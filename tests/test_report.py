@@ -12,9 +12,9 @@ import pytest
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
+from bench.synthetic import generate
 from kbgen.config import Options
 from kbgen.sync import sync
-from kbgen.synthetic import generate
 from tests.test_analysis import SqlFigures, sql_figures
 from tests.test_dashboard import file_id, generated_project, link_text, num, pct_text, section, table, tables, unescape
 

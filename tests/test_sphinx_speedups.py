@@ -1,8 +1,8 @@
-"""The build-speed modules: sphinx-needs replacements, the GC freeze, the sphinx_main runner.
+"""The build-speed modules: sphinx-needs replacements, the GC freeze, the sphinx-build runner.
 
 What is checked, on real sphinx-needs code and real builds (nothing under test is mocked):
 
-* :mod:`kbgen.sphinx_needs_speedups`: ``build_backlinks`` gives the same back links with
+* :mod:`kbgen.sphinxext.speedups`: ``build_backlinks`` gives the same back links with
   the replacement ``add_backlink`` as with sphinx-needs' own, on the example site's
   environment and on a small site whose needs link one target several times (the
   exact input of the build's own ``build_backlinks`` call is captured, and on the example
@@ -11,9 +11,9 @@ What is checked, on real sphinx-needs code and real builds (nothing under test i
   byte-identical needs.json; the
   replacement ``write_json`` writes the same bytes as the original; ``apply()`` keeps
   the true originals, is idempotent and patches nothing on other sphinx-needs versions.
-* :mod:`kbgen.sphinx_gc`: the collector's permanent generation is filled while reading
+* :mod:`kbgen.sphinxext.gcpolicy`: the collector's permanent generation is filled while reading
   and writing and emptied once the build ends, also when the build fails.
-* :mod:`kbgen.sphinx_main`: exit codes and streams of ``python -m kbgen.sphinx_main``.
+* :mod:`kbgen.sphinxext.main`: exit codes and streams of ``python -m kbgen.sphinxext.main``.
 """
 
 from __future__ import annotations
@@ -45,16 +45,16 @@ from sphinx_needs.need_item import NeedItem, NeedLink
 from sphinx_needs.needs_schema import FieldsSchema
 from sphinx_needs.needsfile import NeedsList
 
-from kbgen import sphinx_gc, sphinx_needs_speedups
 from kbgen.build import doctrees_path
 from kbgen.config import Options
+from kbgen.sphinxext import gcpolicy, speedups
 
 REPO = Path(__file__).resolve().parents[1]
 
 #: Back links of every need and of every need part: need id → [(link type, part or "", [source ids])].
 Backlinks = dict[str, list[tuple[str, str, list[str]]]]
 
-CONF = 'extensions = ["kbgen.sphinx"]\nproject = "t"\n'
+CONF = 'extensions = ["kbgen.sphinxext"]\nproject = "t"\n'
 
 #: Needs that link one target several times: the same link written twice (F2 answers,
 #: F3 in_domain), a need and one of its parts (F3 on FILE1 and FILE1.p1), so their
@@ -171,11 +171,11 @@ def total_links(backlinks: Backlinks) -> int:
 
 @pytest.fixture
 def speedups_applied() -> dict[str, Any]:
-    """The replacements installed (as ``kbgen.sphinx`` installs them); returns the originals."""
-    assert sphinx_needs_speedups.apply(), f"sphinx-needs {sphinx_needs.__version__} is not a checked version"
-    assert NeedItem.add_backlink is sphinx_needs_speedups.add_backlink
-    assert NeedsList.write_json is sphinx_needs_speedups.write_json
-    return dict(sphinx_needs_speedups.ORIGINALS)
+    """The replacements installed (as the extension installs them); returns the originals."""
+    assert speedups.apply(), f"sphinx-needs {sphinx_needs.__version__} is not a checked version"
+    assert NeedItem.add_backlink is speedups.add_backlink
+    assert NeedsList.write_json is speedups.write_json
+    return dict(speedups.ORIGINALS)
 
 
 @pytest.fixture
@@ -206,18 +206,18 @@ class FrozenDatetime(datetime):
         return cls(2024, 5, 6, 7, 8, 9, 123456)
 
 
-# -- sphinx_needs_speedups: add_backlink --------------------------------------------------------
+# -- speedups: add_backlink --------------------------------------------------------
 
 
 def test_apply_keeps_sphinx_needs_own_functions_as_originals(speedups_applied: dict[str, Any]) -> None:
     originals = speedups_applied
-    assert originals["add_backlink"] is not sphinx_needs_speedups.add_backlink
-    assert originals["write_json"] is not sphinx_needs_speedups.write_json
+    assert originals["add_backlink"] is not speedups.add_backlink
+    assert originals["write_json"] is not speedups.write_json
     assert originals["add_backlink"].__module__ == "sphinx_needs.need_item"
     assert originals["write_json"].__module__ == "sphinx_needs.needsfile"
     # idempotent: a second apply (every Sphinx app's setup calls it) does not store the replacement
-    assert sphinx_needs_speedups.apply()
-    now = sphinx_needs_speedups.ORIGINALS
+    assert speedups.apply()
+    now = speedups.ORIGINALS
     assert now == originals
 
 
@@ -352,7 +352,7 @@ def test_whole_build_same_back_links_and_needs_json_as_original(
         ["F2", "F3", "F10", "FILE1", "FILE2"]  # natural order
 
 
-# -- sphinx_needs_speedups: write_json ----------------------------------------------------------
+# -- speedups: write_json ----------------------------------------------------------
 
 
 #: Values whose encodings the C and the pure-Python JSON encoders must agree on.
@@ -392,8 +392,8 @@ def test_write_json_writes_the_same_bytes_as_the_original(
     needs_list = fill_needs_list(example_env, tmp_path / "replaced", source, built_example)
     assert len(needs_list.needs_list["versions"][example_env.config.version]["needs"]) > 50
 
-    sphinx_needs_speedups.write_json(needs_list)
-    sphinx_needs_speedups.write_json(needs_list, "custom.json", str(tmp_path / "replaced-dir"))
+    speedups.write_json(needs_list)
+    speedups.write_json(needs_list, "custom.json", str(tmp_path / "replaced-dir"))
     needs_list.outdir = tmp_path / "original"
     speedups_applied["write_json"](needs_list)
     speedups_applied["write_json"](needs_list, "custom.json", str(tmp_path / "original-dir"))
@@ -412,11 +412,11 @@ def test_write_json_overwrites_a_longer_file(example_env: BuildEnvironment, tmp_
     target = tmp_path / "needs.json"
     target.write_text("x" * 10_000_000)
     needs_list = NeedsList(example_env, tmp_path, tmp_path)
-    sphinx_needs_speedups.write_json(needs_list)
+    speedups.write_json(needs_list)
     assert json.loads(target.read_text())["project"] == example_env.config.project
 
 
-# -- sphinx_needs_speedups: apply() on other versions -------------------------------------------
+# -- speedups: apply() on other versions -------------------------------------------
 
 
 @pytest.fixture
@@ -428,7 +428,7 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch.setattr(NeedItem, "add_backlink", speedups_applied["add_backlink"])
     monkeypatch.setattr(NeedItem, "sort_backlinks", speedups_applied["sort_backlinks"])
     monkeypatch.setattr(NeedsList, "write_json", speedups_applied["write_json"])
-    monkeypatch.setattr(sphinx_needs_speedups, "ORIGINALS", {})
+    monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
 
@@ -436,42 +436,42 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
 def test_apply_patches_nothing_on_other_sphinx_needs_versions(
         version: str, unpatched: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sphinx_needs, "__version__", version)
-    assert sphinx_needs_speedups.applies() is False
-    assert sphinx_needs_speedups.apply() is False
+    assert speedups.applies() is False
+    assert speedups.apply() is False
     assert NeedItem.add_backlink is unpatched["add_backlink"]
     assert NeedsList.write_json is unpatched["write_json"]
-    assert sphinx_needs_speedups.ORIGINALS == {}
+    assert speedups.ORIGINALS == {}
 
 
 def test_apply_patches_nothing_without_sort_backlinks(unpatched: dict[str, Any],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sphinx_needs, "__version__", "9.1.0")
     monkeypatch.delattr(NeedItem, "sort_backlinks")
-    assert sphinx_needs_speedups.apply() is False
+    assert speedups.apply() is False
     assert NeedItem.add_backlink is unpatched["add_backlink"]
     assert NeedsList.write_json is unpatched["write_json"]
-    assert sphinx_needs_speedups.ORIGINALS == {}
+    assert speedups.ORIGINALS == {}
 
 
 def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sphinx_needs, "__version__", "9.0.0")
-    assert sphinx_needs_speedups.apply() is True
-    assert NeedItem.add_backlink is sphinx_needs_speedups.add_backlink
-    assert NeedsList.write_json is sphinx_needs_speedups.write_json
-    recorded = sphinx_needs_speedups.ORIGINALS
+    assert speedups.apply() is True
+    assert NeedItem.add_backlink is speedups.add_backlink
+    assert NeedsList.write_json is speedups.write_json
+    recorded = speedups.ORIGINALS
     assert recorded == {"add_backlink": unpatched["add_backlink"], "sort_backlinks": unpatched["sort_backlinks"],
                         "write_json": unpatched["write_json"]}
 
 
 def test_state_restored_after_the_version_tests(speedups_applied: dict[str, Any]) -> None:
     """Runs after the tests above (file order): the monkeypatched state did not leak."""
-    assert sphinx_needs_speedups.ORIGINALS["add_backlink"].__module__ == "sphinx_needs.need_item"
+    assert speedups.ORIGINALS["add_backlink"].__module__ == "sphinx_needs.need_item"
     assert str(sphinx_needs.__version__).startswith("9.")
     assert hasattr(NeedItem, "sort_backlinks")
 
 
-# -- sphinx_gc -------------------------------------------------------------------------------------
+# -- gcpolicy -------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -548,7 +548,7 @@ def test_gc_setup_listens_on_the_documented_events() -> None:
             return len(self.calls)
 
     recorder = Recorder()
-    sphinx_gc.setup(recorder)  # type: ignore[arg-type]
+    gcpolicy.setup(recorder)  # type: ignore[arg-type]
     calls = dict(recorder.calls)
     assert {"config-inited", "builder-inited", "env-before-read-docs", "env-updated", "build-finished"} <= set(calls)
     assert calls["env-before-read-docs"] < 500 < calls["env-updated"] < calls["build-finished"]
@@ -610,15 +610,15 @@ def test_gc_left_alone_when_the_caller_turned_it_off(tmp_path: Path, no_frozen_o
         gc.enable()
 
 
-# -- sphinx_main -------------------------------------------------------------------------------------
+# -- main -------------------------------------------------------------------------------------
 
 
 def run_sphinx_main(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m kbgen.sphinx_main ARGS`` with both streams on pipes, block-buffered as in ``kbgen build``."""
+    """``python -m kbgen.sphinxext.main ARGS`` with both streams on pipes, block-buffered as in ``kbgen build``."""
     env = dict(os.environ)
     env.pop("PYTHONUNBUFFERED", None)  # (set in some CI and dev shells) it would hide a missing flush
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "kbgen.sphinx_main", "--no-color", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "kbgen.sphinxext.main", "--no-color", *map(str, args)],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -628,7 +628,7 @@ def test_sphinx_main_builds_a_site(tmp_path: Path) -> None:
     result = run_sphinx_main("-b", "html", "-d", tmp_path / "doctrees", src, out, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Hello from the tiny site." in (out / "index.html").read_text(encoding="utf-8")
-    assert (out / "needs.json").is_file()  # kbgen.sphinx was loaded
+    assert (out / "needs.json").is_file()  # kbgen's extension was loaded
     # stdout is a pipe (block-buffered): its last lines reach us only if flushed before os._exit
     assert "build succeeded" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1].startswith("The HTML pages are in")
@@ -677,7 +677,7 @@ def test_sphinx_main_exit_code_with_warnings_as_errors(tmp_path: Path) -> None:
 
 def test_sphinx_main_main_returns_the_exit_code_in_process(tmp_path: Path) -> None:
     """``main`` itself only returns (the os._exit is in the ``__main__`` block)."""
-    from kbgen.sphinx_main import main
+    from kbgen.sphinxext.main import main
 
     src = write_site(tmp_path / "src", {"index.rst": "Tiny\n====\n"}, conf='project = "t"\n')
     assert main(["-b", "dummy", "-q", str(src), str(tmp_path / "out")]) == 0

@@ -140,10 +140,10 @@ def test_noop_shortcut_on_postgres(pg_url: str, tmp_path: Path) -> None:
     """PostgreSQL: the fingerprint is an md5 of every table's rows, computed by the server."""
     from sqlalchemy import text
 
+    from bench.synthetic import generate
     from kbgen.config import load_options
     from kbgen.db.engine import open_engine
     from kbgen.scaffold import init_project
-    from kbgen.synthetic import generate
 
     generate(pg_url, scale=0.01, seed=3, hostile=False)
     init_project(tmp_path / "kb")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import GenerationSummary, content_digest, generate
 from kbgen.errors import DatabaseError, UsageError
-from kbgen.synthetic import GenerationSummary, content_digest, generate
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE = 0.01
@@ -71,7 +71,7 @@ def test_same_arguments_same_rows_and_plans(gen: Generated, tmp_path: Path) -> N
 def test_deterministic_across_processes_and_hash_seeds(gen: Generated, tmp_path: Path) -> None:
     """String hashing is randomised per process; the content must not depend on it."""
     target = tmp_path / "c.db"
-    code = ("import sys; from pathlib import Path; from kbgen.synthetic import generate; "
+    code = ("import sys; from pathlib import Path; from bench.synthetic import generate; "
             f"generate(sys.argv[1], scale={SCALE}, seed=42, plans_dir=Path(sys.argv[2]))")
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-c", code, f"sqlite:///{target}", str(tmp_path / "plans")],

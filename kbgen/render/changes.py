@@ -20,7 +20,8 @@ from kbgen.render import escape
 from kbgen.render.dashboard import domain_cell
 from kbgen.render.feed import FEED_FILE, feed_xml
 from kbgen.render.myst import Md, bullet_list, doc_link, fmt_int, need_link, pct, table
-from kbgen.render.pages import SiteView, _render
+from kbgen.render.pages import _render
+from kbgen.render.view import SiteView
 
 #: The latest-changes page, relative to the generated folder.
 CHANGES_PAGE = "changes"

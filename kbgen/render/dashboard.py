@@ -26,7 +26,8 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, graphs
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
-from kbgen.render.pages import Listing, SiteView
+from kbgen.render.pages import Listing
+from kbgen.render.view import SiteView
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
 #: Rows of each list the dashboard shows before linking to the full page.

@@ -23,7 +23,7 @@ rules, in CommonMark terms (MyST is CommonMark plus extensions):
 
 Option values of need directives and titles are single-line by construction
 (:func:`plain`) and sphinx-needs' dynamic functions and variants are switched
-off for every kbgen field (see :mod:`kbgen.sphinx`).
+off for every kbgen field (see :mod:`kbgen.sphinxext.extension`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``kbgen sync`` writes ``feed.xml`` into the generated folder like any page
 (deterministic, written only when its bytes change, tracked by the
 manifest, checked by ``sync --check``); the Sphinx extension copies it to the
-site's root and links it from every page's head (:mod:`kbgen.sphinx_feed`).
+site's root and links it from every page's head (:mod:`kbgen.sphinxext.feed`).
 
 Feed readers show an item once as long as its ``id`` and ``updated`` stay the
 same, so neither ever comes from the clock:
@@ -36,7 +36,7 @@ from kbgen.changes import ALERT_SEVERITIES, Changes
 from kbgen.config import Options
 from kbgen.model import Finding, Session
 from kbgen.render import escape
-from kbgen.render.pages import SiteView
+from kbgen.render.view import SiteView
 
 FEED_FILE = "feed.xml"
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -20,17 +20,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kbgen import analysis, vocab
 from kbgen.model import Dependency, File
 from kbgen.render import escape
 from kbgen.render.myst import Md
+from kbgen.render.view import DEFAULT_GRAPH_MAX_NODES, SiteView
 
-if TYPE_CHECKING:  # pages.py imports this module for the file and domain pages
-    from kbgen.render.pages import SiteView
-
-DEFAULT_MAX_NODES = 40
+DEFAULT_MAX_NODES = DEFAULT_GRAPH_MAX_NODES
 NODE_LABEL_MAX = 40
 EDGE_LABEL_MAX = 48
 DEPTH_STYLE: dict[str, str] = {

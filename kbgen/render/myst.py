@@ -39,7 +39,7 @@ def heading(level: int, text: str, *, anchor: str | None = None) -> Md:
 def need_link(need_id: str, text: str) -> Md:
     """A link to a need whose text is written here, in this page's source, escaped.
 
-    A markdown link (``[text](#need-F12)``; kbgen.sphinx registers every need as a label) rather
+    A markdown link (``[text](#need-F12)``; kbgen.sphinxext registers every need as a label) rather
     than a ``{need}`` role: link text is ordinary escaped markdown, so database text renders
     literally, and it never comes from the target need at build time — a page shows only what
     its own source says, so when the text changes ``kbgen sync`` rewrites the page.

@@ -2,7 +2,7 @@
 
 Plain readable markdown (the document lives in git and is read raw), with all
 database text escaped. Labels are plain (``C3``); on the site the
-``kbgen.sphinx_labels`` transform turns them into links to the findings.
+``kbgen.sphinxext.labels`` transform turns them into links to the findings.
 """
 
 from __future__ import annotations

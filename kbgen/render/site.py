@@ -13,7 +13,7 @@ from kbgen.model import Snapshot
 from kbgen.render import pages
 from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
-from kbgen.render.pages import SiteLayout, SiteView
+from kbgen.render.view import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
 PageProducer = Callable[[SiteView, Options], dict[str, str]]

@@ -1,4 +1,4 @@
-"""Sphinx configuration of this knowledge base: kbgen.sphinx does the rest."""
+"""Sphinx configuration of this knowledge base: kbgen.sphinxext does the rest."""
 
 project = "{{title}}"
-extensions = ["kbgen.sphinx"]
+extensions = ["kbgen.sphinxext"]

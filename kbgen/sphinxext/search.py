@@ -19,7 +19,7 @@ from __future__ import annotations
 from sphinx.application import Sphinx
 from sphinx.builders.html import StandaloneHTMLBuilder
 
-from kbgen.build import SPHINX_SEARCH_CONFIG as CONFIG_NAME
+from kbgen.sphinxext import SEARCH_INDEX_CONFIG as CONFIG_NAME
 
 SEARCH_INDEX = "searchindex.js"
 

@@ -1,4 +1,4 @@
-"""``python -m kbgen.sphinx_main ARGS``: sphinx-build without the interpreter teardown.
+"""``python -m kbgen.sphinxext.main ARGS``: sphinx-build without the interpreter teardown.
 
 ``kbgen build`` runs Sphinx in a child process through this module. Once
 Sphinx has written everything and returned its exit code, the only work left

@@ -1,6 +1,6 @@
-"""``kbgen.sphinx``: the Sphinx extension a knowledge base's conf.py names.
+"""The Sphinx extension a knowledge base's conf.py names (:mod:`kbgen.sphinxext`).
 
-``extensions = ["kbgen.sphinx"]`` plus a ``project`` title is enough: this
+``extensions = ["kbgen.sphinxext"]`` plus a ``project`` title is enough: this
 enables myst-parser and sphinx-needs, declares kbgen's need types, fields and
 links (:mod:`kbgen.needs_model`), writes needs.json on every build, turns off
 everything that could turn database text into markup (smart quotes,
@@ -20,9 +20,9 @@ from kbgen import __version__
 from kbgen.needs_model import FIELDS, ID_REGEX, LINKS, NEED_TYPES, STATUSES
 
 #: CSS and JS copied into every site's ``_static``.
-STATIC_DIR = Path(__file__).with_name("static") / "site"
+STATIC_DIR = Path(__file__).parent.parent / "static" / "site"
 #: Jinja templates (not copied): kbgen's search page for pydata-sphinx-theme.
-TEMPLATES_DIR = Path(__file__).with_name("static") / "templates"
+TEMPLATES_DIR = Path(__file__).parent.parent / "static" / "templates"
 DEFAULT_THEME = "pydata_sphinx_theme"
 SEARCH_TEMPLATE = "kbgen-search.j2"
 
@@ -128,13 +128,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen import sphinx_feed, sphinx_gc, sphinx_labels, sphinx_needs_speedups, sphinx_search
+    from kbgen.sphinxext import feed, gcpolicy, labels, search, speedups
 
-    sphinx_feed.setup(app)
-    sphinx_labels.setup(app)
-    sphinx_gc.setup(app)
-    sphinx_search.setup(app)
-    sphinx_needs_speedups.apply()
+    feed.setup(app)
+    labels.setup(app)
+    gcpolicy.setup(app)
+    search.setup(app)
+    speedups.apply()
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -1,0 +1,40 @@
+"""kbgen's Sphinx integration: everything that runs inside ``sphinx-build``.
+
+A knowledge base's conf.py names this package (``extensions = ["kbgen.sphinxext"]``;
+the older name ``kbgen.sphinx`` still works). The modules:
+
+* :mod:`~kbgen.sphinxext.extension` — the extension proper: need types, fields
+  and links, safe defaults, theme and static files;
+* :mod:`~kbgen.sphinxext.feed` — the Atom feed ``kbgen sync`` writes, copied to the
+  site's root and linked from every page's head;
+* :mod:`~kbgen.sphinxext.labels` — finding labels (C3, H12) in domain documents
+  become links;
+* :mod:`~kbgen.sphinxext.search` — skip Sphinx's own search index for
+  Pagefind-only sites;
+* :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector and doctree-cache
+  policy for big builds;
+* :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs;
+* :mod:`~kbgen.sphinxext.main` — ``python -m kbgen.sphinxext.main``, the
+  sphinx-build runner ``kbgen build`` starts.
+
+This file imports nothing from Sphinx, so the build driver (:mod:`kbgen.build`)
+can share the config names below without loading Sphinx, and the extension
+never imports the build driver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
+#: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
+SEARCH_INDEX_CONFIG = "kbgen_sphinx_search_index"
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Sphinx's entry point: see :func:`kbgen.sphinxext.extension.setup`."""
+    from kbgen.sphinxext.extension import setup as extension_setup
+
+    return extension_setup(app)
