@@ -386,3 +386,34 @@ def test_markdown_output_of_a_hostile_finding(example: tuple[Options, Path, Snap
     rendered = MarkdownIt("commonmark").render(line)
     assert "<img" not in rendered and "<a " not in rendered and "<strong>not" not in rendered
     assert "\\@everyone" in line and "<h1>" not in rendered
+
+
+# -- a generated campaign, SQLite and PostgreSQL -----------------------------------------------
+
+def _campaign(url: str, plans: Path) -> Snapshot:
+    from bench.synthetic import generate
+    from kbgen.db.plans import import_plan_folder
+
+    generate(url, scale=0.03, seed=7, plans_dir=plans)
+    import_plan_folder(url, plans, source_prefix="plans/")
+    engine = open_engine(url, readonly=True)
+    try:
+        return load_snapshot(engine, Options(project_dir=plans.parent), url)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_generated_campaign_gives_the_same_changes_on_sqlite_and_postgresql(tmp_path: Path, pg_url: str) -> None:
+    lite = _campaign(f"sqlite:///{tmp_path / 'research.db'}", tmp_path / "plans-sqlite")
+    pg = _campaign(pg_url, tmp_path / "plans-pg")
+    every_lite, every_pg = changes_index(lite).every_session(), changes_index(pg).every_session()
+    assert every_lite.keys() == every_pg.keys() and len(every_lite) >= 3
+    for sid in every_lite:
+        assert to_dict(lite, every_lite[sid]) == to_dict(pg, every_pg[sid])
+    # The whole campaign as one run gains what the sessions gained one by one.
+    ordered = analysis.ordered_sessions(lite)
+    whole = changes_index(lite).run(ordered)
+    assert whole.loc_gained == sum(c.loc_gained for c in every_lite.values())
+    assert {f.id for f in whole.new_findings} == {f.id for c in every_lite.values() for f in c.new_findings}
+    assert any(c.answered for c in every_lite.values()) and any(c.resolved or c.superseded for c in every_lite.values())
