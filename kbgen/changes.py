@@ -225,7 +225,6 @@ def session_run(snap: Snapshot, since: Session, until: Session | None = None) ->
 class _Timeline:
     """Everything the walk over sessions keeps between steps."""
 
-    snap: Snapshot
     best: dict[int, int] = field(default_factory=dict)  # file id → strongest depth rank read so far
     loc_read: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (kind, name)
     files_read: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
@@ -321,7 +320,7 @@ class ChangeIndex:
     # -- the walk ---------------------------------------------------------------------
     def walk(self, steps: Sequence[tuple[Sequence[Session], bool]]) -> list[Changes]:
         """Apply runs of consecutive sessions in order; return the changes of the recorded ones."""
-        state = _Timeline(self.snap)
+        state = _Timeline()
         out: list[Changes] = []
         for sessions, record in steps:
             changes = self._step(state, sessions, record)
