@@ -205,6 +205,9 @@ def test_built_site_publishes_the_feed_and_links_it_from_every_page(built_exampl
     session = BeautifulSoup((out / "kb/sessions/S3.html").read_text(encoding="utf-8"), "html.parser")
     section = session.find(id="changes-s3")
     assert section is not None and "Changes in this session" in section.get_text()
+    text = " ".join(section.get_text().split())
+    assert "\\" not in text, "escaped once: no backslash shows"
+    assert "an edge counts for a session when its evidence starts with the session's name (R3: …)" in text
 
 
 @pytest.mark.slow

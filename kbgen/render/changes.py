@@ -154,7 +154,7 @@ def session_section(view: SiteView, s: Session) -> Md:
         packages=coverage_table(view, c.packages, "Package", shares=False) if c.packages else "",
         answered=answered_list(view, c) if c.answered else "",
         edges=edges_table(view, c) if c.edges else "",
-        edges_note="" if c.edges else escape.inline(_edges_note(s))))
+        edges_note="" if c.edges else Md(escape.inline(_edges_note(s)))))
 
 
 # -- the latest-changes page and the feed -------------------------------------------------
