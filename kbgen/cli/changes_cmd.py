@@ -16,10 +16,11 @@ def register(app: typer.Typer) -> None:
 
 
 def changes(
-    session: Annotated[str | None, typer.Argument(help="The session (R95, 95 or its name, e.g. R2-verify); "
-                                                  "default: the latest.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="First session of a run: the changes from it to "
-                                              "SESSION (or the latest), both included, combined.")] = None,
+    session: Annotated[str | None, typer.Argument(
+        metavar="SESSION", help="The session (R95, 95 or its name, e.g. R2-verify); default: the latest.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="SESSION",
+        help="First session of a run: the changes from it to SESSION (or the latest), both included.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print markdown to paste into a pull request "
                                            "or release note.")] = False,
