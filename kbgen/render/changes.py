@@ -200,6 +200,9 @@ def changes_page(view: SiteView, options: Options, shown: Sequence[Changes], att
         notes.append(f"{_plural(attribution.statuses_without_session, 'finding status', 'finding statuses')} "
                      "name no recorded session")
     return _render(
-        "changes.md.j2", count=len(shown), total=len(view.snap.sessions),
+        "changes.md.j2", count=len(shown),
+        scope=("The only session" if len(view.snap.sessions) == 1
+               else f"All {len(shown):,} sessions" if len(shown) == len(view.snap.sessions)
+               else f"The last {len(shown):,} of {len(view.snap.sessions):,} sessions"),
         feed=Md(f'<a href="{_feed_href(view)}" type="application/atom+xml">Atom feed</a>'),
         sessions=sessions, notes=bullet_list(notes))
