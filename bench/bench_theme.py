@@ -167,8 +167,8 @@ def kbgen_site(root: Path, scale: float) -> Path:
     shutil.rmtree(project, ignore_errors=True)
     init_project(project, title="Theme benchmark")
     url = f"sqlite:///{project / 'db' / 'research.db'}"
-    generate(url, scale=scale, plans_dir=project / "plans")
-    import_plan_folder(url, project / "plans", source_prefix="plans/")
+    summary = generate(url, scale=scale, plans_dir=project / "plans")
+    import_plan_folder(url, project / "plans", source_prefix="plans/", sessions=summary.dated_plans)
     report = sync(load_options(project))
     print(f"  kbgen site at scale {scale:g}: {report.summary()}", flush=True)
     return project

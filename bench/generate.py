@@ -26,7 +26,7 @@ from bench.synthetic import drop_generated, generate  # noqa: E402
 from kbgen.db.engine import sqlite_path  # noqa: E402
 from kbgen.errors import KbgenError, UsageError  # noqa: E402
 
-_PLAN_FILE = re.compile(r"^R[0-9]+-plan\.md$")
+_PLAN_FILE = re.compile(r"^(?:R[0-9]+-plan|plan-[0-9]{4}-[0-9]{2}-[0-9]{2}-.*)\.md$")
 
 
 def _parser() -> argparse.ArgumentParser:

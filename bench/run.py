@@ -152,8 +152,8 @@ def make_project(root: Path, url: str | None, scale: float, seed: int) -> Option
                         encoding="utf-8")
     options = load_options(root)
     db_url = resolve_url(options.database, options.project_dir)
-    generate(db_url, scale=scale, seed=seed, plans_dir=root / "plans")
-    import_plan_folder(db_url, root / "plans", source_prefix="plans/")
+    summary = generate(db_url, scale=scale, seed=seed, plans_dir=root / "plans")
+    import_plan_folder(db_url, root / "plans", source_prefix="plans/", sessions=summary.dated_plans)
     return options
 
 

@@ -361,6 +361,8 @@ class GenerationSummary:
     facts: dict[str, int]
     """Campaign figures: total LOC, files per depth, open CRITICAL/HIGH, hotspots, ..."""
     elapsed_s: float
+    dated_plans: dict[str, int] = field(default_factory=dict)
+    """Plan file name → session, for the plans that state no session number (``plan import --session``)."""
 
     def render(self) -> str:
         """A plain-text report, one figure per line."""
@@ -492,6 +494,7 @@ class _World:
 
     scale: float
     rng: random.Random
+    seed: int = 0
     packages: list[_Package] = field(default_factory=list)
     files: list[_File] = field(default_factory=list)
     domains: list[Row] = field(default_factory=list)
@@ -1583,51 +1586,178 @@ def _repo(world: _World, f: _File) -> str:
     return f"~/repos/{world.packages[f.pkg].name}/"
 
 
-def _render_plan(world: _World, plan: _Plan, day: date, cross_deps: dict[int, int]) -> str:
-    """One execution plan in exactly the layout of ``shared/seed/R95-plan.md``."""
+_CLUSTER_LEVEL_QUESTIONS = (
+    "Taken together, is the {name} real code or a facade over fixtures?",
+    "Does anything in the {name} get called from production paths?",
+    "Which of these files decides the {name}'s error handling?",
+    "Is the {name} covered by tests that exercise real data?",
+    "Do the {name} files agree on one data format, or convert back and forth?",
+)
+_REALNESS = ("85-90%", "70-80%", "60-70%", "40-50%", "20-30%", "5-10%")
+_VERDICT_NOTES = ("Genuine logic, unit-tested", "Facade: returns fixtures", "Real, but unreachable from the API",
+                  "Half implemented; TODOs on the error paths", "Thin re-export", "Real algorithm, no tests")
+
+
+@dataclass(frozen=True)
+class _Drift:
+    """How one plan departs from the template, as real campaigns' plans do (decided per plan).
+
+    Drawn from a generator of its own (seed + session), so the database rows never depend on it.
+    """
+
+    dashed: dict[int, str]
+    """File id → the "not yet known" mark written in its File ID cell (new since the inventory)."""
+    new_file: tuple[str, int] | None
+    """A planned file the inventory does not have at all: (path in the last cluster's table, LOC)."""
+    shortened: dict[int, str]
+    """File id → the shortened path its question names it by (a middle folder or the src/ dropped)."""
+    cluster_questions: dict[str, tuple[str, ...]]
+    """Cluster letter → questions about the cluster as a whole (they name no file)."""
+    outside: str | None
+    """A question naming a file outside the plan (it stays unbound, with a warning)."""
+    results: bool
+    """Written after the session: a Results section with verdict tables (no File ID column)."""
+    files_read: bool
+    """The outcomes also state how many files will be read."""
+    dated: bool
+    """No session number anywhere: imported with ``plan import --session``."""
+
+
+def _shorten(rng: random.Random, table_path: str, base: str) -> str | None:
+    """A shortened way to name a file: a middle folder left out, or the crate folder plus the file name."""
+    parts = table_path.split("/")
+    crate = base.rstrip("/").rsplit("/", 1)[-1] if base else ""
+    options = []
+    if len(parts) >= 3:
+        drop = rng.randrange(1, len(parts) - 1)  # never the first folder alone: that would be a plain suffix
+        options.append("/".join(parts[:drop] + parts[drop + 1:]))
+    if crate and len(parts) >= 2:
+        options.append(f"{crate}/{parts[-1]}")
+    return rng.choice(options) if options else None
+
+
+def _drift(world: _World, plan: _Plan, answered: set[int], dated: bool) -> _Drift:
+    rng = random.Random(f"plan-drift:{world.seed}:{plan.session}")
+    files = [(c, pf) for c in plan.clusters for pf in c.files]
+    dashed: dict[int, str] = {}
+    if rng.random() < 0.12:
+        free = [pf.file for _, pf in files if pf.file not in answered]
+        for fid in rng.sample(free, min(len(free), rng.choice((1, 1, 2)))):
+            dashed[fid] = rng.choice(("\u2014", "\u2014", "-", "?", "TBD", ""))
+    new_file = None
+    if rng.random() < 0.06:
+        last = plan.clusters[-1]
+        sample = world.file(last.files[-1].file)
+        table_path = sample.path[len(last.base):]
+        folder, _, name = table_path.rpartition("/")
+        stem, dot, ext = name.partition(".")
+        new_file = ((folder + "/" if folder else "") + f"{stem}_v2{dot}{ext}", rng.randint(80, 400))
+    shortened: dict[int, str] = {}
+    for c, pf in files:
+        if rng.random() < 0.14:
+            short = _shorten(rng, world.file(pf.file).path[len(c.base):], c.base)
+            if short is not None:
+                shortened[pf.file] = short
+    cluster_questions: dict[str, tuple[str, ...]] = {}
+    for c in plan.clusters:
+        count = (rng.random() < 0.7) + (rng.random() < 0.35)
+        picked = rng.sample(_CLUSTER_LEVEL_QUESTIONS, count)
+        if picked:
+            cluster_questions[c.letter] = tuple(q.format(name=c.name.lower()) for q in picked)
+    outside = None
+    if rng.random() < 0.1:
+        planned = {pf.file for _, pf in files}
+        same = [f for f in world.files if f.pkg == plan.package and f.id not in planned and f.loc]
+        if same:
+            other = rng.choice(same)
+            outside = (f"Does the {plan.clusters[0].name.lower()} report to `{other.path}` "
+                       f"({other.loc} LOC, not in this session)?")
+    return _Drift(dashed=dashed, new_file=new_file, shortened=shortened, cluster_questions=cluster_questions,
+                  outside=outside, results=rng.random() < 0.07, files_read=rng.random() < 0.3, dated=dated)
+
+
+def plan_file_name(plan: _Plan, day: date, drift: _Drift) -> str:
+    """``R57-plan.md``; a plan without a session number is named by its date, as such plans are."""
+    return f"plan-{day.isoformat()}-{plan.title.lower().replace(' ', '-')}.md" if drift.dated \
+        else f"R{plan.session}-plan.md"
+
+
+def _render_plan(world: _World, plan: _Plan, day: date, cross_deps: dict[int, int],
+                 drift: _Drift | None = None) -> str:
+    """One execution plan in the layout of ``shared/seed/R95-plan.md``, with the drift real plans show."""
+    drift = drift or _Drift({}, None, {}, {}, None, False, False, False)
     pkg = world.packages[plan.package]
     files = [(c, pf, world.file(pf.file)) for c in plan.clusters for pf in c.files]
-    total_loc = sum(f.loc or 0 for _, _, f in files)
-    out = [f"# R{plan.session} Execution Plan: {plan.title}", "",
-           f"**Date**: {day.isoformat()}", f"**Session ID**: {plan.session}",
-           f"**Focus**: {plan.focus}", f"**Strategic value**: {plan.strategic}", "",
-           "## Rationale", ""]
+    extra_loc = drift.new_file[1] if drift.new_file else 0
+    total_loc = sum(f.loc or 0 for _, _, f in files) + extra_loc
+    total_files = len(files) + (1 if drift.new_file else 0)
+    if drift.dated:
+        out = [f"# Execution Plan: {plan.title}", "", f"**Date**: {day.isoformat()}"]
+    else:
+        out = [f"# R{plan.session} Execution Plan: {plan.title}", "",
+               f"**Date**: {day.isoformat()}", f"**Session ID**: {plan.session}"]
+    out += [f"**Focus**: {plan.focus}", f"**Strategic value**: {plan.strategic}", "", "## Rationale", ""]
     for para in plan.rationale:
         out += [para, ""]
-    out += [f"## Target: {len(files)} files, ~{total_loc:,} LOC", "", "---", ""]
+    out += [f"## Target: {total_files} files, ~{total_loc:,} LOC", "", "---", ""]
     number = 0
     for c in plan.clusters:
         rows = [(pf, world.file(pf.file)) for pf in c.files]
-        loc = sum(f.loc or 0 for _, f in rows)
-        out += [f"### Cluster {c.letter}: {c.name} ({len(rows)} files, ~{loc:,} LOC)", "", c.description, "",
+        new_here = drift.new_file if drift.new_file and c is plan.clusters[-1] else None
+        loc = sum(f.loc or 0 for _, f in rows) + (new_here[1] if new_here else 0)
+        count = len(rows) + (1 if new_here else 0)
+        out += [f"### Cluster {c.letter}: {c.name} ({count} files, ~{loc:,} LOC)", "", c.description, "",
                 "| # | File ID | File | LOC | Context |", "|---|---------|------|-----|---------|"]
         first = number + 1
         for pf, f in rows:
             number += 1
-            out.append(f"| {number} | {f.id} | `{f.path[len(c.base):]}` | {f.loc} | {pf.context} |")
+            shown_id = drift.dashed.get(f.id, str(f.id))
+            out.append(f"| {number} | {shown_id} | `{f.path[len(c.base):]}` | {f.loc} | {pf.context} |")
+        paths = [f.path[len(c.base):] for _, f in rows]
+        if new_here:
+            number += 1
+            out.append(f"| {number} | \u2014 | `{new_here[0]}` | {new_here[1]} | New since the inventory |")
+            paths.append(new_here[0])
         out += ["", f"**Full paths** (all under `{_repo(world, rows[0][1])}{c.base}`):"]
-        out += [f"{first + i}. `{f.path[len(c.base):]}`" for i, (_, f) in enumerate(rows)]
+        out += [f"{first + i}. `{path}`" for i, path in enumerate(paths)]
         out += ["", "**Key questions**:"]
-        out += [f"- `{f.basename}` ({f.loc} LOC): {pf.question}" for pf, f in rows]
+        for pf, f in rows:
+            name = drift.shortened.get(f.id, f.basename)
+            out.append(f"- `{name}` ({f.loc} LOC): {pf.question}")
+        if new_here:
+            out.append(f"- `{new_here[0].rsplit('/', 1)[-1]}` ({new_here[1]} LOC): Does the rewrite keep the "
+                       "old file's behaviour?")
+        out += [f"- {question}" for question in drift.cluster_questions.get(c.letter, ())]
+        if drift.outside and c is plan.clusters[0]:
+            out.append(f"- {drift.outside}")
         out += ["", "---", ""]
+    outcomes = list(plan.outcomes)
+    if drift.files_read:
+        outcomes.append(f"Files read: {len(files)}")
     out += ["## Expected Outcomes", ""]
-    out += [f"{i}. {text_}" for i, text_ in enumerate(plan.outcomes, start=1)]
+    out += [f"{i}. {text_}" for i, text_ in enumerate(outcomes, start=1)]
+    session_line = ("const sessionId = null; // assigned when the session starts" if drift.dated
+                    else f"const sessionId = {plan.session};")
     out += ["", "## DB Update Template", "", "```javascript",
-            f"const db = require('better-sqlite3')('{DB_TEMPLATE_PATH}');",
-            f"const sessionId = {plan.session};",
+            f"const db = require('better-sqlite3')('{DB_TEMPLATE_PATH}');", session_line,
             "const today = new Date().toISOString().slice(0, 10);", "",
             "// File IDs for this session:"]
     out += [f"// {f.id}: {f.basename} ({f.loc} LOC) \u2014 {world.packages[f.pkg].name}, {pf.tier}"
-            for _, pf, f in files]
+            for _, pf, f in files if f.id not in drift.dashed]
     out += ["```", "", "## Domain Tags", ""]
     names = {int(str(d["id"])): str(d["name"]) for d in world.domains}
     tagged: dict[int, list[int]] = defaultdict(list)
     for _, _, f in files:
+        if f.id in drift.dashed:
+            continue
         for d in world.file_domains.get(f.id, []):
             tagged[d].append(f.id)
-    shared = [d for d, ids in tagged.items() if len(ids) == len(files)]
-    if shared:
+    tagged_files = len(files) - len(drift.dashed)
+    shared = [d for d, ids in tagged.items() if len(ids) == tagged_files]
+    if shared and not drift.dashed:
         out.append("- All files \u2192 " + ", ".join(f"`{names[d]}`" for d in sorted(shared)))
+    else:
+        shared = []
     for d, ids in sorted(tagged.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         if d not in shared:
             out.append(f"- Files {_id_list(ids)} \u2192 `{names[d]}`")
@@ -1639,9 +1769,29 @@ def _render_plan(world: _World, plan: _Plan, day: date, cross_deps: dict[int, in
             "No isolation concerns.", "", "---", "",
             "## Synthesis Doc Update Protocol (ADR-040)", "",
             "**MANDATORY**: After all files are read and findings inserted into the DB, update the relevant "
-            "`domains/*/analysis.md` files following the ADR-040 in-place protocol. Reference: "
+            f"`domains/*/analysis.md` files following the ADR-040 in-place protocol. Reference: "
             f"`domains/{primary}/analysis.md` for canonical structure.", ""]
+    if drift.results:
+        out += _results_section(world, plan)
     return "\n".join(out)
+
+
+def _results_section(world: _World, plan: _Plan) -> list[str]:
+    """What a plan written after its session reports: a verdict table per cluster (no File ID column)."""
+    rng = random.Random(f"plan-results:{world.seed}:{plan.session}")
+    out = ["---", "", "## Results (retroactive: this plan was written after the session)", ""]
+    for c in plan.clusters:
+        read = [(pf, world.file(pf.file)) for pf in c.files if pf.read]
+        if not read:
+            continue
+        out += [f"### Cluster {c.letter} Verdict: {rng.choice(('Mostly real', 'Mixed', 'Mostly facade'))}", "",
+                "| File | LOC | Realness | Key Finding |", "|------|-----|----------|-------------|"]
+        out += [f"| `{f.basename}` | {f.loc} | {rng.choice(_REALNESS)} | {rng.choice(_VERDICT_NOTES)} |"
+                for _, f in read]
+        out.append("")
+    out += [f"{sum(len(c.files) for c in plan.clusters)} files planned; "
+            f"{sum(1 for c in plan.clusters for pf in c.files if pf.read)} read.", ""]
+    return out
 
 
 # --------------------------------------------------------------------------- writing
@@ -1841,7 +1991,7 @@ def build_world(*, scale: float = 1.0, seed: int = 42, hostile: bool = True) -> 
     """Generate everything in memory (no I/O): the deterministic core of :func:`generate`."""
     if not (0 < scale <= MAX_SCALE) or math.isnan(scale):
         raise UsageError(f"scale must be in (0, {MAX_SCALE:g}], got {scale!r}")
-    world = _World(scale=scale, rng=random.Random(seed))
+    world = _World(scale=scale, rng=random.Random(seed), seed=seed)
     _make_packages(world)
     _make_files(world)
     _make_excludes(world)
@@ -1905,17 +2055,38 @@ def generate(url: str, *, scale: float = 1.0, seed: int = 42, plans_dir: Path | 
     finally:
         engine.dispose()
     plans = [s for s in world.sessions if s.plan is not None]
+    dated: dict[str, int] = {}
     if plans_dir is not None:
         plans_dir = Path(plans_dir)
         plans_dir.mkdir(parents=True, exist_ok=True)
         cross = world.cross_deps()
-        for s in plans:
+        for s, drift in plan_drifts(world):
             assert s.plan is not None
-            content = _render_plan(world, s.plan, s.day, cross)
-            (plans_dir / f"R{s.id}-plan.md").write_text(content, encoding="utf-8", newline="\n")
+            content = _render_plan(world, s.plan, s.day, cross, drift)
+            name = plan_file_name(s.plan, s.day, drift)
+            if drift.dated:
+                dated[name] = s.id
+            (plans_dir / name).write_text(content, encoding="utf-8", newline="\n")
     counts = {name: len(table_rows) for name, table_rows in rows.items()}
     shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
     return GenerationSummary(url=shown, scale=scale, seed=seed, hostile=hostile, counts=counts,
                              plans=len(plans),
                              plans_dir=str(plans_dir) if plans_dir is not None else None,
-                             facts=_facts(world, rows), elapsed_s=round(time.perf_counter() - started, 3))
+                             facts=_facts(world, rows), elapsed_s=round(time.perf_counter() - started, 3),
+                             dated_plans=dated)
+
+
+def plan_drifts(world: _World) -> list[tuple[_Session, _Drift]]:
+    """Every planned session with its plan's drift; the middle plan of the campaign states no session number."""
+    planned = [s for s in world.sessions if s.plan is not None]
+    answered: dict[int, set[int]] = defaultdict(set)
+    for row in world.answers:
+        match = re.fullmatch(r"Q(\d+)-(\d+)", str(row["question_id"]))
+        if match:
+            answered[int(match.group(1))].add(int(match.group(2)))
+    dated = planned[len(planned) // 2].id if len(planned) >= 4 else None
+    out = []
+    for s in planned:
+        assert s.plan is not None
+        out.append((s, _drift(world, s.plan, answered[s.id], s.id == dated)))
+    return out

@@ -102,7 +102,7 @@ class AnsweredQuestion:
 
     question: Question
     finding_ids: tuple[int, ...]
-    kind: str  # "explicit" (kbgen answer) or "inferred" (a finding on its file, from its session)
+    kind: str  # "explicit" (kbgen answer), "inferred from the file" or "inferred from the cluster"
     partial: bool
     earlier: Session | None
 
@@ -373,7 +373,7 @@ class ChangeIndex:
                     merged[q.id] = (q, set(finding_ids), partial)
         for qid, (q, ids, partial) in merged.items():
             if record:
-                kind = "inferred" if snap.question_status(qid) == "inferred" else "explicit"
+                kind = "explicit" if snap.question_status(qid) == "answered" else snap.question_label(qid)
                 answered.append(AnsweredQuestion(q, tuple(sorted(ids)), kind, partial, state.answered_in.get(qid)))
             state.answered_in.setdefault(qid, sessions[0])
         for fid, rank in after.items():

@@ -158,19 +158,48 @@ class Question:
     text: str
     ordinal: int
     line: int | None
+    paths: tuple[str, ...] = ()
+    """Planned paths the bullet names, files without an ID included (from the stored plan)."""
 
     @property
     def need_id(self) -> str:
         return self.id
 
+    @property
+    def cluster_level(self) -> bool:
+        """A question that names no planned file: it asks about its cluster as a whole."""
+        return not self.file_ids and not self.paths
+
+
+#: Kinds of inferred answers (``Answer.inferred_from``, the question need's ``inferred_from`` option).
+FROM_FILE = "file"
+FROM_CLUSTER = "cluster"
+
+#: How a question's status reads on pages and in the terminal, by (status, inferred_from).
+STATUS_LABELS: dict[tuple[str, str | None], str] = {
+    ("open", None): "open",
+    ("answered", None): "answered",
+    ("inferred", FROM_FILE): "inferred from the file",
+    ("inferred", FROM_CLUSTER): "inferred from the cluster",
+}
+
 
 @dataclass(frozen=True)
 class Answer:
+    """A finding that answers a question.
+
+    ``inferred`` answers come from the data, not from ``kbgen answer``:
+    ``inferred_from`` says how — ``"file"``, a finding on the question's file
+    from the question's session; ``"cluster"``, a finding from that session on
+    a file of the question's cluster, for a question that names no file.
+    """
+
     question_id: str
     finding_id: int
     inferred: bool
     partial: bool = False
     note: str | None = None
+    inferred_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,10 +364,48 @@ class Snapshot:
     def domains_of_finding(self) -> dict[int, tuple[str, ...]]:
         return {f.id: self.domains_of_file.get(f.file_id or -1, ()) for f in self.findings}
 
+    @cached_property
+    def first_deep_read(self) -> dict[int, tuple[int, int]]:
+        """File id → (number, id) of the first session that read it DEEP (sessions in R-number order)."""
+        first: dict[int, tuple[int, int]] = {}
+        for read in self.reads:
+            session = self.session_by_id.get(read.session_id) if read.session_id is not None else None
+            if read.depth != "DEEP" or session is None:
+                continue
+            key = (session.number, session.id)
+            if read.file_id not in first or key < first[read.file_id]:
+                first[read.file_id] = key
+        return first
+
+    @cached_property
+    def deep_file_ids(self) -> tuple[int, ...]:
+        """Files at depth DEEP today (the ``files`` table's own depth)."""
+        return tuple(f.id for f in self.files if f.depth == "DEEP")
+
+    @cached_property
+    def cluster_files(self) -> dict[tuple[int, str], tuple[int, ...]]:
+        """(session number, cluster letter) → the IDs of the cluster's planned files, from the stored plans."""
+        result: dict[tuple[int, str], tuple[int, ...]] = {}
+        for plan in self.plans:
+            for cluster in plan.data.get("clusters") or []:
+                letter = cluster.get("letter")
+                if letter is None:
+                    continue
+                ids = [int(i) for i in cluster.get("files") or [] if i is not None]
+                result[(plan.session, str(letter))] = tuple(dict.fromkeys(ids))
+        return result
+
     # -- answers -----------------------------------------------------------------
     @cached_property
     def answers_of_question(self) -> dict[str, tuple[Answer, ...]]:
-        """Explicit links take precedence; otherwise infer from file + session."""
+        """Explicit links take precedence; otherwise infer from the session's findings.
+
+        A question that names files is answered by the session's findings on
+        those files (``inferred_from="file"``); a question that names no file
+        (a cluster-level question) by the session's findings on any file of
+        its cluster (``inferred_from="cluster"``). A question about a file the
+        database does not know yet stays open.
+        """
         explicit = _group(
             [a for a in self.explicit_answers if a.finding_id in self.finding_by_id],
             lambda a: a.question_id)
@@ -350,14 +417,18 @@ class Snapshot:
             session = self.session_by_number.get(q.session)
             if session is None:
                 continue
-            inferred = [
-                Answer(q.id, f.id, inferred=True)
-                for fid in q.file_ids
+            if q.cluster_level:
+                file_ids, kind = self.cluster_files.get((q.session, q.cluster or ""), ()), FROM_CLUSTER
+            else:
+                file_ids, kind = q.file_ids, FROM_FILE
+            inferred = {
+                f.id
+                for fid in file_ids
                 for f in self.findings_of_file.get(fid, ())
                 if f.session_id == session.id
-            ]
+            }
             if inferred:
-                result[q.id] = tuple(sorted(set(inferred), key=lambda a: a.finding_id))
+                result[q.id] = tuple(Answer(q.id, fid, inferred=True, inferred_from=kind) for fid in sorted(inferred))
         return result
 
     @cached_property
@@ -374,6 +445,18 @@ class Snapshot:
         if not answers:
             return "open"
         return "inferred" if all(a.inferred for a in answers) else "answered"
+
+    def question_inference(self, question_id: str) -> str | None:
+        """How an inferred question was answered (``"file"``/``"cluster"``); None when not inferred."""
+        answers = self.answers_of_question.get(question_id, ())
+        if not answers or not all(a.inferred for a in answers):
+            return None
+        return answers[0].inferred_from
+
+    def question_label(self, question_id: str) -> str:
+        """The status as pages show it: open, answered, inferred from the file / from the cluster."""
+        status = self.question_status(question_id)
+        return STATUS_LABELS.get((status, self.question_inference(question_id)), status)
 
     def is_positive(self, finding: Finding) -> bool:
         return finding.category in self.positive_categories

@@ -34,6 +34,8 @@ FIELDS: Final[dict[str, str]] = {
     "status_detail": "Open / Resolved in R<n> / Superseded by R<n>: reason",
     "followed_up": "yes when the finding was followed up",
     "inferred": "yes when a question's answers are inferred (same file and session), not explicit",
+    "inferred_from": "how an inferred question was answered: 'file' (findings on its file from its session) "
+                     "or 'cluster' (a question naming no file: findings from its session on its cluster's files)",
     "package": "package of a file",
     "path": "relative path of a file inside its package",
     "loc": "lines of code of a file",
@@ -55,7 +57,8 @@ LINKS: Final[dict[str, tuple[str, str]]] = {
 STATUSES: Final[tuple[tuple[str, str], ...]] = (
     ("open", "question without an answer, or finding still open"),
     ("answered", "question with an explicit answer link"),
-    ("inferred", "question answered by findings on its file from its session (inferred)"),
+    ("inferred", "question answered by findings from its session on its file, or on its cluster's files "
+                 "for a question that names no file (inferred; see option inferred_from)"),
     ("resolved", "finding resolved in a later session"),
     ("superseded", "finding corrected by a later finding"),
 )

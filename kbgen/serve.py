@@ -180,7 +180,7 @@ def import_plans(options: Options, log: Log) -> int:
     """Re-import the project's execution plans (unchanged ones are skipped by content hash)."""
     from kbgen.db.engine import open_engine, resolve_url
     from kbgen.db.migrate import ensure_kb_tables
-    from kbgen.db.plans import import_plan
+    from kbgen.db.plans import import_plan, stored_plans
     from kbgen.plan import parse_plan_file
 
     paths = sorted(options.plans_path.glob("*.md")) if options.plans_path.is_dir() else []
@@ -190,14 +190,16 @@ def import_plans(options: Options, log: Log) -> int:
     changed = 0
     try:
         ensure_kb_tables(engine)
+        # A plan that states no session was imported once with --session: keep that number.
+        given = {p.source_path: p.session for p in stored_plans(engine) if p.data.get("session_given")}
         for path in paths:
+            shown = path.relative_to(options.project_dir).as_posix() \
+                if path.is_relative_to(options.project_dir) else str(path)
             try:
-                plan = parse_plan_file(path)
+                plan = parse_plan_file(path, session=given.get(shown))
             except KbgenError as exc:
                 log(f"plan skipped: {exc}")
                 continue
-            shown = path.relative_to(options.project_dir).as_posix() \
-                if path.is_relative_to(options.project_dir) else str(path)
             if import_plan(engine, plan, shown).action != "unchanged":
                 changed += 1
     finally:

@@ -121,12 +121,17 @@ def sql_changes(db: Path, session: int) -> dict[str, Any]:
                 "SELECT a.question_id, a.finding_id FROM kbgen_answers a JOIN findings f ON f.id = a.finding_id "
                 "WHERE f.session_id = ?", (session,)):
             answered[qid].add(fid)
+        # Inferred: a finding of the question's session on a file it names, or, for a question that
+        # names no file (the example's Q3-N1), on a planned file of its cluster.
         for qid, fid in conn.execute("""
                 SELECT q.id, f.id FROM kbgen_questions q
                 JOIN sessions s ON s.name = 'R' || q.session
                 JOIN findings f ON f.session_id = s.id
-                 AND (' ' || q.file_ids || ' ') LIKE ('% ' || f.file_id || ' %')
-                WHERE s.id = ? AND q.id NOT IN (SELECT question_id FROM kbgen_answers)""", (session,)):
+                WHERE s.id = :s AND q.id NOT IN (SELECT question_id FROM kbgen_answers)
+                  AND ((q.file_ids <> '' AND (' ' || q.file_ids || ' ') LIKE ('% ' || f.file_id || ' %'))
+                    OR (q.file_ids = '' AND f.file_id IN (
+                        SELECT pf.file_id FROM kbgen_plan_files pf JOIN kbgen_plans p ON p.id = pf.plan_id
+                        WHERE p.session = q.session AND pf.cluster = q.cluster)))""", {"s": session}):
             answered[qid].add(fid)
         edges = {row[0] for row in conn.execute(
             "SELECT d.id FROM dependencies d, sessions s WHERE s.id = ? AND (d.evidence LIKE s.name || ':%' "
@@ -179,6 +184,8 @@ def test_what_the_database_cannot_tell_is_said(example: tuple[Options, Path, Sna
     # Explicit answers win: Q3-1012 is answered in R4 (partly) by F57, no longer in R3 by inference.
     q = {a.question.id: a for c in every.values() for a in c.answered}["Q3-1012"]
     assert q.finding_ids == (57,) and q.kind == "explicit" and q.partial
+    kinds = {a.question.id: a.kind for a in every[3].answered}
+    assert kinds["Q3-1013"] == "inferred from the file" and kinds["Q3-N1"] == "inferred from the cluster"
     assert "Q3-1012" not in {a.question.id for a in every[3].answered}
     attribution = changes_index(snap).attribution()
     assert attribution.reads_without_session == 1

@@ -326,7 +326,13 @@ def test_plan_parses_without_warnings(db: sqlite3.Connection) -> None:
     assert problems == []
     assert plan.session == PLAN_SESSION
     assert [f.file_id for f in plan.files] == [file_id for file_id, _, _ in _plan_rows()]
-    assert len(plan.questions) == len(plan.files)
+    # One question per file, plus one about Cluster B as a whole (it names no file).
+    assert len(plan.questions) == len(plan.files) + 1
+    (cluster_level,) = [q for q in plan.questions if not q.file_ids]
+    assert (cluster_level.id, cluster_level.cluster) == ("Q3-N1", "B")
+    # The stated figures the example's session page compares: one met, one missed.
+    assert [(e.kind, e.low, e.high, e.before) for e in plan.expectations] == [
+        ("deep_count", 12, 12, 5), ("new_findings", 15, 25, None)]
     checks = pytest.importorskip("kbgen.plan.checks")
     known = {r[0] for r in db.execute("SELECT id FROM files")}
     assert checks.check_against_inventory(plan, known) == []

@@ -50,12 +50,16 @@ def test_session_page_has_findings_linked_to_file_needs(built_example: Options) 
 def test_questions_answered_or_open_as_the_data_says(built_example: Options) -> None:
     needs = _needs(built_example)
     questions = {nid: n for nid, n in needs.items() if n["type"] == "question"}
-    assert set(questions) == {"Q3-1012", "Q3-1013", "Q3-1014", "Q3-1015", "Q3-1017", "Q3-2002", "Q3-2003"}
+    assert set(questions) == {"Q3-1012", "Q3-1013", "Q3-1014", "Q3-1015", "Q3-1017", "Q3-2002", "Q3-2003",
+                              "Q3-N1"}
     expected_open = {"Q3-1015", "Q3-2003"}  # abi.rs never read; ws-client.ts read but nothing found
     for nid, q in questions.items():
         assert q["status"] == ("open" if nid in expected_open else "inferred"), nid
+        kind = "" if nid in expected_open else "cluster" if nid == "Q3-N1" else "file"
+        assert (q["inferred_from"] or "") == kind, nid
     answers = {nid: n["answers"] for nid, n in needs.items() if n["type"] == "finding" and n["answers"]}
-    assert answers["F25"] == ["Q3-1012"] and answers["F41"] == ["Q3-2002"]
+    assert answers["F25"] == ["Q3-1012"]
+    assert answers["F41"] == ["Q3-2002", "Q3-N1"]  # on bridge.ts: its file's question and its cluster's
     answered_by = {q for qs in answers.values() for q in qs}  # type: ignore[union-attr]
     assert answered_by == set(questions) - expected_open
 
@@ -109,4 +113,32 @@ def test_domain_page_renders_document_and_links_labels(built_example: Options) -
 
 def test_traceability_page_percentages(built_example: Options) -> None:
     text = _html(built_example, "kb/traceability.html").get_text(" ")
-    assert "71% of 7 questions answered" in " ".join(text.split())
+    text = " ".join(text.split())
+    assert ("75% of 8 questions answered (0 explicit, 5 inferred from the file, 1 inferred from the cluster, "
+            "2 open)") in text
+
+
+def test_session_page_compares_expected_outcomes_with_actual(built_example: Options) -> None:
+    soup = _html(built_example, "kb/sessions/S3.html")
+    section = soup.find(id="expected-versus-actual")
+    assert section is not None
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in section.find_all("tr")]
+    rows = [r for r in rows if r]
+    assert rows == [["DEEP count", "5 → ~12 (+7)", "5 → 10 (+5)", "missed (2 short)"],
+                    ["New findings", "~15-25", "20", "met"]]
+    # The prose outcomes stay prose, above the table.
+    assert "Verdict on the \"sandboxed WASM plugins\" claim" in soup.get_text(" ")
+
+
+def test_cluster_question_is_answered_by_inference_from_its_cluster(built_example: Options) -> None:
+    soup = _html(built_example, "kb/sessions/S3.html")
+    question = soup.find(id="Q3-N1")
+    assert question is not None
+    box = question.find_parent("table") or question.parent
+    text = " ".join(box.get_text(" ").split())
+    assert "inferred from the cluster" in text
+    linked = {a["href"].rsplit("#", 1)[1] for a in box.find_all("a", href=True) if "#F" in a["href"]}
+    assert linked == {"F37", "F38", "F39", "F40", "F41", "F42"}  # R3's findings on Cluster B's files
+    finding = soup.find(id="F41")
+    fbox = finding.find_parent("table") or finding.parent
+    assert "Q3-N1 (inferred from the cluster)" in " ".join(fbox.get_text(" ").split())

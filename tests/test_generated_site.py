@@ -22,8 +22,8 @@ def test_generated_knowledge_base_builds_strict(tmp_path: Path) -> None:
     init_project(project, title="Generated campaign")
     options = load_options(project)
     url = f"sqlite:///{project / 'db/research.db'}"
-    generate(url, scale=0.02, seed=7, plans_dir=project / "plans", hostile=True)
-    results = import_plan_folder(url, project / "plans")
+    summary = generate(url, scale=0.02, seed=7, plans_dir=project / "plans", hostile=True)
+    results = import_plan_folder(url, project / "plans", sessions=summary.dated_plans)
     assert results
     for result in results:
         assert not [w for w in result.warnings if not w.informational], (result.source, result.warnings)

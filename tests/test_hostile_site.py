@@ -24,8 +24,10 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -106,8 +108,37 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def clean_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    """The example knowledge base, built without hostile text: the baseline."""
-    return build(make_example(tmp_path_factory.mktemp("clean") / "kb"))
+    """The example knowledge base, built without hostile text: the baseline.
+
+    Its plan gets the same extra parts as the hostile builds' (a Results section, a file known
+    by path only), with plain words, so the structure of the two sites can be compared.
+    """
+    options = make_example(tmp_path_factory.mktemp("clean") / "kb")
+    engine = open_engine(resolve_url(options.database, options.project_dir))
+    try:
+        with engine.begin() as conn:
+            for plan_id, raw in list(conn.execute(text("SELECT id, data FROM kbgen_plans ORDER BY id"))):
+                data = json.loads(raw)
+                plan_extras(data, lambda place: f"plain words for {place.rsplit('.', 1)[-1]}")
+                conn.execute(text("UPDATE kbgen_plans SET data = :d WHERE id = :k"),
+                             {"d": json.dumps(data), "k": plan_id})
+    finally:
+        engine.dispose()
+    return build(options)
+
+
+def plan_extras(data: dict[str, Any], take: Callable[[str], str]) -> None:
+    """What retroactive and drifting plans add: a Results section of every block kind, a file without an ID."""
+    data["results"] = {"title": take("plan.results.title"), "line": 1, "text": "", "blocks": [
+        {"kind": "heading", "level": 3, "text": take("plan.results.heading")},
+        {"kind": "paragraph", "text": take("plan.results.paragraph")},
+        {"kind": "table", "rows": [["File", "Verdict"], [take("plan.results.cell"), take("plan.results.cell")]]},
+        {"kind": "list", "ordered": False, "items": [take("plan.results.item")]},
+        {"kind": "list", "ordered": True, "items": [take("plan.results.item")]},
+        {"kind": "code", "text": take("plan.results.code")},
+    ]}
+    data["files"].append({**data["files"][0], "file_id": None, "resolved_by": None,
+                          "path": take("plan.no_id_file.path")})
 
 
 # -- injecting ----------------------------------------------------------------------------
@@ -177,6 +208,7 @@ def inject(engine: Engine, payloads: list[str], *, long_token: bool) -> list[Inj
             data["clusters"][0]["files"].append(999_999)
             data["outcomes"] = [pool.take("plan.outcome"), pool.take("plan.outcome")]
             data["cluster_questions"] = [{"cluster": "A", "text": pool.take("plan.cluster_question")}]
+            plan_extras(data, pool.take)
             source = pool.take("plan.source")
             data["source"] = source
             conn.execute(text("UPDATE kbgen_plans SET data = :d, source_path = :s, title = :t, focus = :f "
@@ -214,7 +246,8 @@ MUST_SHOW = {
     "findings.description", "findings.category", "findings.severity", "dependencies.relationship",
     "dependencies.evidence", "kbgen_questions.text", "plan.title", "plan.focus", "plan.strategic_value",
     "plan.rationale", "plan.cluster", "plan.outcome", "plan.cluster_question", "plan.source",
-    "plan.unknown_file.path",
+    "plan.unknown_file.path", "plan.results.heading", "plan.results.paragraph", "plan.results.cell",
+    "plan.results.title", "plan.results.item", "plan.results.code", "plan.no_id_file.path",
     "kbgen_finding_status.reason",
 }
 

@@ -86,6 +86,10 @@ def names_the_cause(expected: str, actual: str) -> bool:
     return len(words & set(re.findall(r"[a-z]{4,}", actual.lower()))) * 2 >= len(words)
 
 
+#: Expect keys about ``plan import`` (they need a database): tests/test_plan_import.py checks them.
+IMPORT_KEYS = frozenset({"import_binds", "import_warning", "import_warning_line"})
+
+
 def _check_plan(plan: Plan, key: str, value: str | None, expect: dict[str, str | None]) -> None:
     assert value is not None, f"expect key {key} has no value"
     problems = plan.problems
@@ -119,7 +123,20 @@ def _check_plan(plan: Plan, key: str, value: str | None, expect: dict[str, str |
     elif key == "cluster_questions":
         assert len(plan.cluster_questions) == int(value)
     elif key == "unbound_questions":
-        assert sum(1 for q in plan.questions if not q.file_ids) == int(value)
+        assert sum(1 for q in plan.questions if not q.bound) == int(value)
+    elif key == "files_without_id":
+        missing = plan.files_without_id
+        assert len(missing) == int(value)
+        assert all(f.path for f in missing)
+    elif key == "bound":
+        # "line 19 -> 7101; line 20 -> 7102": the question on that line is bound to that file.
+        for part in value.split(";"):
+            match = re.fullmatch(r"\s*line\s+(\d+)\s*->\s*(\d+)\s*", part)
+            assert match is not None, f"cannot read bound={value!r}"
+            (question,) = [q for q in plan.questions if q.line == int(match.group(1))]
+            assert question.file_ids == (int(match.group(2)),), question
+    elif key in IMPORT_KEYS:
+        pass  # checked against a database by tests/test_plan_import.py
     elif key == "multi_file_questions":
         assert sum(1 for q in plan.questions if len(q.file_ids) > 1) == int(value)
     elif key == "implicit_cluster":
@@ -528,3 +545,191 @@ def test_check_against_inventory(seed: Plan) -> None:
     assert check_against_inventory(seed, set(SEED_IDS)) == []
     (warning,) = check_against_inventory(seed, set(SEED_IDS) - {4463})
     assert (warning.code, warning.line) == (FILE_NOT_IN_DATABASE, 70)
+
+
+# --- files without an ID, shortened paths, results, --session, expectations ----
+
+NEW_FILES = """
+### Cluster A: New (3 files, ~60 LOC)
+
+| # | File ID | File | LOC | Context |
+|---|---------|------|-----|---------|
+| 1 | 31 | `src/old.rs` | 10 | known |
+| 2 | {mark} | `src/new.rs` | 20 | new since the inventory |
+| 3 | TBD | `src/other/new2.rs` | 30 | also new |
+
+**Key questions**:
+- `new.rs` (20 LOC): Is it wired in?
+- `old.rs` and `new2.rs`: Do they agree?
+- Which one is faster?
+"""
+
+
+@pytest.mark.parametrize("mark", ["—", "-", "–", "?", "TBD", "tbd", "", " ", "N/A"])
+def test_a_not_yet_known_id_keeps_the_file_by_path(mark: str) -> None:
+    plan = _plan(NEW_FILES.format(mark=mark))
+    assert plan.problems == ()
+    assert [(f.file_id, f.path) for f in plan.files] == [
+        (31, "src/old.rs"), (None, "src/new.rs"), (None, "src/other/new2.rs")]
+    assert plan.file_ids == (31,) and len(plan.files_without_id) == 2
+    assert plan.loc_total == 60
+    assert plan.clusters[0].file_ids == (31, None, None)
+    assert plan.clusters[0].paths == ("src/old.rs", "src/new.rs", "src/other/new2.rs")
+    new, both, none = plan.questions
+    # The ID comes from the text alone: a question on a file without an ID counts as N<n>.
+    assert (new.id, new.file_ids, new.paths, new.bound) == ("Q9-N1", (), ("src/new.rs",), True)
+    assert (both.id, both.file_ids, both.paths) == ("Q9-31", (31,), ("src/old.rs", "src/other/new2.rs"))
+    assert (none.id, none.bound) == ("Q9-N2", False)
+    data = json.loads(json.dumps(plan.to_json()))
+    assert data["files"][1]["file_id"] is None and data["files"][1]["path"] == "src/new.rs"
+    assert data["clusters"][0]["files"] == [31, None, None]
+    assert data["questions"][0]["file_ids"] == [] and data["questions"][0]["paths"] == ["src/new.rs"]
+
+
+def test_a_malformed_id_is_still_an_error_and_says_what_to_write() -> None:
+    with pytest.raises(PlanParseError) as info:
+        _plan(NEW_FILES.format(mark="x77"))
+    assert (info.value.line, info.value.message) == (10, "File ID 'x77' is not a number")
+    assert "dash" in str(info.value)
+
+
+def test_a_row_with_neither_id_nor_path_is_an_error_and_an_empty_row_is_skipped() -> None:
+    body = "| # | File ID | File | LOC |\n|---|---|---|---|\n| 1 | 5 | `a.rs` | 1 |\n| | | | |\n"
+    assert _plan(body).file_ids == (5,)
+    with pytest.raises(PlanParseError) as info:
+        _plan(body + "| 3 | — | | 4 |\n")
+    assert info.value.line == 8
+
+
+def test_two_rows_for_the_same_new_path_warn_as_duplicates() -> None:
+    plan = _plan(NEW_FILES.format(mark="—").replace("| 3 | TBD | `src/other/new2.rs`", "| 3 | ? | `src/new.rs`"))
+    assert (DUPLICATE_FILE_ID, 11) in [(w.code, w.line) for w in plan.problems]
+    assert len(plan.files) == 2
+
+
+def test_with_resolved_ids_binds_clusters_and_questions_but_keeps_question_ids() -> None:
+    plan = _plan(NEW_FILES.format(mark="—"))
+    resolved = plan.with_resolved_ids({1: 900})
+    assert [(f.file_id, f.resolved_by) for f in resolved.files] == [(31, None), (900, "path"), (None, None)]
+    assert resolved.clusters[0].file_ids == (31, 900, None)
+    assert [(q.id, q.file_ids) for q in resolved.questions] == [("Q9-N1", (900,)), ("Q9-31", (31,)),
+                                                                ("Q9-N2", ())]
+    assert resolved.file_ids == (31, 900)
+
+
+SHORTENED = """
+| # | File ID | File | LOC |
+|---|---|---|---|
+| 1 | 1 | `src/pattern-server/src/server.js` | 10 |
+| 2 | 2 | `packages/shared/lib/limits.js` | 10 |
+| 3 | 3 | `apps/a/src/index.js` | 10 |
+| 4 | 4 | `apps/b/src/index.js` | 10 |
+
+**Key questions**:
+"""
+
+
+@pytest.mark.parametrize(("name", "bound"), [
+    ("pattern-server/server.js", (1,)),  # a middle folder left out
+    ("src/server.js", (1,)),  # a plain suffix
+    ("shared/limits.js", (2,)),  # leading and middle folders left out
+    ("packages/limits.js", (2,)),
+    ("apps/index.js", ()),  # two files match: not bound
+    ("a/index.js", (3,)),
+    ("server/pattern-server.js", ()),  # folders out of order / another name
+    ("lib/shared/limits.js", ()),  # folders out of order
+])
+def test_shortened_paths_bind_when_exactly_one_file_matches(name: str, bound: tuple[int, ...]) -> None:
+    plan = _plan(SHORTENED + f"- `{name}`: question?\n")
+    (question,) = plan.questions
+    assert question.file_ids == bound
+    if bound:
+        assert plan.problems == ()
+    else:
+        (warning,) = plan.problems
+        assert warning.line == 13 and name in warning.message
+
+
+def test_results_section_is_kept_as_text_and_adds_no_files() -> None:
+    body = NEW_FILES.format(mark="17") + """
+## Results (after the session)
+
+### Cluster A Verdict: mostly real
+
+| File | LOC | Realness | Key Finding |
+|------|-----|----------|-------------|
+| `old.rs` | 10 | 80% | Works; `<script>` in a cell |
+
+- old.rs is real
+- new.rs is a stub
+
+```text
+raw log
+```
+
+## Domain Tags
+
+- Files 17, 31 → `core`
+"""
+    plan = _plan(body)
+    assert plan.file_ids == (31, 17) and plan.problems == ()
+    assert [c.letter for c in plan.clusters] == ["A"]
+    results = plan.results
+    assert results is not None
+    assert (results.title, results.line) == ("Results (after the session)", 18)
+    assert [b.kind for b in results.blocks] == ["heading", "table", "list", "code"]
+    assert results.blocks[1].rows[1] == ("old.rs", "10", "80%", "Works; <script> in a cell")
+    assert results.blocks[2].items == ("old.rs is real", "new.rs is a stub")
+    assert results.text.startswith("### Cluster A Verdict") and results.text.endswith("```")
+    assert [t.domains for t in plan.domain_tags] == [("core",)]  # the section after Results is read
+    assert json.loads(json.dumps(plan.to_json()))["results"]["blocks"][0] == {
+        "kind": "heading", "text": "Cluster A Verdict: mostly real", "level": 3}
+
+
+def test_a_plan_without_a_number_takes_the_given_session() -> None:
+    text = (DATA / "B02-no-session.md").read_text(encoding="utf-8")
+    with pytest.raises(PlanParseError) as info:
+        parse_plan(text, "dated.md")
+    assert "--session" in str(info.value)
+    plan = parse_plan(text, "dated.md", session=104)
+    assert (plan.session, plan.session_given, plan.file_ids) == (104, True, (9001,))
+    assert plan.questions == () and plan.to_json()["session_given"] is True
+    assert parse_plan_file(SEED, session=95).session_given is False
+
+
+def test_a_given_session_must_agree_with_the_plan() -> None:
+    with pytest.raises(PlanParseError) as info:
+        parse_plan_file(SEED, session=96)
+    assert "R95" in info.value.message and "96" in info.value.message
+    with pytest.raises(PlanParseError) as info:
+        parse_plan("# Plan\n\n**Session ID**: 9\n", "x.md", session=8)
+    assert info.value.line == 3
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("New findings: ~50-70 expected across 4,129 LOC", [("new_findings", 50, 70, True, None)]),
+    ("New findings: 12", [("new_findings", 12, 12, False, None)]),
+    ("~15 new findings", [("new_findings", 15, 15, True, None)]),
+    ("New findings (expected): 10–20", [("new_findings", 10, 20, False, None)]),
+    ("DEEP count: ~1,366 → ~1,375", [("deep_count", 1375, 1375, True, 1366)]),
+    ("DEEP count: 5 -> 12", [("deep_count", 12, 12, False, 5)]),
+    ("DEEP files: 120 to ~125", [("deep_count", 125, 125, True, 120)]),
+    ("DEEP count: ~1,400", [("deep_count", 1400, 1400, True, None)]),
+    ("Files read: 9", [("files_read", 9, 9, False, None)]),
+    ("All 7 files read DEEP; 20-30 new findings",
+     [("new_findings", 20, 30, False, None), ("files_read", 7, 7, False, None)]),
+    ("Verdict on the sandbox claim — real, partial or facade", []),
+    ("Tokenizer directory fully DEEP", []),
+    ("Check 3 findings from R12", []),
+])
+def test_expected_outcome_figures(text: str, expected: list[tuple[object, ...]]) -> None:
+    from kbgen.plan.outcomes import expectation
+
+    got = [(e.kind, e.low, e.high, e.approx, e.before) for e in expectation(text, 1, 5)]
+    assert got == expected
+
+
+def test_seed_expectations(seed: Plan) -> None:
+    assert [(e.kind, e.low, e.high, e.before, e.outcome, e.line) for e in seed.expectations] == [
+        ("deep_count", 1375, 1375, 1366, 5, 88), ("new_findings", 50, 70, None, 6, 89)]
+    assert seed.outcomes[4] == "DEEP count: ~1,366 → ~1,375"  # the prose is kept as written

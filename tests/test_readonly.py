@@ -239,7 +239,8 @@ def test_postgres_kbgen_only_writer_role(pg_server: PgServer, tmp_path: Path) ->
 
     synced = kbgen(options, "sync", db=url)
     assert synced.returncode == 0 and "provisional" not in synced.stderr, synced.stderr
-    imported = kbgen(options, "plan", "import", str(plans), db=url)
+    numbered = sorted(str(p) for p in plans.glob("R*-plan.md"))  # the dated plan would need --session
+    imported = kbgen(options, "plan", "import", *numbered, db=url)
     assert imported.returncode == 0, imported.stderr
     question = pg_server.psql("SELECT min(id) FROM kbgen_questions", name).strip()
     finding = pg_server.psql("SELECT min(id) FROM findings", name).strip()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.db.engine import open_engine, resolve_url
+from kbgen.db.load import load_snapshot
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_present
 from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
+from kbgen.model import Snapshot
+from kbgen.outcomes import expected_vs_actual
 from kbgen.plan import Plan, PlanWarning, parse_plan_file
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
@@ -33,11 +37,29 @@ def plan_files(paths: list[Path]) -> list[Path]:
     return result
 
 
-def _parse_all(paths: list[Path], keep_going: bool) -> tuple[list[tuple[Path, Plan]], int]:
+_SESSION_HELP = ("Session number for a plan that states none (a dated plan); it must agree with a plan "
+                 "that does. One plan file only.")
+
+
+def _session_number(value: str | None) -> int | None:
+    if value is None:
+        return None
+    digits = value[1:] if value[:1] in "Rr" else value
+    if not digits.isdigit():
+        raise UsageError(f"--session {value!r} is not a session number (expected R104 or 104)")
+    return int(digits)
+
+
+def _parse_all(paths: list[Path], keep_going: bool,
+               session: str | None = None) -> tuple[list[tuple[Path, Plan]], int]:
+    number = _session_number(session)
+    files = plan_files(paths)
+    if number is not None and len(files) != 1:
+        raise UsageError(f"--session numbers one plan file, not {len(files)} (give the plan's path alone)")
     parsed, failures = [], 0
-    for path in plan_files(paths):
+    for path in files:
         try:
-            parsed.append((path, parse_plan_file(path)))
+            parsed.append((path, parse_plan_file(path, session=number)))
         except PlanParseError as exc:
             failures += 1
             err_console.print(f"{exc}", markup=False)
@@ -51,9 +73,10 @@ def plan_parse(
     paths: Annotated[list[Path], typer.Argument(help="Plan files or folders.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the parsed plans as one JSON document.")] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Parse the others after a broken plan.")] = False,
+    session: Annotated[str | None, typer.Option("--session", help=_SESSION_HELP)] = None,
 ) -> None:
     """Parse plans without a database; exit 2 on a parse error."""
-    parsed, failures = _parse_all(paths, keep_going)
+    parsed, failures = _parse_all(paths, keep_going, session)
     if as_json:
         stdout_write(json.dumps([p.to_json() for _, p in parsed], indent=2, ensure_ascii=False) + "\n")
     else:
@@ -66,8 +89,10 @@ def plan_parse(
 
 
 def _print_plan_line(path: Path, plan: Plan) -> None:
-    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions, {len(plan.problems)} warnings")
+    without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
+    results = ", a Results section" if plan.results is not None else ""
+    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files{without}, "
+        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions{results}, {len(plan.problems)} warnings")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -84,26 +109,37 @@ def _report_warning(path: Path, w: PlanWarning) -> None:
 def plan_import(
     paths: Annotated[list[Path], typer.Argument(help="Plan files or folders.")],
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Import the others after a broken plan.")] = False,
+    session: Annotated[str | None, typer.Option("--session", help=_SESSION_HELP)] = None,
 ) -> None:
-    """Parse plans and store them in kbgen's tables, bound to their sessions (one transaction each)."""
+    """Parse plans and store them in kbgen's tables, bound to their sessions (one transaction each).
+
+    A planned file without an ID (a dash in the File ID column) is looked up by package root and
+    path; a plan is imported even when the database does not have such a file yet (a warning says so).
+    """
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
     try:
-        check_research_schema(engine, url)
+        schema = check_research_schema(engine, url)
         ensure_kb_tables(engine)
-        parsed, failures = _parse_all(paths, keep_going)
+        parsed, failures = _parse_all(paths, keep_going, session)
         for path, plan in parsed:
-            result = import_plan(engine, plan, _display_path(path, options.project_dir))
+            result = import_plan(engine, plan, _display_path(path, options.project_dir), schema)
             bound = f"bound to session {result.bound_session}" if result.bound_session else "no such session yet"
-            say(f"{path}: R{plan.session} {result.action} ({result.files} files, {result.questions} questions; "
-                f"{bound})")
+            found = f", {result.resolved} found by path" if result.resolved else ""
+            say(f"{path}: R{plan.session} {result.action} ({result.files} files{found}, {result.questions} "
+                f"questions; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
     finally:
         engine.dispose()
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """A table row of plain text: plan text is data, ``[permissions]`` is not Rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _display_path(path: Path, base: Path) -> str:
@@ -128,7 +164,7 @@ def plan_list() -> None:
     plans = stored_plans(engine) if kb_tables_present(engine) else []
     table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
     for p in plans:
-        table.add_row(f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
+        _add_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
     if not STATE.quiet:
         console.print(table) if plans else say("no plans imported yet (kbgen plan import PATH)")
@@ -139,31 +175,72 @@ def plan_show(
     session: Annotated[str, typer.Argument(help="Session, e.g. R95 or 95.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored plan as JSON.")] = False,
 ) -> None:
-    """Show one imported plan: clusters, planned files and questions."""
+    """Show one imported plan: clusters, planned files, questions with their answers, expected versus actual."""
     number_text = session[1:] if session[:1] in "Rr" else session
     if not number_text.isdigit():
         raise UsageError(f"not a session: {session!r} (expected R95 or 95)")
-    engine = _open_for_read()
-    plan = stored_plan(engine, int(number_text)) if kb_tables_present(engine) else None
-    if plan is None:
-        raise UsageError(f"no plan imported for R{number_text} (kbgen plan import PATH)")
+    options = STATE.options(required=STATE.db is None)
+    url = resolve_url(options.database, options.project_dir)
+    engine = open_engine(url)
+    try:
+        check_research_schema(engine, url)
+        plan = stored_plan(engine, int(number_text)) if kb_tables_present(engine) else None
+        if plan is None:
+            raise UsageError(f"no plan imported for R{number_text} (kbgen plan import PATH)")
+        snap = load_snapshot(engine, options, url)
+    finally:
+        engine.dispose()
+    number = int(number_text)
+    outcomes = expected_vs_actual(snap, number)
+    data = dict(plan.data)
+    questions = [_question_state(snap, q) for q in data.get("questions") or []]
     if as_json:
-        stdout_write(json.dumps(plan.data, indent=2, ensure_ascii=False) + "\n")
+        data["questions"] = questions
+        data["expected_vs_actual"] = [row.to_json() for row in outcomes]
+        stdout_write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
-    data = plan.data
-    console.print(f"[bold]R{plan.session}[/bold] {data.get('title') or ''}", markup=True)
+    console.print(Text.assemble((f"R{plan.session}", "bold"), f" {data.get('title') or ''}"))
     for key in ("date", "focus", "strategic_value"):
         if data.get(key):
             console.print(f"{key.replace('_', ' ').capitalize()}: {data[key]}", markup=False)
-    files = {int(f["file_id"]): f for f in data.get("files", [])}
+    if data.get("session_given"):
+        console.print(f"Session: R{plan.session}, given with --session (the plan states none)", markup=False)
+    files = data.get("files") or []
     for cluster in data.get("clusters", []):
-        table = Table("File ID", "Path", "LOC", "Package", "Tier", title=f"{cluster['name']}")
-        for fid in cluster.get("files", []):
-            f = files.get(int(fid), {})
-            table.add_row(str(fid), str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
+        table = Table("File ID", "Path", "LOC", "Package", "Tier", title=Text(str(cluster.get("name") or "")))
+        for f in (f for f in files if f.get("cluster") == cluster.get("letter")):
+            fid = f.get("file_id")
+            shown = "—" if fid is None else f"{fid} (by path)" if f.get("resolved_by") == "path" else str(fid)
+            _add_row(table, shown, str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
                           str(f.get("tier") or ""))
         console.print(table)
-    qtable = Table("Question", "Files", "Text", title="Key questions")
-    for q in data.get("questions", []):
-        qtable.add_row(q["id"], ", ".join(str(i) for i in q.get("file_ids", [])), q["text"])
+    qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
+    for q in questions:
+        _add_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
+                       q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
     console.print(qtable)
+    for cq in data.get("cluster_questions") or []:
+        console.print(f"Cluster {cq.get('cluster') or ''} question: {cq.get('text') or ''}", markup=False)
+    if outcomes:
+        otable = Table("Outcome", "Expected", "Actual", "Result", title="Expected versus actual")
+        for row in outcomes:
+            _add_row(otable, row.label, row.expected, row.actual, row.result)
+        console.print(otable)
+    prose = [o for i, o in enumerate(data.get("outcomes") or [], start=1)
+             if i not in {int(e.get("outcome") or 0) for e in data.get("expectations") or []}]
+    if prose:
+        console.print("Expected outcomes (prose):", markup=False)
+        for text in prose:
+            console.print(f"  - {text}", markup=False)
+    results = data.get("results")
+    if isinstance(results, dict) and results.get("text"):
+        console.print(f"{results.get('title') or 'Results'}:", markup=False)
+        console.print(str(results["text"]), markup=False)
+
+
+def _question_state(snap: Snapshot, question: dict[str, Any]) -> dict[str, Any]:
+    """A stored question with its status, the kind of inference and the answering findings."""
+    qid = str(question.get("id"))
+    answers = snap.answers_of_question.get(qid, ())
+    return {**question, "status": snap.question_status(qid), "inferred_from": snap.question_inference(qid),
+            "status_label": snap.question_label(qid), "answers": [a.finding_id for a in answers]}

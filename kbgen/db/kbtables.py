@@ -23,7 +23,7 @@ kb_metadata = MetaData()
 
 VERSION_TABLE = "kbgen_alembic_version"
 #: The migration revision this kbgen writes and understands.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 plans = Table(
     "kbgen_plans", kb_metadata,
@@ -42,7 +42,7 @@ plan_files = Table(
     "kbgen_plan_files", kb_metadata,
     Column("plan_id", Integer, nullable=False),
     Column("ordinal", Integer, nullable=False),
-    Column("file_id", Integer, nullable=False),
+    Column("file_id", Integer),  # NULL: a file the plan knows by path only, not (yet) in the database
     Column("cluster", Text),
     Column("path", Text),
     Column("loc", Integer),
@@ -50,6 +50,7 @@ plan_files = Table(
     Column("package", Text),
     Column("tier", Text),
     Column("repo", Text),
+    Column("resolved_by", Text),  # "path": the plan gave no ID, import found the file by its path
     PrimaryKeyConstraint("plan_id", "ordinal"),
 )
 

@@ -142,10 +142,15 @@ def _load_kb(conn: Connection) -> dict[str, Any]:
     plans = tuple(
         PlanRecord(r.session, r.source_path, r.content_hash, json.loads(r.data))
         for r in conn.execute(select(kb.plans).order_by(kb.plans.c.session)))
+    # The planned paths a question names live in the stored plan (plans from before they were
+    # recorded have none: their questions' file IDs say the same).
+    paths = {str(q.get("id")): tuple(str(x) for x in q.get("paths") or ())
+             for plan in plans for q in plan.data.get("questions") or () if isinstance(q, dict)}
     questions = tuple(
         Question(r.id, r.session, r.file_id, tuple(int(x) for x in r.file_ids.split()), r.cluster, r.text,
-                 r.ordinal, r.line)
-        for r in conn.execute(select(kb.questions).order_by(kb.questions.c.session, kb.questions.c.ordinal)))
+                 r.ordinal, r.line, paths.get(r.id, ()))
+        for r in conn.execute(select(kb.questions).order_by(kb.questions.c.session, kb.questions.c.line,
+                                                            kb.questions.c.id)))
     answers = tuple(
         Answer(r.question_id, r.finding_id, inferred=False, partial=bool(r.partial), note=r.note)
         for r in conn.execute(select(kb.answers).order_by(kb.answers.c.question_id, kb.answers.c.finding_id)))

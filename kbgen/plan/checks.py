@@ -79,8 +79,9 @@ def check_against_inventory(plan: Plan, known_file_ids: Collection[int]) -> list
     """Warnings for planned files the research database does not know.
 
     Kept out of ``parse_plan`` so parsing needs no database; the importer
-    calls it with the IDs of the ``files`` table.
+    calls it with the IDs of the ``files`` table. Files known by path only
+    are the importer's to look up (``kbgen.db.plans.resolve_paths``).
     """
     return [PlanWarning(FILE_NOT_IN_DATABASE, f.line,
                         f"planned file {f.file_id} ({f.path}) is not in the research database")
-            for f in plan.files if f.file_id not in known_file_ids]
+            for f in plan.files if f.file_id is not None and f.file_id not in known_file_ids]

@@ -124,15 +124,17 @@ def _suffix_match(full: str, path: str) -> bool:
     return bool(path) and (full == path or full.endswith("/" + path))
 
 
-def _match_full_path(entry: FullPath, rows: Sequence[tuple[FileRow, str]]) -> FileRow | None:
+def _match_full_path(entry: FullPath, rows: Sequence[tuple[FileRow, str]]) -> int | None:
+    """The index of the row a full-path entry describes (None: no row)."""
     _, within = split_repo(entry.text)
-    own = [row for row, cluster in rows if cluster == entry.cluster]
-    for pool in (own, [row for row, _ in rows]):
-        hits = [row for row in pool if _suffix_match(within, row.path)]
+    indexed = list(enumerate(rows))
+    own = [(i, row) for i, (row, cluster) in indexed if cluster == entry.cluster]
+    for pool in (own, [(i, row) for i, (row, _) in indexed]):
+        hits = [(i, row) for i, row in pool if _suffix_match(within, row.path)]
         if hits:
-            return max(hits, key=lambda row: len(row.path))
+            return max(hits, key=lambda hit: len(hit[1].path))[0]
     if entry.number is not None:
-        numbered = [row for row in own if row.number == entry.number]
+        numbered = [i for i, row in own if row.number == entry.number]
         if len(numbered) == 1:
             return numbered[0]
     return None
@@ -145,22 +147,22 @@ def merge_files(rows: Sequence[tuple[FileRow, str]], full_paths: Sequence[FullPa
     warnings: list[PlanWarning] = []
     located: dict[int, tuple[str | None, str | None]] = {}
     for entry in full_paths:
-        row = _match_full_path(entry, rows)
-        if row is None:
+        index = _match_full_path(entry, rows)
+        if index is None:
             warnings.append(PlanWarning(FULL_PATH_UNMATCHED, entry.line,
                                         f"full path {entry.text} matches no row of the file tables"))
-        elif row.file_id not in located:
-            located[row.file_id] = split_repo(entry.text)
+        elif index not in located:
+            located[index] = split_repo(entry.text)
     cluster_dirs = {p.cluster: split_repo(p.text) for p in repo_paths}
     template = {f.file_id: f for f in facts}
 
     files: list[PlannedFile] = []
-    for row, cluster in rows:
-        repo, repo_path = located.get(row.file_id, (None, None))
+    for index, (row, cluster) in enumerate(rows):
+        repo, repo_path = located.get(index, (None, None))
         if repo_path is None and cluster in cluster_dirs:
             repo, directory = cluster_dirs[cluster]
             repo_path = overlap_join(directory, row.path)
-        fact = template.get(row.file_id)
+        fact = template.get(row.file_id) if row.file_id is not None else None
         package, tier, loc = row.package, row.tier, row.loc
         if fact is not None:
             package = _pick(package, fact.package, "package", row, fact, warnings)

@@ -16,7 +16,8 @@ keys (``repo``, ``rationale``, warning ``code`` and ``severity``...) only add.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kbgen.errors import KbWarning
@@ -38,6 +39,8 @@ LOC_UNREADABLE = "plan.loc-unreadable"
 FACT_CONFLICT = "plan.fact-conflict"
 FULL_PATH_UNMATCHED = "plan.full-path-unmatched"
 FILE_NOT_IN_DATABASE = "plan.file-not-in-database"
+PATH_AMBIGUOUS = "plan.path-ambiguous"
+SESSION_REPLACED = "plan.session-replaced"
 SESSION_ID_UNREADABLE = "plan.session-id-unreadable"
 
 INFO_CODES = frozenset({DATE_PLACEHOLDER})
@@ -71,9 +74,15 @@ class PlanWarning:
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """One planned file, merged from its table row, full-path entry and template comment."""
+    """One planned file, merged from its table row, full-path entry and template comment.
 
-    file_id: int
+    ``file_id`` is None for a file the plan knows by path only (a dash, ``?``
+    or ``TBD`` in the File ID column: new since the inventory). ``plan
+    import`` looks such a file up by package root and path and, when the
+    database has it, stores the plan with that ID and ``resolved_by="path"``.
+    """
+
+    file_id: int | None
     path: str
     loc: int | None
     context: str | None
@@ -87,6 +96,8 @@ class PlannedFile:
     """Path from the repository root, when the plan's full paths say it."""
     extra: dict[str, str] = field(default_factory=dict, hash=False)
     """Cells of columns the parser does not interpret (e.g. ``Connects To``)."""
+    resolved_by: str | None = None
+    """``"path"`` when the plan gave no ID and ``plan import`` found the file by its path."""
 
     @property
     def name(self) -> str:
@@ -96,7 +107,8 @@ class PlannedFile:
         return {"file_id": self.file_id, "path": self.path, "loc": self.loc,
                 "context": self.context, "package": self.package, "tier": self.tier,
                 "cluster": self.cluster, "repo": self.repo, "repo_path": self.repo_path,
-                "domain": self.domain, "line": self.line, "extra": dict(self.extra)}
+                "domain": self.domain, "line": self.line, "extra": dict(self.extra),
+                "resolved_by": self.resolved_by}
 
 
 @dataclass(frozen=True)
@@ -108,12 +120,15 @@ class Cluster:
     stated_files: int | None
     stated_loc: int | None
     line: int | None
-    file_ids: tuple[int, ...]
+    file_ids: tuple[int | None, ...]
+    """The IDs of the cluster's files in table order; None for a file known by path only."""
     implicit: bool = False
+    paths: tuple[str, ...] = ()
+    """The paths of the cluster's files, in the same order as ``file_ids``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "letter": self.letter, "stated_files": self.stated_files,
-                "stated_loc": self.stated_loc, "files": list(self.file_ids),
+                "stated_loc": self.stated_loc, "files": list(self.file_ids), "paths": list(self.paths),
                 "implicit": self.implicit, "line": self.line}
 
 
@@ -122,9 +137,17 @@ class Question:
     """A key-question bullet, bound to the plan files it names.
 
     ``id`` follows the traceability contract: ``Q<session>-<file id>`` for the
-    first bullet whose first-named file is that file, ``-2``, ``-3``... for
-    later ones, ``Q<session>-N<n>`` for the n-th bullet naming no plan file.
-    ``ordinal`` is that n (1 for the first bullet of a file).
+    first bullet whose first-named file (with an ID) is that file, ``-2``,
+    ``-3``... for later ones, ``Q<session>-N<n>`` for the n-th bullet naming
+    no plan file with an ID. ``ordinal`` is that n (1 for the first bullet of
+    a file). The ID depends on the plan's text only, never on the database,
+    so ``plan parse`` and ``plan import`` agree and it does not move when the
+    inventory learns a new file.
+
+    ``file_ids`` are the IDs of the planned files the bullet names; ``paths``
+    the planned paths of every file it names, those without an ID included
+    (a question about a new file is still bound to it). ``planned`` indexes
+    the same files in ``Plan.files``.
     """
 
     id: str
@@ -133,10 +156,18 @@ class Question:
     line: int
     ordinal: int
     cluster: str | None
+    paths: tuple[str, ...] = ()
+    planned: tuple[int, ...] = ()
+
+    @property
+    def bound(self) -> bool:
+        """Whether the bullet names at least one planned file (with or without an ID)."""
+        return bool(self.planned)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "file_ids": list(self.file_ids),
-                "line": self.line, "ordinal": self.ordinal, "cluster": self.cluster}
+                "paths": list(self.paths), "line": self.line, "ordinal": self.ordinal,
+                "cluster": self.cluster}
 
 
 @dataclass(frozen=True)
@@ -166,6 +197,81 @@ class DomainTag:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A figure an expected outcome states, e.g. ``New findings: ~50-70``.
+
+    ``low``..``high`` is the expected range (equal for a single figure);
+    ``approx`` is true when the plan wrote ``~``. ``before`` is the starting
+    figure of a ``before → after`` outcome (``DEEP count: ~1,366 → ~1,375``):
+    a fact the plan quotes, not an expectation. ``outcome`` is the 1-based
+    position of the outcome in the plan's list.
+    """
+
+    kind: str
+    low: int
+    high: int
+    approx: bool
+    text: str
+    outcome: int
+    line: int | None
+    before: int | None = None
+    before_approx: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "low": self.low, "high": self.high, "approx": self.approx,
+                "before": self.before, "before_approx": self.before_approx, "text": self.text,
+                "outcome": self.outcome, "line": self.line}
+
+
+@dataclass(frozen=True)
+class ResultsBlock:
+    """One block of a plan's Results section, as plain text (it is shown, never interpreted).
+
+    ``kind`` is ``heading`` (``level``, ``text``), ``paragraph`` (``text``),
+    ``table`` (``rows``, the header first), ``list`` (``items``, ``ordered``)
+    or ``code`` (``text``).
+    """
+
+    kind: str
+    text: str = ""
+    level: int = 0
+    rows: tuple[tuple[str, ...], ...] = ()
+    items: tuple[str, ...] = ()
+    ordered: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        if self.kind in ("heading", "paragraph", "code"):
+            data["text"] = self.text
+        if self.kind == "heading":
+            data["level"] = self.level
+        if self.kind == "table":
+            data["rows"] = [list(r) for r in self.rows]
+        if self.kind == "list":
+            data["items"] = list(self.items)
+            data["ordered"] = self.ordered
+        return data
+
+
+@dataclass(frozen=True)
+class Results:
+    """The ``## Results`` section of a plan written after its session: the session's own report.
+
+    ``text`` is the section as written (markdown source); ``blocks`` the same
+    as plain-text structure, which the session page shows (escaped).
+    """
+
+    title: str
+    line: int
+    text: str
+    blocks: tuple[ResultsBlock, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "line": self.line, "text": self.text,
+                "blocks": [b.to_json() for b in self.blocks]}
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything one execution plan states, plus the warnings met reading it."""
 
@@ -190,6 +296,11 @@ class Plan:
     content_hash: str
     """SHA-256 of the text (line endings normalised): tells a re-import what changed."""
     target_clusters: int | None = None
+    expectations: tuple[Expectation, ...] = ()
+    """The figures the expected outcomes state (new findings, DEEP count, files read)."""
+    results: Results | None = None
+    session_given: bool = False
+    """True when the session number came from the user (``--session``), not from the plan."""
 
     @property
     def problems(self) -> tuple[PlanWarning, ...]:
@@ -198,7 +309,12 @@ class Plan:
 
     @property
     def file_ids(self) -> tuple[int, ...]:
-        return tuple(f.file_id for f in self.files)
+        """IDs of the planned files that have one (files known by path only are left out)."""
+        return tuple(f.file_id for f in self.files if f.file_id is not None)
+
+    @property
+    def files_without_id(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.file_id is None)
 
     @property
     def loc_total(self) -> int:
@@ -206,6 +322,22 @@ class Plan:
 
     def file(self, file_id: int) -> PlannedFile | None:
         return next((f for f in self.files if f.file_id == file_id), None)
+
+    def with_resolved_ids(self, found: Mapping[int, int]) -> Plan:
+        """This plan with IDs filled in for files known by path only.
+
+        ``found`` maps an index of ``files`` to the database file the
+        importer found for it. Clusters and questions are bound to those
+        files too; question IDs stay as parsed (they come from the text).
+        """
+        files = tuple(replace(f, file_id=found[i], resolved_by="path") if f.file_id is None and i in found else f
+                      for i, f in enumerate(self.files))
+        clusters = tuple(replace(c, file_ids=tuple(f.file_id for f in files if f.cluster == c.letter))
+                         for c in self.clusters)
+        questions = tuple(replace(q, file_ids=tuple(dict.fromkeys(
+            fid for fid in (files[i].file_id for i in q.planned) if fid is not None)))
+            for q in self.questions)
+        return replace(self, files=files, clusters=clusters, questions=questions)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -228,7 +360,10 @@ class Plan:
             "questions": [q.to_json() for q in self.questions],
             "cluster_questions": [q.to_json() for q in self.cluster_questions],
             "outcomes": list(self.outcomes),
+            "expectations": [e.to_json() for e in self.expectations],
             "domain_tags": [t.to_json() for t in self.domain_tags],
+            "results": self.results.to_json() if self.results is not None else None,
             "warnings": [w.to_json() for w in self.warnings],
             "content_hash": self.content_hash,
+            "session_given": self.session_given,
         }

@@ -59,8 +59,11 @@ from kbgen.plan.model import (
     ClusterQuestion,
     Plan,
     PlanWarning,
+    Results,
 )
+from kbgen.plan.outcomes import expectations
 from kbgen.plan.questions import Bullet, bind_questions
+from kbgen.plan.results import results_blocks
 from kbgen.plan.tables import FileRow, file_rows, has_id_column, has_path_column, read_table
 from kbgen.plan.tags import domain_tags
 
@@ -79,6 +82,8 @@ _IMPLICIT = "\0implicit"  # stands for the implicit cluster until it gets its le
 _SECTIONS = {"rationale": "rationale", "context": "rationale", "background": "rationale",
              "target": "target", "targets": "target", "expected outcomes": "outcomes",
              "outcomes": "outcomes", "domain tags": "domain_tags", "key questions": "questions"}
+#: A ``##`` heading that opens the session's own report in a plan written after its session.
+_RESULTS = re.compile(r"^(?:session\s+|actual\s+)?results?\b", re.IGNORECASE)
 
 
 def _stated(pattern: re.Pattern[str], text: str) -> Stated | None:
@@ -126,7 +131,11 @@ class _Draft:
     bullets: list[Bullet] = field(default_factory=list)
     cluster_questions: list[ClusterQuestion] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    outcome_lines: list[int] = field(default_factory=list)
     tag_items: list[ListItem] = field(default_factory=list)
+    results_heading: tuple[str, int] | None = None
+    results_blocks: list[Block] = field(default_factory=list)
+    results_end: int | None = None
     warnings: list[PlanWarning] = field(default_factory=list)
 
 
@@ -156,6 +165,13 @@ class _Walker:
     def walk(self, blocks: list[Block]) -> _Draft:
         for block in blocks:
             pending, self.pending = self.pending, None
+            if self.section == "results":
+                if not _ends_results(block):
+                    # The session's own report: kept as text, nothing in it is a planned file,
+                    # a question or a cluster (its verdict tables have no File ID column).
+                    self.draft.results_blocks.append(block)
+                    continue
+                self.draft.results_end = block.line
             handler = getattr(self, f"_on_{block.kind}", None)
             if handler is not None:
                 handler(block, pending)
@@ -178,6 +194,10 @@ class _Walker:
             self.section = _SECTIONS.get(key, "other")
             if self.section == "target":
                 self._target(text, block.line)
+            elif self.section == "other" and _RESULTS.match(text) and self.draft.results_heading is None:
+                self.section = "results"
+                self.draft.results_heading = (text, block.line)
+                return
         if level in (2, 3) and match:
             self._start_cluster(match, block.line)
         elif level == 3:
@@ -297,6 +317,7 @@ class _Walker:
                 self._full_path(spans[0] if spans else item.text, item.number, item.line)
         elif self.section == "outcomes":
             self.draft.outcomes.extend(i.text for i in items)
+            self.draft.outcome_lines.extend(i.line for i in items)
         elif self.section == "domain_tags":
             self.draft.tag_items.extend(items)
         elif self.section == "rationale":
@@ -311,8 +332,17 @@ class _Walker:
         self.draft.facts.extend(template_facts(block.content, block.line))
 
 
-def _session(draft: _Draft) -> int:
-    """The session number from the title and/or the Session ID field, which must agree."""
+def _ends_results(block: Block) -> bool:
+    """A heading of level 1 or 2 closes a Results section (``### Cluster A Verdict`` stays in it)."""
+    return block.kind == "heading" and block.tag in ("h1", "h2")
+
+
+def _session(draft: _Draft, given: int | None) -> int:
+    """The session number from the title and/or the Session ID field, which must agree.
+
+    ``given`` is the user's ``--session``: it numbers a plan that states no
+    session (a dated plan) and must agree with one that does.
+    """
     title_line = draft.title_line or 1
     fld = draft.session_field
     field_session: int | None = None
@@ -331,21 +361,30 @@ def _session(draft: _Draft) -> int:
         raise PlanParseError(f"Session ID {field_session} contradicts the title's R{draft.title_session}",
                              path=draft.path, line=fld.line)
     session = draft.title_session if draft.title_session is not None else field_session
-    if session is None:
+    if session is None and given is None:
         raise PlanParseError("no session number: the title has no R<n> and there is no Session ID field",
-                             path=draft.path, line=title_line)
-    return session
+                             path=draft.path, line=title_line,
+                             hint="give it on the command line: --session N")
+    if session is not None and given is not None and session != given:
+        where = fld.line if fld is not None and field_session == session else title_line
+        raise PlanParseError(f"--session {given} contradicts the plan's own R{session}",
+                             path=draft.path, line=where)
+    return session if session is not None else int(given or 0)
 
 
-def parse_plan(text: str, source: str) -> Plan:
+def parse_plan(text: str, source: str, *, session: int | None = None) -> Plan:
     """Parse the markdown ``text`` of one plan; ``source`` names it in messages and output.
 
-    Raises ``PlanParseError`` (with ``path=source`` and a 1-based line) when
-    the plan cannot be used; everything else becomes ``Plan.warnings``.
+    ``session`` is the number the user gives for a plan that states none
+    (``--session``). Raises ``PlanParseError`` (with ``path=source`` and a
+    1-based line) when the plan cannot be used; everything else becomes
+    ``Plan.warnings``.
     """
     text = normalise_newlines(text)
-    draft = _Walker(source).walk(parse_blocks(text))
-    session = _session(draft)
+    blocks = parse_blocks(text)
+    draft = _Walker(source).walk(blocks)
+    stated = draft.title_session is not None or draft.session_field is not None
+    number = _session(draft, session)
     warnings = list(draft.warnings)
 
     clusters = list(draft.clusters)
@@ -356,16 +395,17 @@ def parse_plan(text: str, source: str) -> Plan:
         implicit.line = implicit.rows[0].line if implicit.rows else None
         clusters.insert(0, implicit)
     rows: list[tuple[FileRow, str]] = []
-    first_seen: dict[int, int] = {}
+    first_seen: dict[int | str, int] = {}
     for cluster in clusters:
         for row in cluster.rows:
-            if row.file_id in first_seen:
+            key: int | str = row.file_id if row.file_id is not None else f"{cluster.letter}:{row.path}"
+            if key in first_seen:
+                what = f"File ID {row.file_id}" if row.file_id is not None else f"the file {row.path} (no ID)"
                 warnings.append(PlanWarning(
                     DUPLICATE_FILE_ID, row.line,
-                    f"File ID {row.file_id} appears twice (first at line {first_seen[row.file_id]}); "
-                    "keeping the first row"))
+                    f"{what} appears twice (first at line {first_seen[key]}); keeping the first row"))
                 continue
-            first_seen[row.file_id] = row.line
+            first_seen[key] = row.line
             rows.append((row, cluster.letter))
     full_paths = [FullPath(p.text, p.number, p.line, _real_letter(p.cluster, clusters))
                   for p in draft.full_paths]
@@ -379,15 +419,15 @@ def parse_plan(text: str, source: str) -> Plan:
     warnings.extend(check_target(draft.target_line, draft.target_files, draft.target_loc,
                                  draft.target_clusters, [f.loc for f in files], len(clusters)))
     bullets = [Bullet(b.children, b.line, _real_letter(b.cluster, clusters)) for b in draft.bullets]
-    questions, question_warnings = bind_questions(bullets, files, session)
+    questions, question_warnings = bind_questions(bullets, files, number)
     warnings.extend(question_warnings)
 
-    file_ids = tuple(f.file_id for f in files)
+    file_ids = tuple(f.file_id for f in files if f.file_id is not None)
     cluster_questions = [ClusterQuestion(_real_letter(q.cluster, clusters), q.text, q.line)
                          for q in draft.cluster_questions]
     warnings.sort(key=lambda w: (w.line if w.line is not None else 0))
     return Plan(
-        source=source, session=session, title=draft.title, date=draft.date, focus=draft.focus,
+        source=source, session=number, title=draft.title, date=draft.date, focus=draft.focus,
         strategic_value=draft.strategic_value,
         rationale="\n\n".join(draft.rationale) or None,
         target_files=draft.target_files.value if draft.target_files else None,
@@ -395,12 +435,15 @@ def parse_plan(text: str, source: str) -> Plan:
         target_clusters=draft.target_clusters.value if draft.target_clusters else None,
         clusters=tuple(Cluster(c.letter, c.name, c.files.value if c.files else None,
                                c.loc.value if c.loc else None, c.line,
-                               tuple(f.file_id for f in files if f.cluster == c.letter), c.implicit)
+                               tuple(f.file_id for f in files if f.cluster == c.letter), c.implicit,
+                               tuple(f.path for f in files if f.cluster == c.letter))
                        for c in clusters),
         files=tuple(files), questions=tuple(questions), cluster_questions=tuple(cluster_questions),
         outcomes=tuple(draft.outcomes), domain_tags=tuple(domain_tags(draft.tag_items, file_ids)),
         warnings=tuple(warnings), fields=dict(draft.fields),
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        expectations=tuple(expectations(draft.outcomes, draft.outcome_lines)),
+        results=_results(draft, text), session_given=not stated)
 
 
 def _real_letter(letter: str | None, clusters: list[_ClusterDraft]) -> str | None:
@@ -411,10 +454,23 @@ def _real_letter(letter: str | None, clusters: list[_ClusterDraft]) -> str | Non
     return letter
 
 
-def parse_plan_file(path: str | Path) -> Plan:
+def _results(draft: _Draft, text: str) -> Results | None:
+    """The Results section as the plan wrote it (source lines) and as plain-text blocks."""
+    if draft.results_heading is None:
+        return None
+    title, line = draft.results_heading
+    lines = text.split("\n")
+    end = len(lines)
+    if draft.results_end is not None:
+        end = draft.results_end - 1
+    body = "\n".join(lines[line:end]).strip("\n")
+    return Results(title=title, line=line, text=body, blocks=tuple(results_blocks(draft.results_blocks)))
+
+
+def parse_plan_file(path: str | Path, *, session: int | None = None) -> Plan:
     """Read and parse one plan file; an unreadable file is a ``PlanParseError`` too."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanParseError(f"cannot read plan: {exc}", path=path) from exc
-    return parse_plan(text, str(path))
+    return parse_plan(text, str(path), session=session)

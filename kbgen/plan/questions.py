@@ -5,9 +5,12 @@ findings are linked to them, so they must not move when a plan is edited.
 The rule therefore depends only on a bullet's own first-named file and on
 the bullets before it that share that file:
 
-* ``Q<session>-<file id>`` for the first bullet whose first-named file is
-  that file, ``Q<session>-<file id>-2``, ``-3``... for later ones;
-* ``Q<session>-N<n>`` for the n-th bullet (1-based) that names no plan file.
+* ``Q<session>-<file id>`` for the first bullet whose first-named file
+  (among those with an ID) is that file, ``Q<session>-<file id>-2``,
+  ``-3``... for later ones;
+* ``Q<session>-N<n>`` for the n-th bullet (1-based) that names no plan file
+  with an ID (a question about a file new since the inventory, known by
+  path only, counts here: its ID must not depend on the database).
 
 Editing another file's bullets, adding files or rewording the rationale
 leaves an unchanged question's ID alone.
@@ -17,8 +20,12 @@ or, in older plans, by a file-like word in its prose (``Does queue.js ...``).
 A name matches a plan file when it equals the file's path or is a
 ``/``-separated suffix of it (or the other way round). A bare ``mod.rs``
 matching files in several clusters goes to the file of the bullet's own
-cluster. A backticked file name that matches nothing is reported, prose
-words are not (``e.g.`` must not warn).
+cluster. Failing that, a shortened path matches: its folders, in order, are
+a subsequence of the file's folders and the file name is the same
+(``pattern-server/server.js`` for ``src/pattern-server/src/server.js``,
+``shared/limits.js`` for ``packages/shared/lib/limits.js``); it binds only
+when exactly one planned file matches so. A backticked file name that
+matches nothing is reported, prose words are not (``e.g.`` must not warn).
 """
 
 from __future__ import annotations
@@ -123,6 +130,16 @@ def _matches(name: str, path: str) -> bool:
     return name == path or path.endswith("/" + name) or name.endswith("/" + path)
 
 
+def _shortened(name: str, path: str) -> bool:
+    """``a/c/f.rs`` names ``x/a/b/c/f.rs``: same file name, folders an ordered subsequence."""
+    named = [s for s in name.split("/") if s]
+    full = [s for s in path.strip().strip("`").split("/") if s]
+    if len(named) < 2 or not full or named[-1] != full[-1]:
+        return False
+    folders = iter(full[:-1])
+    return all(any(part == folder for folder in folders) for part in named[:-1])
+
+
 def looks_like_file(name: str) -> bool:
     """Whether a backticked word is a file name (worth a warning when unknown)."""
     if not name or any(c.isspace() for c in name) or "(" in name or "<" in name:
@@ -137,26 +154,47 @@ class _Binder:
     files: Sequence[PlannedFile]
     warnings: list[PlanWarning]
 
+    def _paths(self, f: PlannedFile) -> list[str]:
+        return [f.path] + ([f.repo_path] if f.repo_path else [])
+
     def resolve(self, name: _Name, bullet: Bullet) -> int | None:
+        """The index in ``files`` of the planned file a name stands for (None: none)."""
         text = _normalise(name.text)
-        candidates = [f for f in self.files
-                      if _matches(text, f.path) or (f.repo_path and _matches(text, f.repo_path))]
+        indexed = list(enumerate(self.files))
+        candidates = [i for i, f in indexed if any(_matches(text, p) for p in self._paths(f))]
         if not candidates:
+            shortened = [i for i, f in indexed if any(_shortened(text, p) for p in self._paths(f))]
+            if len(shortened) == 1:
+                return shortened[0]
+            if len(shortened) > 1:
+                own = [i for i in shortened if self.files[i].cluster == bullet.cluster]
+                if len(own) == 1:
+                    return own[0]
+                self.warnings.append(PlanWarning(
+                    QUESTION_AMBIGUOUS_FILE, bullet.line,
+                    f"question names {text}, which matches files {self._describe(shortened)}; "
+                    "not bound (write more of the path)"))
+                return None
             if name.backticked and looks_like_file(text):
                 self.warnings.append(PlanWarning(
                     QUESTION_UNKNOWN_FILE, bullet.line,
-                    f"question names `{text}`, which is in no file table of the plan"))
+                    f"question names {text}, which is in no file table of the plan"))
             return None
         if len(candidates) > 1:
             # mod.rs in two clusters: the bullet's own cluster decides.
-            own = [f for f in candidates if f.cluster == bullet.cluster]
+            own = [i for i in candidates if self.files[i].cluster == bullet.cluster]
             if len(own) == 1:
-                return own[0].file_id
-            ids = ", ".join(str(f.file_id) for f in candidates)
+                return own[0]
+            first = self.files[candidates[0]]
             self.warnings.append(PlanWarning(
                 QUESTION_AMBIGUOUS_FILE, bullet.line,
-                f"question names `{text}`, which matches files {ids}; bound to {candidates[0].file_id}"))
-        return candidates[0].file_id
+                f"question names {text}, which matches files {self._describe(candidates)}; "
+                f"bound to {first.file_id if first.file_id is not None else first.path}"))
+        return candidates[0]
+
+    def _describe(self, indexes: Sequence[int]) -> str:
+        return ", ".join(str(self.files[i].file_id) if self.files[i].file_id is not None
+                         else self.files[i].path for i in indexes)
 
 
 def bind_questions(bullets: Sequence[Bullet], files: Sequence[PlannedFile],
@@ -164,27 +202,27 @@ def bind_questions(bullets: Sequence[Bullet], files: Sequence[PlannedFile],
     """Questions with IDs and bound files, plus warnings about names that match nothing."""
     warnings: list[PlanWarning] = []
     binder = _Binder(files, warnings)
-    cluster_of = {f.file_id: f.cluster for f in files}
     per_file: dict[int, int] = {}
     unbound = 0
     questions: list[Question] = []
     for bullet in bullets:
-        file_ids: list[int] = []
+        planned: list[int] = []
         for name in _names(bullet.children):
-            file_id = binder.resolve(name, bullet)
-            if file_id is not None and file_id not in file_ids:
-                file_ids.append(file_id)
+            index = binder.resolve(name, bullet)
+            if index is not None and index not in planned:
+                planned.append(index)
+        file_ids = [fid for fid in (files[i].file_id for i in planned) if fid is not None]
         if file_ids:
             first = file_ids[0]
             ordinal = per_file[first] = per_file.get(first, 0) + 1
             qid = f"Q{session}-{first}" + (f"-{ordinal}" if ordinal > 1 else "")
-            cluster = cluster_of.get(first, bullet.cluster)
         else:
             unbound += 1
             ordinal = unbound
             qid = f"Q{session}-N{ordinal}"
-            cluster = bullet.cluster
+        cluster = files[planned[0]].cluster if planned else bullet.cluster
         questions.append(Question(id=qid, text=question_text(bullet.children),
-                                  file_ids=tuple(file_ids), line=bullet.line,
-                                  ordinal=ordinal, cluster=cluster))
+                                  file_ids=tuple(dict.fromkeys(file_ids)), line=bullet.line,
+                                  ordinal=ordinal, cluster=cluster,
+                                  paths=tuple(files[i].path for i in planned), planned=tuple(planned)))
     return questions, warnings

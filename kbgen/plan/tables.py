@@ -2,9 +2,14 @@
 
 Plans drift in their table layout (``File`` or ``Path``, with or without
 ``Context``, extra ``Domain``/``Package``/``Tier``/``Repo``/``Connects To``
-columns), so columns are recognised by header name, never by position. A
-row whose File ID is not a number is an error: the row cannot be tied to
-the research database, and guessing would silently lose a planned file.
+columns), so columns are recognised by header name, never by position.
+
+A File ID cell is either a number or a "not yet known" mark (``—``, ``-``,
+``?``, ``TBD``, an empty cell...): plans list files that are new since the
+inventory that way, and such a row is a planned file known by its path
+only (``plan import`` resolves it against the database). Anything else
+(``x77``) is an error: the row cannot be tied to the research database, and
+guessing would silently lose a planned file.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ _NUMBER = re.compile(r"^~?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\s*LOC)?$", re.
 
 
 _FILE_ID = re.compile(r"^\s*#?([0-9]+)\s*$")
+#: File ID cells that say "this file has no ID yet" (compared case-insensitively, spaces dropped).
+UNKNOWN_ID_MARKS = frozenset({"", "—", "–", "-", "--", "---", "?", "??", "???", "tbd", "tba", "n/a", "na",
+                              "new", "none"})
+
+
+def is_unknown_id_mark(text: str) -> bool:
+    """Whether a File ID cell marks a file not yet in the inventory (``—``, ``?``, ``TBD``, empty)."""
+    return "".join(text.split()).lower() in UNKNOWN_ID_MARKS
 
 
 def parse_number(text: str) -> int | None:
@@ -94,9 +107,12 @@ def read_table(block: Block) -> Table:
 
 @dataclass(frozen=True)
 class FileRow:
-    """A planned file as its table row states it (merged with other facts later)."""
+    """A planned file as its table row states it (merged with other facts later).
 
-    file_id: int
+    ``file_id`` is None for a file the plan knows by path only.
+    """
+
+    file_id: int | None
     path: str
     loc: int | None
     loc_text: str
@@ -146,15 +162,23 @@ def file_rows(table: Table, path: str) -> list[FileRow]:
 
     result: list[FileRow] = []
     for row in table.rows:
+        if not any(c.strip() for c in row.cells):
+            continue  # an empty spacer row
         id_text = cell(row, "id") or ""
         id_match = _FILE_ID.match(id_text)
-        if id_match is None:
-            raise PlanParseError(f"File ID '{id_text}' is not a number", path=path, line=row.line)
+        if id_match is None and not is_unknown_id_mark(id_text):
+            raise PlanParseError(
+                f"File ID '{id_text}' is not a number", path=path, line=row.line,
+                hint="for a file that has no ID yet write a dash, ? or TBD, or leave the cell empty")
+        row_path = (cell(row, "path") or "").strip()
+        if id_match is None and not row_path:
+            raise PlanParseError("table row has neither a File ID nor a path", path=path, line=row.line,
+                                 hint="a line right after a table continues it: leave a blank line after the table")
         loc_text = cell(row, "loc") or ""
         number_text = cell(row, "number")
         result.append(FileRow(
-            file_id=int(id_match.group(1)),
-            path=(cell(row, "path") or "").strip(),
+            file_id=int(id_match.group(1)) if id_match else None,
+            path=row_path,
             loc=parse_number(loc_text),
             loc_text=loc_text,
             context=cell(row, "context"),

@@ -9,6 +9,7 @@ everything else by default.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from kbgen.render import escape
@@ -129,3 +130,11 @@ def fmt_int(value: int | None) -> str:
 
 def pct(part: float, whole: float) -> str:
     return "—" if not whole else f"{100.0 * part / whole:.0f}%"
+
+
+def code_block(text: object) -> Md:
+    """A literal ``text`` code block; the fence is longer than any backtick run inside."""
+    value = escape.clean(text).rstrip("\n")
+    longest = max((len(m) for m in re.findall(r"`{3,}", value)), default=2)
+    fence = "`" * (longest + 1)
+    return Md(f"{fence}text\n{value}\n{fence}\n")

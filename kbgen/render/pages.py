@@ -18,9 +18,10 @@ from typing import Any, Generic, TypeVar
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
-from kbgen.model import File, Finding, Question, Session, file_sort_key, strongest
+from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
+from kbgen.outcomes import expected_vs_actual
 from kbgen.render import escape, graphs
-from kbgen.render.myst import Md, bullet_list, doc_link, finalize, fmt_int, heading, need, pct, table
+from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
 from kbgen.render.view import SiteView
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
@@ -61,8 +62,8 @@ def finding_need(view: SiteView, f: Finding) -> Md:
     if status_text != "Open":
         content.append(f"**Status:** {escape.inline(status_text)}")
     if answers:
-        marks = [f"{view.question_ref(a.question_id)}{' (inferred)' if a.inferred else ''}"
-                 f"{' (partial)' if a.partial else ''}" for a in snap.questions_of_finding[f.id]]
+        marks = [f"{view.question_ref(a.question_id)}{' (partial)' if a.partial else ''}"
+                 for a in snap.questions_of_finding[f.id]]
         content.append("**Answers:** " + ", ".join(marks))
     return need(
         "finding", f.need_id, f.description or f.need_id,
@@ -82,23 +83,36 @@ def finding_need(view: SiteView, f: Finding) -> Md:
         content="\n\n".join(content))
 
 
+#: What each kind of answer means, shown with the answering findings.
+ANSWER_KINDS: dict[str | None, str] = {
+    None: "explicit",
+    "file": "inferred from the file: findings on the question's file from its session",
+    "cluster": "inferred from the cluster: the question names no file; findings from its session on "
+               "the files of its cluster",
+}
+
+
 def question_need(view: SiteView, q: Question) -> Md:
     snap = view.snap
     status = snap.question_status(q.id)
+    inferred_from = snap.question_inference(q.id)
     session = snap.session_by_number.get(q.session)
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
     body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
     if answers:
-        kind = "inferred: a finding on the question's file from its session" if status == "inferred" else "explicit"
+        kind = ANSWER_KINDS.get(inferred_from, ANSWER_KINDS[None])
+        if inferred_from == "cluster" and q.cluster:
+            kind = kind.replace("of its cluster", f"of cluster {q.cluster}")
         body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
             f"{view.finding_ref(a.finding_id)}{' (partial)' if a.partial else ''}" for a in answers))
     else:
         body.append("**Open:** no finding answers this question yet.")
     return need(
         "question", q.id, q.text,
-        options={"status": status, "inferred": "yes" if status == "inferred" else "no"},
+        options={"status": status, "inferred": "yes" if status == "inferred" else "no",
+                 "inferred_from": inferred_from or ""},
         links={"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
                "in_session": [session.need_id] if session else []},
         content="\n\n".join(body))
@@ -151,20 +165,30 @@ def session_page(view: SiteView, s: Session) -> str:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
     findings = snap.findings_of_session.get(s.id, ())
     planned = [pf for pf in data.get("files", [])]
-    planned_ids = {int(pf["file_id"]) for pf in planned}
+    planned_ids = {int(pf["file_id"]) for pf in planned if pf.get("file_id") is not None}
 
     clusters = []
     for cluster in data.get("clusters", []):
-        ids = [int(i) for i in cluster.get("files", [])]
+        letter = cluster.get("letter")
+        members = [p for p in planned if p.get("cluster") == letter] if letter is not None else \
+            [p for p in planned if p.get("file_id") in cluster.get("files", [])]
         rows = []
-        for pf in (p for p in planned if int(p["file_id"]) in ids):
-            fid = int(pf["file_id"])
+        for pf in members:
+            fid = int(pf["file_id"]) if pf.get("file_id") is not None else None
+            if fid is None:
+                rows.append([Md(f"{escape.code(pf.get('path') or '')} (no File ID; not in the database)"),
+                             pf.get("loc"), "not read", "—", "—", "no"])
+                continue
             depth = strongest(read_depth.get(fid, []))
-            rows.append([view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})",
-                         pf.get("loc"), depth if fid in read_depth else "not read",
+            shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})"
+            if pf.get("resolved_by") == "path":
+                # The plan gave no ID: say so, the reader may look for the file under another ID.
+                shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
+                           "found by path)")
+            rows.append([shown, pf.get("loc"), depth if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.get('stated_files') or len(ids)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
+        stated = f" ({cluster.get('stated_files') or len(members)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
         clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
@@ -196,8 +220,12 @@ def session_page(view: SiteView, s: Session) -> str:
             if data.get(key):
                 fields.append(f"**{label}:** {escape.inline(data[key])}")
         fields.append(f"**Source:** {escape.code(plan.source_path)}")
+        if data.get("session_given"):
+            fields.append("**Session:** the plan states no session number; it was imported with "
+                          f"`--session {s.number}`")
     outcomes = data.get("outcomes") or []
     cluster_questions = data.get("cluster_questions") or []
+    outcome_rows = expected_vs_actual(snap, s.number) if plan else []
     return _render(
         "session.md.j2",
         anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
@@ -208,10 +236,57 @@ def session_page(view: SiteView, s: Session) -> str:
         changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
-        cluster_questions=bullet_list([_cq_text(c) for c in cluster_questions]) if cluster_questions else "",
+        cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])
+        if cluster_questions else "",
         finding_groups=_findings_by_severity(view, findings),
         outcomes=bullet_list([_text(o) for o in outcomes]) if outcomes else "",
+        outcome_table=table(["Outcome", "Expected", "Actual", "Result"],
+                            [[r.label, r.expected, r.actual, r.result] for r in outcome_rows]),
+        results=_results_section(data.get("results")),
     )
+
+
+def _cluster_question(view: SiteView, s: Session, item: Any) -> Md:
+    """A cluster's ``**Question:**`` line, with the session's findings on the cluster's files."""
+    text = escape.inline(_cq_text(item))
+    letter = item.get("cluster") if isinstance(item, dict) else None
+    if letter is None:
+        return Md(text)
+    file_ids = set(view.snap.cluster_files.get((s.number, str(letter)), ()))
+    answers = sorted(f.id for f in view.snap.findings_of_session.get(s.id, ()) if f.file_id in file_ids)
+    if not answers:
+        return Md(f"{text} — open")
+    return Md(f"{text} — {escape.inline('answered (inferred from the cluster): ')}"
+              + ", ".join(view.finding_ref(fid) for fid in answers))
+
+
+def _results_section(results: Any) -> Md:
+    """A retroactive plan's Results section: the plan's own words, every piece escaped as data."""
+    if not isinstance(results, dict):
+        return Md("")
+    title = str(results.get("title") or "Results")
+    parts: list[str] = [f"This plan was written after its session; its section "
+                        f"“{escape.inline(title)}” is shown as written.\n"]
+    for block in results.get("blocks") or []:
+        kind = block.get("kind")
+        if kind == "heading":
+            parts.append(f"**{escape.inline(block.get('text') or '')}**\n")
+        elif kind == "paragraph":
+            parts.append(escape.block(block.get("text") or "") + "\n")
+        elif kind == "table" and block.get("rows"):
+            head, *rows = block["rows"]
+            width = len(head)
+            parts.append(table([str(h) for h in head],
+                               [[str(c) for c in (list(r) + [""] * width)[:width]] for r in rows]))
+        elif kind == "list":
+            items = [str(i) for i in block.get("items") or []]
+            if block.get("ordered"):
+                parts.append("".join(f"{n}. {escape.inline(i)}\n" for n, i in enumerate(items, start=1)))
+            else:
+                parts.append(bullet_list(items))
+        elif kind == "code":
+            parts.append(code_block(block.get("text") or ""))
+    return Md("\n".join(parts)) if len(parts) > 1 else Md("")
 
 
 def _text(item: Any) -> str:
@@ -240,7 +315,7 @@ def file_page(view: SiteView, f: File) -> str:
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
-    questions = table(["Question", "Status"], [[view.question_ref(q.id), snap.question_status(q.id)]
+    questions = table(["Question", "Status"], [[view.question_ref(q.id), snap.question_label(q.id)]
                                                for q in snap.questions_of_file.get(f.id, ())])
 
     def dep_rows(edges: Iterable[Any], other: str) -> list[list[object]]:
@@ -435,32 +510,43 @@ def domains_index(view: SiteView) -> str:
             + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
 
 
+def _trace_kind(snap: Snapshot, question_id: str) -> str:
+    """``answered``, ``file`` (inferred from the file), ``cluster`` (inferred from the cluster) or ``open``."""
+    status = snap.question_status(question_id)
+    return (snap.question_inference(question_id) or "file") if status == "inferred" else status
+
+
 def traceability_page(view: SiteView) -> str:
     snap = view.snap
     parts = ["# Traceability\n",
              "Every plan question with the findings that answer it. *Answered* means an explicit link "
-             "(`kbgen answer`); *inferred* means a finding on the question's file from the question's session.\n"]
+             "(`kbgen answer`). *Inferred from the file* means a finding on the question's file from the "
+             "question's session. *Inferred from the cluster* is for a question that names no file: a "
+             "finding from its session on a file of its cluster (weaker evidence, counted apart).\n"]
     total = Counter[str]()
     per_session_rows = []
     sections = []
     for number in sorted(snap.questions_of_session):
         qs = snap.questions_of_session[number]
-        counts = Counter(snap.question_status(q.id) for q in qs)
+        counts = Counter(_trace_kind(snap, q.id) for q in qs)
         total.update(counts)
         session = snap.session_by_number.get(number)
         label = view.session_ref(session) if session else f"R{number}"
-        answered = counts["answered"] + counts["inferred"]
-        per_session_rows.append([label, len(qs), counts["answered"], counts["inferred"], counts["open"],
-                                 pct(answered, len(qs))])
-        rows = [[view.question_ref(q.id), snap.question_status(q.id),
+        answered = counts["answered"] + counts["file"] + counts["cluster"]
+        per_session_rows.append([label, len(qs), counts["answered"], counts["file"], counts["cluster"],
+                                 counts["open"], pct(answered, len(qs))])
+        rows = [[view.question_ref(q.id), snap.question_label(q.id),
                  Md(", ".join(view.finding_ref(a.finding_id) for a in snap.answers_of_question.get(q.id, ())))
                  or "—"] for q in qs]
         sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Answers"], rows))
     n = sum(total.values())
+    answered_all = total["answered"] + total["file"] + total["cluster"]
     parts.append(heading(2, "Answered per session"))
-    parts.append(f"Overall: **{pct(total['answered'] + total['inferred'], n)}** of {n:,} questions answered "
-                 f"({total['answered']:,} explicit, {total['inferred']:,} inferred, {total['open']:,} open).\n")
-    parts.append(table(["Session", "Questions", "Answered", "Inferred", "Open", "Answered %"], per_session_rows))
+    parts.append(f"Overall: **{pct(answered_all, n)}** of {n:,} questions answered "
+                 f"({total['answered']:,} explicit, {total['file']:,} inferred from the file, "
+                 f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open).\n")
+    parts.append(table(["Session", "Questions", "Answered", "Inferred (file)", "Inferred (cluster)", "Open",
+                        "Answered %"], per_session_rows))
     parts.append(heading(2, "Open questions per session"))
     open_rows = [[f"R{number}", Md(", ".join(view.question_ref(q.id) for q in qs
                                              if snap.question_status(q.id) == "open"))]

@@ -64,7 +64,7 @@ class SiteView:
             ids |= {fid for fid in q.file_ids if fid in self.snap.file_by_id}
         for plan in self.snap.plans:
             ids |= {int(pf["file_id"]) for pf in plan.data.get("files", [])
-                    if int(pf["file_id"]) in self.snap.file_by_id}
+                    if pf.get("file_id") is not None and int(pf["file_id"]) in self.snap.file_by_id}
         return frozenset(i for i in ids if i is not None)
 
     @cached_property
@@ -106,7 +106,8 @@ class SiteView:
         return need_link(f"F{finding_id}", f"F{finding_id} ({f.severity})") if f else f"F{finding_id}"
 
     def question_ref(self, question_id: str) -> Md:
-        return need_link(question_id, f"{question_id} ({self.snap.question_status(question_id)})")
+        """``Q3-N1 (inferred from the cluster)``, linked: the kind of answer is part of every mention."""
+        return need_link(question_id, f"{question_id} ({self.snap.question_label(question_id)})")
 
     def session_ref(self, session: Session) -> Md:
         return need_link(session.need_id, session.label)
