@@ -5,8 +5,8 @@ Run from the repository root (not part of the test suite)::
     python bench/bench_changes.py                    # x1, --since R90, 5 runs per output
     python bench/bench_changes.py --scale 0.1 --since R5 --runs 3
 
-It generates the synthetic campaign with ``bench/generate.py`` into a
-scaffolded project (``--work``, default ``build/bench-changes``; reused when
+It generates the synthetic campaign (``bench/synthetic.py``, as ``bench/run.py``
+does) into a scaffolded project (``--work``, default ``build/bench-changes``; reused when
 it exists unless ``--fresh``), imports its plans, then runs ``kbgen changes
 --since R<n>`` in a fresh process per run (interpreter start, imports,
 loading the database, computing, printing) for the terminal, ``--json`` and
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,10 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(cmd: list[str], cwd: Path | None = None) -> str:
-    return timed(cmd, cwd)[0]
+if str(REPO) not in sys.path:  # runnable from a checkout: bench/ and kbgen/ importable
+    sys.path.insert(0, str(REPO))
 
 
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float]:
@@ -56,14 +53,13 @@ def timed(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float]:
 
 
 def prepare(work: Path, scale: float, seed: int, fresh: bool) -> Path:
+    """The benchmark project: scaffolded, generated and its plans imported as ``bench/run.py`` does."""
     project = work / f"x{scale:g}"
     if project.exists() and not fresh and (project / "db" / "research.db").exists():
         return project
-    shutil.rmtree(project, ignore_errors=True)
-    run([sys.executable, "-m", "kbgen", "init", str(project)])
-    run([sys.executable, str(REPO / "bench" / "generate.py"), "--scale", str(scale), "--seed", str(seed),
-         "--db", f"sqlite:///{project / 'db' / 'research.db'}", "--plans", str(project / "plans"), "--force"])
-    run([sys.executable, "-m", "kbgen", "--project", str(project), "plan", "import", str(project / "plans")])
+    from bench.run import make_project
+
+    make_project(project, None, scale, seed)
     return project
 
 

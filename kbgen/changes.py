@@ -230,6 +230,10 @@ class _Timeline:
     files_read: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     answered_in: dict[str, Session] = field(default_factory=dict)  # question id → first answering session
 
+    def copy(self) -> _Timeline:
+        return _Timeline(dict(self.best), defaultdict(int, self.loc_read), defaultdict(int, self.files_read),
+                         dict(self.answered_in))
+
 
 class ChangeIndex:
     """Per-session facts looked up once, so any number of sessions or runs are cheap to compute."""
@@ -302,25 +306,37 @@ class ChangeIndex:
         return acc
 
     @cached_property
-    def totals(self) -> dict[tuple[str, str], tuple[int, int]]:
-        """(kind, name) → today's (files, LOC) of every domain and package, by the coverage rule."""
-        out: dict[tuple[str, str], tuple[int, int]] = {}
-        for c in analysis.coverage_by_domain(self.snap):
-            out[("domain", c.name)] = (c.files, c.loc)
-        for c in analysis.coverage_by_package(self.snap):
-            out[("package", c.name)] = (c.files, c.loc)
-        return out
+    def _package_files(self) -> dict[str, list[File]]:
+        acc: dict[str, list[File]] = defaultdict(list)
+        for f in self.snap.files:
+            acc[self._package_of(f)].append(f)
+        return acc
+
+    def total(self, group: tuple[str, str]) -> tuple[int, int]:
+        """Today's (files, LOC) of a domain or package, by the coverage rule (asked only for groups that moved)."""
+        cache: dict[tuple[str, str], tuple[int, int]] = vars(self).setdefault("_totals", {})
+        if group not in cache:
+            kind, name = group
+            files = self.snap.files_of_domain.get(name, ()) if kind == "domain" else self._package_files.get(name, ())
+            counted = [f for f in files if analysis.in_coverage(f)]
+            cache[group] = (len(counted), sum(f.loc or 0 for f in counted))
+        return cache[group]
+
+    def _package_of(self, f: File) -> str:
+        return self.snap.package_by_id[f.package_id].name if f.package_id in self.snap.package_by_id \
+            else analysis.NO_PACKAGE
 
     def groups_of(self, f: File) -> list[tuple[str, str]]:
         """The (kind, name) coverage groups a file counts in."""
-        snap = self.snap
-        package = snap.package_by_id[f.package_id].name if f.package_id in snap.package_by_id else analysis.NO_PACKAGE
-        return [*(("domain", d) for d in snap.domains_of_file.get(f.id, ())), ("package", package)]
+        return [*(("domain", d) for d in self.snap.domains_of_file.get(f.id, ())), ("package", self._package_of(f))]
 
     # -- the walk ---------------------------------------------------------------------
-    def walk(self, steps: Sequence[tuple[Sequence[Session], bool]]) -> list[Changes]:
-        """Apply runs of consecutive sessions in order; return the changes of the recorded ones."""
-        state = _Timeline()
+    def walk(self, steps: Sequence[tuple[Sequence[Session], bool]], state: _Timeline | None = None) -> list[Changes]:
+        """Apply runs of consecutive sessions in order; return the changes of the recorded ones.
+
+        ``state`` (default: before the first session) is updated in place.
+        """
+        state = state if state is not None else _Timeline()
         out: list[Changes] = []
         for sessions, record in steps:
             changes = self._step(state, sessions, record)
@@ -356,7 +372,7 @@ class ChangeIndex:
         deltas: dict[str, list[CoverageDelta]] = {"domain": [], "package": []}
         for group, (files, loc) in gained.items():
             if record:
-                total_files, total_loc = self.totals.get(group, (0, 0))
+                total_files, total_loc = self.total(group)
                 deltas[group[0]].append(CoverageDelta(
                     group[1], state.files_read[group], state.files_read[group] + files,
                     state.loc_read[group], state.loc_read[group] + loc, total_files, total_loc))
@@ -404,15 +420,24 @@ class ChangeIndex:
 
     def run(self, sessions: Sequence[Session]) -> Changes:
         """The combined changes of consecutive sessions (before the first → after the last)."""
+        return self.run_with_breakdown(sessions, breakdown=False)[0]
+
+    def run_with_breakdown(self, sessions: Sequence[Session], *,
+                           breakdown: bool = True) -> tuple[Changes, tuple[Changes, ...]]:
+        """The combined changes of consecutive sessions and, with ``breakdown``, each one's own.
+
+        The sessions before the run are walked once; both results start from that state.
+        """
         if not sessions:
             raise ValueError("a run needs at least one session")
         start = self.position[sessions[0].id]
-        expected = self.ordered[start:start + len(sessions)]
-        if list(sessions) != expected:
+        if list(sessions) != self.ordered[start:start + len(sessions)]:
             raise ValueError("a run must be consecutive sessions in campaign order")
-        steps: list[tuple[Sequence[Session], bool]] = [([s], False) for s in self.ordered[:start]]
-        steps.append((sessions, True))
-        return self.walk(steps)[0]
+        before = _Timeline()
+        self.walk([([s], False) for s in self.ordered[:start]], before)
+        parts = tuple(self.walk([([s], True) for s in sessions], before.copy())) if breakdown else ()
+        combined = self.walk([(sessions, True)], before)[0]
+        return combined, parts
 
     def attribution(self) -> Attribution:
         snap = self.snap
@@ -431,13 +456,11 @@ class ChangeIndex:
             edges_total=len(snap.dependencies))
 
 
+_DEPTH_OF_RANK = {vocab.depth_rank(name): name for name in vocab.DEPTHS}
+
+
 def _depth_name(rank: int | None) -> str | None:
-    if rank is None:
-        return None
-    for name in vocab.DEPTHS:
-        if vocab.depth_rank(name) == rank:
-            return name
-    return "NOT_TOUCHED"
+    return None if rank is None else _DEPTH_OF_RANK.get(rank, "NOT_TOUCHED")
 
 
 def _rise_key(r: DepthRise) -> tuple[str, str, int]:
@@ -554,6 +577,5 @@ def what_changed(snap: Snapshot, session: str | None = None, since: str | None =
         return None
     last = find_session(snap, session) if session else index.ordered[-1]
     run = session_run(snap, find_session(snap, since), last) if since else [last]
-    every = index.every_session() if len(run) > 1 else {}
-    combined = index.run(run) if len(run) > 1 else index.run([last])
-    return ChangeReport(combined, tuple(every[s.id] for s in run) if every else (combined,), index.attribution())
+    combined, parts = index.run_with_breakdown(run, breakdown=len(run) > 1)
+    return ChangeReport(combined, parts or (combined,), index.attribution())
