@@ -28,13 +28,14 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from kbgen import analysis
-from kbgen.changes import changes_index, find_session, to_dict, what_changed
+from kbgen.changes import changes_index, find_session, what_changed
 from kbgen.config import Options
 from kbgen.db.engine import open_engine, resolve_url, sqlite_path
 from kbgen.db.load import load_snapshot
 from kbgen.errors import UsageError
 from kbgen.model import Snapshot
 from kbgen.render import changes_md, gfm
+from kbgen.render.changes_json import to_dict
 from tests.conftest import make_example_project
 
 RANK = ("CASE UPPER(TRIM({col})) WHEN 'DEEP' THEN 5 WHEN 'MEDIUM' THEN 4 WHEN 'SURFACE' THEN 3 "

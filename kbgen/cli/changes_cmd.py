@@ -26,7 +26,8 @@ def changes(
                                            "or release note.")] = False,
 ) -> None:
     """What changed: new findings, resolved or superseded ones, deeper reads, coverage, answers, edges."""
-    from kbgen.changes import to_dict, what_changed
+    from kbgen.changes import what_changed
+    from kbgen.render.changes_json import to_dict
     from kbgen.report import load
 
     if as_json and markdown:
