@@ -220,3 +220,19 @@ def test_site_url_gives_absolute_feed_links_and_canonical_pages(example_project:
     assert canonical is not None and canonical["href"] == SITE + "kb/sessions/S1.html"
     parsed = feedparser.parse((options.build_path / "feed.xml").read_text(encoding="utf-8"))
     assert parsed.entries and all(e.link.startswith(SITE) for e in parsed.entries)
+
+
+def test_the_extension_finds_its_project_only_for_its_own_docs_folder(tmp_path: Path) -> None:
+    from kbgen.scaffold import init_project
+    from kbgen.sphinxext.feed import project_options
+
+    init_project(tmp_path / "kb")
+    docs = tmp_path / "kb" / "docs"
+    found = project_options(docs, docs)
+    assert found is not None and found.project_dir == (tmp_path / "kb").resolve()
+    other = tmp_path / "kb" / "handbook"
+    other.mkdir()
+    assert project_options(other, other) is None, "another Sphinx project inside the folder gets no feed"
+    plain = tmp_path / "plain" / "docs"
+    plain.mkdir(parents=True)
+    assert project_options(plain, plain) is None
