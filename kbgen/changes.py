@@ -3,21 +3,24 @@
 The research database has no change log, so every change is read off the
 columns that say *when*: ``file_reads.session_id``, ``findings.session_id``,
 kbgen's own status rows (``kbgen finding resolve --session``; a supersession
-belongs to the session of the superseding finding) and the answers of plan
-questions (a question is answered in the session of its answering finding).
+belongs to the session of the superseding finding), the answers of plan
+questions (a question is answered in the session of its answering finding; an
+answer in words, which names no session, in the session of the plan that asks
+it) and the notes ``kbgen record`` keeps of what a session's worksheet wrote.
 Sessions are taken in campaign order (:func:`kbgen.analysis.ordered_sessions`).
 
 What the database cannot tell is reported as such, never guessed:
 
 * a file's depth *before* a session is the strongest depth earlier sessions
-  recorded reading it; without an earlier read it is unknown (``None``), not
-  ``NOT_TOUCHED``, because reads may predate the ledger;
+  recorded reading it, or what the files table said when ``kbgen record``
+  wrote the session's read (it notes that); with neither it is unknown
+  (``None``), not ``NOT_TOUCHED``, because reads may predate the ledger;
 * coverage before and after a session counts reads only (the same rule as the
   growth chart), over today's files, LOC and domain tags (``file_domains`` and
   ``files.loc`` are not dated), and follows :func:`kbgen.analysis.in_coverage`;
-* ``dependencies`` has no session column: an edge is attributed only when its
-  evidence text starts with the session's name (``R95: …``); the others are
-  counted as not attributable;
+* ``dependencies`` has no session column: an edge belongs to the session whose
+  worksheet added it (``kbgen record``'s note), or to the session its evidence
+  text starts with (``R95: …``); the others are counted as not attributable;
 * reads and findings without a (known) session belong to no session.
 
 A session's changes depend on that session and the ones before it only, so
@@ -44,7 +47,7 @@ _EVIDENCE_HEAD = re.compile(r"^\s*[\[(]?\s*([A-Za-z0-9][A-Za-z0-9_.-]*?)(?=[^A-Z
 
 @dataclass(frozen=True)
 class DepthRise:
-    """A file read deeper than before: ``before`` is None when no earlier read was recorded."""
+    """A file read deeper than before: ``before`` is None when the database holds no earlier depth."""
 
     file_id: int
     file: File | None  # None: the read names a file the files table does not have
@@ -52,7 +55,7 @@ class DepthRise:
     after: str
 
     @property
-    def first_read(self) -> bool:
+    def before_unknown(self) -> bool:
         return self.before is None
 
 
@@ -100,10 +103,11 @@ class AnsweredQuestion:
     """
 
     question: Question
-    finding_ids: tuple[int, ...]
-    kind: str  # "explicit" (kbgen answer), "inferred from the file" or "inferred from the cluster"
+    finding_ids: tuple[int, ...]  # empty for an answer in words alone
+    kind: str  # "explicit" (kbgen answer), "in words", "inferred from the file" or "inferred from the cluster"
     partial: bool
     earlier: Session | None
+    verdict: str | None = None  # an answer in words (kbgen record, kbgen answer --verdict)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class Changes:
     edges: tuple[AttributedEdge, ...]
     reads: int  # file_reads rows of these sessions
     files_read: int  # distinct files they read
+    newly_covered: tuple[File, ...] = ()  # files first read MEDIUM or deeper (the coverage rule's files only)
 
     @property
     def first(self) -> Session:
@@ -155,19 +160,11 @@ class Changes:
     @property
     def loc_gained(self) -> int:
         """LOC newly read MEDIUM or deeper (each file once, however many domains it has)."""
-        return sum((r.file.loc or 0) for r in self._crossed if r.file is not None)
+        return sum(f.loc or 0 for f in self.newly_covered)
 
     @property
     def files_gained(self) -> int:
-        return len(self._crossed)
-
-    @cached_property
-    def _crossed(self) -> tuple[DepthRise, ...]:
-        threshold = vocab.depth_rank(analysis.COVERAGE_DEPTH)
-        return tuple(r for r in self.depth_rises
-                     if r.file is not None and analysis.in_coverage(r.file)
-                     and vocab.depth_rank(r.after) >= threshold
-                     and (r.before is None or vocab.depth_rank(r.before) < threshold))
+        return len(self.newly_covered)
 
     @property
     def empty(self) -> bool:
@@ -243,13 +240,19 @@ class ChangeIndex:
         self.position = {s.id: i for i, s in enumerate(self.ordered)}
 
     @cached_property
-    def reads(self) -> dict[int, list[tuple[int, int]]]:
-        """Session id → (file id, depth rank) of its reads."""
-        acc: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    def reads(self) -> dict[int, list[tuple[int, int, int]]]:
+        """Session id → (read id, file id, depth rank) of its reads."""
+        acc: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for r in self.snap.reads:
             if r.session_id in self.position:
-                acc[r.session_id].append((r.file_id, vocab.depth_rank(r.depth)))
+                acc[r.session_id].append((r.id, r.file_id, vocab.depth_rank(r.depth)))
         return acc
+
+    @cached_property
+    def priors(self) -> dict[int, int]:
+        """Read id → depth rank of its file before the read, where ``kbgen record`` noted it."""
+        return {r.row_id: vocab.depth_rank(r.prior_depth) for r in self.snap.recorded
+                if r.kind == "read" and r.prior_depth is not None}
 
     @cached_property
     def resolved(self) -> dict[int, list[int]]:
@@ -273,31 +276,43 @@ class ChangeIndex:
 
     @cached_property
     def answers(self) -> dict[int, list[tuple[Question, tuple[int, ...], bool]]]:
-        """Session id → (question, its answering findings from that session, all partial)."""
+        """Session id → (question, its answering findings from that session, all partial).
+
+        A finding answers in the session that recorded it. An answer in words has no session of
+        its own (``kbgen_text_answers`` names only the plan's): it counts for the session of the
+        plan that asks the question, with no finding when none of that session's answers it.
+        """
         snap = self.snap
         acc: dict[int, list[tuple[Question, tuple[int, ...], bool]]] = defaultdict(list)
-        questions = {q.id: q for q in snap.questions}
-        for qid, answers in snap.answers_of_question.items():
-            q = questions.get(qid)
-            if q is None:
-                continue
+        for q in snap.questions:
             per_session: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-            for a in answers:
+            for a in snap.answers_of_question.get(q.id, ()):
                 f = snap.finding_by_id.get(a.finding_id)
                 if f is not None and f.session_id in self.position:
                     per_session[f.session_id].append((a.finding_id, a.partial))
+            text = snap.text_answer_of.get(q.id)
+            own = snap.session_by_number.get(q.session)
+            if text is not None and own is not None and own.id not in per_session:
+                acc[own.id].append((q, (), text.partial))
             for sid, items in per_session.items():
-                acc[sid].append((q, tuple(sorted(i for i, _ in items)), all(p for _, p in items)))
+                partial = all(p for _, p in items) if text is None or sid != (own.id if own else None) \
+                    else text.partial
+                acc[sid].append((q, tuple(sorted(i for i, _ in items)), partial))
         return acc
 
     @cached_property
     def edges(self) -> dict[int, list[Dependency]]:
-        """Session id → the edges whose evidence starts with its name."""
+        """Session id → the edges it added: by ``kbgen record``'s note, else by their evidence's first word."""
+        recorded = {r.row_id: r.session_id for r in self.snap.recorded
+                    if r.kind == "dependency" and r.created and r.session_id in self.position}
         names: dict[str, Session] = {}
         for s in reversed(self.ordered):  # the earliest session wins a shared name
             names[s.label.lower()] = s
         acc: dict[int, list[Dependency]] = defaultdict(list)
         for d in self.snap.dependencies:
+            if d.id in recorded:
+                acc[recorded[d.id]].append(d)
+                continue
             match = _EVIDENCE_HEAD.match(d.evidence or "")
             session = names.get(match.group(1).lower()) if match else None
             if session is not None:
@@ -347,23 +362,30 @@ class ChangeIndex:
         snap = self.snap
         threshold = vocab.depth_rank(analysis.COVERAGE_DEPTH)
         after: dict[int, int] = {}
+        prior: dict[int, int] = {}  # file → its depth before the step, where kbgen record noted it
         reads = 0
         for s in sessions:
-            for fid, rank in self.reads.get(s.id, ()):
+            for read_id, fid, rank in self.reads.get(s.id, ()):
                 reads += 1
+                if fid not in after and read_id in self.priors:
+                    prior[fid] = self.priors[read_id]
                 after[fid] = max(after.get(fid, rank), rank)
         rises: list[DepthRise] = []
+        covered: list[File] = []
         gained: dict[tuple[str, str], list[int]] = defaultdict(list)  # group → [files, loc]
         for fid, rank in after.items():
-            before = state.best.get(fid)
+            # What the reads say decides coverage (the growth chart's rule); the depth shown before
+            # the step also takes what the files table said when kbgen recorded the read.
+            read_before = state.best.get(fid)
+            shown = [r for r in (read_before, prior.get(fid)) if r is not None]
+            before = max(shown) if shown else None
             new = rank if before is None else max(before, rank)
-            if before is not None and new <= before:
-                continue
             f = snap.file_by_id.get(fid)
-            if record:
+            if record and (before is None or new > before):
                 rises.append(DepthRise(fid, f, _depth_name(before), _depth_name(new) or "NOT_TOUCHED"))
-            if (f is not None and analysis.in_coverage(f) and new >= threshold
-                    and (before is None or before < threshold)):
+            if (f is not None and analysis.in_coverage(f) and rank >= threshold
+                    and (read_before is None or read_before < threshold)):
+                covered.append(f)
                 for group in self.groups_of(f):
                     acc = gained.setdefault(group, [0, 0])
                     acc[0] += 1
@@ -379,6 +401,7 @@ class ChangeIndex:
             state.loc_read[group] += loc
         answered: list[AnsweredQuestion] = []
         merged: dict[str, tuple[Question, set[int], bool]] = {}
+        texts = snap.text_answer_of
         for s in sessions:
             for q, finding_ids, partial in self.answers.get(s.id, ()):
                 if q.id in merged:
@@ -388,8 +411,11 @@ class ChangeIndex:
                     merged[q.id] = (q, set(finding_ids), partial)
         for qid, (q, ids, partial) in merged.items():
             if record:
-                kind = "explicit" if snap.question_status(qid) == "answered" else snap.question_label(qid)
-                answered.append(AnsweredQuestion(q, tuple(sorted(ids)), kind, partial, state.answered_in.get(qid)))
+                text = texts.get(qid)
+                kind = ("in words" if text is not None and not ids else
+                        "explicit" if snap.question_status(qid) == "answered" else snap.question_label(qid))
+                answered.append(AnsweredQuestion(q, tuple(sorted(ids)), kind, partial, state.answered_in.get(qid),
+                                                 text.verdict if text is not None else None))
             state.answered_in.setdefault(qid, sessions[0])
         for fid, rank in after.items():
             state.best[fid] = max(state.best.get(fid, rank), rank)
@@ -410,7 +436,7 @@ class ChangeIndex:
             answered=tuple(sorted(answered, key=lambda a: (a.question.session, a.question.ordinal, a.question.id))),
             edges=tuple(AttributedEdge(d, s) for s in sessions for d in sorted(self.edges.get(s.id, ()),
                                                                                 key=lambda d: d.id)),
-            reads=reads, files_read=len(after))
+            reads=reads, files_read=len(after), newly_covered=tuple(sorted(covered, key=file_sort_key)))
 
     # -- entry points -----------------------------------------------------------------
     def every_session(self) -> dict[int, Changes]:

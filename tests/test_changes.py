@@ -87,11 +87,20 @@ def sql_changes(db: Path, session: int) -> dict[str, Any]:
     with sqlite3.connect(db) as conn:
         reads = (f"SELECT file_id, session_id, {RANK.format(col='depth')} AS rank FROM file_reads "
                  "WHERE session_id IN (SELECT id FROM sessions)")
+        # Before: earlier sessions' reads, and the files table's depth kbgen record noted for this read.
+        prior = RANK.format(col="json_extract(k.detail, '$.depth')")
         rises = {row[0]: (None if row[1] is None else NAMES[row[1]], NAMES[row[2]]) for row in conn.execute(f"""
             WITH r AS ({reads}),
-                 b AS (SELECT file_id, MAX(rank) AS rank FROM r WHERE session_id < :s GROUP BY file_id),
-                 a AS (SELECT file_id, MAX(rank) AS rank FROM r WHERE session_id = :s GROUP BY file_id)
-            SELECT a.file_id, b.rank, MAX(a.rank, COALESCE(b.rank, -1)) FROM a LEFT JOIN b USING (file_id)
+                 e AS (SELECT file_id, MAX(rank) AS rank FROM r WHERE session_id < :s GROUP BY file_id),
+                 p AS (SELECT fr.file_id, MAX({prior}) AS rank FROM file_reads fr
+                       JOIN kbgen_record_keys k ON k.kind = 'read' AND k.row_id = fr.id
+                       WHERE fr.session_id = :s GROUP BY fr.file_id),
+                 a AS (SELECT file_id, MAX(rank) AS rank FROM r WHERE session_id = :s GROUP BY file_id),
+                 b AS (SELECT a.file_id,
+                              CASE WHEN e.rank IS NULL THEN p.rank WHEN p.rank IS NULL THEN e.rank
+                                   ELSE MAX(e.rank, p.rank) END AS rank
+                       FROM a LEFT JOIN e USING (file_id) LEFT JOIN p USING (file_id))
+            SELECT a.file_id, b.rank, MAX(a.rank, COALESCE(b.rank, -1)) FROM a JOIN b USING (file_id)
             WHERE b.rank IS NULL OR a.rank > b.rank""", {"s": session})}
         first_medium = (f"SELECT file_id, MIN(session_id) AS s FROM ({reads}) WHERE rank >= 4 GROUP BY file_id")
 
@@ -122,6 +131,10 @@ def sql_changes(db: Path, session: int) -> dict[str, Any]:
                 "SELECT a.question_id, a.finding_id FROM kbgen_answers a JOIN findings f ON f.id = a.finding_id "
                 "WHERE f.session_id = ?", (session,)):
             answered[qid].add(fid)
+        # An answer in words counts for the session of the plan that asks the question.
+        for (qid,) in conn.execute("SELECT ta.question_id FROM kbgen_text_answers ta JOIN sessions s "
+                                   "ON s.name = 'R' || ta.session WHERE s.id = ?", (session,)):
+            answered[qid] |= set()
         # Inferred: a finding of the question's session on a file it names, or, for a question that
         # names no file (the example's Q3-N1), on a planned file of its cluster.
         for qid, fid in conn.execute("""
@@ -129,14 +142,19 @@ def sql_changes(db: Path, session: int) -> dict[str, Any]:
                 JOIN sessions s ON s.name = 'R' || q.session
                 JOIN findings f ON f.session_id = s.id
                 WHERE s.id = :s AND q.id NOT IN (SELECT question_id FROM kbgen_answers)
+                  AND q.id NOT IN (SELECT question_id FROM kbgen_text_answers)
                   AND ((q.file_ids <> '' AND (' ' || q.file_ids || ' ') LIKE ('% ' || f.file_id || ' %'))
                     OR (q.file_ids = '' AND f.file_id IN (
                         SELECT pf.file_id FROM kbgen_plan_files pf JOIN kbgen_plans p ON p.id = pf.plan_id
                         WHERE p.session = q.session AND pf.cluster = q.cluster)))""", {"s": session}):
             answered[qid].add(fid)
+        # Edges: the session whose worksheet added them (kbgen record's note), else the evidence's start.
+        recorded = ("SELECT row_id FROM kbgen_record_keys "
+                    "WHERE kind = 'dependency' AND json_extract(detail, '$.created')")
         edges = {row[0] for row in conn.execute(
-            "SELECT d.id FROM dependencies d, sessions s WHERE s.id = ? AND (d.evidence LIKE s.name || ':%' "
-            "OR d.evidence LIKE '(' || s.name || ')%')", (session,))}
+            f"{recorded} AND session_id = :s UNION SELECT d.id FROM dependencies d, sessions s WHERE s.id = :s "
+            f"AND d.id NOT IN ({recorded}) "
+            "AND (d.evidence LIKE s.name || ':%' OR d.evidence LIKE '(' || s.name || ')%')", {"s": session})}
     return {"rises": rises, "domains": domains, "packages": packages, "findings": findings, "resolved": resolved,
             "superseded": superseded, "answered": {k: sorted(v) for k, v in answered.items()}, "edges": edges}
 
@@ -182,17 +200,20 @@ def test_what_the_database_cannot_tell_is_said(example: tuple[Options, Path, Sna
     assert all(r.file_id != 1010 or r.after == "MENTIONED" for c in every.values() for r in c.depth_rises)
     # A first recorded read has no "before", even though the file's inventory depth existed.
     assert all(r.before is None for r in every[1].depth_rises)
-    # Explicit answers win: Q3-1012 is answered in R4 (partly) by F57, no longer in R3 by inference.
-    q = {a.question.id: a for c in every.values() for a in c.answered}["Q3-1012"]
-    assert q.finding_ids == (57,) and q.kind == "explicit" and q.partial
-    kinds = {a.question.id: a.kind for a in every[3].answered}
-    assert kinds["Q3-1013"] == "inferred from the file" and kinds["Q3-N1"] == "inferred from the cluster"
-    assert "Q3-1012" not in {a.question.id for a in every[3].answered}
+    # R3's worksheet answered its questions explicitly and in words; R4's F57 answers Q3-1012 again, partly.
+    r3 = {a.question.id: a for a in every[3].answered}
+    r4 = {a.question.id: a for a in every[4].answered}
+    assert r3["Q3-1012"].finding_ids == (25, 26, 27) and r3["Q3-1012"].verdict and r3["Q3-1012"].earlier is None
+    assert r4["Q3-1012"].finding_ids == (57,) and r4["Q3-1012"].partial and r4["Q3-1012"].earlier == every[3].first
+    assert r3["Q3-2003"].finding_ids == () and r3["Q3-2003"].kind == "in words" and r3["Q3-2003"].partial
+    assert r3["Q3-N1"].kind == "inferred from the cluster" and "Q3-1015" not in r3
+    # R3 was recorded with kbgen record: its notes give the files' depth before the session.
+    assert {r.file_id: r.before for r in every[3].depth_rises}[1012] == "NOT_TOUCHED"
     attribution = changes_index(snap).attribution()
     assert attribution.reads_without_session == 1
     assert attribution.findings_without_session == 2
     assert attribution.statuses_without_session == 2  # resolved in session 99; superseded by an unsessioned finding
-    assert (attribution.edges_attributed, attribution.edges_total) == (4, 14)
+    assert (attribution.edges_attributed, attribution.edges_total) == (7, 14)
 
 
 def test_a_session_does_not_change_when_later_sessions_are_added(
@@ -245,7 +266,8 @@ def test_a_run_combines_its_sessions(example: tuple[Options, Path, Snapshot]) ->
     assert {r.finding.id for r in run.resolved} == {r.finding.id for c in parts for r in c.resolved}
     # Depth before the run (R1's reads) → after its last session.
     rises = {r.file_id: (r.before, r.after) for r in run.depth_rises}
-    assert rises[1005] == ("MEDIUM", "DEEP") and rises[3001] == ("SURFACE", "DEEP") and rises[1012] == (None, "DEEP")
+    assert rises[1005] == ("MEDIUM", "DEEP") and rises[3001] == ("SURFACE", "DEEP")
+    assert rises[1012] == ("NOT_TOUCHED", "DEEP"), "R3's recorded note: the files table before R3"
     for d in run.domains:
         first = next((x for c in parts for x in c.domains if x.name == d.name), None)
         last = next(x for c in reversed(parts) for x in c.domains if x.name == d.name)

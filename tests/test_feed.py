@@ -207,7 +207,10 @@ def test_built_site_publishes_the_feed_and_links_it_from_every_page(built_exampl
     assert section is not None and "Changes in this session" in section.get_text()
     text = " ".join(section.get_text().split())
     assert "\\" not in text, "escaped once: no backslash shows"
-    assert "an edge counts for a session when its evidence starts with the session's name (R3: …)" in text
+    assert "New dependency edges" in text and "Q3-2003" in text, "R3's worksheet: edges and answers in words"
+    first = BeautifulSoup((out / "kb/sessions/S1.html").read_text(encoding="utf-8"), "html.parser")
+    note = " ".join(first.find(id="changes-s1").get_text().split())
+    assert "the database does not record when an edge was added" in note and "\\" not in note
 
 
 @pytest.mark.slow

@@ -72,9 +72,9 @@ def summary_items(view: SiteView, c: Changes, *, where: str) -> list[Md]:
         reason = f": {escape.inline(s.reason)}" if s.reason else ""
         items.append(Md(f"{view.finding_ref(s.finding.id)} superseded by {view.finding_ref(s.by.id)}{reason}"))
     if c.depth_rises:
-        first = sum(1 for r in c.depth_rises if r.first_read)
-        detail = (f", {first:,} of them with no earlier read on record" if first and first < len(c.depth_rises)
-                  else ", none with an earlier read on record" if first else "")
+        unknown = sum(1 for r in c.depth_rises if r.before_unknown)
+        detail = (f", {unknown:,} of them with no earlier depth on record" if unknown and unknown < len(c.depth_rises)
+                  else ", none with an earlier depth on record" if unknown else "")
         items.append(Md(f"{_plural(len(c.depth_rises), 'file')} read deeper{detail} ({where})"))
     if c.files_gained:
         groups = [g for g in (_plural(len(c.domains), "domain") if c.domains else "",
@@ -123,7 +123,10 @@ def answered_list(view: SiteView, c: Changes) -> Md:
         text = escape.inline(escape.plain(q.text, 120))
         how = a.kind + (", partly" if a.partial else "")
         earlier = f"; first answered in {view.session_ref(a.earlier)}" if a.earlier else ""
-        items.append(Md(f"{need_link(q.id, q.id)} {text} — {_links(view, a.finding_ids)} ({how}{earlier})"))
+        answer = [_links(view, a.finding_ids)] if a.finding_ids else []
+        if a.verdict:
+            answer.append(f"“{escape.inline(a.verdict)}”")
+        items.append(Md(f"{need_link(q.id, q.id)} {text} — {'; '.join(answer) or 'answered'} ({how}{earlier})"))
     return bullet_list(items)
 
 
@@ -135,8 +138,9 @@ def edges_table(view: SiteView, c: Changes) -> Md:
 
 
 def _edges_note(s: Session) -> str:
-    return (f"Dependency edges: the database does not record when an edge was added; an edge counts for a "
-            f"session when its evidence starts with the session's name ({s.label}: …).")
+    return (f"No dependency edges attributed: the database does not record when an edge was added; an edge "
+            f"counts for a session when its worksheet added it (kbgen record) or its evidence starts with the "
+            f"session's name ({s.label}: …).")
 
 
 # -- the session page's section ---------------------------------------------------------

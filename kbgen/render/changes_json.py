@@ -57,6 +57,7 @@ def to_dict(snap: Snapshot, changes: Changes, *, breakdown: Iterable[Changes] = 
         "questions_answered": [
             {"id": a.question.id, "text": a.question.text, "plan_session": f"R{a.question.session}",
              "findings": [f"F{i}" for i in a.finding_ids], "kind": a.kind, "partial": a.partial,
+             "verdict": a.verdict,
              "answered_earlier_in": a.earlier.label if a.earlier else None} for a in changes.answered],
         "dependency_edges": [
             {"id": e.dependency.id, "source": _file_dict(snap, e.dependency.source_file_id),
@@ -82,6 +83,6 @@ def summary_dict(changes: Changes) -> dict[str, Any]:
     return {"new_findings": len(changes.new_findings), "by_severity": changes.severity_counts,
             "resolved": len(changes.resolved), "superseded": len(changes.superseded),
             "files_read_deeper": len(changes.depth_rises),
-            "first_recorded_reads": sum(1 for r in changes.depth_rises if r.first_read),
+            "depth_before_unknown": sum(1 for r in changes.depth_rises if r.before_unknown),
             "files_newly_medium_plus": changes.files_gained, "loc_newly_medium_plus": changes.loc_gained,
             "questions_answered": len(changes.answered), "dependency_edges": len(changes.edges)}

@@ -62,9 +62,9 @@ def headline(c: Changes) -> list[str]:
     if c.resolved or c.superseded:
         items.append(f"{_plural(len(c.resolved), 'finding')} resolved, {len(c.superseded):,} superseded")
     if c.depth_rises:
-        first = sum(1 for r in c.depth_rises if r.first_read)
+        unknown = sum(1 for r in c.depth_rises if r.before_unknown)
         items.append(f"{_plural(len(c.depth_rises), 'file')} read deeper"
-                     + (f" ({first:,} with no earlier read on record)" if first else ""))
+                     + (f" ({unknown:,} with no earlier depth on record)" if unknown else ""))
     if c.files_gained:
         items.append(f"{c.loc_gained:,} more LOC read MEDIUM or deeper ({_plural(c.files_gained, 'file')})")
     if c.answered:
@@ -137,8 +137,10 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
         for a in c.answered:
             how = a.kind + (", partly" if a.partial else "")
             earlier = f"; first answered in {gfm.text(a.earlier.label)}" if a.earlier else ""
+            findings = ", ".join(f"F{i}" for i in a.finding_ids)
+            verdict = f" Answer: {gfm.text(_cut(a.verdict, 200))}" if a.verdict else ""
             lines.append(f"- {a.question.id}: {gfm.text(_cut(a.question.text, 200))} "
-                         f"({', '.join(f'F{i}' for i in a.finding_ids)}; {how}{earlier})")
+                         f"({'; '.join(x for x in (findings, how + earlier) if x)}).{verdict}")
         out += _fold(_plural(len(lines), "question"), lines, len(lines))
 
     if c.edges:

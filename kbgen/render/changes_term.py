@@ -112,11 +112,11 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
         out.append(table)
 
     if c.answered:
-        table = _table("Plan questions answered", ["Question", "Text", "Findings", "How"])
+        table = _table("Plan questions answered", ["Question", "Text", "Findings", "How", "Answer"])
         for a in _rows(c.answered, table):
             how = a.kind + (", partly" if a.partial else "") + (f"; first in {a.earlier.label}" if a.earlier else "")
-            table.add_row(a.question.id, _cut(a.question.text, 100), ", ".join(f"F{i}" for i in a.finding_ids),
-                          _t(how))
+            table.add_row(a.question.id, _cut(a.question.text, 100),
+                          ", ".join(f"F{i}" for i in a.finding_ids) or "—", _t(how), _cut(a.verdict or "—", 100))
         out.append(table)
 
     if c.edges:
