@@ -1,5 +1,7 @@
 """What changed in a session, or in a run of sessions, derived from the database alone.
 
+The rules, for readers of the site, are in docs/reference/changes.md.
+
 The research database has no change log, so every change is read off the
 columns that say *when*: ``file_reads.session_id``, ``findings.session_id``,
 kbgen's own status rows (``kbgen finding resolve --session``; a supersession

@@ -17,12 +17,15 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 
 from kbgen.build import build_site
 from kbgen.config import Options
 from kbgen.db.engine import resolve_url, sqlite_path
 from kbgen.sync import sync
+
+pytestmark = pytest.mark.slow
 
 FINDING = 3
 NEW_SEVERITY = "LOW"
@@ -150,7 +153,9 @@ def test_a_new_session_rewrites_its_page_the_changes_the_feed_and_what_shows_its
         conn.executescript(NEW_SESSION)
     report = sync(options)
     written = set(report.written)
-    assert not report.removed
+    # Dependency graphs are files named by their drawing's digest: a graph around a file R5 read
+    # changes its name, so the old drawing goes.
+    assert all(rel.startswith(gen + "graphs/") for rel in report.removed)
     after = _texts(options)
     assert {rel for rel in after if before.get(rel) != after[rel]} == {
         rel for rel in written if not Path(rel).name.startswith(("_", "."))}

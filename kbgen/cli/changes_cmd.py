@@ -25,7 +25,10 @@ def changes(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print markdown to paste into a pull request "
                                            "or release note.")] = False,
 ) -> None:
-    """What changed: new findings, resolved or superseded ones, deeper reads, coverage, answers, edges."""
+    """What changed: new findings, resolved or superseded ones, deeper reads, coverage, answers, edges.
+
+    How each change is derived from the database: docs/reference/changes.md.
+    """
     from kbgen.changes import what_changed
     from kbgen.render.changes_json import to_dict
     from kbgen.report import load
