@@ -147,9 +147,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import feed, gcpolicy, labels, search, speedups
+    from kbgen.sphinxext import gcpolicy, labels, search, speedups
+    from kbgen.sphinxext.feed import setup as setup_feed
 
-    feed.setup(app)
+    setup_feed(app)
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
