@@ -208,6 +208,20 @@ def read_medium_plus(f: File) -> bool:
     return vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")
 
 
+#: The depth from which a file counts as read in coverage figures.
+COVERAGE_DEPTH = "MEDIUM"
+
+
+def in_coverage(f: File) -> bool:
+    """Whether a file counts in coverage figures, numerator and denominator alike.
+
+    The one rule behind the coverage tables, the growth chart and the per-session coverage
+    changes (:mod:`kbgen.changes`), so those figures always add up to each other: a file
+    at depth EXCLUDED is out of scope and counts in none of them.
+    """
+    return f.depth != EXCLUDED
+
+
 # -- priority gaps --------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -344,12 +358,12 @@ def coverage_text(c: Coverage) -> str:
 
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
     """One group's row, in one pass: EXCLUDED members are counted apart, never in a figure."""
-    threshold = vocab.depth_rank("MEDIUM")
+    threshold = vocab.depth_rank(COVERAGE_DEPTH)
     depths: Counter[str] = Counter()
     n = loc = n_read = loc_read = n_out = loc_out = 0
     for f in files:
         size = f.loc or 0
-        if f.depth == EXCLUDED:
+        if not in_coverage(f):
             n_out += 1
             loc_out += size
             continue
@@ -465,13 +479,14 @@ def coverage_growth(snap: Snapshot) -> list[GrowthPoint]:
     in-scope coverage the dashboard shows.
     """
     snap = in_scope(snap)
-    threshold = vocab.depth_rank("MEDIUM")
+    threshold = vocab.depth_rank(COVERAGE_DEPTH)
     seen: set[int] = set()
     points: list[GrowthPoint] = []
     files_total = loc_total = 0
     for s in ordered_sessions(snap):
         new = sorted({r.file_id for r in snap.reads_of_session.get(s.id, ())
-                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen})
+                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen
+                      and (r.file_id not in snap.file_by_id or in_coverage(snap.file_by_id[r.file_id]))})
         seen.update(new)
         new_loc = sum((snap.file_by_id[i].loc or 0) for i in new if i in snap.file_by_id)
         files_total += len(new)

@@ -210,6 +210,8 @@ def unsessioned_findings(view: SiteView) -> list[Finding]:
 
 
 def session_page(view: SiteView, s: Session) -> str:
+    from kbgen.render.changes import session_section
+
     snap = view.snap
     plan = session_plan(view, s)
     data = plan.plan if plan else None
@@ -304,6 +306,7 @@ def session_page(view: SiteView, s: Session) -> str:
         plan_fields=Md("\\\n".join(fields)),
         rationale=Md(escape.block((data.rationale if data else None) or "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
+        changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])

@@ -5,6 +5,8 @@ the older name ``kbgen.sphinx`` still works). The modules:
 
 * :mod:`~kbgen.sphinxext.extension` — the extension proper: need types, fields
   and links, safe defaults, theme and static files;
+* :mod:`~kbgen.sphinxext.feed` — the Atom feed ``kbgen sync`` writes, copied to the
+  site's root and linked from every page's head;
 * :mod:`~kbgen.sphinxext.labels` — finding labels (C3, H12) in domain documents
   become links;
 * :mod:`~kbgen.sphinxext.graphs` — the ``{kbgen-graph}`` directive: a

@@ -148,7 +148,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
     from kbgen.sphinxext import gcpolicy, labels, search, searchable, speedups
+    from kbgen.sphinxext.feed import setup as setup_feed
 
+    setup_feed(app)
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
