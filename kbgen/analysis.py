@@ -58,7 +58,16 @@ def like_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    return any(like_to_regex(p).match(path) for p in patterns)
+    combined = _any_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    return combined is not None and combined.match(path) is not None
+
+
+@lru_cache(maxsize=64)
+def _any_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a set of LIKE patterns: a campaign's gaps test 13k paths against ~30 patterns."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{like_to_regex(p).pattern})" for p in patterns), re.DOTALL | re.IGNORECASE)
 
 
 def path_candidates(f: File) -> tuple[str, str, str]:
@@ -74,7 +83,7 @@ def is_source_file(f: File, snap: Snapshot, options: Options) -> bool:
     candidates = path_candidates(f)
     if any(matches_any(c, options.source_excludes) for c in candidates):
         return False
-    excludes = [e.pattern for e in snap.exclude_paths]
+    excludes = tuple(e.pattern for e in snap.exclude_paths)
     return not any(matches_any(c, excludes) for c in candidates)
 
 

@@ -69,7 +69,7 @@ def why(snap: Snapshot, gap: Gap, *, links: int) -> Phrase:
     """The evidence of a pick's tier, naming up to ``links`` DEEP files."""
     f = gap.file
     nearby = (text(f"{gap.deep_nearby:,} DEEP file{'s' if gap.deep_nearby != 1 else ''} in ")
-              + code(dir2(f.path) or "(package root)"))
+              + (code(dir2(f.path)) if dir2(f.path) else text("the package root")))
     if gap.tier == "CONNECTED":
         phrases = deep_edge_phrases(snap, gap)
         more = len(phrases) - links

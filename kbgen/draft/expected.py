@@ -38,6 +38,8 @@ class DomainChange:
     loc_read: int
     loc_read_after: int
     loc: int
+    files: int
+    deep: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,6 @@ def expected(snap: Snapshot, picks: tuple[Gap, ...]) -> Expected:
                 picked_loc[name] = picked_loc.get(name, 0) + (g.file.loc or 0)
     changes = tuple(
         DomainChange(c.name, c.priority, picked_count[c.name], c.loc_read, c.loc_read + picked_loc.get(c.name, 0),
-                     c.loc)
+                     c.loc, c.files, c.depth_count("DEEP"))
         for c in analysis.coverage_by_domain(snap) if c.name in picked_count)
     return Expected(deep_now, deep_now + gain, changes, findings_rate(snap))

@@ -178,7 +178,7 @@ def _coverage_line(change: DomainChange) -> Md:
 
 
 def _doc_paths(snap: Snapshot, options: Options, names: Sequence[str]) -> list[str]:
-    from kbgen.sync import domain_doc_paths  # the one rule for where a domain's document lives
+    from kbgen.domain_paths import domain_doc_paths  # the one rule for where a domain's document lives
 
     paths = domain_doc_paths(snap, options, [])
     shown = []
@@ -200,7 +200,7 @@ def _header(snap: Snapshot, options: Options, draft: PlanDraft, one_package: boo
     domains = _gap_domains(picks)
     gaps_of_domain = Counter(d for g in analysis.priority_gaps(snap, options, high_only=sel.high_only)
                              for d in g.domains)
-    coverage = {c.name: c for c in analysis.coverage_by_domain(snap)}
+    coverage = {c.name: c for c in draft.expected.domains}
     titles = [_cluster_title(c, one_package) for c in draft.clusters]
     focus = (text(f"Deep-read {_plural(len(picks), 'file')} (~{sel.loc:,} LOC) — {_tiers_text(picks)} priority "
                   f"gap{'s' if len(picks) != 1 else ''} in ")
@@ -213,7 +213,7 @@ def _header(snap: Snapshot, options: Options, draft: PlanDraft, one_package: boo
         gaps = gaps_of_domain[name]
         here = sum(1 for g in picks if name in g.domains)
         strategic.append(
-            code(name) + text(f" ({c.priority}) has {c.depth_count('DEEP'):,} of {_plural(c.files, 'file')} DEEP "
+            code(name) + text(f" ({c.priority}) has {c.deep:,} of {_plural(c.files, 'file')} DEEP "
                               f"and {pct(c.loc_read, c.loc)} of its LOC read MEDIUM or deeper; "
                               f"{_plural(gaps, 'priority gap')}, {here:,} of {'them' if gaps != 1 else 'it'} "
                               "in this plan."))
