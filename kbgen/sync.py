@@ -19,7 +19,8 @@ from kbgen.config import Options
 from kbgen.db.engine import open_engine, resolve_url, sqlite_path
 from kbgen.db.load import load_snapshot
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables
-from kbgen.domain_paths import domain_doc_paths, portable_relpath  # noqa: F401 (kbgen.sync.portable_relpath, as before)
+from kbgen.domain_paths import domain_doc_paths as domain_doc_paths  # re-exported: callers import it from here
+from kbgen.domain_paths import portable_relpath as portable_relpath
 from kbgen.errors import DatabaseError, KbgenError, KbWarning
 from kbgen.labels import assign_labels
 from kbgen.model import Snapshot
