@@ -43,11 +43,11 @@ def edge_phrase(snap: Snapshot, gap: Gap, d: Dependency) -> Phrase:
     rel = d.relationship.strip() or "related"
     key = rel.lower()
     if outgoing:
-        verb = data(rel) if key in PASSIVE else text("has a ") + data(rel) + text(" edge to")
+        verb = data(rel) if key in PASSIVE else text("linked (") + data(rel) + text(") to")
     elif key in PASSIVE:
         verb = text(PASSIVE[key])
     else:
-        verb = text("has a ") + data(rel) + text(" edge from")
+        verb = text("linked (") + data(rel) + text(") from")
     return verb + " " + name + " (DEEP)"
 
 

@@ -135,28 +135,30 @@ def _cluster_title(c: DraftCluster, one_package: bool) -> Phrase:
 
 
 def _full_paths(snap: Snapshot, c: DraftCluster, first_number: int) -> tuple[Md, list[tuple[int, Md]]]:
-    """``(all under `base`)`` when one usable base covers the cluster, and the numbered entries."""
+    """``(all under `base`)`` when one base covers the cluster, and the numbered entries.
+
+    An entry is written whole (``~/repos/x/src/a.rs``) when the ``all under``
+    form would not read back: several bases, a ``)`` in the base (it would
+    end the parenthesis), a path the parser would not join. A file whose
+    package has no usable base path gets no entry (the parser allows that).
+    """
     bases: list[str | None] = []
     for g in c.picks:
         p = snap.package_by_id.get(g.file.package_id) if g.file.package_id is not None else None
         bases.append(_usable_base(p.base_path if p is not None else None))
-    entries: list[tuple[int, Md]] = []
-    common = bases[0] if len(set(bases)) == 1 and bases[0] is not None else None
-    if common is not None and all(_relative_ok(g.file.path) for g in c.picks):
-        for i, g in enumerate(c.picks):
-            entries.append((first_number + i, Md(md_code(g.file.path))))
+    common = bases[0] if len(set(bases)) == 1 else None
+    if common is not None and ")" not in common and all(_relative_ok(g.file.path) for g in c.picks):
+        entries = [(first_number + i, Md(md_code(g.file.path))) for i, g in enumerate(c.picks)]
         return Md(f" (all under {md_code(common.rstrip('/') + '/')})"), entries
-    for i, (g, base) in enumerate(zip(c.picks, bases, strict=True)):
-        if base is not None:
-            entries.append((first_number + i, Md(md_code(base.rstrip("/") + "/" + g.file.path))))
-    return Md(""), entries
+    return Md(""), [(first_number + i, Md(md_code(base.rstrip("/") + "/" + g.file.path)))
+                    for i, (g, base) in enumerate(zip(c.picks, bases, strict=True)) if base is not None]
 
 
 def _usable_base(base: str | None) -> str | None:
     """A package base path the plan parser reads as a repository root (``~/…``, ``/…``, ``…repos/…``)."""
-    if not base or "\n" in base or ")" in base or "`" in base:
+    base = (base or "").strip()
+    if not base or "\n" in base or "\r" in base:
         return None
-    base = base.strip()
     return base if base.startswith(("~", "/")) or "repos/" in base else None
 
 
@@ -343,7 +345,7 @@ def render_plan(snap: Snapshot, options: Options, draft: PlanDraft) -> str:
     """The plan's markdown (ends with one newline)."""
     picks = draft.selection.picks
     one_package = len({g.file.package for g in picks}) == 1
-    comments = [f"// {g.file.id}: {_one_line(g.file.name)} ({g.file.loc or 0:,} LOC) — "
+    comments = [f"// {g.file.id}: {_one_line(g.file.name)} ({_loc(g.file.loc)} LOC) — "
                 f"{_one_line(g.file.package)}, {g.tier}" for c in draft.clusters for g in c.picks]
     fence = "`" * max(3, 1 + max((len(m) for line in comments for m in re.findall(r"`+", line)), default=0))
     docs = _doc_paths(snap, options, sorted({d for g in picks for d in snap.domains_of_file.get(g.file.id, ())}))
@@ -354,6 +356,11 @@ def render_plan(snap: Snapshot, options: Options, draft: PlanDraft) -> str:
         tags=_tags(snap, picks), isolation=_isolation(snap, draft, one_package), fence=Md(fence),
         comments=[Md(c) for c in comments], docs=Md(", ".join(md_code(d) for d in docs) or "the domain documents"))
     return text_.rstrip("\n") + "\n"
+
+
+def _loc(loc: int | None) -> str:
+    """A LOC figure as plans write it; ``?`` when the database does not know it."""
+    return "?" if loc is None else f"{loc:,}"
 
 
 def _one_line(value: str) -> str:
