@@ -259,6 +259,10 @@ def test_cli_draft_parse_import(example: tuple[Options, Snapshot], tmp_path: Pat
         "gaps in HIGH domains without these limits)"]
     # The next session counts imported plans too: R77 is in the database now.
     assert kbgen(project, "plan", "draft", "-o", "-", "--date", DATE).stdout.startswith("# R78 Execution Plan")
+    taken = kbgen(project, "plan", "draft", "-o", "-", "--session", "3")
+    assert taken.returncode == 0 and taken.stdout.startswith("# R3 Execution Plan")
+    assert re.search(r"^warning: R3 already has [0-9]+ recorded reads", taken.stderr, re.M)
+    assert "warning: R3 already has an imported plan (kbgen/example/plans/R3-plan.md)" in taken.stderr
 
 
 # -- a generated campaign -----------------------------------------------------------------------

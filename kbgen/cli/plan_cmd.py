@@ -281,6 +281,7 @@ def plan_draft(
         raise UsageError(f"{target} already exists; it may hold edits", hint="choose another -o, or pass --force")
     snap = load(options)
     draft = draft_plan(snap, options, request, session=number, date=date)
+    _warn_taken(snap, draft.session)
     parsed = parse_plan(draft.text, "draft")
     for w in parsed.problems:  # never expected: the draft is written to parse cleanly
         warn(f"the drafted plan reads back with a warning at line {w.line}: {w.message} [{w.code}] "
@@ -296,3 +297,15 @@ def plan_draft(
     say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
         f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
     say(f"next: replace the 'TODO (researcher)' lines, then 'kbgen plan import {shown}'")
+
+
+def _warn_taken(snap: Snapshot, number: int) -> None:
+    """A draft for a session the database already knows (given with --session) is allowed, but said."""
+    session = snap.session_by_number.get(number)
+    reads = len(snap.reads_of_session.get(session.id, ())) if session is not None else 0
+    if reads:
+        warn(f"R{number} already has {reads:,} recorded read{'s' if reads != 1 else ''}: this plan is for a "
+             "session that has started")
+    stored = snap.plan_by_session.get(number)
+    if stored is not None:
+        warn(f"R{number} already has an imported plan ({stored.source_path}); importing this one replaces it")

@@ -97,6 +97,13 @@ def _names(values: Sequence[str], limit: int, noun: str) -> Phrase:
     return join(shown, ", ", " and ")
 
 
+def _share(here: int, gaps: int) -> str:
+    """How many of a domain's priority gaps the plan takes, in words."""
+    if here == gaps:
+        return "its one priority gap is in this plan." if gaps == 1 else f"all {gaps:,} of its gaps are in this plan."
+    return f"{_plural(gaps, 'priority gap')}, {here:,} of them in this plan."
+
+
 def _closing(top: str) -> str:
     """The last sentence of the strategic value: what the best tier of the plan means for the session."""
     if top in ("CONNECTED", "PROXIMATE", "NEARBY"):
@@ -217,12 +224,13 @@ def _header(snap: Snapshot, options: Options, draft: PlanDraft, one_package: boo
         strategic.append(
             code(name) + text(f" ({c.priority}) has {c.deep:,} of {_plural(c.files, 'file')} DEEP "
                               f"and {pct(c.loc_read, c.loc)} of its LOC read MEDIUM or deeper; "
-                              f"{_plural(gaps, 'priority gap')}, {here:,} of {'them' if gaps != 1 else 'it'} "
-                              "in this plan."))
+                              + _share(here, gaps)))
     if len(domains) > 3:
-        strategic.append(text(f"{_plural(len(domains) - 3, 'more domain')} gain files too (see Expected Outcomes)."))
+        more = len(domains) - 3
+        strategic.append(text(f"{_plural(more, 'more domain')} {'gains' if more == 1 else 'gain'} files too (see "
+                              "Expected Outcomes)."))
     strategic.append(text(_closing(picks[0].tier)))
-    return {"title": md(_names(domains, 2, "domain") + text(" priority gaps")), "focus": md(focus),
+    return {"title": md(text("Priority gaps in ") + _names(domains, 2, "domain")), "focus": md(focus),
             "strategic": Md(" ".join(md(p) for p in strategic))}
 
 
@@ -333,8 +341,8 @@ def _isolation(snap: Snapshot, draft: PlanDraft, one_package: bool) -> Md:
         parts.append(label + (text(" (linked only to other files of this plan)") if i.linked_picks else Phrase()))
     one = len(isolated) == 1
     others = len(iso) - len(isolated)
-    rest = (f" The other {_plural(others, 'file')} {'has' if others == 1 else 'have'} {_plural(edges, 'edge')} to "
-            "read files." if others else "")
+    rest = ("" if not others else f" The other file has {_plural(edges, 'edge')} to read files." if others == 1
+            else f" The other {others:,} files have {_plural(edges, 'edge')} to read files.")
     it = "it" if one else "them"
     return Md(f"{len(isolated):,} of {len(iso):,} planned files {'has' if one else 'have'} no dependency edge to "
               "anything read so far: " + md(join(parts, ", ", " and ")) + f". {'It' if one else 'They'} may sit "
@@ -354,7 +362,8 @@ def render_plan(snap: Snapshot, options: Options, draft: PlanDraft) -> str:
         **_header(snap, options, draft, one_package), **_rationale(snap, draft, one_package),
         clusters=_clusters(snap, draft, one_package), outcomes=_outcomes(draft, one_package),
         tags=_tags(snap, picks), isolation=_isolation(snap, draft, one_package), fence=Md(fence),
-        comments=[Md(c) for c in comments], docs=Md(", ".join(md_code(d) for d in docs) or "the domain documents"))
+        comments=[Md(c) for c in comments],
+        docs=md(join(map(code, docs), ", ", " and ")) if docs else Md("the domain documents"))
     return text_.rstrip("\n") + "\n"
 
 
