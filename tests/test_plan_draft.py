@@ -391,3 +391,16 @@ def test_an_unknown_loc_is_stated_not_unreadable() -> None:
     assert "'ten'" in plan.problems[0].message
     assert [(f.loc, f.package, f.tier) for f in plan.files] == [(None, "pkg", "CONNECTED"), (10, "pkg", "NEARBY"),
                                                                 (None, None, None)]
+
+
+@pytest.mark.postgres
+def test_same_draft_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """The same campaign on SQLite and on PostgreSQL drafts the same bytes."""
+    sqlite_url = f"sqlite:///{tmp_path / 'research.db'}"
+    texts = []
+    for url in (sqlite_url, pg_url):
+        generate(url, scale=0.02, seed=5)
+        options = Options(project_dir=tmp_path, database=url, own_packages=("agentmesh",))
+        texts.append(draft_plan(load(options), options, DraftRequest(files=12), date=DATE).text)
+    assert texts[0] == texts[1]
+    assert parse_plan(texts[1], "R.md").problems == ()
