@@ -110,15 +110,15 @@ def _closing(top: str) -> str:
         return (f"These are the highest-ranked gaps left ({top} first): they sit next to code already read DEEP, "
                 "so each read builds on verified ground.")
     if top == "OWN_CODE":
-        return ("No gap of this selection touches a DEEP file; the team's own code comes first, as the tiers "
-                "rank it.")
+        return ("No gap of this selection has a dependency edge to a DEEP file; the team's own code comes next, "
+                "as the tiers rank it.")
     return ("No gap of this selection is linked to or near a file read DEEP: this session opens new ground "
             "in its domains.")
 
 
 @dataclass(frozen=True)
 class PlanDraft:
-    """Everything the template needs: numbers, and markdown already escaped."""
+    """What a plan is drafted from: the picks, their clusters and figures, and what the user asked for."""
 
     session: int
     date: str
