@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from kbgen import vocab
 from kbgen.errors import ConfigError
 
 CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
@@ -24,6 +25,11 @@ ENV_DB_URL = "KBGEN_DB"
 DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (
     "real-functionality", "genuine", "positive", "strength", "good-practice",
     "production-ready", "well-tested", "solid", "verified-real",
+)
+#: The categories a recorder may write (``kbgen record``); aliases fold onto them.
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "architecture", "bug", "fabricated-data", "inflated-metrics", "integration-point", "quality",
+    "real-functionality", "security", "stub",
 )
 #: Free-form category spellings folded onto one normalised value.
 DEFAULT_CATEGORY_ALIASES: dict[str, str] = {
@@ -68,6 +74,8 @@ class Options:
     own_packages: tuple[str, ...] = ()
     positive_categories: tuple[str, ...] = DEFAULT_POSITIVE_CATEGORIES
     category_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_ALIASES))
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    worksheets_dir: Path = Path("worksheets")
     source_excludes: tuple[str, ...] = DEFAULT_SOURCE_EXCLUDES
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
@@ -95,15 +103,27 @@ class Options:
     def plans_path(self) -> Path:
         return self.project_dir / self.plans_dir
 
+    @property
+    def worksheets_path(self) -> Path:
+        return self.project_dir / self.worksheets_dir
+
+    def canonical_categories(self) -> tuple[str, ...]:
+        """The configured category vocabulary, normalised (what ``kbgen record`` accepts), sorted."""
+        return tuple(sorted({vocab.category(c, {}) for c in self.categories}))
+
+    def recordable_category(self, value: str) -> str | None:
+        """The canonical category for a recorder's ``value`` (a category or an alias), or None."""
+        return vocab.recordable_category(value, self.canonical_categories(), self.category_aliases)
+
     def with_database(self, url: str | None) -> Options:
         return self if not url else replace(self, database=url)
 
 
 _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
-              "build_dir": "build_dir"}
+              "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
 _INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
-_LIST_KEYS = {"own_packages", "positive_categories", "source_excludes"}
+_LIST_KEYS = {"own_packages", "positive_categories", "source_excludes", "categories"}
 
 
 def load_options(project_dir: Path | str | None = None, *, required: bool = True) -> Options:

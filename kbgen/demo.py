@@ -55,7 +55,7 @@ def load_demo_database(options: Options) -> None:
     if sqlite_path(url) is None:
         raise UsageError("kbgen demo builds a SQLite example database; the project's database is not SQLite",
                          hint="run the demo in an empty folder")
-    load_example(url, replace=True)
+    load_example(url, replace=True)  # imports the example's plans as it records its worksheet
     import_plan_folder(url, example_dir() / "plans", source_prefix="kbgen/example/plans/")
 
 

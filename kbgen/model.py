@@ -203,6 +203,19 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class TextAnswer:
+    """A question answered in words (``kbgen record``): full or partial, with a short verdict."""
+
+    question_id: str
+    answer: str  # full | partial
+    verdict: str | None
+
+    @property
+    def partial(self) -> bool:
+        return self.answer == "partial"
+
+
+@dataclass(frozen=True)
 class Label:
     domain: str
     letter: str
@@ -242,6 +255,7 @@ class Snapshot:
     explicit_answers: tuple[Answer, ...] = ()
     labels: tuple[Label, ...] = ()
     statuses: tuple[FindingStatus, ...] = ()
+    text_answers: tuple[TextAnswer, ...] = ()
     positive_categories: frozenset[str] = field(default_factory=frozenset)
 
     # -- lookups -----------------------------------------------------------------
@@ -340,6 +354,11 @@ class Snapshot:
         return {k: tuple(v) for k, v in acc.items()}
 
     @cached_property
+    def text_answer_of(self) -> dict[str, TextAnswer]:
+        """question id → its answer in words, for questions of imported plans."""
+        return {a.question_id: a for a in self.text_answers}
+
+    @cached_property
     def status_of_finding(self) -> dict[int, FindingStatus]:
         return {s.finding_id: s for s in self.statuses}
 
@@ -405,6 +424,9 @@ class Snapshot:
         (a cluster-level question) by the session's findings on any file of
         its cluster (``inferred_from="cluster"``). A question about a file the
         database does not know yet stays open.
+
+        A question answered in words (a text answer) is answered explicitly: only the findings
+        linked to it explicitly are its answers, none are inferred.
         """
         explicit = _group(
             [a for a in self.explicit_answers if a.finding_id in self.finding_by_id],
@@ -413,6 +435,8 @@ class Snapshot:
         for q in self.questions:
             if q.id in explicit:
                 result[q.id] = explicit[q.id]
+                continue
+            if q.id in self.text_answer_of:
                 continue
             session = self.session_by_number.get(q.session)
             if session is None:
@@ -440,8 +464,10 @@ class Snapshot:
         return {k: tuple(sorted(v, key=lambda a: a.question_id)) for k, v in acc.items()}
 
     def question_status(self, question_id: str) -> str:
-        """``answered`` (explicit link), ``inferred`` or ``open``."""
+        """``answered`` (explicit link or text answer), ``inferred`` or ``open``."""
         answers = self.answers_of_question.get(question_id, ())
+        if question_id in self.text_answer_of:
+            return "answered"
         if not answers:
             return "open"
         return "inferred" if all(a.inferred for a in answers) else "answered"

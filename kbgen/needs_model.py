@@ -34,6 +34,8 @@ FIELDS: Final[dict[str, str]] = {
     "status_detail": "Open / Resolved in R<n> / Superseded by R<n>: reason",
     "followed_up": "yes when the finding was followed up",
     "inferred": "yes when a question's answers are inferred (same file and session), not explicit",
+    "answer": "full or partial when a question is answered in words (kbgen record), else empty",
+    "verdict": "the answer in words, a sentence or two",
     "inferred_from": "how an inferred question was answered: 'file' (findings on its file from its session) "
                      "or 'cluster' (a question naming no file: findings from its session on its cluster's files)",
     "package": "package of a file",
@@ -56,7 +58,7 @@ LINKS: Final[dict[str, tuple[str, str]]] = {
 
 STATUSES: Final[tuple[tuple[str, str], ...]] = (
     ("open", "question without an answer, or finding still open"),
-    ("answered", "question with an explicit answer link"),
+    ("answered", "question with an explicit answer: finding links or a verdict in words"),
     ("inferred", "question answered by findings from its session on its file, or on its cluster's files "
                  "for a question that names no file (inferred; see option inferred_from)"),
     ("resolved", "finding resolved in a later session"),

@@ -8,7 +8,7 @@ need the original, so every model object keeps both.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
 _SEVERITY_ALIASES = {
@@ -27,6 +27,14 @@ _DEPTH_ALIASES = {"NOT-TOUCHED": "NOT_TOUCHED", "NOTTOUCHED": "NOT_TOUCHED", "UN
                   "NONE": "NOT_TOUCHED", "SHALLOW": "SURFACE", "MED": "MEDIUM", "FULL": "DEEP"}
 
 PRIORITIES: tuple[str, ...] = ("HIGH", "MEDIUM", "LOW")
+
+#: What a recorder may write (``kbgen record``, ``kbgen finding add``): the canonical spellings only.
+RECORD_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
+#: Depths a read can reach; NOT_TOUCHED and EXCLUDED describe files, not reads.
+READ_DEPTHS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "MENTIONED")
+#: Relationships of dependency edges between files.
+RELATIONSHIPS: tuple[str, ...] = ("imports", "calls", "triggers", "bridges", "bundles", "generates", "reads",
+                                  "writes")
 
 
 def _key(value: str | None) -> str:
@@ -76,6 +84,20 @@ def category(value: str | None, aliases: Mapping[str, str]) -> str:
     if not slug:
         return "unknown"
     return aliases.get(slug, slug)
+
+
+def recordable_category(value: str, canonical: Collection[str], aliases: Mapping[str, str]) -> str | None:
+    """The canonical category a recorder's ``value`` stands for, or None when it is outside the vocabulary.
+
+    ``value`` may be a canonical category in any case or separator style (``Integration Point``) or
+    an alias (``vuln`` → ``security``); what gets written is always the canonical spelling, so the
+    research table stops growing new spellings.
+    """
+    slug = category(value, {})
+    if slug in canonical:
+        return slug
+    folded = category(value, aliases)
+    return folded if folded in canonical else None
 
 
 _SESSION_NAME = re.compile(r"^\s*R(\d+)", re.IGNORECASE)

@@ -24,10 +24,14 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("sync")(sync_cmd)
     app.command("answer")(answer)
-    finding_app = typer.Typer(help="Set a finding's status: resolved or superseded.", no_args_is_help=True)
+    finding_app = typer.Typer(help="Add a finding; set a finding's status: resolved or superseded.",
+                              no_args_is_help=True)
     finding_app.command("resolve")(finding_resolve)
     finding_app.command("supersede")(finding_supersede)
     app.add_typer(finding_app, name="finding")
+    from kbgen.cli.record_cmd import register as register_record
+
+    register_record(app, finding_app)
 
 
 def init(
@@ -104,18 +108,30 @@ def _writable_engine() -> Engine:
 
 def answer(
     question: Annotated[str, typer.Argument(help="Question ID, e.g. Q95-4458.")],
-    finding: Annotated[str, typer.Argument(help="Finding ID, e.g. F1234.")],
-    partial: Annotated[bool, typer.Option("--partial", help="The finding answers the question in part.")] = False,
-    note: Annotated[str | None, typer.Option("--note", help="Why it answers the question.")] = None,
-    remove: Annotated[bool, typer.Option("--remove", help="Remove the explicit link.")] = False,
+    finding: Annotated[str | None, typer.Argument(help="Finding ID, e.g. F1234; leave it out to answer in "
+                                                  "words (--verdict).")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="It answers the question in part.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why the finding answers the question.")] = None,
+    verdict: Annotated[str | None, typer.Option("--verdict", help="The answer in words (a sentence or two), "
+                                                "with or without a finding.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the explicit link (or, without a finding, "
+                                         "the answer in words).")] = False,
 ) -> None:
-    """Link a finding to the plan question it answers (explicit links override inferred ones)."""
+    """Link a finding to the plan question it answers, or answer it in words (explicit answers override
+    inferred ones)."""
+    from kbgen.cli.record_cmd import text_answer
+
+    if finding is None:
+        text_answer(question, verdict, partial=partial, remove=remove)
+        return
     engine = _writable_engine()
     try:
         what = set_answer(engine, question, finding, partial=partial, note=note, remove=remove)
     finally:
         engine.dispose()
     say(f"{what}: {question} ← {finding.upper() if finding[:1] in 'fF' else 'F' + finding}")
+    if verdict is not None and not remove:
+        text_answer(question, verdict, partial=partial, remove=False)
 
 
 def finding_resolve(

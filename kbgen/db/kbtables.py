@@ -1,7 +1,8 @@
 """kbgen's own tables, next to the research tables and never altering them.
 
-Imported plans, their questions, explicit answer links, stable per-domain
-finding labels and finding statuses live here. They are created and upgraded
+Imported plans, their questions, explicit answer links, text answers, stable
+per-domain finding labels, finding statuses and the keys that tie a session
+worksheet's entries to the research rows it wrote live here. They are created and upgraded
 only by the Alembic migrations in :mod:`kbgen.db.migrations` (version table
 ``kbgen_alembic_version``, so a team's own Alembic setup is not disturbed).
 These ``Table`` objects mirror the newest migration and are used for queries.
@@ -23,7 +24,7 @@ kb_metadata = MetaData()
 
 VERSION_TABLE = "kbgen_alembic_version"
 #: The migration revision this kbgen writes and understands.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 plans = Table(
     "kbgen_plans", kb_metadata,
@@ -96,6 +97,26 @@ finding_status = Table(
     Column("superseded_by", Integer),
     Column("reason", Text),
     Column("updated_at", Text, nullable=False),
+)
+
+text_answers = Table(
+    "kbgen_text_answers", kb_metadata,
+    Column("question_id", Text, primary_key=True),
+    Column("session", Integer, nullable=False),  # the R-number of the plan that asks the question
+    Column("answer", Text, nullable=False),  # full | partial
+    Column("verdict", Text),
+    Column("updated_at", Text, nullable=False),
+)
+
+record_keys = Table(
+    "kbgen_record_keys", kb_metadata,
+    Column("session_id", Integer, nullable=False),  # sessions.id
+    Column("kind", Text, nullable=False),  # read | finding | link | tag | dependency
+    Column("key", Text, nullable=False),
+    Column("row_id", Integer),  # file_reads.id, findings.id, dependencies.id, ...
+    Column("detail", Text),  # JSON: what kbgen needs to undo or re-derive (a file's state before the read)
+    Column("recorded_at", Text, nullable=False),
+    PrimaryKeyConstraint("session_id", "kind", "key"),
 )
 
 KB_TABLES: tuple[str, ...] = tuple(sorted(kb_metadata.tables))

@@ -93,3 +93,12 @@ def _upsert_status(conn: Connection, finding_id: int, **values: object) -> None:
         conn.execute(insert(kb.finding_status).values(finding_id=finding_id, updated_at=_now(), **values))
     else:
         conn.execute(update(kb.finding_status).where(key).values(updated_at=_now(), **values))
+
+
+def remove_text_answer(engine: Engine, question_id: str) -> None:
+    """Remove a question's answer in words (``kbgen answer QID --remove``); its finding links stay."""
+    with engine.begin() as conn:
+        key = kb.text_answers.c.question_id == question_id
+        if conn.execute(select(kb.text_answers.c.question_id).where(key)).first() is None:
+            raise UsageError(f"{question_id} has no answer in words to remove")
+        conn.execute(delete(kb.text_answers).where(key))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kbgen import vocab
@@ -35,6 +35,7 @@ from kbgen.model import (
     Question,
     Session,
     Snapshot,
+    TextAnswer,
 )
 
 
@@ -161,5 +162,10 @@ def _load_kb(conn: Connection) -> dict[str, Any]:
     statuses = tuple(
         FindingStatus(r.finding_id, r.status, r.session_id, r.superseded_by, r.reason)
         for r in conn.execute(select(kb.finding_status).order_by(kb.finding_status.c.finding_id)))
+    text_answers: tuple[TextAnswer, ...] = ()
+    if inspect(conn).has_table(kb.text_answers.name):  # revision 0003 on; older kbgen tables have none
+        text_answers = tuple(
+            TextAnswer(r.question_id, r.answer, r.verdict)
+            for r in conn.execute(select(kb.text_answers).order_by(kb.text_answers.c.question_id)))
     return {"plans": plans, "questions": questions, "explicit_answers": answers, "labels": labels,
-            "statuses": statuses}
+            "statuses": statuses, "text_answers": text_answers}

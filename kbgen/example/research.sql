@@ -22,7 +22,8 @@
 --   R1         (2025-09-08)  inventory; first reads of the build pipeline
 --   R2-verify  (2025-09-08)  same day: re-check R1's cache claims
 --   R3         (2025-09-15)  planned by plans/R3-plan.md: plugin sandbox and
---                            preview bridge
+--                            preview bridge; recorded with kbgen, through its
+--                            worksheet (worksheets/R3.yaml), not by this file
 --   R4         (2025-09-22)  Python binding, editor telemetry, follow-ups
 --
 -- Verdict so far: claim 1 is mostly real but has a stale-cache bug; claims 2
@@ -45,8 +46,15 @@
 -- File IDs are grouped by package (1xxx core, 2xxx bridge, 3xxx pyquill) so
 -- the plan and the pages are easy to cross-check by eye.
 --
--- This file holds INSERT statements only. The loader creates the schema
--- (kbgen/db/research.py) first and runs this script in one transaction.
+-- This file holds the INSERT (and one UPDATE) statements the team's own scripts
+-- wrote. The loader creates the schema (kbgen/db/research.py) first, then runs
+-- it in order, one transaction per part: where a line reads
+--
+--   -- kbgen:record worksheets/R3.yaml
+--
+-- it records that session worksheet with `kbgen record` (the way the team
+-- records sessions since they adopted kbgen), then runs the rest. Ids of the
+-- rows the worksheet writes follow on from this part's, as they would have.
 -- =============================================================================
 
 
@@ -73,7 +81,10 @@ INSERT INTO packages (id, name, base_path, repo_url, description, total_files, t
 -- -----------------------------------------------------------------------------
 -- depth is the strongest read any session made (see file_reads below);
 -- lines_read counts the union of all line ranges read; last_read_date is the
--- date of the latest session that read the file at all.
+-- date of the latest session that read the file at all. The eight files R3
+-- read are listed as they were before it: recording R3's worksheet upgrades
+-- them (kbgen keeps these three columns true), and R4's script updates
+-- host.rs once more.
 
 -- quillc-core (package 1) --------------------------------------------------------
 INSERT INTO files (id, package_id, relative_path, loc, depth, lines_read, last_read_date, notes) VALUES
@@ -88,12 +99,12 @@ INSERT INTO files (id, package_id, relative_path, loc, depth, lines_read, last_r
   (1009, 1, 'src/parse/frontmatter.rs',   260, 'SURFACE',      30, '2025-09-08', NULL),
   (1010, 1, 'src/render/templates.rs',    740, 'MENTIONED',     0, '2025-09-08', 'Owns layout resolution; never opened.'),
   (1011, 1, 'src/render/html.rs',         590, 'NOT_TOUCHED', NULL, NULL,        NULL),
-  (1012, 1, 'src/plugin/host.rs',         702, 'DEEP',        663, '2025-09-22', 'DEEP in R3; R4 re-read the tail at MEDIUM.'),
-  (1013, 1, 'src/plugin/sandbox.rs',      488, 'DEEP',        488, '2025-09-15', NULL),
-  (1014, 1, 'src/plugin/permissions.rs',  315, 'DEEP',        315, '2025-09-15', NULL),
+  (1012, 1, 'src/plugin/host.rs',         702, 'NOT_TOUCHED', NULL, NULL,        'DEEP in R3; R4 re-read the tail at MEDIUM.'),
+  (1013, 1, 'src/plugin/sandbox.rs',      488, 'NOT_TOUCHED', NULL, NULL,        NULL),
+  (1014, 1, 'src/plugin/permissions.rs',  315, 'NOT_TOUCHED', NULL, NULL,        NULL),
   (1015, 1, 'src/plugin/abi.rs',          226, 'NOT_TOUCHED', NULL, NULL,        'Planned for R3, not reached.'),
-  (1016, 1, 'src/plugin/registry.rs',     190, 'MEDIUM',       90, '2025-09-15', 'Read in R3 although not planned.'),
-  (1017, 1, 'src/preview/server.rs',      604, 'DEEP',        575, '2025-09-15', NULL),
+  (1016, 1, 'src/plugin/registry.rs',     190, 'NOT_TOUCHED', NULL, NULL,        'Read in R3 although not planned.'),
+  (1017, 1, 'src/preview/server.rs',      604, 'NOT_TOUCHED', NULL, NULL,        NULL),
   (1018, 1, 'src/preview/watch.rs',       344, 'MENTIONED',     0, '2025-09-08', NULL),
   (1019, 1, 'src/util/hash.rs',            88, 'DEEP',         88, '2025-09-08', NULL),
   (1020, 1, 'src/plugin/tests/sandbox_escape.rs', 410, 'NOT_TOUCHED', NULL, NULL, 'Test suite; excluded by pattern.'),
@@ -102,10 +113,10 @@ INSERT INTO files (id, package_id, relative_path, loc, depth, lines_read, last_r
 -- quill-editor-bridge (package 2) ------------------------------------------------
 INSERT INTO files (id, package_id, relative_path, loc, depth, lines_read, last_read_date, notes) VALUES
   (2001, 2, 'src/index.ts',               95, 'SURFACE',      30, '2025-09-08', NULL),
-  (2002, 2, 'src/bridge.ts',             530, 'DEEP',        401, '2025-09-15', NULL),
-  (2003, 2, 'src/ws-client.ts',          377, 'MEDIUM',      150, '2025-09-15', 'Read in R3; nothing recorded yet.'),
+  (2002, 2, 'src/bridge.ts',             530, 'NOT_TOUCHED', NULL, NULL,        NULL),
+  (2003, 2, 'src/ws-client.ts',          377, 'NOT_TOUCHED', NULL, NULL,        'Read in R3; nothing recorded yet.'),
   (2004, 2, 'src/protocol.ts',           264, 'SURFACE',      40, '2025-09-08', NULL),
-  (2005, 2, 'src/messages.ts',           150, 'MEDIUM',       70, '2025-09-15', 'Read in R3 although not planned.'),
+  (2005, 2, 'src/messages.ts',           150, 'NOT_TOUCHED', NULL, NULL,        'Read in R3 although not planned.'),
   (2006, 2, 'src/vscode/extension.ts',   610, 'MEDIUM',      200, '2025-09-22', NULL),
   (2007, 2, 'src/vscode/decorations.ts', 230, 'NOT_TOUCHED', NULL, NULL,        NULL),
   (2008, 2, 'src/lsp/diagnostics.ts',    402, 'MENTIONED',     0, '2025-09-22', NULL),
@@ -182,14 +193,8 @@ INSERT INTO sessions (id, name, date, focus, agent_count, notes) VALUES
    3, 'Inventory script crashed on quill-editor-bridge; totals left at 0.'),
   (2, 'R2-verify', '2025-09-08',
    'Same-day verification of R1''s cache claims: fingerprints, cache invalidation, hashing.',
-   1, 'Confirmed the stale-layout bug with a reproduction.'),
-  (3, 'R3', '2025-09-15',
-   'Plugin sandbox and preview bridge deep dive (plans/R3-plan.md): host, sandbox, permissions, preview server, editor bridge.',
-   2, 'abi.rs not reached; ws-client.ts read but nothing recorded. Read registry.rs and messages.ts off-plan.'),
-  (4, 'R4', '2025-09-22',
-   'Python binding deep read; editor telemetry; follow-up on plugin instance caching.',
-   2, NULL);
-
+   1, 'Confirmed the stale-layout bug with a reproduction.');
+-- R3 (session 3) is created by its worksheet; R4 follows it, further down.
 
 -- -----------------------------------------------------------------------------
 -- File reads
@@ -219,33 +224,6 @@ INSERT INTO file_reads (id, file_id, session_id, depth, lines_read, line_ranges,
   (15, 1006, 2, 'DEEP',      298, '1-298',          NULL),
   (16, 1019, 2, 'DEEP',       88, '1-88',           NULL),
   (17, 1018, 2, 'MENTIONED',   0, NULL,             'Named in cache.rs comments.');
-
--- R3: the plan's files (abi.rs never reached) plus two off-plan reads
-INSERT INTO file_reads (id, file_id, session_id, depth, lines_read, line_ranges, notes) VALUES
-  (18, 1012, 3, 'DEEP',      561, '1-380,420-600',  NULL),
-  (19, 1013, 3, 'DEEP',      488, '1-488',          NULL),
-  (20, 1014, 3, 'DEEP',      315, '1-315',          NULL),
-  (21, 1017, 3, 'DEEP',      575, '1-350,380-604',  NULL),
-  (22, 2002, 3, 'DEEP',      401, '1-260,390-530',  NULL),
-  (23, 2003, 3, 'MEDIUM',    150, '1-150',          'Reconnect logic only; no finding written.'),
-  (24, 1016, 3, 'MEDIUM',     90, '1-90',           'Off-plan: followed a call from host.rs.'),
-  (25, 2005, 3, 'MEDIUM',     70, '1-70',           'Off-plan: imported by bridge.ts.');
-
--- R4: pyquill, telemetry, and the tail of host.rs again (MEDIUM re-read:
--- files.depth stays DEEP, the strongest read, while last_read_date moves on)
-INSERT INTO file_reads (id, file_id, session_id, depth, lines_read, line_ranges, notes) VALUES
-  (26, 3001, 4, 'DEEP',      410, '1-410',          NULL),
-  (27, 3002, 4, 'MEDIUM',    120, '1-120',          NULL),
-  (28, 3003, 4, 'SURFACE',    20, '1-20',           NULL),
-  (29, 3004, 4, 'DEEP',      318, '1-318',          NULL),
-  (30, 3006, 4, 'MENTIONED',   0, NULL,             NULL),
-  (31, 3007, 4, 'MEDIUM',     60, '1-60',           NULL),
-  (32, 2009, 4, 'DEEP',      118, '1-118',          NULL),
-  (33, 2006, 4, 'MEDIUM',    200, '1-200',          NULL),
-  (34, 2008, 4, 'MENTIONED',   0, NULL,             NULL),
-  (35, 2012, 4, 'MENTIONED',   0, NULL,             NULL),
-  (36, 1012, 4, 'MEDIUM',    143, '560-702',        'Follow-up on instance caching.');
-
 
 -- -----------------------------------------------------------------------------
 -- Findings
@@ -307,56 +285,50 @@ INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, c
   (24, 1018, 2, NULL, NULL, 'INFO', 'Integration Point',
    'Named in `cache.rs` comments as the invalidation trigger for `quillc serve`; not opened.', 0);
 
--- R3 (session 3): plugin sandbox and preview bridge, as planned. One question
--- per planned file; five of the seven files got findings here, abi.rs was
--- not reached and ws-client.ts was read without a finding.
-INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, category, description, followed_up) VALUES
-  -- src/plugin/host.rs
-  (25, 1012, 3, 210, 244, 'CRITICAL', 'security',
-   '`PluginHost::load` preopens the site root **and** `/` (`preopened_dir("/", "/")`) for every plugin, so any plugin can read `~/.ssh` through WASI.', 1),
-  (26, 1012, 3, 60, 140, 'info', 'positive',
-   'Plugins really run in wasmtime with a fresh `Store` per plugin instance; this part of the sandbox claim holds.', 0),
-  (27, 1012, 3, 300, 352, 'High', 'stub',
-   'Fuel metering is switched on (`consume_fuel(true)`) but the store is topped up with `u64::MAX`: the fuel budget is effectively unlimited.', 0),
-  (28, 1012, 3, 520, 575, 'medium', 'bug',
-   'Plugin traps are caught but their stderr is discarded; authors only ever see `plugin failed: <unknown>`.', 0),
-  (29, 1012, 3, 420, 470, 'INFO', 'ARCHITECTURE',
-   'Host functions are registered by name from a static table → the ABI lives implicitly in `abi.rs`, and `host.rs` assumes ABI version 1 everywhere.', 0),
-  -- src/plugin/sandbox.rs
-  (30, 1013, 3, 150, 198, 'critical', 'security',
-   'Symlinks inside the site tree are followed without canonicalisation, so a plugin escapes even the intended preopen via `content/evil -> /etc`.', 0),
-  (31, 1013, 3, 300, 340, 'HIGH', 'security',
-   'The memory limit is `StoreLimitsBuilder::new().memory_size(4 << 30)`: 4 GiB per plugin, not the 64 MiB the documentation promises.', 0),
-  (32, 1013, 3, 1, 90, 'Medium', 'genuine',
-   'Per-plugin WASI contexts are genuinely isolated: no shared `WasiCtx`, no shared `Linker` state between plugins.', 0),
-  (33, 1013, 3, 400, 488, 'info', 'quality',
-   'Test helpers at the end of the file are the only callers of `Sandbox::deny_network()`; production code never calls it.', 0),
-  -- src/plugin/permissions.rs
-  (34, 1014, 3, 40, 95, 'CRITICAL', 'stub',
-   '`Permissions::effective()` returns `Permissions::allow_all()` whenever the `[permissions]` table is absent **or** fails to parse: the model fails open.', 0),
-  (35, 1014, 3, 120, 180, 'high', 'fabricated-data',
-   '`quillc plugin audit` builds its report from the *requested* capabilities, not the effective ones: it prints `network: denied` while the host grants network access.', 0),
-  (36, 1014, 3, 200, 315, 'MEDIUM', 'real-functionality',
-   'The manifest parser itself is solid: unknown keys are errors and every path is validated as relative to the site root.', 0),
-  -- src/preview/server.rs
-  (37, 1017, 3, 40, 72, 'CRITICAL', 'security',
-   '`quillc serve` binds `0.0.0.0:4807` by default with no token; anyone on the same network can trigger rebuilds or read unpublished drafts.', 0),
-  (38, 1017, 3, 210, 262, 'HIGH', 'security',
-   'The static handler joins the request path onto `public/` without rejecting `..`: `GET /../quill.toml` returns the site configuration.', 0),
-  (39, 1017, 3, 380, 450, 'High', 'Integration Point',
-   'On every change the server calls `Scheduler::rebuild(paths)` and then re-runs **all** plugins, not only those whose inputs changed; plugin output bypasses the incremental graph.', 0),
-  (40, 1017, 3, 500, 604, 'info', 'positive',
-   'Reload notifications are batched: changes within 100 ms are coalesced into one `Reload` message.', 0),
-  -- src/bridge.ts
-  (41, 2002, 3, 120, 176, 'HIGH', 'security',
-   'The bridge streams unsaved buffer contents to the preview server over plain `ws://`, including buffers of files outside the site (any open editor tab).', 1),
-  (42, 2002, 3, 400, 455, 'Medium', 'bug',
-   'Workspace-relative paths are built by string concatenation (`root + ''/'' + rel`); on Windows this yields `C:\site/content\post.md`, which the server rejects.', 0),
-  -- off-plan reads
-  (43, 1016, 3, 30, 88, 'MEDIUM', 'security',
-   'The plugin registry downloads `.wasm` files over HTTPS but never checks the `sha256` listed in the index.', 0),
-  (44, 2005, 3, 1, 70, 'medium', 'bug',
-   '`messages.ts` hand-copies the `PreviewMsg` variants; `Diagnostics.line` is 0-based here and 1-based in Rust, so every squiggle lands one line early.', 0);
+-- -----------------------------------------------------------------------------
+-- Dependencies between files
+-- -----------------------------------------------------------------------------
+-- verified = 1: traced in the code; 0: inferred from names or comments.
+
+INSERT INTO dependencies (id, source_file_id, target_file_id, relationship, evidence, verified) VALUES
+  (1,  1007, 1004, 'calls',   '`Scheduler::plan()` calls `DepGraph::dirty_closure(changed)`.', 1),
+  (2,  1005, 1006, 'calls',   '`Cache::lookup` keys entries with `fingerprint::of_source`.', 1),
+  (3,  1007, 1005, 'writes',  '`Scheduler::finish` persists fingerprints via `Cache::commit`.', 1),
+  (4,  1001, 1012, 'imports', '`pub use plugin::host::PluginHost;`', 1);
+
+
+-- =============================================================================
+-- R3 is recorded by kbgen from its session worksheet (plan → record → sync).
+-- =============================================================================
+-- kbgen:record worksheets/R3.yaml
+
+
+-- -----------------------------------------------------------------------------
+-- R4: recorded by the team's old script, after R3
+-- -----------------------------------------------------------------------------
+
+INSERT INTO sessions (id, name, date, focus, agent_count, notes) VALUES
+  (4, 'R4', '2025-09-22',
+   'Python binding deep read; editor telemetry; follow-up on plugin instance caching.',
+   2, NULL);
+
+-- R4: pyquill, telemetry, and the tail of host.rs again (MEDIUM re-read:
+-- files.depth stays DEEP, the strongest read, while last_read_date moves on
+-- and lines_read grows to the union 1-380,420-702)
+INSERT INTO file_reads (id, file_id, session_id, depth, lines_read, line_ranges, notes) VALUES
+  (26, 3001, 4, 'DEEP',      410, '1-410',          NULL),
+  (27, 3002, 4, 'MEDIUM',    120, '1-120',          NULL),
+  (28, 3003, 4, 'SURFACE',    20, '1-20',           NULL),
+  (29, 3004, 4, 'DEEP',      318, '1-318',          NULL),
+  (30, 3006, 4, 'MENTIONED',   0, NULL,             NULL),
+  (31, 3007, 4, 'MEDIUM',     60, '1-60',           NULL),
+  (32, 2009, 4, 'DEEP',      118, '1-118',          NULL),
+  (33, 2006, 4, 'MEDIUM',    200, '1-200',          NULL),
+  (34, 2008, 4, 'MENTIONED',   0, NULL,             NULL),
+  (35, 2012, 4, 'MENTIONED',   0, NULL,             NULL),
+  (36, 1012, 4, 'MEDIUM',    143, '560-702',        'Follow-up on instance caching.');
+
+UPDATE files SET lines_read = 663, last_read_date = '2025-09-22' WHERE id = 1012;
 
 -- R4 (session 4): Python binding, editor telemetry, follow-ups
 INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, category, description, followed_up) VALUES
@@ -398,19 +370,11 @@ INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, c
 
 
 -- -----------------------------------------------------------------------------
--- Dependencies between files
+-- Dependencies between files (continued)
 -- -----------------------------------------------------------------------------
--- verified = 1: traced in the code; 0: inferred from names or comments.
-
+-- Edges 5-8 (host → sandbox → permissions, host → abi, server → scheduler) were
+-- traced in R3 and are recorded by its worksheet.
 INSERT INTO dependencies (id, source_file_id, target_file_id, relationship, evidence, verified) VALUES
-  (1,  1007, 1004, 'calls',   '`Scheduler::plan()` calls `DepGraph::dirty_closure(changed)`.', 1),
-  (2,  1005, 1006, 'calls',   '`Cache::lookup` keys entries with `fingerprint::of_source`.', 1),
-  (3,  1007, 1005, 'writes',  '`Scheduler::finish` persists fingerprints via `Cache::commit`.', 1),
-  (4,  1001, 1012, 'imports', '`pub use plugin::host::PluginHost;`', 1),
-  (5,  1012, 1013, 'calls',   '`PluginHost::load` → `Sandbox::instantiate`.', 1),
-  (6,  1013, 1014, 'calls',   '`Sandbox::instantiate` asks `Permissions::effective()` for the WASI capabilities.', 1),
-  (7,  1012, 1015, 'imports', '`use super::abi::{AbiVersion, HostFn};` (abi.rs itself never read).', 0),
-  (8,  1017, 1007, 'calls',   '`on_change` → `Scheduler::rebuild(paths)`.', 1),
   (9,  1018, 1005, 'reads',   'Invalidates entries by reading `.quill-cache/manifest.json`; inferred from comments, not traced.', 0),
   (10, 2003, 1017, 'bridges', 'WebSocket `ws://<host>:4807/__quill/ws`, message `{"type": "rebuild"}`.', 1),
   (11, 2002, 2003, 'imports', '`import { QuillSocket } from "./ws-client";`', 1),

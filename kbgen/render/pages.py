@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from kbgen import vocab
 from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.outcomes import expected_vs_actual
+from kbgen.progress import session_progress
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
 from kbgen.render.view import SiteView
@@ -101,18 +102,24 @@ def question_need(view: SiteView, q: Question) -> Md:
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
     body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
+    text_answer = snap.text_answer_of.get(q.id)
+    if text_answer is not None:
+        verdict = escape.inline(text_answer.verdict) if text_answer.verdict else "(no verdict written)"
+        body.append(f"**Answer ({'partial' if text_answer.partial else 'full'}):** {verdict}")
     if answers:
         kind = ANSWER_KINDS.get(inferred_from, ANSWER_KINDS[None])
         if inferred_from == "cluster" and q.cluster:
             kind = kind.replace("of its cluster", f"of cluster {q.cluster}")
         body.append(f"**Answered by** ({escape.inline(kind)}): " + ", ".join(
             f"{view.finding_ref(a.finding_id)}{' (partial)' if a.partial else ''}" for a in answers))
-    else:
+    elif text_answer is None:
         body.append("**Open:** no finding answers this question yet.")
     return need(
         "question", q.id, q.text,
         options={"status": status, "inferred": "yes" if status == "inferred" else "no",
-                 "inferred_from": inferred_from or ""},
+                 "inferred_from": inferred_from or "",
+                 "answer": text_answer.answer if text_answer else "",
+                 "verdict": text_answer.verdict if text_answer else ""},
         links={"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
                "in_session": [session.need_id] if session else []},
         content="\n\n".join(body))
@@ -200,14 +207,22 @@ def session_page(view: SiteView, s: Session) -> str:
     unplanned = table(read_headers, read_rows(set(read_depth) - planned_ids)) if plan else Md("")
     reads_table = table(read_headers, read_rows(read_depth)) if not plan else Md("")
 
-    sev = Counter(f.severity for f in findings)
+    progress = session_progress(snap, s)
+    sev = progress.findings
     planned_loc = sum(int(pf.get("loc") or 0) for pf in planned)
     read_loc = sum((snap.file_by_id[fid].loc or 0) for fid in read_depth if fid in snap.file_by_id)
     summary_rows: list[list[object]] = [
         ["Files", len(planned) if plan else "—", len(read_depth)],
         ["LOC", planned_loc if plan else "—", read_loc],
-        ["Planned files read", "—", len(planned_ids & set(read_depth)) if plan else "—"],
+        ["Planned files read", len(planned) if plan else "—",
+         f"{len(progress.planned_read)}/{len(planned)}" if plan else "—"],
     ]
+    n_questions = len(progress.questions)
+    if n_questions:
+        summary_rows.append(["Questions answered explicitly", n_questions, f"{len(progress.explicit)}/{n_questions}"])
+        if progress.inferred:
+            summary_rows.append(["Questions answered by inference", "—", f"{len(progress.inferred)}/{n_questions}"])
+        summary_rows.append(["Open questions", "—", len(progress.open)])
     summary_rows += [[f"{name.title()} findings", "—", sev.get(name, 0)] for name in vocab.SEVERITIES
                      if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
     questions = snap.questions_of_session.get(s.number, ()) if plan else ()
@@ -516,8 +531,9 @@ def _trace_kind(snap: Snapshot, question_id: str) -> str:
 def traceability_page(view: SiteView) -> str:
     snap = view.snap
     parts = ["# Traceability\n",
-             "Every plan question with the findings that answer it. *Answered* means an explicit link "
-             "(`kbgen answer`). *Inferred from the file* means a finding on the question's file from the "
+             "Every plan question with the findings that answer it. *Answered* means an explicit answer: "
+             "findings linked to the question (`kbgen answer`, a worksheet's `answers:`) or a verdict in words "
+             "(`kbgen record`). *Inferred from the file* means a finding on the question's file from the "
              "question's session. *Inferred from the cluster* is for a question that names no file: a "
              "finding from its session on a file of its cluster (weaker evidence, counted apart).\n"]
     total = Counter[str]()
@@ -532,16 +548,19 @@ def traceability_page(view: SiteView) -> str:
         answered = counts["answered"] + counts["file"] + counts["cluster"]
         per_session_rows.append([label, len(qs), counts["answered"], counts["file"], counts["cluster"],
                                  counts["open"], pct(answered, len(qs))])
-        rows = [[view.question_ref(q.id), snap.question_label(q.id),
+        rows = [[view.question_ref(q.id), snap.question_label(q.id), _verdict(snap, q.id),
                  Md(", ".join(view.finding_ref(a.finding_id) for a in snap.answers_of_question.get(q.id, ())))
                  or "—"] for q in qs]
-        sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Answers"], rows))
+        sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Verdict", "Findings"], rows))
     n = sum(total.values())
     answered_all = total["answered"] + total["file"] + total["cluster"]
+    in_words = sum(1 for q in snap.questions if q.id in snap.text_answer_of)
     parts.append(heading(2, "Answered per session"))
     parts.append(f"Overall: **{pct(answered_all, n)}** of {n:,} questions answered "
                  f"({total['answered']:,} explicit, {total['file']:,} inferred from the file, "
-                 f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open).\n")
+                 f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open)"
+                 + (f"; {in_words:,} of the explicit answers carry a verdict in words" if in_words else "")
+                 + ".\n")
     parts.append(table(["Session", "Questions", "Answered", "Inferred (file)", "Inferred (cluster)", "Open",
                         "Answered %"], per_session_rows))
     parts.append(heading(2, "Open questions per session"))
@@ -553,6 +572,14 @@ def traceability_page(view: SiteView) -> str:
     parts.append(heading(2, "All questions"))
     parts += sections
     return "\n".join(parts)
+
+
+def _verdict(snap: Snapshot, question_id: str) -> str:
+    """``partial: the verdict`` for a question answered in words, else a dash."""
+    answer = snap.text_answer_of.get(question_id)
+    if answer is None:
+        return "—"
+    return f"{answer.answer}: {answer.verdict}" if answer.verdict else answer.answer
 
 
 def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:

@@ -96,11 +96,17 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
             ["File", "Package", "LOC", "Why"],
             [[Md(escape.code(g.file.path)), g.file.package, g.file.loc, g.reason] for g in shown]) + more)
     domain_file_ids = {f.id for f in files}
-    open_qs = [q for q in snap.questions if set(q.file_ids) & domain_file_ids and snap.question_status(q.id) == "open"]
+    # A question answered only in part (a partial text answer) is still a gap: it is listed with its verdict.
+    open_qs = [q for q in snap.questions if set(q.file_ids) & domain_file_ids and (
+        snap.question_status(q.id) == "open"
+        or (q.id in snap.text_answer_of and snap.text_answer_of[q.id].partial))]
     if open_qs:
         gap_parts.append("**Open plan questions**\n\n" + table(
-            ["Question", "Session", "Text"],
-            [[q.id, f"R{q.session}", escape.plain(q.text, 120)] for q in open_qs]))
+            ["Question", "Session", "Text", "Status"],
+            [[q.id, f"R{q.session}", escape.plain(q.text, 120),
+              "open" if snap.question_status(q.id) == "open"
+              else "partly answered: " + escape.plain(snap.text_answer_of[q.id].verdict or "", 120)]
+             for q in open_qs]))
     gaps_md = "\n".join(gap_parts) or "No unread source files and no open plan questions.\n"
 
     log_parts = []

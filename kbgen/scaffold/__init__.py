@@ -36,6 +36,6 @@ def init_project(target: Path, *, title: str = "Research Knowledge Base") -> Ini
         text = (TEMPLATES / name).read_text(encoding="utf-8").replace("{{title}}", title)
         write_if_changed(path, text.encode("utf-8"))
         created.append(rel)
-    for folder in ("domains", "plans", "db"):
+    for folder in ("domains", "plans", "worksheets", "db"):
         (target / folder).mkdir(parents=True, exist_ok=True)
     return InitResult(created, kept)
