@@ -404,3 +404,52 @@ def test_same_draft_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         texts.append(draft_plan(load(options), options, DraftRequest(files=12), date=DATE).text)
     assert texts[0] == texts[1]
     assert parse_plan(texts[1], "R.md").problems == ()
+
+
+def test_the_loop_draft_start_record_draft_again(tmp_path: Path) -> None:
+    """Draft → session start (worksheet prefilled from the draft) → record → the plan's figures met → next draft."""
+    import json
+
+    import yaml
+
+    options = make_example_project(tmp_path / "kb", synced=False)
+    project = options.project_dir
+    plan_path = options.plans_path / "R5-plan.md"
+    drafted = kbgen(project, "plan", "draft", "--date", DATE, "-o", str(plan_path))
+    assert drafted.returncode == 0, drafted.stderr
+    assert "kbgen session start R5 --plan" in drafted.stdout
+
+    started = kbgen(project, "session", "start", "R5", "--plan", str(plan_path))
+    assert started.returncode == 0, started.stderr
+    assert "session created" in started.stdout and "plan created" in started.stdout
+    worksheet = options.project_dir / "kbgen" / "example" / "worksheets" / "R5.yaml"
+    data = yaml.safe_load(worksheet.read_text(encoding="utf-8"))
+    assert (data["session"], str(data["date"]), data["plan"]) == ("R5", DATE, "kbgen/example/plans/R5-plan.md")
+    assert data["focus"].startswith("Deep-read 2 files (~816 LOC)")
+    assert [(r["file"], r["package"], r["path"], r["loc"], r["depth_so_far"]) for r in data["reads"]] == [
+        (1015, "quillc-core", "src/plugin/abi.rs", 226, "NOT_TOUCHED"),
+        (1011, "quillc-core", "src/render/html.rs", 590, "NOT_TOUCHED")]
+    assert [(q["id"], q["files"]) for q in data["questions"]] == [("Q5-1015", [1015]), ("Q5-1011", [1011])]
+    assert all(q["text"].startswith("TODO (researcher):") for q in data["questions"])
+    assert sorted((t["domains"], t["files"]) for t in data["tags"]) == [
+        (["incremental-build"], [1011]), (["plugin-sandbox"], [1015])]
+
+    # The researcher reads both files DEEP and records the worksheet.
+    text = worksheet.read_text(encoding="utf-8")
+    worksheet.write_text(re.sub(r"(?m)^    depth:$", "    depth: DEEP", re.sub(r"(?m)^    lines:$", "    lines: all",
+                                                                                  text)), encoding="utf-8")
+    recorded = kbgen(project, "record", str(worksheet))
+    assert recorded.returncode == 0, recorded.stderr
+    shown = kbgen(project, "plan", "show", "R5", "--json")
+    verdicts = {row["kind"]: (row["expected"], row["actual"], row["verdict"])
+                for row in json.loads(shown.stdout)["expected_vs_actual"]}
+    assert verdicts["deep_count"] == ("13 → 15 (+2)", "13 → 15 (+2)", "met")
+    assert verdicts["files_read"] == ("2", "2", "met")
+    assert verdicts["new_findings"][2] == "missed"  # no finding was recorded
+
+    # Both gaps are read now: the HIGH domains have none left, and the next draft says so.
+    again = kbgen(project, "plan", "draft", "-o", "-")
+    assert again.returncode == 2
+    assert again.stderr.startswith("error: no priority gaps left: every source file of the HIGH domains is read")
+    nxt = kbgen(project, "plan", "draft", "-o", "-", "--domain", "live-preview", "--date", DATE)
+    assert nxt.returncode == 0 and nxt.stdout.startswith("# R6 Execution Plan")

@@ -296,7 +296,8 @@ def plan_draft(
     shown = _display_path(path, Path.cwd())
     say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
         f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
-    say(f"next: replace the 'TODO (researcher)' lines, then 'kbgen plan import {shown}'")
+    say(f"next: replace the 'TODO (researcher)' lines, then "
+        f"'kbgen session start R{draft.session} --plan {shown}'")
 
 
 def _warn_taken(snap: Snapshot, number: int) -> None:
