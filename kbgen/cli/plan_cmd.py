@@ -277,6 +277,8 @@ def plan_draft(
                            packages=tuple(package or ()), tiers=tuple(tier or ()))
     number = _session_number(session)
     target = None if output == "-" else Path(output) if output else None
+    if target is not None and target.is_dir():
+        raise UsageError(f"{target} is a folder; give the plan's file name with -o")
     if target is not None and target.exists() and not force:  # say so before reading a whole campaign
         raise UsageError(f"{target} already exists; it may hold edits", hint="choose another -o, or pass --force")
     snap = load(options)

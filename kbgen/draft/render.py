@@ -273,8 +273,9 @@ def _clusters(snap: Snapshot, draft: PlanDraft, one_package: bool) -> list[dict[
                 "number": number, "file_id": f.id, "path": Md(md_code(f.path, cell=True)),
                 "loc": f"{f.loc:,}" if f.loc is not None else "—",
                 "context": md(evidence.context(snap, g), cell=True),
-                "question": Md(md_code(f.path) + (f" ({f.loc:,} LOC)" if f.loc is not None else "") + ": **"
-                               + TODO + "** " + QUESTION_HINTS[g.tier]),
+                # Named as the parser reads the table cell (white space collapsed), so the bullet binds to it.
+                "question": Md(md_code(" ".join(f.path.split())) + (f" ({f.loc:,} LOC)" if f.loc is not None else "")
+                               + f": **{TODO}** {QUESTION_HINTS[g.tier]}"),
             })
             number += 1
         base, entries = _full_paths(snap, cluster, number - len(rows))
