@@ -1,6 +1,6 @@
 """Portable figures computed from the snapshot (never from the database's views).
 
-Coverage, integration hotspots, the priority-gap tiers of the research spec,
+Coverage, integration hotspots, the priority-gap tiers (docs/reference/research-database.md),
 open findings and the package map are computed here in Python so they agree
 on SQLite and PostgreSQL and do not depend on views a database may or may
 not carry (or carry broken). The dashboard, ``kbgen report`` and ``kbgen
@@ -29,7 +29,7 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding, Session, Snapshot
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
-#: What each tier means (research-db.md, ``smart_priority_gaps``).
+#: What each tier means (docs/reference/research-database.md, Priority gaps).
 TIER_MEANING: dict[str, str] = {
     "CONNECTED": "has a dependency edge to or from a DEEP file",
     "OWN_CODE": "in the team's own package (own_packages in conf/kbgen.yaml)",
@@ -132,7 +132,9 @@ _dir2 = dir2  # the old private name
 
 
 def priority_gaps(snap: Snapshot, options: Options, *, high_only: bool = True) -> list[Gap]:
-    """NOT_TOUCHED source files in (HIGH) domains, ranked in the spec's tiers, one row per file.
+    """NOT_TOUCHED source files in (HIGH) domains, ranked in tiers, one row per file.
+
+    The tiers are described in docs/reference/research-database.md (Priority gaps).
 
     Ranked by tier, then LOC (largest first). Cached on the snapshot: domain
     documents ask once per domain, the dashboard and report once more.

@@ -13,7 +13,7 @@ page ends in a digest of what Sphinx resolves on it from other pages
 ``kbgen sync`` rewrites exactly the pages whose HTML must change. When
 nothing changed, Sphinx is not started at all. What "changed" means is a fingerprint
 of every input (hand-written and generated pages, domain documents,
-configuration, kbgen and Sphinx versions) stored next to the doctrees after
+configuration, kbgen's code and the Sphinx packages' versions) stored next to the doctrees after
 each successful build — the same fingerprint ``kbgen publish`` uses to
 refuse a stale site.
 
@@ -46,6 +46,7 @@ from typing import IO, Literal
 from kbgen import __version__
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+from kbgen.fingerprint import code_fingerprint
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
 
 #: Build record written next to the doctrees after every successful build.
@@ -122,15 +123,6 @@ def _input_files(options: Options) -> Iterator[Path]:
         yield config
 
 
-def _tool_files() -> Iterator[Path]:
-    """kbgen's own build inputs: the Sphinx extension and the site's CSS, JS and templates."""
-    package = Path(__file__).parent
-    yield from sorted((package / "sphinxext").glob("*.py"))
-    yield package / "sphinx" / "__init__.py"
-    yield package / "needs_model.py"
-    yield from sorted(p for p in (package / "static").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
 def _tool_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -143,21 +135,25 @@ def _tool_versions() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _tools_digest() -> hashlib._Hash:
+    """A digest started with kbgen's code fingerprint and the Sphinx packages' versions."""
+    outer = hashlib.sha256(_tool_versions().encode())
+    outer.update(code_fingerprint().encode())
+    return outer
+
+
 def source_fingerprint(options: Options) -> str:
     """A digest of every build input (content, not mtimes: checkouts and copies keep it stable).
 
-    Inputs are the project's sources and kbgen's extension and assets, plus the versions of
-    the Sphinx packages, so upgrading a tool also counts as a change.
+    Inputs are the project's sources, kbgen's code and assets (:mod:`kbgen.fingerprint`, the
+    same fingerprint the no-op sync uses) and the versions of the Sphinx packages, so upgrading
+    a tool also counts as a change.
     """
-    outer = hashlib.sha256(_tool_versions().encode())
-    package = Path(__file__).parent
+    outer = _tools_digest()
 
     def add(label: str, path: Path) -> None:
         outer.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
 
-    for path in _tool_files():
-        if path.exists():
-            add(f"kbgen:{path.relative_to(package).as_posix()}", path)
     for path in _input_files(options):
         inside = path.is_relative_to(options.project_dir)
         add(path.relative_to(options.project_dir).as_posix() if inside else path.as_posix(), path)
@@ -171,10 +167,7 @@ def hand_fingerprint(options: Options) -> str:
     exact (see the module docstring). A hand-written page may define or link needs that
     generated pages show, so when one of these changed every page is rewritten (``-a``).
     """
-    outer = hashlib.sha256(_tool_versions().encode())
-    for path in _tool_files():
-        if path.exists():
-            outer.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    outer = _tools_digest()
     generated = options.generated_path.resolve()
     domains = options.domains_path.resolve()
     for path in _input_files(options):
@@ -221,10 +214,10 @@ def build_staleness(options: Options) -> str | None:
 
 # -- Sphinx --------------------------------------------------------------------------------
 
-#: Sphinx processes ``kbgen build`` runs by default. One: at the x1 benchmark scale on two cores,
-#: Sphinx's parallel reading took 215 s against 131 s serially (each worker pickles its whole
-#: environment, every need included, back to the main process, which unpickles it to merge),
-#: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
+#: Sphinx processes ``kbgen build`` runs by default. One: Sphinx's parallel reading is slower
+#: for a kbgen site and holds several times the memory (each worker pickles its whole
+#: environment, every need included, back to the main process, which unpickles it to merge;
+#: figures in bench/README.md).
 DEFAULT_JOBS = "1"
 #: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
 SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG
@@ -288,7 +281,7 @@ def pagefind_available() -> bool:
 
 
 #: pydata-sphinx-theme's page content. When the built pages have it, Pagefind indexes only that
-#: element: the same pages and words, about 15% faster at x1 (it skips the page chrome).
+#: element: the same pages and words, faster (it skips the page chrome; bench/README.md).
 PAGEFIND_ROOT = "article.bd-article"
 
 

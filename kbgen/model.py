@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from kbgen import vocab
+from kbgen.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,18 @@ class ExcludePath:
 
 @dataclass(frozen=True)
 class PlanRecord:
+    """A stored plan: where it was imported from, and what it says (typed, :mod:`kbgen.plan.model`)."""
+
     session: int
     source_path: str
     content_hash: str
-    data: dict[str, Any]  # the `plan parse --json` shape
+    data: dict[str, Any]
+    """The plan as stored (the ``plan parse --json`` shape)."""
+
+    @cached_property
+    def plan(self) -> Plan:
+        """The same plan, typed."""
+        return Plan.from_json(self.data)
 
 
 @dataclass(frozen=True)

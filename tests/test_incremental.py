@@ -13,12 +13,15 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 
 from kbgen.build import build_site
 from kbgen.config import Options
 from kbgen.db.engine import resolve_url, sqlite_path
 from kbgen.sync import sync
+
+pytestmark = pytest.mark.slow
 
 FINDING = 3
 NEW_SEVERITY = "LOW"

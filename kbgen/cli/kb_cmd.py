@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
+from kbgen.browser import open_in_browser
 from kbgen.cli.common import STATE, err_console, say, warn
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.db.kbwrite import resolve_finding, set_answer, supersede_finding
@@ -173,8 +173,8 @@ def demo(
     result = run_demo(target, log=say)
     say(f"built {result.index}")
     print(result.index) if STATE.quiet else None
-    if open_browser:
-        webbrowser.open(result.index.as_uri())
+    if open_browser and not open_in_browser(result.index.as_uri()):
+        say(f"no display to show a browser on: open {result.index} in one")
     if serve:
         from kbgen.serve import serve_static
 

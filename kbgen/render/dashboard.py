@@ -280,7 +280,7 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
     if network is None:
         parts.append("No package edges recorded.\n")
     else:
-        parts += [graphs.directive(network),
+        parts += [graphs.directive(view, network),
                   "Solid edges are declared in `package_dependencies`; dashed ones are seen only in file "
                   "dependency edges.\n",
                   package_map_table(figs)]
