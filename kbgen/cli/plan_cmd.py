@@ -272,7 +272,11 @@ def plan_draft(
     date: Annotated[str | None, typer.Option("--date", help="The plan's date (YYYY-MM-DD); default: "
                                              "today.")] = None,
 ) -> None:
-    """Draft the next session's execution plan from the priority gaps (never replaces a plan without --force)."""
+    """Draft the next session's execution plan from the priority gaps (never replaces a plan without --force).
+
+    How files are chosen and grouped, and what each part of the draft says: kbgen's reference docs,
+    docs/reference/plans.md ("Drafting a plan").
+    """
     from kbgen.draft import DraftRequest, draft_plan, write_plan
     from kbgen.report import load
 
