@@ -90,18 +90,19 @@ def main(argv: list[str] | None = None) -> int:
             outputs.add(out)
 
         options = Options(project_dir=project, database=url)
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         snap = load(options)
-        loaded = time.perf_counter()
+        loaded, cpu1 = time.perf_counter(), time.process_time()
         draft = draft_plan(snap, options, DraftRequest(domains=tuple(args.domain)), date=DATE)
-        drafted = time.perf_counter()
+        drafted, cpu2 = time.perf_counter(), time.process_time()
         plan = parse_plan(draft.text, "draft")
 
     median = statistics.median(times)
     print(f"kbgen plan draft: {', '.join(f'{t:.2f}' for t in times)} s (median {median:.2f} s, limit {LIMIT_S:g} s)")
     print(f"  CPU time of the process (user + system): {', '.join(f'{t:.2f}' for t in cpu)} s "
           f"(median {statistics.median(cpu):.2f} s; close to the wall time on an idle machine)")
-    print(f"  in process: load {loaded - started:.2f} s + draft and render {drafted - loaded:.3f} s; "
+    print(f"  in process: load {loaded - started:.2f} s (CPU {cpu1 - cpu0:.2f} s) + draft and render "
+          f"{drafted - loaded:.3f} s (CPU {cpu2 - cpu1:.3f} s); "
           f"R{draft.session}: {len(plan.files)} files, ~{plan.loc_total:,} LOC, {len(plan.clusters)} clusters, "
           f"{len(plan.problems)} parse warnings")
     if len(outputs) != 1:
