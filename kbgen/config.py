@@ -53,10 +53,12 @@ DEFAULT_CATEGORY_ALIASES: dict[str, str] = {
     "fabricated": "fabricated-data",
     "fake-data": "fabricated-data",
 }
-#: Source files count for coverage and gaps; tests, type stubs and docs do not.
+#: Source files count for gaps; tests, type stubs, docs and generated code do not (nobody plans to
+#: read a protobuf stub or a minified bundle; ``exclude_paths`` in the database adds the team's own).
 DEFAULT_SOURCE_EXCLUDES: tuple[str, ...] = (
     "%/test/%", "%/tests/%", "%/__tests__/%", "%.test.%", "%.spec.%", "%_test.%",
     "%.d.ts", "%.md", "%/docs/%", "%.txt",
+    "%/generated/%", "%.generated.%", "%.min.js", "%.pb.go", "%_pb2.py",
 )
 
 

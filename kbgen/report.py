@@ -179,7 +179,7 @@ def _categories(figs: Figures) -> list[str]:
 
 def make_report(options: Options, output: Path | None = None, *, check: bool = False) -> ReportResult:
     """Load, compute and render; write ``output`` when given (only if changed, never under ``check``)."""
-    from kbgen.sync import domain_doc_paths
+    from kbgen.domain_paths import domain_doc_paths
 
     started = time.perf_counter()
     snap = load(options)

@@ -1,8 +1,9 @@
-"""``kbgen plan parse|import|show|list``."""
+"""``kbgen plan parse|import|show|list|draft``."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
 from kbgen.model import Snapshot
 from kbgen.outcomes import expected_vs_actual
-from kbgen.plan import Plan, PlanWarning, parse_plan_file
+from kbgen.plan import Plan, PlanWarning, parse_plan, parse_plan_file
 from kbgen.wording import count
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
@@ -250,3 +251,74 @@ def _question_state(snap: Snapshot, question: dict[str, Any]) -> dict[str, Any]:
     answers = snap.answers_of_question.get(qid, ())
     return {**question, "status": snap.question_status(qid), "inferred_from": snap.question_inference(qid),
             "status_label": snap.question_label(qid), "answers": [a.finding_id for a in answers]}
+
+
+_TIER_HELP = "Only this priority-gap tier (CONNECTED, OWN_CODE, PROXIMATE, NEARBY, DOMAIN_ONLY); repeatable."
+
+
+@plan_app.command("draft")
+def plan_draft(
+    session: Annotated[str | None, typer.Option("--session", help="Session number of the plan (R102 or 102); "
+                                                "default: the one after the database's highest.")] = None,
+    files: Annotated[int, typer.Option("--files", help="At most this many files.")] = 9,
+    loc_budget: Annotated[int, typer.Option("--loc-budget", help="At most this many lines of code in all "
+                                            "(the first file is taken even when larger).")] = 4000,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="Only gaps tagged with this domain, of "
+                                                     "any priority; repeatable.")] = None,
+    package: Annotated[list[str] | None, typer.Option("--package", help="Only gaps in this package; "
+                                                      "repeatable.")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", help=_TIER_HELP)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Plan file to write ('-' prints it); "
+                                               "default: R<n>-plan.md in the plans folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the plan file if it exists.")] = False,
+    date: Annotated[str | None, typer.Option("--date", help="The plan's date (YYYY-MM-DD); default: "
+                                             "today.")] = None,
+) -> None:
+    """Draft the next session's execution plan from the priority gaps (never replaces a plan without --force).
+
+    How files are chosen and grouped, and what each part of the draft says: kbgen's reference docs,
+    docs/reference/plans.md ("Drafting a plan").
+    """
+    from kbgen.draft import DraftRequest, draft_plan, write_plan
+    from kbgen.report import load
+
+    options = STATE.options(required=STATE.db is None)
+    request = DraftRequest(files=files, loc_budget=loc_budget, domains=tuple(domain or ()),
+                           packages=tuple(package or ()), tiers=tuple(tier or ()))
+    number = _session_number(session)
+    target = None if output == "-" else Path(output) if output else None
+    if target is not None and target.is_dir():
+        raise UsageError(f"{target} is a folder; give the plan's file name with -o")
+    if target is not None and target.exists() and not force:  # say so before reading a whole campaign
+        raise UsageError(f"{target} already exists; it may hold edits", hint="choose another -o, or pass --force")
+    snap = load(options)
+    draft = draft_plan(snap, options, request, session=number, date=date)
+    _warn_taken(snap, draft.session)
+    parsed = parse_plan(draft.text, "draft")
+    for w in parsed.problems:  # never expected: the draft is written to parse cleanly
+        warn(f"the drafted plan reads back with a warning at line {w.line}: {w.message} [{w.code}] "
+             "(a kbgen bug: please report it)")
+    if output == "-":
+        stdout_write(draft.text)
+        return
+    path = target if target is not None else options.plans_path / f"R{draft.session}-plan.md"
+    write_plan(path, draft.text, force=force)
+    sel = draft.selection
+    tiers = ", ".join(f"{n} {t}" for t, n in Counter(g.tier for g in sel.picks).most_common())
+    shown = _display_path(path, Path.cwd())
+    say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
+        f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
+    say(f"next: replace the 'TODO (researcher)' lines, then "
+        f"'kbgen session start R{draft.session} --plan {shown}'")
+
+
+def _warn_taken(snap: Snapshot, number: int) -> None:
+    """A draft for a session the database already knows (given with --session) is allowed, but said."""
+    session = snap.session_by_number.get(number)
+    reads = len(snap.reads_of_session.get(session.id, ())) if session is not None else 0
+    if reads:
+        warn(f"R{number} already has {reads:,} recorded read{'s' if reads != 1 else ''}: this plan is for a "
+             "session that has started")
+    stored = snap.plan_by_session.get(number)
+    if stored is not None:
+        warn(f"R{number} already has an imported plan ({stored.source_path}); importing this one replaces it")

@@ -22,6 +22,7 @@ from kbgen.render.feed import FEED_FILE, feed_xml
 from kbgen.render.myst import Md, bullet_list, doc_link, fmt_int, need_link, pct, table
 from kbgen.render.pages import _render
 from kbgen.render.view import SiteView
+from kbgen.wording import count
 
 #: The latest-changes page, relative to the generated folder.
 CHANGES_PAGE = "changes"
@@ -45,10 +46,6 @@ def session_changes(view: SiteView) -> dict[int, Changes]:
 
 # -- pieces --------------------------------------------------------------------------
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
 def _links(view: SiteView, finding_ids: Sequence[int]) -> str:
     shown = [view.finding_ref(i) for i in finding_ids[:INLINE_LINKS]]
     more = len(finding_ids) - len(shown)
@@ -60,13 +57,13 @@ def summary_items(view: SiteView, c: Changes, *, where: str) -> list[Md]:
     items: list[Md] = []
     if c.new_findings:
         counts = ", ".join(f"{n:,} {sev.lower()}" for sev, n in c.severity_counts.items())
-        text = f"{_plural(len(c.new_findings), 'new finding')}: {escape.inline(counts)}"
+        text = f"{count(len(c.new_findings), 'new finding')}: {escape.inline(counts)}"
         alerts = [f.id for f in c.alerts]
         if alerts:
             text += f". Critical and high: {_links(view, alerts)}"
         items.append(Md(text))
     if c.resolved:
-        items.append(Md(f"{_plural(len(c.resolved), 'finding')} resolved: "
+        items.append(Md(f"{count(len(c.resolved), 'finding')} resolved: "
                         f"{_links(view, [r.finding.id for r in c.resolved])}"))
     for s in c.superseded:
         reason = f": {escape.inline(s.reason)}" if s.reason else ""
@@ -75,19 +72,19 @@ def summary_items(view: SiteView, c: Changes, *, where: str) -> list[Md]:
         unknown = sum(1 for r in c.depth_rises if r.before_unknown)
         detail = (f", {unknown:,} of them with no earlier depth on record" if unknown and unknown < len(c.depth_rises)
                   else ", none with an earlier depth on record" if unknown else "")
-        items.append(Md(f"{_plural(len(c.depth_rises), 'file')} read deeper{detail} ({where})"))
+        items.append(Md(f"{count(len(c.depth_rises), 'file')} read deeper{detail} ({where})"))
     if c.files_gained:
-        groups = [g for g in (_plural(len(c.domains), "domain") if c.domains else "",
-                              _plural(len(c.packages), "package")) if g]
+        groups = [g for g in (count(len(c.domains), "domain") if c.domains else "",
+                              count(len(c.packages), "package")) if g]
         items.append(Md(f"{fmt_int(c.loc_gained)} more LOC read MEDIUM or deeper "
-                        f"({_plural(c.files_gained, 'file')}) in {' and '.join(groups)}"))
+                        f"({count(c.files_gained, 'file')}) in {' and '.join(groups)}"))
     if c.answered:
-        items.append(Md(f"{_plural(len(c.answered), 'plan question')} answered ({where})"))
+        items.append(Md(f"{count(len(c.answered), 'plan question')} answered ({where})"))
     if c.edges:
-        items.append(Md(f"{_plural(len(c.edges), 'dependency edge')} recorded ({where})"))
+        items.append(Md(f"{count(len(c.edges), 'dependency edge')} recorded ({where})"))
     if not items:
         items.append(Md("No findings, deeper reads, statuses or answers recorded"
-                        if not c.reads else f"{_plural(c.reads, 'read')}, none deeper than before; no findings"))
+                        if not c.reads else f"{count(c.reads, 'read')}, none deeper than before; no findings"))
     return items
 
 
@@ -188,20 +185,20 @@ def changes_page(view: SiteView, options: Options, shown: Sequence[Changes], att
             "heading": f"{s.label} — {s.focus}" if s.focus else s.label,
             "facts": Md(" · ".join(part for part in (
                 escape.inline(s.date) if s.date else "",
-                f"{_plural(c.reads, 'read')} of {_plural(c.files_read, 'file')}",
+                f"{count(c.reads, 'read')} of {count(c.files_read, 'file')}",
                 doc_link("session page", page)) if part)),
             "summary": bullet_list(summary_items(view, c, where=f"[details](#{section_label(s)})")),
             "domains": coverage_table(view, c.domains, "Domain", shares=True) if c.domains else "",
             "packages": coverage_table(view, c.packages, "Package", shares=True) if c.packages else "",
         })
     notes = [
-        f"{_plural(attribution.reads_without_session, 'read')} and "
-        f"{_plural(attribution.findings_without_session, 'finding')} carry no session and count for none",
-        f"{fmt_int(attribution.edges_attributed)} of {_plural(attribution.edges_total, 'dependency edge')} "
+        f"{count(attribution.reads_without_session, 'read')} and "
+        f"{count(attribution.findings_without_session, 'finding')} carry no session and count for none",
+        f"{fmt_int(attribution.edges_attributed)} of {count(attribution.edges_total, 'dependency edge')} "
         "name their session at the start of their evidence; the database does not date the others",
     ]
     if attribution.statuses_without_session:
-        notes.append(f"{_plural(attribution.statuses_without_session, 'finding status', 'finding statuses')} "
+        notes.append(f"{count(attribution.statuses_without_session, 'finding status', 'finding statuses')} "
                      "name no recorded session")
     return _render(
         "changes.md.j2", count=len(shown),

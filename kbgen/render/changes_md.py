@@ -15,15 +15,12 @@ from kbgen.changes import ALERT_SEVERITIES, Attribution, Changes, CoverageDelta
 from kbgen.model import Finding, Snapshot
 from kbgen.render import gfm
 from kbgen.render.myst import pct
+from kbgen.wording import count
 
 #: Rows past which a list is folded into a <details> block.
 FOLD_ROWS = 10
 #: Characters of a finding's description shown in a list.
 DESCRIPTION_LIMIT = 300
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> list[str]:
@@ -56,20 +53,20 @@ def headline(c: Changes) -> list[str]:
     items = []
     if c.new_findings:
         counts = ", ".join(f"{n:,} {sev.lower()}" for sev, n in c.severity_counts.items())
-        items.append(f"{_plural(len(c.new_findings), 'new finding')}: {counts}")
+        items.append(f"{count(len(c.new_findings), 'new finding')}: {counts}")
     else:
         items.append("No new findings")
     if c.resolved or c.superseded:
-        items.append(f"{_plural(len(c.resolved), 'finding')} resolved, {len(c.superseded):,} superseded")
+        items.append(f"{count(len(c.resolved), 'finding')} resolved, {len(c.superseded):,} superseded")
     if c.depth_rises:
         unknown = sum(1 for r in c.depth_rises if r.before_unknown)
-        items.append(f"{_plural(len(c.depth_rises), 'file')} read deeper"
+        items.append(f"{count(len(c.depth_rises), 'file')} read deeper"
                      + (f" ({unknown:,} with no earlier depth on record)" if unknown else ""))
     if c.files_gained:
-        items.append(f"{c.loc_gained:,} more LOC read MEDIUM or deeper ({_plural(c.files_gained, 'file')})")
+        items.append(f"{c.loc_gained:,} more LOC read MEDIUM or deeper ({count(c.files_gained, 'file')})")
     if c.answered:
-        items.append(f"{_plural(len(c.answered), 'plan question')} answered")
-    items.append(f"{_plural(len(c.edges), 'dependency edge')} attributed" if c.edges
+        items.append(f"{count(len(c.answered), 'plan question')} answered")
+    items.append(f"{count(len(c.edges), 'dependency edge')} attributed" if c.edges
                  else "No dependency edges attributed (the database does not date them)")
     return items
 
@@ -100,12 +97,12 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
         out += ["### New critical and high findings", ""]
         lines = [f"- **{f.severity}** {f.need_id}{_where(snap, f)}: {gfm.text(_cut(f.description))}"
                  for f in alerts]
-        out += _fold(_plural(len(alerts), "critical or high finding"), lines, len(lines))
+        out += _fold(count(len(alerts), "critical or high finding"), lines, len(lines))
     others = [f for f in c.new_findings if f.severity not in ALERT_SEVERITIES]
     if others:
         lines = [f"- {f.severity} {f.need_id}{_where(snap, f)}: {gfm.text(_cut(f.description))}" for f in others]
         out += ["### Other new findings", ""]
-        out += _fold(_plural(len(others), "other finding"), lines, len(lines))
+        out += _fold(count(len(others), "other finding"), lines, len(lines))
 
     if c.resolved or c.superseded:
         out += ["### Resolved and superseded", ""]
@@ -129,7 +126,7 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
                  f"{r.file.loc:,}" if r.file and r.file.loc is not None else "—",
                  r.before or "not recorded", r.after] for r in c.depth_rises]
         lines = _table(["File", "Package", "LOC", "Before", "After"], rows, "llrll")
-        out += _fold(_plural(len(rows), "file") + " read deeper", lines, len(rows))
+        out += _fold(count(len(rows), "file") + " read deeper", lines, len(rows))
 
     if c.answered:
         out += ["### Plan questions answered", ""]
@@ -141,7 +138,7 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
             verdict = f" Answer: {gfm.text(_cut(a.verdict, 200))}" if a.verdict else ""
             lines.append(f"- {a.question.id}: {gfm.text(_cut(a.question.text, 200))} "
                          f"({'; '.join(x for x in (findings, how + earlier) if x)}).{verdict}")
-        out += _fold(_plural(len(lines), "question"), lines, len(lines))
+        out += _fold(count(len(lines), "question"), lines, len(lines))
 
     if c.edges:
         out += ["### Dependency edges", ""]
@@ -154,7 +151,7 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
                          gfm.code(dst.path) if dst else f"file {e.dependency.target_file_id}",
                          "yes" if e.dependency.verified else "no"])
         lines = _table(["From", "Relationship", "To", "Verified"], rows, "llll")
-        out += _fold(_plural(len(rows), "edge"), lines, len(rows))
+        out += _fold(count(len(rows), "edge"), lines, len(rows))
 
     if len(breakdown) > 1:
         out += ["### Per session", ""]
@@ -163,13 +160,13 @@ def render(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = (),
                  f"{len(b.answered):,}"] for b in breakdown]
         lines = _table(["Session", "Date", "New findings", "Critical/high", "Read deeper", "LOC MEDIUM+",
                         "Answered"], rows, "llrrrrr")
-        out += _fold(_plural(len(rows), "session"), lines, len(rows))
+        out += _fold(count(len(rows), "session"), lines, len(rows))
 
     if attribution is not None:
         notes = []
         if attribution.reads_without_session or attribution.findings_without_session:
-            notes.append(f"{_plural(attribution.reads_without_session, 'read')} and "
-                         f"{_plural(attribution.findings_without_session, 'finding')} in the database carry no "
+            notes.append(f"{count(attribution.reads_without_session, 'read')} and "
+                         f"{count(attribution.findings_without_session, 'finding')} in the database carry no "
                          "session and are not counted")
         if attribution.edges_unattributed:
             notes.append(f"{attribution.edges_unattributed:,} of {attribution.edges_total:,} dependency edges cannot "
