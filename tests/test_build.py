@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,26 @@ def test_pagefind_indexes_the_content_element_only_when_the_theme_has_it(tmp_pat
                                          encoding="utf-8")
     cmd = pagefind_command(tmp_path)
     assert cmd[cmd.index("--root-selector") + 1] == PAGEFIND_ROOT
+
+
+def test_two_fresh_builds_write_the_same_bytes(example_project: Options, tmp_path: Path) -> None:
+    """Every page, needs.json and the search index: identical from the same sources (kbgen.sphinxext.stable_ids).
+
+    sphinx-needs gives each need container a random id and stamps needs.json with the build time
+    by default; either would make every build a diff of every page. The one file left out is
+    sphinx-needs' schema report, which records how long its validation took.
+    """
+    sites = []
+    for n in (1, 2):
+        out = tmp_path / f"site{n}"
+        proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "-d", str(tmp_path / f"dt{n}"),
+                               str(example_project.docs_path), str(out)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        sites.append({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+                      if p.is_file() and p.name != "schema_violations.json"})
+    first, second = sites
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+    html = first["kb/sessions/S3.html"].decode("utf-8")
+    assert 'id="SNCB-F' in html and 'id="SNCB-Q3-' in html
+    assert len(set(re.findall(r'id="(SNCB-[^"]+)"', html))) == html.count('id="SNCB-')

@@ -175,6 +175,7 @@ def test_corpus_round_trips(name: str) -> None:
 @example("*a* _b_ **c** ~~d~~ snake_case a*b*c 2*3 $x$")
 @example("# h\n- item\n+ item\n* item\n1. one\n2) two\n> q\n---\n===\n%c\n+++\n(t)=\n:::x\n{#id}\n|-|-|\n~~~")
 @example("foo #\nbar ##  \n\\\n[x]: y\n<http://a> <b> &amp; &#1;")
+@example("^]:")  # as link text: "[^\\]:" at a line start is a footnote definition
 def test_escaped_text_round_trips(text: str) -> None:
     check_inline(text)
     check_block(text)

@@ -179,4 +179,5 @@ def test_needs_are_search_results_and_their_metadata_is_not_indexed(built_exampl
 
     assert "kb/sessions/S3" in pages_with("preopen")  # (stemmed) the finding's text is indexed ...
     for term in ("severity_raw", "followed_up", "category_raw"):  # ... its metadata is not
-        assert not {d for d in pages_with(term) if d.startswith("kb/")}, term
+        # (kb/figures defines the figures and names the database columns they count, followed_up among them)
+        assert not {d for d in pages_with(term) if d.startswith("kb/") and d != "kb/figures"}, term

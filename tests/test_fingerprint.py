@@ -9,6 +9,7 @@ and move modules around in the copy.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,10 +43,12 @@ def move_gc_policy(package: Path) -> Path:
     (package / "sphinxext" / "gcpolicy.py").rename(moved)
     extension = package / "sphinxext" / "extension.py"
     text = extension.read_text(encoding="utf-8")
-    assert "from kbgen.sphinxext import gcpolicy, labels, search, speedups" in text
-    extension.write_text(text.replace("from kbgen.sphinxext import gcpolicy, labels, search, speedups",
-                                      "from kbgen import gc_policy as gcpolicy\n"
-                                      "    from kbgen.sphinxext import labels, search, speedups"), encoding="utf-8")
+    imports = re.search(r"^( +)from kbgen\.sphinxext import gcpolicy, (.+)$", text, re.M)
+    assert imports, "extension.py imports gcpolicy from kbgen.sphinxext"
+    indent, others = imports.groups()
+    extension.write_text(text.replace(imports.group(0), f"{indent}from kbgen import gc_policy as gcpolicy\n"
+                                                        f"{indent}from kbgen.sphinxext import {others}"),
+                         encoding="utf-8")
     return moved
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
+from kbgen.cli.tables import text_row
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.db.load import load_snapshot
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_present
@@ -144,10 +145,6 @@ def plan_import(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _add_row(table: Table, *cells: str) -> None:
-    """A table row of plain text: plan text is data, ``[permissions]`` is not Rich markup."""
-    table.add_row(*(Text(cell) for cell in cells))
-
 
 def _display_path(path: Path, base: Path) -> str:
     try:
@@ -171,7 +168,7 @@ def plan_list() -> None:
     plans = stored_plans(engine) if kb_tables_present(engine) else []
     table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
     for p in plans:
-        _add_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
+        text_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
     if not STATE.quiet:
         console.print(table) if plans else say("no plans imported yet (kbgen plan import PATH)")
@@ -218,12 +215,12 @@ def plan_show(
         for f in (f for f in files if f.get("cluster") == cluster.get("letter")):
             fid = f.get("file_id")
             shown = "—" if fid is None else f"{fid} (by path)" if f.get("resolved_by") == "path" else str(fid)
-            _add_row(table, shown, str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
+            text_row(table, shown, str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
     for q in questions:
-        _add_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
+        text_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
                        q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
     console.print(qtable)
     for cq in data.get("cluster_questions") or []:
@@ -231,7 +228,7 @@ def plan_show(
     if outcomes:
         otable = Table("Outcome", "Expected", "Actual", "Result", title="Expected versus actual")
         for row in outcomes:
-            _add_row(otable, row.label, row.expected, row.actual, row.result)
+            text_row(otable, row.label, row.expected, row.actual, row.result)
         console.print(otable)
     prose = [o for i, o in enumerate(data.get("outcomes") or [], start=1)
              if i not in {int(e.get("outcome") or 0) for e in data.get("expectations") or []}]

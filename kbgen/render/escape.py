@@ -292,7 +292,10 @@ def _link_text(text: str) -> str:
 
 
 def _link_text_uncached(text: object) -> str:
-    return _escape_line(" ".join(clean(text).split("\n")).replace("\t", " "), link_text=True)
+    out = _escape_line(" ".join(clean(text).split("\n")).replace("\t", " "), link_text=True)
+    # After the link's own ``[``, a leading ``^`` opens a footnote (``[^x]: ...`` at a line start
+    # is a footnote definition whatever the escapes inside the label).
+    return "\\" + out if out.startswith("^") else out
 
 
 _LINE_BOUNDARY = frozenset({_WS})

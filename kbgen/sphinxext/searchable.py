@@ -15,6 +15,11 @@ excerpts) get Sphinx's own ``no-search`` class, which its indexer skips and
 Pagefind's ``--exclude-selectors`` names too (:data:`kbgen.build.PAGEFIND_EXCLUDE`).
 Weights (``data-pagefind-weight``): a need's head line counts like a page
 title, the text of a finding or question twice a normal word.
+
+Digests are left out too: a session page's "Changes in this session" section
+repeats, in a few lines, verdicts and paths that the page's own needs hold in
+full. Indexed, the digest sits under the session's heading, so a search for a
+finding's words landed on the session instead of on the finding.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ NO_SEARCH = "no-search"
 HEAD_WEIGHT = "7"
 TEXT_WEIGHT = "2"
 WEIGHTED_TYPES = ("needs_type_finding", "needs_type_question")
+#: Titles of generated sections that only repeat what the page's needs say
+#: (``kbgen/render/templates/session_changes.md.j2``).
+DIGEST_TITLES = frozenset({"Changes in this session"})
 
 
 class need_heading(nodes.Element):  # type: ignore[misc]  # (docutils node classes are lower case)
@@ -78,6 +86,9 @@ def make_needs_searchable(app: Sphinx, doctree: nodes.document, docname: str) ->
     """Give every need table of an HTML page a heading with its id, unindexed metadata and weights."""
     if app.builder.format != "html":
         return
+    for section in doctree.findall(nodes.section):
+        if section.children and isinstance(section[0], nodes.title) and section[0].astext() in DIGEST_TITLES:
+            section["classes"].append(NO_SEARCH)
     for table in list(doctree.findall(nodes.table)):
         classes = table["classes"]
         if "need" not in classes or not table["ids"]:
