@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
-from bench.synthetic import generate  # noqa: E402
+from bench.campaign import campaign_project  # noqa: E402
 from kbgen.config import Options  # noqa: E402
 from kbgen.draft import DraftRequest, draft_plan  # noqa: E402
 from kbgen.plan import parse_plan  # noqa: E402
@@ -69,15 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kbgen-bench-draft-") as tmp:
         project = Path(tmp)
-        url = args.db
-        if url is None:
-            url = f"sqlite:///{project / 'research.db'}"
-            started = time.perf_counter()
-            summary = generate(url, scale=args.scale, seed=args.seed)
-            print(f"generated x{args.scale:g}: {summary.counts['files']:,} files, "
-                  f"{summary.counts['findings']:,} findings in {time.perf_counter() - started:.1f} s")
-        (project / "conf").mkdir()
-        (project / "conf" / "kbgen.yaml").write_text(f"database: {url}\n", encoding="utf-8")
+        url = campaign_project(project, args.db, scale=args.scale, seed=args.seed)
         cmd = [sys.executable, "-m", "kbgen", "--project", str(project), "plan", "draft", "-o", "-",
                "--date", DATE, *(x for d in args.domain for x in ("--domain", d))]
         times: list[float] = []

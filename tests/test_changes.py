@@ -36,6 +36,7 @@ from kbgen.errors import UsageError
 from kbgen.model import Snapshot
 from kbgen.render import changes_md, gfm
 from kbgen.render.changes_json import to_dict
+from kbgen.report import load
 from tests.conftest import make_example_project
 
 RANK = ("CASE UPPER(TRIM({col})) WHEN 'DEEP' THEN 5 WHEN 'MEDIUM' THEN 4 WHEN 'SURFACE' THEN 3 "
@@ -72,12 +73,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Options, Path, Sn
 
 
 def _load(options: Options) -> Snapshot:
-    url = resolve_url(options.database, options.project_dir)
-    engine = open_engine(url, readonly=True)
-    try:
-        return load_snapshot(engine, options, url)
-    finally:
-        engine.dispose()
+    return load(options)
 
 
 # -- the independent computation ----------------------------------------------------------
