@@ -35,6 +35,7 @@ from kbgen.config import Options  # noqa: E402
 from kbgen.draft import DraftRequest, draft_plan  # noqa: E402
 from kbgen.plan import parse_plan  # noqa: E402
 from kbgen.report import load  # noqa: E402
+from kbgen.wording import count  # noqa: E402
 
 LIMIT_S = 2.0
 DATE = "2025-12-01"
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(median {statistics.median(cpu):.2f} s; close to the wall time on an idle machine)")
     print(f"  in process: load {loaded - started:.2f} s (CPU {cpu1 - cpu0:.2f} s) + draft and render "
           f"{drafted - loaded:.3f} s (CPU {cpu2 - cpu1:.3f} s); "
-          f"R{draft.session}: {len(plan.files)} files, ~{plan.loc_total:,} LOC, {len(plan.clusters)} clusters, "
-          f"{len(plan.problems)} parse warnings")
+          f"R{draft.session}: {count(len(plan.files), 'file')}, ~{plan.loc_total:,} LOC, "
+          f"{count(len(plan.clusters), 'cluster')}, {count(len(plan.problems), 'parse warning')}")
     if len(outputs) != 1:
         print("  ERROR: the runs printed different drafts")
         return 1
