@@ -140,7 +140,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
         heading(2, "Domain index"),
         table(["Domain", "Priority", "Files", "Coverage", "Description"],
               [[doc_links.get(c.name, Md(escape.cell(c.name))), c.priority, c.files, analysis.coverage_text(c),
-                escape.plain(snap.domain_by_name[c.name].description or "", 160) or "—"]
+                escape.shorten(snap.domain_by_name[c.name].description or "", 160) or "—"]
                for c in figs.domains]) or "No domains.\n",
     ]
     return "\n".join(p for p in parts if p).rstrip("\n") + "\n"
@@ -163,7 +163,7 @@ def _open_findings(snap: Snapshot, figs: Figures) -> list[str]:
         table(["Finding", "Severity", "File", "Package", "Session", "Description"],
               [[x.need_id, x.severity, *_file(snap.file_by_id.get(x.file_id) if x.file_id is not None else None),
                 snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
-                escape.plain(x.description, 120) or "—"] for x in shown]),
+                escape.shorten(x.description, 120) or "—"] for x in shown]),
     ]
 
 

@@ -174,3 +174,11 @@ def generated_project_without_db(tmp_path: Path) -> Path:
     (root / "conf").mkdir(parents=True)
     (root / "conf" / "kbgen.yaml").write_text(f"database: sqlite:///{tmp_path / 'nothing.db'}\n", encoding="utf-8")
     return root
+
+
+def test_report_shows_finding_text_as_written(example_project: Options) -> None:
+    """A description is shortened, never altered: ``memory_size(4 << 30)`` is not broken into ``4 < < 30``."""
+    proc = kbgen(example_project.project_dir, "report")
+    assert proc.returncode == 0, proc.stderr
+    row = next(r for r in tables(section(proc.stdout, "Open findings"))[1] if unescape(r["Finding"]) == "F31")
+    assert "memory_size(4 << 30)" in row["Description"]

@@ -238,8 +238,8 @@ def unverified_table(view: SiteView, deps: Sequence[Dependency]) -> Md:
         f = snap.file_by_id.get(fid)
         return file_cell(view, f) if f else f"file {fid} (not in the files table)"
     return table(["From", "Relationship", "To", "Evidence"],
-                 [[cell(d.source_file_id), d.relationship, cell(d.target_file_id), escape.plain(d.evidence, 120) or "—"]
-                  for d in deps])
+                 [[cell(d.source_file_id), d.relationship, cell(d.target_file_id),
+                   escape.shorten(d.evidence, 120) or "—"] for d in deps])
 
 
 def package_map_table(figs: Figures) -> Md:
