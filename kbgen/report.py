@@ -73,7 +73,7 @@ def _link(text: str, target: Path, base: Path) -> Md:
 
 def _coverage_rows(rows: list[Coverage], link: dict[str, Md] | None = None) -> list[list[object]]:
     return [[(link or {}).get(c.name, Md(escape.cell(c.name))), *([c.priority] if link is not None else []), c.files,
-             c.depth_count("DEEP"), c.depth_count("MEDIUM"), c.depth_count("SURFACE"), c.depth_count("NOT_TOUCHED"),
+             *(c.depth_count(d) for d in analysis.IN_SCOPE_DEPTHS),
              c.loc, c.loc_read, analysis.coverage_text(c)] for c in rows]
 
 
@@ -92,7 +92,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
     latest = figs.latest_session
     when = f" ({escape.inline(latest.date)})" if latest and latest.date else ""
     as_of = f"As of session {escape.inline(latest.label)}{when}" if latest else "No sessions recorded yet"
-    depth_cols = ["Files", "DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED", "LOC", "LOC read", "Coverage"]
+    depth_cols = ["Files", *analysis.IN_SCOPE_DEPTHS, "LOC", "LOC read", "Coverage"]
     doc_links = {name: _link(name, path, base) for name, path in domain_docs.items()}
     parts: list[str] = [
         heading(1, f"{options.title}: master index"),

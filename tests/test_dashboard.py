@@ -28,7 +28,7 @@ from kbgen.render import charts, graph_svg, graphs
 from kbgen.render.view import SiteLayout, SiteView
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
-from tests.test_analysis import SqlFigures, own_package, sql_figures
+from tests.test_analysis import IN_SCOPE_DEPTHS, SqlFigures, own_package, sql_figures
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
 _HEADING = re.compile(r"^(#{1,6}) (.*)$")
@@ -285,8 +285,8 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
         shown = {}
         for r in table(dash, title):
             files, loc, files_read, loc_read = num(r["Files"]), num(r["LOC"]), 0, num(r["LOC read"])
-            shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in
-                                                                     ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
+            shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in IN_SCOPE_DEPTHS))
+            assert sum(num(r[d]) for d in IN_SCOPE_DEPTHS) == files, f"{title}: depths do not add up: {r}"
             excluded = (ref.domains_excluded if name_col == "Domain" else ref.packages_excluded)
             assert unescape(r["Coverage"]) == coverage_text(files, loc, loc_read,
                                                              excluded.get(link_text(r[name_col]), 0))

@@ -43,7 +43,8 @@ CATEGORIES_PAGE = "findings-by-category"
 #: The page that defines every figure (generated: it states this project's settings).
 DEFINITIONS_PAGE = "figures"
 CHARTS_DIR = "charts"
-DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
+#: A coverage row's depth columns: every in-scope depth, so they add up to the row's Files.
+DEPTH_COLUMNS: tuple[str, ...] = analysis.IN_SCOPE_DEPTHS
 
 
 # -- cells --------------------------------------------------------------------------
