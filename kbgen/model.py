@@ -116,6 +116,16 @@ class Finding:
         return self.category if not raw or raw == self.category else f"{self.category} ({raw})"
 
     @property
+    def severity_shown(self) -> str:
+        """The normalised severity, and the recorded spelling where it is another word: ``MEDIUM (moderate)``.
+
+        Case and spacing are no other spelling of a severity (``High`` is HIGH), as the
+        vocabulary folds them; a recorded ``Med`` or ``moderate`` is worth showing.
+        """
+        raw = (self.severity_raw or "").strip()
+        return self.severity if not raw or vocab.severity_key(raw) == self.severity else f"{self.severity} ({raw})"
+
+    @property
     def lines(self) -> str:
         if self.line_start is None:
             return ""

@@ -103,3 +103,31 @@ def test_pages_say_what_was_found(example_project: Options) -> None:
     assert answers and answers.group(1) in ("answered", "inferred from the file") and "(" not in answers.group(2)
     # a finding's title is plain text: its code spans without their backticks
     assert ":::{finding} PluginHost::load preopens the site root" in session
+
+
+def test_file_pages_show_the_normalised_severity(example_project: Options) -> None:
+    """The Findings table of a file page says HIGH, as every other page does, whatever the research row spells
+    (``High``, ``medium``, ``info``); another word (``Med``) is shown beside it, as categories are."""
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+
+    snap = load_snapshot(open_engine(example_project.database), example_project)
+    raw = {f.severity_raw for f in snap.findings if f.file_id is not None}
+    assert raw - {f.severity for f in snap.findings}, "the example has no finding recorded in another case"
+    cells = []
+    for page in sorted((example_project.generated_path / "files").glob("FILE*.md")):
+        text = page.read_text(encoding="utf-8")
+        findings = text[text.index("## Findings"):] if "## Findings" in text else ""
+        cells += re.findall(r"^\| \[F\d+\]\(#need-F\d+\) \| ([^|]+) \|", findings, re.MULTILINE)
+    assert cells and set(cells) <= {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN"}, set(cells)
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("High", "HIGH"), (" high ", "HIGH"), ("HIGH", "HIGH"), (None, "HIGH"),
+                                            ("Hi", "HIGH (Hi)"), ("major", "HIGH (major)")])
+def test_severity_shown_names_another_word_only(raw: str | None, shown: str) -> None:
+    from kbgen.model import Finding
+    from kbgen.vocab import severity
+
+    f = Finding(id=1, file_id=None, session_id=None, line_start=None, line_end=None, severity=severity(raw or "HIGH"),
+                severity_raw=raw, category="x", category_raw=None, description="", followed_up=False)
+    assert f.severity_shown == shown

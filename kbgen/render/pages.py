@@ -368,7 +368,7 @@ def file_page(view: SiteView, f: File) -> str:
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
-        [need_link(x.need_id, x.need_id), x.severity_raw or x.severity, x.description or "—",
+        [need_link(x.need_id, x.need_id), x.severity_shown, x.description or "—",
          x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
