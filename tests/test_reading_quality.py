@@ -131,3 +131,28 @@ def test_severity_shown_names_another_word_only(raw: str | None, shown: str) -> 
     f = Finding(id=1, file_id=None, session_id=None, line_start=None, line_end=None, severity=severity(raw or "HIGH"),
                 severity_raw=raw, category="x", category_raw=None, description="", followed_up=False)
     assert f.severity_shown == shown
+
+
+def test_every_finding_label_of_a_domain_shows_in_its_document(example_project: Options) -> None:
+    """A positive finding's label (the severity registries skip it) leads its row in the Positives Registry,
+    and the severity table it is missing from says so: a reader never meets a gap (3c from M2) unexplained."""
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+
+    snap = load_snapshot(open_engine(example_project.database), example_project)
+    positives_seen = 0
+    for domain, labels in snap.labels_of_domain.items():
+        path = example_project.domains_path / domain / "analysis.md"
+        blocks = {b.key: b.text for b in split(path.read_text(encoding="utf-8")) if isinstance(b, GeneratedBlock)}
+        for lab in labels:
+            f = snap.finding_by_id.get(lab.finding_id)
+            if f is None:
+                continue
+            if snap.is_positive(f):
+                positives_seen += 1
+                assert re.search(rf"^\| {lab.text}: ", blocks["positives"], re.MULTILINE), (domain, lab.text)
+                assert re.search(rf"\b{lab.text}\b[^\n]* positive findings?, listed in the Positives Registry",
+                                 blocks["findings"]), (domain, lab.text)
+            else:
+                assert re.search(rf"^\| {lab.text} \|", blocks["findings"], re.MULTILINE), (domain, lab.text)
+    assert positives_seen, "the example has no labelled positive finding"
