@@ -156,3 +156,15 @@ def test_every_finding_label_of_a_domain_shows_in_its_document(example_project: 
             else:
                 assert re.search(rf"^\| {lab.text} \|", blocks["findings"], re.MULTILINE), (domain, lab.text)
     assert positives_seen, "the example has no labelled positive finding"
+
+
+def test_domain_header_shows_status_and_last_update_on_two_lines(example_project: Options) -> None:
+    """The header's two quoted lines stay two lines on GitHub and the site (not "In progress Last updated")."""
+    from markdown_it import MarkdownIt
+
+    for path in sorted(example_project.domains_path.glob("*/analysis.md")):
+        header = next(b.body for b in split(path.read_text(encoding="utf-8"))
+                      if isinstance(b, GeneratedBlock) and b.key == "header")
+        assert [line[:16] for line in header.strip().splitlines()] == ["> **Priority**: ", ">", "> **Last updated"]
+        html = MarkdownIt("commonmark").render(header)
+        assert re.search(r"<strong>Status</strong>: [^<]+</p>\s*<p><strong>Last updated</strong>", html), html

@@ -43,8 +43,10 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
     files = snap.files_of_domain.get(name, ())
     sessions = session_log_order(snap, analysis.sessions_touching_domain(snap, name))
     last = snap.session_by_id[sessions[-1]] if sessions else None
+    # Two quoted lines, as the documented header has them, a paragraph each: with no empty quote line
+    # between them markdown joins them into one ("Status: In progress Last updated: ...").
     header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: "
-              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n"
+              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n>\n"
               f"> **Last updated**: {escape.inline(last.date or '—') if last else '—'}"
               f"{f' (Session {escape.inline(last.label)})' if last else ''}\n")
 
