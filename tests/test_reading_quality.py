@@ -168,3 +168,57 @@ def test_domain_header_shows_status_and_last_update_on_two_lines(example_project
         assert [line[:16] for line in header.strip().splitlines()] == ["> **Priority**: ", ">", "> **Last updated"]
         html = MarkdownIt("commonmark").render(header)
         assert re.search(r"<strong>Status</strong>: [^<]+</p>\s*<p><strong>Last updated</strong>", html), html
+
+
+def _table_rows(text: str, after: str) -> list[dict[str, str]]:
+    lines = text[text.index(after):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        block.append(line)
+    head = [c.strip() for c in block[0].strip("|").split("|")]
+    return [dict(zip(head, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in block[2:]]
+
+
+def test_traceability_counts_percent_and_wording_agree(example_project: Options) -> None:
+    """Answered = every kind of answer; Answered + Open = Questions; the percent is Answered / Questions;
+    the overall sentence says the same numbers. A partial answer in words is "partly answered" everywhere."""
+    import json
+    import subprocess
+    import sys
+
+    gen = example_project.generated_path
+    text = (gen / "traceability.md").read_text(encoding="utf-8")
+    kinds = ("Explicit (full)", "Explicit (partly)", "Inferred (file)", "Inferred (cluster)")
+    totals = dict.fromkeys(("Questions", "Answered", "Open", *kinds), 0)
+    for row in _table_rows(text, "## Answered per session"):
+        n = {k: int(row[k]) for k in totals}
+        assert n["Answered"] == sum(n[k] for k in kinds) and n["Answered"] + n["Open"] == n["Questions"], row
+        assert row["Answered %"] == f"{round(100 * n['Answered'] / n['Questions'])}%", row
+        totals = {k: totals[k] + n[k] for k in totals}
+    overall = re.search(r"Overall: \*\*(\d+)%\*\* of (\d+) questions answered: (\d+) answered \((\d+) fully and "
+                        r"(\d+) partly by an explicit answer, (\d+) inferred from the file, (\d+) inferred from the "
+                        r"cluster\) and (\d+) open", text)
+    assert overall, text[:1500]
+    assert [int(g) for g in overall.groups()] == [
+        round(100 * totals["Answered"] / totals["Questions"]), totals["Questions"], totals["Answered"],
+        *(totals[k] for k in kinds), totals["Open"]]
+    assert totals["Explicit (partly)"] and totals["Inferred (cluster)"], "the example lost its partial/cluster cases"
+    # Q3-2003 (a partial answer in words) reads "partly answered" on every page and in plan show
+    assert "[Q3-2003 (partly answered)](#need-Q3-2003) | partly answered |" in text
+    assert "| [Q3-2003 (partly answered)](#need-Q3-2003) | partly answered |" in (
+        gen / "files" / "FILE2003.md").read_text(encoding="utf-8")
+    session = (gen / "sessions" / "S3.md").read_text(encoding="utf-8")
+    assert "| Questions answered explicitly | 8 | 6/8 (1 in words only, 1 partly) |" in session
+    assert ':answer: "partial"' in session[session.index(":id: Q3-2003") - 400:]
+    doc = (example_project.domains_path / "live-preview" / "analysis.md").read_text(encoding="utf-8")
+    assert re.search(r"^\| Q3-2003 \| R3 \| .* \| partly answered: ", doc, re.MULTILINE)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "KBGEN_DB"}
+    shown = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(example_project.project_dir),
+                            "plan", "show", "R3", "--json"], capture_output=True, text=True, check=True, env=env)
+    questions = {q["id"]: q for q in json.loads(shown.stdout)["questions"]}
+    assert questions["Q3-2003"]["status"] == "answered" and questions["Q3-2003"]["partly"] is True
+    assert questions["Q3-2003"]["status_label"] == "partly answered"
+    assert questions["Q3-1012"]["partly"] is False
