@@ -222,3 +222,12 @@ def test_traceability_counts_percent_and_wording_agree(example_project: Options)
     assert questions["Q3-2003"]["status"] == "answered" and questions["Q3-2003"]["partly"] is True
     assert questions["Q3-2003"]["status_label"] == "partly answered"
     assert questions["Q3-1012"]["partly"] is False
+
+
+def test_cluster_question_names_its_cluster_as_the_headings_do(example_project: Options) -> None:
+    """Q3-N1 says "the files of cluster B": the page's cluster headings carry the letter, as the plan's do."""
+    session = (example_project.generated_path / "sessions" / "S3.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"on the files of cluster ([A-Z])\b", session))
+    assert named == {"B"}
+    headings = re.findall(r"^### Cluster ([A-Z]): ", session, re.MULTILINE)
+    assert headings == ["A", "B"] and named <= set(headings)

@@ -255,7 +255,10 @@ def session_page(view: SiteView, s: Session) -> str:
                          "yes" if fid in read_depth else "no"])
         n_files = int(cluster.stated_files or len(members))
         stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.stated_loc)} LOC)"
-        clusters.append({"title": (cluster.name or "Cluster") + stated,
+        # "Cluster B: ..." as the plan heads it: a cluster question's answer names its cluster by letter.
+        name = f"Cluster {cluster.letter}" + (f": {cluster.name}" if cluster.name else "") if cluster.letter \
+            else cluster.name or "Cluster"
+        clusters.append({"title": name + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
