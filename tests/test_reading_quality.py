@@ -231,3 +231,60 @@ def test_cluster_question_names_its_cluster_as_the_headings_do(example_project: 
     assert named == {"B"}
     headings = re.findall(r"^### Cluster ([A-Z]): ", session, re.MULTILINE)
     assert headings == ["A", "B"] and named <= set(headings)
+
+
+_RATIONALE_PLAN = """# R12 Execution Plan: Tokenizer
+
+**Date**: 2026-03-02
+**Session ID**: 12
+**Focus**: Deep-read the tokenizer.
+
+## Rationale
+
+Drafted from the priority gaps: it takes `CONNECTED` files first.
+
+- **CONNECTED** `src/lexer/lexer.rs`: imported by `src/parse/mod.rs` (DEEP)
+- `src/lexer/token_stream.rs` <script>alert(1)</script> *not bold*
+- a ``code ` span`` with a backtick
+
+1. first
+2. second `x`
+
+## Target: 1 file, ~612 LOC
+
+### Cluster A: Tokenizer (1 file, ~612 LOC)
+
+| # | File ID | File | LOC | Context |
+|---|---------|------|-----|---------|
+| 1 | 501 | `src/lexer/lexer.rs` | 612 | PROXIMATE |
+
+**Key questions**:
+- Does `lexer.rs` handle CRLF?
+"""
+
+
+def test_plan_rationale_keeps_its_lists_and_code_spans_as_inert_text() -> None:
+    """`kbgen plan draft` writes its rationale as bullets with code spans: the session page shows a list with
+    code, as the plan reads, while everything else in it stays text (plan text is data)."""
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    from kbgen.plan.parser import parse_plan
+    from kbgen.render.pages import rationale_md
+
+    plan = parse_plan(_RATIONALE_PLAN, "R12-plan.md")
+    html = BeautifulSoup(MarkdownIt("commonmark").render(rationale_md(plan.rationale or "")), "html.parser")
+    assert [p.get_text() for p in html.find_all("p")] == [
+        "Drafted from the priority gaps: it takes CONNECTED files first."]
+    bullets = html.find("ul")
+    assert bullets is not None
+    items = bullets.find_all("li", recursive=False)
+    assert [i.get_text() for i in items] == [
+        "CONNECTED src/lexer/lexer.rs: imported by src/parse/mod.rs (DEEP)",
+        "src/lexer/token_stream.rs <script>alert(1)</script> not bold",
+        "a code ` span with a backtick"]
+    assert [c.get_text() for c in items[0].find_all("code")] == ["src/lexer/lexer.rs", "src/parse/mod.rs"]
+    assert [c.get_text() for c in items[2].find_all("code")] == ["code ` span"]
+    assert not html.find_all(["script", "em", "strong"])  # plan text is data: no markup beyond code spans
+    ordered = html.find("ol")
+    assert ordered is not None and [li.get_text() for li in ordered.find_all("li")] == ["first", "second x"]

@@ -308,7 +308,7 @@ def session_page(view: SiteView, s: Session) -> str:
         anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
-        rationale=Md(escape.block((data.rationale if data else None) or "")),
+        rationale=rationale_md((data.rationale if data else None) or ""),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
         changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
@@ -334,6 +334,29 @@ def _cluster_question(view: SiteView, s: Session, item: ClusterQuestion) -> Md:
         return Md(f"{text} — open")
     return Md(f"{text} — {escape.inline('answered (inferred from the cluster): ')}"
               + ", ".join(view.finding_ref(fid) for fid in answers))
+
+
+_LIST_LINE = re.compile(r"(?:- |(\d{1,9})\. )(.*)")
+
+
+def rationale_md(text: str) -> Md:
+    """A plan's rationale as the plan wrote it: paragraphs, and lists (a paragraph whose every line is
+    ``- item`` or ``1. item``, as the plan parser keeps them) as lists. Every paragraph and item is
+    escaped as data (:mod:`kbgen.render.escape`), so its code spans show as code and nothing else is markup.
+    """
+    parts = []
+    for chunk in (c.strip("\n") for c in escape.clean(text).split("\n\n")):
+        lines = chunk.split("\n")
+        matches = [_LIST_LINE.fullmatch(line) for line in lines]
+        if chunk and all(matches):
+            ordered = all(m.group(1) for m in matches if m)
+            if ordered:
+                parts.append("".join(f"{m.group(1)}. {escape.inline(m.group(2))}\n" for m in matches if m))
+            else:
+                parts.append(bullet_list([m.group(2) for m in matches if m]))
+        elif chunk.strip():
+            parts.append(escape.block(chunk) + "\n")
+    return Md("\n".join(parts))
 
 
 def _results_section(results: Results | None) -> Md:
