@@ -184,6 +184,10 @@ def read_alias_file(path: Path, configured: Vocabulary, stored: Mapping[str, str
     shown = "<stdin>" if str(path) == "-" else str(path)
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:  # worded as every other command words it, not as errno does
+        return AliasFile(errors=[Problem("no such file", shown)])
+    except IsADirectoryError:
+        return AliasFile(errors=[Problem("is a folder, not an alias file", shown)])
     except (OSError, UnicodeDecodeError) as exc:
         return AliasFile(errors=[Problem(f"cannot read: {exc}", shown)])
     return parse_alias_file(text, shown, configured, stored)

@@ -157,6 +157,11 @@ def test_a_bad_alias_file_writes_nothing(messy: tuple[Options, str, list[int]], 
     broken.write_text("aliases:\n  a: [b\n", encoding="utf-8")
     result = kbgen(options, url, "vocab", "apply", str(broken))
     assert result.returncode == 2 and f"{broken}:" in result.stderr and "not valid YAML" in result.stderr
+    missing = tmp_path / "nonexist.yaml"
+    result = kbgen(options, url, "vocab", "apply", str(missing))
+    assert result.returncode == 2 and result.stderr.splitlines() == [f"error: {missing}: no such file"]
+    result = kbgen(options, url, "vocab", "apply", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.splitlines() == [f"error: {tmp_path}: is a folder, not an alias file"]
     piped = kbgen(options, url, "vocab", "apply", "-", stdin="aliases:\n  fabrication: fabricated-data\n")
     assert piped.returncode == 0 and "add     fabrication → fabricated-data" in piped.stdout
 
