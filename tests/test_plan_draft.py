@@ -458,3 +458,43 @@ def test_the_loop_draft_start_record_draft_again(tmp_path: Path) -> None:
     assert again.stderr.startswith("error: no priority gaps left: every source file of the HIGH domains is read")
     nxt = kbgen(project, "plan", "draft", "-o", "-", "--domain", "live-preview", "--date", DATE)
     assert nxt.returncode == 0 and nxt.stdout.startswith("# R6 Execution Plan")
+
+
+def test_an_empty_database_says_what_is_missing_not_that_everything_is_read(tmp_path: Path) -> None:
+    """``kbgen init`` + ``kbgen db init``: nothing is read, so "every file is read or excluded" would be false."""
+    project = tmp_path / "kb"
+    assert kbgen(project, "init", str(project)).returncode == 0
+    url = f"sqlite:///{tmp_path / 'research.db'}"
+    assert kbgen(project, "db", "init", url).returncode == 0
+    empty = kbgen(project, "--db", url, "plan", "draft", "-o", "-")
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert empty.stderr.strip().splitlines() == [
+        "error: nothing to draft from: the database has no files and no domains yet (load the inventory of the code "
+        "under study first: packages, files, domains and file_domains, as kbgen's reference docs describe them in "
+        "docs/reference/research-database.md)"]
+
+    engine = open_engine(url)
+    tables = rt.research_metadata.tables
+    with engine.begin() as conn:
+        conn.execute(insert(tables["packages"]).values(id=1, name="core", base_path="~/repos/core"))
+        conn.execute(insert(tables["files"]).values(id=1, package_id=1, relative_path="src/a.rs", loc=10,
+                                                    depth="NOT_TOUCHED"))
+    options = Options(project_dir=project, database=url)
+
+    def why() -> str:
+        with pytest.raises(UsageError) as info:
+            draft_plan(load(options), options, DraftRequest(), date=DATE)
+        return str(info.value)
+
+    assert why().startswith("nothing to draft from: the database has no domains yet")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["domains"]).values(id=1, name="core", priority="MEDIUM"))
+    assert why().startswith("no priority gaps: no domain has HIGH priority (name a domain with --domain")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["domains"]).values(id=2, name="build", priority="HIGH"))
+    assert why().startswith("no priority gaps: no file is tagged with a HIGH domain (build)")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["file_domains"]).values(file_id=1, domain_id=2))
+        conn.execute(tables["files"].update().values(depth="DEEP"))
+    assert why().startswith("no priority gaps left: every source file of the HIGH domains is read or excluded")
+    engine.dispose()
