@@ -54,6 +54,11 @@ def check_draft(snap: Snapshot, options: Options, request: DraftRequest, draft: 
     assert not plan.problems, "\n".join(f"{w.line}: {w.message} [{w.code}]" for w in plan.problems)
     assert not plan.warnings, "not even a note (the date is filled in)"
     assert (plan.session, plan.date) == (draft.session, draft.date)
+    # Counted nouns agree with their numbers, whatever the number of files.
+    n = len(draft.selection.picks)
+    reach = {1: "(if the planned file reaches DEEP)", 2: "(if both planned files reach DEEP)"}.get(
+        n, f"(if all {n:,} planned files reach DEEP)")
+    assert reach in draft.text and not re.search(r"\b1 [A-Z_]+ priority gaps\b|\ball 2 planned", draft.text)
 
     picks = [g for c in draft.clusters for g in c.picks]
     assert sorted(g.file.id for g in picks) == sorted(g.file.id for g in draft.selection.picks)
@@ -148,6 +153,7 @@ def test_example_draft(example: tuple[Options, Snapshot]) -> None:
     assert [f.file_id for f in plan.files] == [1015, 1011]  # the CONNECTED gap, then the OWN_CODE one
     assert plan.files[0].context == "CONNECTED: imported by src/plugin/host.rs (DEEP)"
     assert plan.files[1].context == "OWN_CODE: in the team's own package quillc-core"
+    assert "**Focus**: Deep-read 2 files (~816 LOC) in `src` — priority gaps: 1 CONNECTED, 1 OWN_CODE.\n" in draft.text
     assert (plan.files[0].repo, plan.files[0].repo_path) == ("quillc", "crates/quillc-core/src/plugin/abi.rs")
     assert "host.rs" in (plan.rationale or "")
     coverage = {c.name: c for c in analysis.coverage_by_domain(snap)}
@@ -247,6 +253,9 @@ def test_cli_draft_parse_import(example: tuple[Options, Snapshot], tmp_path: Pat
     other = tmp_path / "R77.md"
     made = kbgen(project, "plan", "draft", "--session", "R77", "--date", DATE, "--tier", "own_code", "-o", str(other))
     assert made.returncode == 0, made.stderr
+    assert "R77, 1 file (~" in made.stdout and "in 1 cluster;" in made.stdout
+    assert "**Focus**: Deep-read 1 file (~" in other.read_text(encoding="utf-8")
+    assert " — an OWN_CODE priority gap.\n" in other.read_text(encoding="utf-8")
     parsed = kbgen(project, "plan", "parse", str(other))
     assert parsed.returncode == 0 and "R77" in parsed.stdout and ", 0 warnings" in parsed.stdout
     assert parsed.stderr == ""

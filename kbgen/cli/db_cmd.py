@@ -104,6 +104,8 @@ def db_copy(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verification as JSON.")] = False,
 ) -> None:
     """Copy a whole research database (tables with their ids, kbgen's tables, views) to another backend."""
+    from kbgen.wording import count
+
     try:
         if STATE.quiet or as_json or not err_console.is_terminal:
             report = copy_database(source, target, replace=replace)
@@ -129,8 +131,8 @@ def db_copy(
         return
     if not STATE.quiet:
         _print_copy(report)
-    say(f"copied {len(report.tables)} tables, {report.rows:,} rows in {report.seconds:.1f} s; every table's "
-        "rows and checksum match")
+    say(f"copied {count(len(report.tables), 'table')}, {count(report.rows, 'row')} in {report.seconds:.1f} s; "
+        "every table's rows and checksum match")
 
 
 @db_app.command("checksum")

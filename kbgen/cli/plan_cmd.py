@@ -303,8 +303,8 @@ def plan_draft(
     sel = draft.selection
     tiers = ", ".join(f"{n} {t}" for t, n in Counter(g.tier for g in sel.picks).most_common())
     shown = _display_path(path, Path.cwd())
-    say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
-        f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
+    say(f"wrote {shown}: R{draft.session}, {count(len(sel.picks), 'file')} (~{sel.loc:,} LOC) in "
+        f"{count(len(draft.clusters), 'cluster')}; {tiers}")
     say(f"next: replace the 'TODO (researcher)' lines, then "
         f"'kbgen session start R{draft.session} --plan {shown}'")
 

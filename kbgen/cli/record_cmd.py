@@ -74,6 +74,7 @@ def session_start(
 ) -> None:
     """Create the session row (or reuse it) and write its worksheet, prefilled from the plan."""
     from kbgen.record.start import default_worksheet, start_session
+    from kbgen.wording import count
 
     number = parse_session(session)
     options = STATE.options(required=STATE.db is None)
@@ -86,7 +87,7 @@ def session_start(
         engine.dispose()
     say(f"R{number}: session {result.session_action} (id {result.session_id})"
         + (f"; plan {result.plan_action}" if result.plan_action else "; no plan"))
-    say(f"wrote {_shown(target)}: {result.reads} planned files, {result.questions} questions "
+    say(f"wrote {_shown(target)}: {count(result.reads, 'planned file')}, {count(result.questions, 'question')} "
         f"(record it with: kbgen record {_shown(target)})")
 
 

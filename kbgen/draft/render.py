@@ -209,11 +209,13 @@ def _header(snap: Snapshot, options: Options, draft: PlanDraft, one_package: boo
                              for d in g.domains)
     coverage = {c.name: c for c in draft.expected.domains}
     titles = [_cluster_title(c, one_package) for c in draft.clusters]
-    focus = (text(f"Deep-read {count(len(picks), 'file')} (~{sel.loc:,} LOC) — {_tiers_text(picks)} priority "
-                  f"gap{'s' if len(picks) != 1 else ''} in ")
+    # "1 CONNECTED and 1 OWN_CODE priority gaps" reads wrong in either number: the tiers go after a colon.
+    tiers = (f"{'an' if picks[0].tier[0] in 'AEIOU' else 'a'} {picks[0].tier} priority gap" if len(picks) == 1
+             else "priority gaps: " + ", ".join(f"{n:,} {t}" for t, n in _tier_counts(picks)))
+    focus = (text(f"Deep-read {count(len(picks), 'file')} (~{sel.loc:,} LOC) in ")
              + join(titles[:3] + ([text(count(len(titles) - 3, "more cluster"))] if len(titles) > 3 else []),
                     ", ", " and ")
-             + text("."))
+             + text(f" — {tiers}."))
     strategic: list[Phrase] = []
     for name in domains[:3]:
         c = coverage[name]
@@ -293,7 +295,8 @@ def _outcomes(draft: PlanDraft, one_package: bool) -> list[Md]:
     loc = draft.selection.loc
     exp = draft.expected
     n = len(picks)
-    reach = f"if all {n:,} planned files reach DEEP" if n > 1 else "if the planned file reaches DEEP"
+    reach = (f"if all {n:,} planned files reach DEEP" if n > 2 else "if both planned files reach DEEP" if n == 2
+             else "if the planned file reaches DEEP")
     lines = [Md(f"Files read: {n:,} (every planned file, read DEEP)"),
              Md(f"DEEP count: {exp.deep_now:,} → {exp.deep_after:,} ({reach})")]
     if exp.rate is not None and loc > 0:

@@ -145,7 +145,8 @@ def nothing_to_draft(snap: Snapshot) -> UsageError:
                                f"file_domains, {_INVENTORY_DOC}")
     if not snap.files:
         return UsageError("nothing to draft from: the database has no files yet",
-                          hint=f"load the inventory of the code under study first: packages and files, {_INVENTORY_DOC}")
+                          hint="load the inventory of the code under study first: packages and files, "
+                               + _INVENTORY_DOC)
     if not snap.domains:
         return UsageError("nothing to draft from: the database has no domains yet (a draft plans the unread files "
                           "of HIGH-priority domains)",
