@@ -166,7 +166,14 @@ def plan_list() -> None:
     """List the imported plans."""
     engine = _open_for_read()
     plans = stored_plans(engine) if kb_tables_present(engine) else []
-    table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
+    # Identifiers and figures keep their width at 80 columns (a pipe's); the title wraps, the path folds.
+    table = Table()
+    table.add_column("Session", no_wrap=True)
+    table.add_column("Title")
+    table.add_column("Files", justify="right", no_wrap=True)
+    table.add_column("Questions", justify="right", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    table.add_column("Imported", no_wrap=True)
     for p in plans:
         text_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
@@ -219,6 +226,7 @@ def plan_show(
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
+    qtable.columns[0].no_wrap = True  # an ID, never cut; the question's text wraps
     for q in questions:
         text_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
                        q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
