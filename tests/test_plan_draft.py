@@ -27,7 +27,7 @@ from kbgen.draft.clusters import paths_collide
 from kbgen.draft.select import rank_key
 from kbgen.errors import UsageError
 from kbgen.model import Snapshot
-from kbgen.plan import Plan, parse_plan
+from kbgen.plan import QUESTION_PLACEHOLDER, Plan, parse_plan
 from kbgen.plan.outcomes import DEEP_COUNT, FILES_READ, NEW_FINDINGS
 from tests.conftest import make_example_project
 
@@ -52,7 +52,9 @@ def check_draft(snap: Snapshot, options: Options, request: DraftRequest, draft: 
     """Everything the issue's acceptance asks of a draft, computed independently where it can be."""
     plan = parse_plan(draft.text, f"R{draft.session}-plan.md")
     assert not plan.problems, "\n".join(f"{w.line}: {w.message} [{w.code}]" for w in plan.problems)
-    assert not plan.warnings, "not even a note (the date is filled in)"
+    # The only notes: each key question is still the draft's placeholder (the date is filled in).
+    assert [(w.code, w.line) for w in plan.warnings] == [(QUESTION_PLACEHOLDER, q.line) for q in plan.questions]
+    assert plan.placeholder_questions == plan.questions
     assert (plan.session, plan.date) == (draft.session, draft.date)
     # Counted nouns agree with their numbers, whatever the number of files.
     n = len(draft.selection.picks)
@@ -257,11 +259,25 @@ def test_cli_draft_parse_import(example: tuple[Options, Snapshot], tmp_path: Pat
     assert "**Focus**: Deep-read 1 file (~" in other.read_text(encoding="utf-8")
     assert " — an OWN_CODE priority gap.\n" in other.read_text(encoding="utf-8")
     parsed = kbgen(project, "plan", "parse", str(other))
-    assert parsed.returncode == 0 and "R77" in parsed.stdout and ", 0 warnings" in parsed.stdout
-    assert parsed.stderr == ""
+    assert parsed.returncode == 0 and "R77" in parsed.stdout
+    assert "1 question (1 still a placeholder), 0 warnings" in parsed.stdout, "a template slot is not a warning"
+    line = next(i for i, text in enumerate(other.read_text(encoding="utf-8").splitlines(), 1) if "**TODO (res" in text)
+    note = (f"note: {other}:{line}: question Q77-1011 is still the draft's placeholder 'TODO (researcher)': write "
+            "the question the session should answer [plan.placeholder-question]")
+    assert parsed.stderr.splitlines() == [note]
     imported = kbgen(project, "plan", "import", str(other))
     assert imported.returncode == 0, imported.stderr
-    assert imported.stderr == "" and "1 file," in imported.stdout
+    assert "1 file," in imported.stdout
+    assert imported.stderr.splitlines() == [note, (
+        f"warning: {other}: 1 question (line {line}) is still a 'TODO (researcher)' placeholder: it shows as an "
+        "open question until you write it and import the plan again")]
+    # Written, the question is a question: no note, no warning.
+    written = re.sub(r"\*\*TODO \(researcher\):\*\* .*", "is the HTML escaping complete?", other.read_text("utf-8"))
+    other.write_text(written, encoding="utf-8")
+    parsed = kbgen(project, "plan", "parse", str(other))
+    assert parsed.stderr == "" and "1 question, 0 warnings" in parsed.stdout
+    imported = kbgen(project, "plan", "import", str(other))
+    assert imported.returncode == 0 and imported.stderr == "", imported.stderr
 
     impossible = kbgen(project, "plan", "draft", "--domain", "python-bindings", "--tier", "CONNECTED", "-o", "-")
     assert impossible.returncode == 2 and impossible.stdout == ""
@@ -435,6 +451,9 @@ def test_the_loop_draft_start_record_draft_again(tmp_path: Path) -> None:
 
     started = kbgen(project, "session", "start", "R5", "--plan", str(plan_path))
     assert started.returncode == 0, started.stderr
+    assert re.fullmatch(r"warning: \S*R5-plan\.md: 2 questions \(lines \d+, \d+\) are still 'TODO \(researcher\)' "
+                        r"placeholders: they show as open questions until you write them and import the plan again\n",
+                        started.stderr), started.stderr
     assert "session created" in started.stdout and "plan created" in started.stdout
     worksheet = options.project_dir / "kbgen" / "example" / "worksheets" / "R5.yaml"
     data = yaml.safe_load(worksheet.read_text(encoding="utf-8"))

@@ -98,9 +98,11 @@ def plan_parse(
 def _print_plan_line(path: Path, plan: Plan) -> None:
     without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
     results = ", a Results section" if plan.results is not None else ""
+    todo = len(plan.placeholder_questions)  # template slots: noted, not counted as warnings
+    slots = f" ({todo:,} still {'a placeholder' if todo == 1 else 'placeholders'})" if todo else ""
     say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
         f"{count(len(plan.files), 'file')}{without}, {plan.loc_total:,} LOC, "
-        f"{count(len(plan.questions), 'question')}{results}, {count(len(plan.problems), 'warning')}")
+        f"{count(len(plan.questions), 'question')}{slots}{results}, {count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -139,11 +141,20 @@ def plan_import(
                 f"{count(result.questions, 'question')}; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
+            _warn_placeholders(path, plan)
     finally:
         engine.dispose()
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
 
+
+
+def _warn_placeholders(path: Path | str, plan: Plan) -> None:
+    """One warning (not failing) when imported questions are still the draft's placeholders."""
+    from kbgen.plan.questions import placeholder_summary
+
+    if plan.placeholder_questions:
+        warn(f"{path}: {placeholder_summary([q.line for q in plan.placeholder_questions])}")
 
 
 def _display_path(path: Path, base: Path) -> str:

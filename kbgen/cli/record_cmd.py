@@ -85,6 +85,10 @@ def session_start(
                                force=force)
     finally:
         engine.dispose()
+    if result.plan is not None and result.plan.placeholder_questions:  # imported, but said: they are not questions
+        from kbgen.plan.questions import placeholder_summary
+
+        warn(f"{plan}: {placeholder_summary([q.line for q in result.plan.placeholder_questions])}")
     say(f"R{number}: session {result.session_action} (id {result.session_id})"
         + (f"; plan {result.plan_action}" if result.plan_action else "; no plan"))
     say(f"wrote {_shown(target)}: {count(result.reads, 'planned file')}, {count(result.questions, 'question')} "

@@ -33,6 +33,7 @@ from kbgen.draft.expected import DomainChange, Expected
 from kbgen.draft.phrase import CODE, DATA, Phrase, code, join, text
 from kbgen.draft.select import Selection
 from kbgen.model import Snapshot
+from kbgen.plan.model import PLACEHOLDER_MARK
 from kbgen.render import escape
 from kbgen.render.myst import Md, finalize, pct
 from kbgen.wording import count
@@ -40,8 +41,9 @@ from kbgen.wording import count
 _ENV = Environment(loader=PackageLoader("kbgen.draft", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
-#: The mark a researcher replaces: plain words, so it reads the same raw and parsed.
-TODO = "TODO (researcher):"
+#: The mark a researcher replaces: plain words, so it reads the same raw and parsed; the plan parser
+#: notes every key question still carrying it (plan.placeholder-question).
+TODO = PLACEHOLDER_MARK
 #: What each tier suggests asking; no file names (a name in a question bullet would bind to it).
 QUESTION_HINTS: dict[str, str] = {
     "CONNECTED": "how does it serve the DEEP code it is linked to (see Context), and is that path real?",
