@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 
 from kbgen.cli.common import STATE, say, warn
-from kbgen.domain.lint import lint_paths
-from kbgen.domain.migrate import migrate_text
 from kbgen.errors import EXIT_CHECK_FAILED, KbgenError, UsageError
-from kbgen.outputs import write_if_changed
 
 domain_app = typer.Typer(help="Domain analysis documents.", no_args_is_help=True)
 
@@ -31,6 +28,8 @@ def _default_paths() -> list[Path]:
 def lint(paths: Annotated[list[Path] | None, typer.Argument(help="Documents or folders (default: the "
                                                             "project's domains folder).")] = None) -> None:
     """Check domain documents (the six checks of the spec); exit 1 on any problem."""
+    from kbgen.domain.lint import lint_paths
+
     targets = paths or _default_paths()
     for p in targets:
         if not p.exists():
@@ -50,6 +49,9 @@ def migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the report; write nothing.")] = False,
 ) -> None:
     """Convert hand-maintained documents into the managed form, keeping every line of prose."""
+    from kbgen.domain.migrate import migrate_text
+    from kbgen.outputs import write_if_changed
+
     for path in paths:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")

@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kbgen import analysis, vocab
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
 from kbgen.errors import EXIT_CHECK_FAILED
-from kbgen.render.myst import pct
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +44,10 @@ def report(
 
 def stats() -> None:
     """Headline figures in the terminal: inventory, depth, coverage, findings, gaps."""
+    from rich.table import Table
+
+    from kbgen import analysis, vocab
+    from kbgen.render.myst import pct
     from kbgen.report import load
 
     options = STATE.options()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kbgen.build import DEFAULT_JOBS, BuildResult, SearchMode, build_site
 from kbgen.cli.common import STATE, err_console, say
+
+if TYPE_CHECKING:
+    from kbgen.build import BuildResult, SearchMode
+
+#: ``kbgen build``'s default -j (:data:`kbgen.build.DEFAULT_JOBS`; a test keeps the two equal): the
+#: build module is imported when a command runs, not to print the help.
+DEFAULT_JOBS = "1"
 
 
 def register(app: typer.Typer) -> None:
@@ -24,12 +29,16 @@ JobsOption = Annotated[str, typer.Option("--jobs", "-j", help="Parallel Sphinx p
 
 
 def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode) -> BuildResult:
+    from kbgen.build import build_site
+
     options = STATE.options()
     if STATE.quiet:
         return build_site(options, clean=clean, strict=strict, jobs=jobs, search=search)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("sphinx {task.description:<8}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+                  console=err_console.real(), transient=True) as bar:
         task = bar.add_task("starting", total=100)
 
         def progress(phase: str, percent: int) -> None:
