@@ -20,9 +20,10 @@ refuse a stale site.
 Search: Sphinx's own index is one ``searchindex.js`` that every search
 downloads whole and that grows with the site. When the Pagefind binary (the
 ``pagefind_bin`` wheel) runs here, the built site is also indexed into
-Pagefind's chunked index (``pagefind/``), which the site's search page uses
-instead; without it the site keeps Sphinx's search (see
-``bench/README-theme.md`` for the measurements behind this).
+Pagefind's chunked index, which the site's search page uses instead; without
+it the site keeps Sphinx's search (see ``bench/README-theme.md`` for the
+measurements behind this). Pagefind re-indexes only the pages whose content
+changed (:mod:`kbgen.pagefind`).
 """
 
 from __future__ import annotations
@@ -39,25 +40,24 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import IO, Literal
 
-from kbgen import __version__
+from kbgen import __version__, pagefind
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+from kbgen.pagefind import (  # noqa: F401  (re-exported: the build's public names)
+    PAGEFIND_ROOT,
+    PAGEFIND_SUBDIR,
+    IndexUpdate,
+    index_with_pagefind,
+    pagefind_available,
+    pagefind_command,
+)
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
-#: Where Pagefind writes its bundle inside the site.
-PAGEFIND_SUBDIR = "pagefind"
-#: Page parts that are navigation, not content: Pagefind leaves them out of the index.
-PAGEFIND_EXCLUDE = (
-    ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
-    ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
-    ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
-)
 
 SearchMode = Literal["auto", "pagefind", "sphinx"]
 #: ``progress(phase, percent)``: phase is "reading", "writing" or "indexing".
@@ -85,12 +85,17 @@ class BuildResult:
     search: str = "sphinx"
     pages: int = 0
     warning_lines: tuple[str, ...] = ()
+    #: What the Pagefind index update did (None: no Pagefind, or nothing built).
+    search_update: IndexUpdate | None = None
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
         warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
+        search = self.search
+        if self.search_update is not None and self.search_update.mode != "full":
+            search += f" ({self.search_update.delta_pages:,} pages in the delta index)"
         return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
-                f"search: {self.search} → {self.index}")
+                f"search: {search} → {self.index}")
 
 
 # -- inputs and the build stamp ------------------------------------------------------------
@@ -274,50 +279,7 @@ def _count_pages(out_dir: Path) -> int:
     return sum(1 for p in out_dir.rglob("*.html") if not p.relative_to(out_dir).parts[0].startswith("_"))
 
 
-# -- Pagefind ------------------------------------------------------------------------------
-
-@cache
-def pagefind_available() -> bool:
-    """True when the Pagefind binary from the ``pagefind_bin`` wheel runs on this machine."""
-    try:
-        proc = subprocess.run([sys.executable, "-m", "pagefind_bin", "--version"], capture_output=True,
-                              text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and "pagefind" in proc.stdout.lower()
-
-
-#: pydata-sphinx-theme's page content. When the built pages have it, Pagefind indexes only that
-#: element: the same pages and words, about 15% faster at x1 (it skips the page chrome).
-PAGEFIND_ROOT = "article.bd-article"
-
-
-def pagefind_command(out_dir: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "pagefind_bin", "--site", str(out_dir), "--output-subdir", PAGEFIND_SUBDIR,
-           "--exclude-selectors", ", ".join(PAGEFIND_EXCLUDE), "--force-language", "en", "--quiet"]
-    if _has_content_root(out_dir / "index.html"):
-        cmd += ["--root-selector", PAGEFIND_ROOT]
-    return cmd
-
-
-def _has_content_root(page: Path) -> bool:
-    try:
-        return 'class="bd-article' in page.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-
-
-def index_with_pagefind(out_dir: Path) -> None:
-    """Write (replace) the Pagefind bundle of a built site."""
-    bundle = out_dir / PAGEFIND_SUBDIR
-    if bundle.exists():
-        shutil.rmtree(bundle)
-    proc = subprocess.run(pagefind_command(out_dir), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise EnvironmentProblem(f"pagefind failed (exit {proc.returncode}): "
-                                 f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
-                                 hint="use --search sphinx to build without it")
-
+# -- search --------------------------------------------------------------------------------
 
 def resolve_search(search: SearchMode) -> str:
     if search == "sphinx":
@@ -357,7 +319,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     stamp = read_stamp(options)
     index = options.build_path / "index.html"
     has_cache = (doctrees / "environment.pickle").exists() and index.exists()
-    bundle_ok = engine == "sphinx" or (options.build_path / PAGEFIND_SUBDIR / "pagefind.js").exists()
+    bundle_ok = engine == "sphinx" or pagefind.index_ready(options.build_path, doctrees)
     clean_before = stamp is not None and stamp.get("warnings") == 0
     if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
             and stamp.get("sphinx_index") == sphinx_index and bundle_ok and (clean_before or not strict):
@@ -380,17 +342,17 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
         raise BuildFailed(f"sphinx-build failed (exit {code}):\n{detail}")
     if not quiet and stderr.strip():
         sys.stderr.write(stderr)
-    bundle = options.build_path / PAGEFIND_SUBDIR
+    update = None
     if engine == "pagefind":
         if progress:
             progress("indexing", 0)
-        index_with_pagefind(options.build_path)
+        update = pagefind.update_index(options.build_path, doctrees, fold=clean)
         if progress:
             progress("indexing", 100)
-    elif bundle.exists():  # a previous build's index would now be stale: fall back to Sphinx's search
-        shutil.rmtree(bundle)
+    else:  # a previous build's index would now be stale: fall back to Sphinx's search
+        pagefind.clear(options.build_path, doctrees)
     pages = _count_pages(options.build_path)
     _write_stamp(options, fingerprint, engine, sphinx_index, pages, len(warning_lines))
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
-                       engine, pages, warning_lines)
+                       engine, pages, warning_lines, update)
 

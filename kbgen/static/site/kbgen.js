@@ -6,7 +6,9 @@
  *    dark palettes); the text stays, so nothing depends on colour alone.
  * 2. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
  *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
- *    Sphinx's search run, exactly as a plain Sphinx site would.
+ *    Sphinx's search run, exactly as a plain Sphinx site would. Pagefind's UI loads Pagefind
+ *    through kbgen's entry module (_static/kbgen-pagefind/pagefind.js), which adds the delta
+ *    bundle of the pages changed since the main bundle was written.
  */
 (function () {
   "use strict";
@@ -96,9 +98,10 @@
         document.getElementById("kbgen-sphinx-search").hidden = true;
         document.getElementById("search-results").hidden = true;
         host.hidden = false;
+        var entry = config.pagefindEntry ? new URL(config.pagefindEntry, window.location.href) : bundle;
         var ui = new window.PagefindUI({
           element: "#kbgen-pagefind",
-          bundlePath: bundle.pathname,
+          bundlePath: entry.pathname,
           showSubResults: true,
           showImages: false,
           resetStyles: false,
