@@ -93,7 +93,8 @@ class BuildResult:
         warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
         search = self.search
         if self.search_update is not None and self.search_update.mode != "full":
-            search += f" ({self.search_update.delta_pages:,} pages in the delta index)"
+            n = self.search_update.delta_pages
+            search += f" ({n:,} page{'' if n == 1 else 's'} in the delta index)"
         return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
                 f"search: {search} → {self.index}")
 
@@ -101,7 +102,7 @@ class BuildResult:
 # -- inputs and the build stamp ------------------------------------------------------------
 
 def doctrees_path(options: Options) -> Path:
-    return options.build_path.parent / ".doctrees"
+    return options.doctrees_path
 
 
 def stamp_path(options: Options) -> Path:
@@ -148,46 +149,77 @@ def _tool_versions() -> str:
     return "\n".join(lines) + "\n"
 
 
-def source_fingerprint(options: Options) -> str:
-    """A digest of every build input (content, not mtimes: checkouts and copies keep it stable).
-
-    Inputs are the project's sources and kbgen's extension and assets, plus the versions of
-    the Sphinx packages, so upgrading a tool also counts as a change.
-    """
+def tools_fingerprint() -> str:
+    """kbgen's Sphinx extension and site assets and the Sphinx packages' versions: when these change,
+    every page is read again (a new kbgen or Sphinx may read the same source differently)."""
     outer = hashlib.sha256(_tool_versions().encode())
     package = Path(__file__).parent
-
-    def add(label: str, path: Path) -> None:
-        outer.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-
     for path in _tool_files():
         if path.exists():
-            add(f"kbgen:{path.relative_to(package).as_posix()}", path)
+            outer.update(path.relative_to(package).as_posix().encode() + b"\0"
+                         + hashlib.sha256(path.read_bytes()).digest())
+    return outer.hexdigest()
+
+
+#: A build input's record: size, modification time (ns), SHA-256 of its content.
+InputTable = dict[str, list[object]]
+
+
+def scan_inputs(options: Options, known: InputTable | None = None, *, restore_mtimes: bool = False) -> InputTable:
+    """Every build input with its content digest; files whose size and time match ``known`` are not read.
+
+    ``restore_mtimes``: a file whose content is what ``known`` recorded but whose modification
+    time is not — a fresh checkout, a copy, a rewrite with the same bytes — gets the recorded
+    time back. Sphinx decides what to read again by modification times, so this keeps a build
+    on a fresh CI checkout (with the previous build restored from a cache) incremental.
+    """
+    table: InputTable = {}
     for path in _input_files(options):
         inside = path.is_relative_to(options.project_dir)
-        add(path.relative_to(options.project_dir).as_posix() if inside else path.as_posix(), path)
-    return outer.hexdigest()
-
-
-def hand_fingerprint(options: Options) -> str:
-    """A digest of the inputs kbgen does not generate: hand-written pages, configuration, tools.
-
-    When only generated pages and domain documents changed, a plain incremental build is
-    exact (see the module docstring). A hand-written page may define or link needs that
-    generated pages show, so when one of these changed every page is rewritten (``-a``).
-    """
-    outer = hashlib.sha256(_tool_versions().encode())
-    for path in _tool_files():
-        if path.exists():
-            outer.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
-    generated = options.generated_path.resolve()
-    domains = options.domains_path.resolve()
-    for path in _input_files(options):
-        resolved = path.resolve()
-        if resolved.is_relative_to(generated) or resolved.is_relative_to(domains):
+        rel = path.relative_to(options.project_dir).as_posix() if inside else path.as_posix()
+        st = path.stat()
+        old = known.get(rel) if known else None
+        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+            table[rel] = old
             continue
-        outer.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        mtime = st.st_mtime_ns
+        if restore_mtimes and old is not None and old[2] == digest and isinstance(old[1], int) and old[1] < mtime:
+            os.utime(path, ns=(st.st_atime_ns, old[1]))
+            mtime = old[1]
+        table[rel] = [st.st_size, mtime, digest]
+    return table
+
+
+def _fingerprint(tools: str, inputs: InputTable) -> str:
+    outer = hashlib.sha256(tools.encode())
+    for rel in sorted(inputs):
+        outer.update(rel.encode("utf-8") + b"\0" + str(inputs[rel][2]).encode())
     return outer.hexdigest()
+
+
+def source_fingerprint(options: Options, known: InputTable | None = None) -> str:
+    """A digest of every build input (content, not times: checkouts and copies keep it stable).
+
+    Inputs are the project's sources and kbgen's extension and assets, plus the versions of
+    the Sphinx packages, so upgrading a tool also counts as a change. ``known`` (the inputs
+    recorded by the last build) spares reading the files whose size and time did not change.
+    """
+    return _fingerprint(tools_fingerprint(), scan_inputs(options, known))
+
+
+def _output_marks(options: Options) -> list[object]:
+    """Size and time of the files every Sphinx build that changed anything rewrites: the pickled
+    environment and the HTML builder's ``.buildinfo``. Another tool's build changes them."""
+    marks: list[object] = []
+    for path in (doctrees_path(options) / "environment.pickle", options.build_path / ".buildinfo"):
+        try:
+            st = path.stat()
+        except OSError:
+            marks.append(None)
+        else:
+            marks.append([st.st_size, st.st_mtime_ns])
+    return marks
 
 
 def read_stamp(options: Options) -> dict[str, object] | None:
@@ -198,17 +230,22 @@ def read_stamp(options: Options) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_stamp(options: Options, fingerprint: str, search: str, sphinx_index: bool, pages: int,
-                 warnings: int) -> None:
+def _write_stamp(options: Options, *, fingerprint: str, tools: str, inputs: InputTable, search: str,
+                 sphinx_index: bool, pages: int, warnings: int) -> None:
     path = stamp_path(options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"fingerprint": fingerprint, "hand": hand_fingerprint(options), "kbgen": __version__,
-              "search": search, "sphinx_index": sphinx_index, "pages": pages,
-              "warnings": warnings,
-              "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {"fingerprint": fingerprint, "tools": tools, "kbgen": __version__, "search": search,
+              "sphinx_index": sphinx_index, "pages": pages, "warnings": warnings,
+              "outputs": _output_marks(options), "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "inputs": inputs}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def _known_inputs(stamp: dict[str, object] | None) -> InputTable | None:
+    inputs = stamp.get("inputs") if stamp else None
+    return inputs if isinstance(inputs, dict) else None
 
 
 def build_staleness(options: Options) -> str | None:
@@ -219,8 +256,11 @@ def build_staleness(options: Options) -> str | None:
     stamp = read_stamp(options)
     if stamp is None:
         return f"{options.build_path} was not built by 'kbgen build' (no build record; run 'kbgen build')"
-    if stamp.get("fingerprint") != source_fingerprint(options):
+    if stamp.get("fingerprint") != source_fingerprint(options, _known_inputs(stamp)):
         return "pages, domain documents or configuration changed since the last build (run 'kbgen build')"
+    if stamp.get("outputs") != _output_marks(options):
+        return (f"{options.build_path} was rebuilt by another tool (such as sphinx-build) since the last "
+                "'kbgen build', which also updates the search index (run 'kbgen build')")
     return None
 
 
@@ -236,14 +276,18 @@ SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
                    jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False,
-                   sphinx_search_index: bool = True) -> list[str]:
+                   sphinx_search_index: bool | None = None) -> list[str]:
     """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinxext.main`).
 
-    ``sphinx_search_index=False`` for a site searched through Pagefind only (:mod:`kbgen.sphinxext.search`).
+    Everything that shapes the site comes from conf.py and conf/kbgen.yaml, which the extension
+    reads too, so a plain ``sphinx-build`` of the same folders builds the same site from the same
+    environment. The one exception: ``sphinx_search_index`` other than the project's ``search``
+    setting implies (``kbgen build --search``) is passed with ``-D``
+    (:mod:`kbgen.sphinxext.search`).
     """
     cmd = [sys.executable, "-m", "kbgen.sphinxext.main", "-b", builder, "-j", jobs, "--no-color"]
-    if not sphinx_search_index:
-        cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}=0"]
+    if sphinx_search_index is not None and sphinx_search_index != (options.search != "pagefind"):
+        cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}={int(sphinx_search_index)}"]
     if clean:
         cmd.append("-E")
     if write_all:
@@ -281,7 +325,7 @@ def _count_pages(out_dir: Path) -> int:
 
 # -- search --------------------------------------------------------------------------------
 
-def resolve_search(search: SearchMode) -> str:
+def resolve_search(search: str) -> str:
     if search == "sphinx":
         return "sphinx"
     if pagefind_available():
@@ -295,45 +339,52 @@ def resolve_search(search: SearchMode) -> str:
 # -- the build -----------------------------------------------------------------------------
 
 def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = DEFAULT_JOBS,
-               quiet: bool = True, search: SearchMode = "auto",
+               quiet: bool = True, search: SearchMode | None = None,
                progress: BuildProgress | None = None) -> BuildResult:
     """Build the HTML site from the docs folder (sync first: see ``kbgen build``).
 
-    Incremental unless ``clean``; skips Sphinx entirely when no input changed
-    since the last successful build (and the search index is in place).
+    Incremental unless ``clean``; skips Sphinx entirely when no input changed since the last
+    successful build, the site was not rebuilt by another tool since, and the search index is in
+    place. ``search`` overrides the project's ``search`` setting for this build.
     """
     if not (options.docs_path / "conf.py").exists():
         raise EnvironmentProblem(f"no Sphinx conf.py in {options.docs_path}", hint="run 'kbgen init' first")
     if jobs != "auto" and not (jobs.isdigit() and int(jobs) > 0):
         raise UsageError(f"--jobs must be a positive number or 'auto', not {jobs!r}")
     started = time.perf_counter()
-    engine = resolve_search(search)
+    wanted = search or options.search
+    engine = resolve_search(wanted)
     # Sphinx's own index serves the search page when Pagefind cannot (a site opened from disk:
     # file:// pages cannot fetch Pagefind's chunks). Asking for Pagefind explicitly drops it.
-    sphinx_index = search != "pagefind"
+    sphinx_index = wanted != "pagefind"
     doctrees = doctrees_path(options)
     if clean:
         shutil.rmtree(options.build_path, ignore_errors=True)
         shutil.rmtree(doctrees, ignore_errors=True)
-    fingerprint = source_fingerprint(options)
     stamp = read_stamp(options)
+    tools = tools_fingerprint()
     index = options.build_path / "index.html"
     has_cache = (doctrees / "environment.pickle").exists() and index.exists()
+    inputs = scan_inputs(options, _known_inputs(stamp), restore_mtimes=has_cache)
+    fingerprint = _fingerprint(tools, inputs)
+    others = stamp is not None and stamp.get("outputs") != _output_marks(options)  # e.g. a plain sphinx-build
+    clean_before = stamp is not None and stamp.get("warnings") == 0 and not others
     bundle_ok = engine == "sphinx" or pagefind.index_ready(options.build_path, doctrees)
-    clean_before = stamp is not None and stamp.get("warnings") == 0
     if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
-            and stamp.get("sphinx_index") == sphinx_index and bundle_ok and (clean_before or not strict):
+            and stamp.get("sphinx_index") == sphinx_index and bundle_ok and not others \
+            and (clean_before or not strict):
+        update = None
+        if engine == "pagefind":  # a page rewritten by hand or by another tool is noticed here
+            update = pagefind.update_index(options.build_path, doctrees)
         pages = stamp.get("pages")
         return BuildResult(options.build_path, time.perf_counter() - started, 0, index, "up to date", engine,
-                           pages if isinstance(pages, int) else 0)
+                           pages if isinstance(pages, int) else 0, search_update=update)
 
     # Under --strict, warnings of pages that are not re-read would go unseen: re-read everything
-    # unless the last build is known to have been clean.
-    reread = clean or not has_cache or (strict and not clean_before)
+    # unless the last build is known to have been clean. A new kbgen or Sphinx reads everything anew.
+    reread = clean or not has_cache or (strict and not clean_before) or (stamp or {}).get("tools") != tools
     mode = "fresh" if reread else "incremental"
-    hand_changed = stamp is None or stamp.get("hand") != hand_fingerprint(options)
-    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed,
-                         sphinx_search_index=sphinx_index)
+    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, sphinx_search_index=sphinx_index)
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
     code, stderr = _run_sphinx(cmd, options.project_dir, progress)
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)
@@ -352,7 +403,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     else:  # a previous build's index would now be stale: fall back to Sphinx's search
         pagefind.clear(options.build_path, doctrees)
     pages = _count_pages(options.build_path)
-    _write_stamp(options, fingerprint, engine, sphinx_index, pages, len(warning_lines))
+    _write_stamp(options, fingerprint=fingerprint, tools=tools, inputs=inputs, search=engine,
+                 sphinx_index=sphinx_index, pages=pages, warnings=len(warning_lines))
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
                        engine, pages, warning_lines, update)
-

@@ -78,6 +78,10 @@ class Options:
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
     report_gap_limit: int = 20
+    #: The site's search: auto (Pagefind's index, with Sphinx's for pages opened from disk),
+    #: pagefind (Pagefind's only) or sphinx (Sphinx's only). Read by ``kbgen build`` and by the
+    #: Sphinx extension, so a plain ``sphinx-build`` builds the same site.
+    search: str = "auto"
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -96,6 +100,12 @@ class Options:
     @property
     def build_path(self) -> Path:
         return self.project_dir / self.build_dir
+
+    @property
+    def doctrees_path(self) -> Path:
+        """Sphinx's environment and doctrees: next to the site, not in it (never published), shared
+        by ``kbgen build`` and a plain ``sphinx-build`` (:mod:`kbgen.sphinxext.project`)."""
+        return self.build_path.parent / ".doctrees"
 
     @property
     def plans_path(self) -> Path:
@@ -117,7 +127,9 @@ class Options:
         return self if not url else replace(self, database=url)
 
 
-_STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
+_STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir", "search": "search"}
+#: The values of ``search``.
+SEARCH_MODES = ("auto", "pagefind", "sphinx")
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
 _INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
@@ -169,6 +181,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
         # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
         raise ConfigError(f"generated_subdir must be a plain folder inside docs_dir, got {str(generated)!r}",
                           path=path)
+    if kwargs.get("search", "auto") not in SEARCH_MODES:
+        raise ConfigError(f"search must be one of {', '.join(SEARCH_MODES)}, got {kwargs['search']!r}", path=path)
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options

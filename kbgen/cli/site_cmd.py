@@ -28,7 +28,7 @@ JobsOption = Annotated[str, typer.Option("--jobs", "-j", help="Parallel Sphinx p
                                         "(bench/README.md).")]
 
 
-def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode) -> BuildResult:
+def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode | None) -> BuildResult:
     from kbgen.build import build_site
 
     options = STATE.options()
@@ -52,9 +52,10 @@ def build(
     clean: Annotated[bool, typer.Option("--clean", help="Discard the previous build and build from scratch.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat Sphinx warnings as errors (exit 1).")] = False,
     jobs: JobsOption = DEFAULT_JOBS,
-    search: Annotated[str, typer.Option("--search", help="Search index: auto (Pagefind when its binary runs, "
-                                        "with Sphinx's for pages opened from disk), pagefind (Pagefind only: "
-                                        "faster builds, search over HTTP only) or sphinx.")] = "auto",
+    search: Annotated[str | None, typer.Option("--search", help="Search index, overriding the project's search "
+                                               "setting: auto (Pagefind when its binary runs, with Sphinx's for "
+                                               "pages opened from disk), pagefind (Pagefind only: faster builds, "
+                                               "search over HTTP only) or sphinx.")] = None,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Build the pages as they are, without syncing "
                                           "them from the database first.")] = False,
 ) -> None:
@@ -62,7 +63,7 @@ def build(
     from kbgen.cli.kb_cmd import run_sync
     from kbgen.errors import UsageError
 
-    if search not in ("auto", "pagefind", "sphinx"):
+    if search is not None and search not in ("auto", "pagefind", "sphinx"):
         raise UsageError(f"--search must be auto, pagefind or sphinx, not {search!r}")
     if not no_sync:
         report = run_sync()
