@@ -1,10 +1,11 @@
-# The two README commands: `make demo` (build and open the example knowledge base)
-# and `make test` (the whole test suite). Both create .venv on first use.
+# The two README commands: `make demo` (build the example knowledge base and open it in a browser,
+# or print its path where there is no display) and `make test` (the whole test suite). Both create
+# .venv on first use and need nothing but Python 3.11 and make (.ci/run proves it on a bare PATH).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint bench clean
+.PHONY: demo serve test test-fast test-speedups lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,28 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# The edit-test loop: everything but Sphinx builds, the browser and other slow tests
+# (markers in pyproject.toml). The PostgreSQL tests run when a server can be started.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+# The tests that compare kbgen's build speedups with the unpatched libraries, byte for byte, on the
+# lowest and the highest sphinx-needs (and Sphinx) that kbgen's speedups list as tested
+# (kbgen/sphinxext/speedups.py: TESTED_SPHINX_NEEDS, TESTED_SPHINX), each in a venv of its own.
+SPEEDUP_TESTS := tests/test_sphinx_speedups.py tests/test_sphinx_extension.py
+SPEEDUPS_LOW := "sphinx-needs==9.0.0" "sphinx==8.2.3"
+SPEEDUPS_HIGH := "sphinx-needs==9.1.0" "sphinx==9.0.4"
+
+.venv-speedups-%/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-speedups-$*
+	.venv-speedups-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-speedups-$*/bin/python -m pip install --quiet -e ".[test]" $(SPEEDUPS_$(shell echo $* | tr a-z A-Z))
+	touch $@
+
+test-speedups: .venv-speedups-low/.installed .venv-speedups-high/.installed
+	.venv-speedups-low/bin/python -m pytest -q -p no:cacheprovider $(SPEEDUP_TESTS)
+	.venv-speedups-high/bin/python -m pytest -q -p no:cacheprovider $(SPEEDUP_TESTS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kbgen tests bench
 	$(BIN)/mypy
@@ -36,4 +59,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf build db/research.db .pytest_cache
+	rm -rf build db/research.db .pytest_cache .venv-speedups-low .venv-speedups-high

@@ -44,7 +44,7 @@ _NEED_ROLE = re.compile(r"\{need\}`([^`]*)`")
 
 BASELINE_CONF = '''"""Plain-MyST baseline: the same pages and theme, no sphinx-needs."""
 project = {title!r}
-extensions = ["myst_parser", "sphinx.ext.graphviz"]
+extensions = ["myst_parser", "kbgen.sphinxext.graphs"]  # the same inline graphs, no sphinx-needs
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 0
 smartquotes = False

@@ -18,7 +18,7 @@ builds such a database from nothing but a seed:
   questions have findings of the same session to be matched with, and a
   few planned files stay unread (open questions).
 * **Messy on purpose.** Everything listed in the "Quirks" section of
-  ``shared/spec/research-db.md`` is present (see :data:`QUIRKS`).
+  ``docs/reference/research-database.md`` is present (see :data:`QUIRKS`).
 
 Backends: SQLite and PostgreSQL (``postgresql+psycopg://``). Only portable
 SQL is used. The one exception is the broken ``domain_coverage`` view: SQLite
@@ -66,7 +66,7 @@ __all__ = [
 
 Row = dict[str, object]
 
-#: Counts at scale 1.0 — one real campaign (shared/spec/research-db.md).
+#: Counts at scale 1.0 — one real campaign (docs/reference/research-database.md).
 BASE_COUNTS: dict[str, int] = {
     "packages": 11, "files": 13_400, "domains": 16, "sessions": 100, "findings": 10_000,
 }
@@ -1684,7 +1684,8 @@ def plan_file_name(plan: _Plan, day: date, drift: _Drift) -> str:
 
 def _render_plan(world: _World, plan: _Plan, day: date, cross_deps: dict[int, int],
                  drift: _Drift | None = None) -> str:
-    """One execution plan in the layout of ``shared/seed/R95-plan.md``, with the drift real plans show."""
+    """One execution plan in the canonical layout of docs/reference/plans.md (the R95 seed plan), with the
+    drift real plans show."""
     drift = drift or _Drift({}, None, {}, {}, None, False, False, False)
     pkg = world.packages[plan.package]
     files = [(c, pf, world.file(pf.file)) for c in plan.clusters for pf in c.files]

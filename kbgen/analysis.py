@@ -1,6 +1,6 @@
 """Portable figures computed from the snapshot (never from the database's views).
 
-Coverage, integration hotspots, the priority-gap tiers of the research spec,
+Coverage, integration hotspots, the priority-gap tiers (docs/reference/research-database.md),
 open findings and the package map are computed here in Python so they agree
 on SQLite and PostgreSQL and do not depend on views a database may or may
 not carry (or carry broken). The dashboard, ``kbgen report`` and ``kbgen
@@ -29,7 +29,7 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding, Session, Snapshot
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
-#: What each tier means (research-db.md, ``smart_priority_gaps``).
+#: What each tier means (docs/reference/research-database.md, Priority gaps).
 TIER_MEANING: dict[str, str] = {
     "CONNECTED": "has a dependency edge to or from a DEEP file",
     "OWN_CODE": "in the team's own package (own_packages in conf/kbgen.yaml)",
@@ -106,7 +106,9 @@ _dir2 = dir2  # the old private name
 
 
 def priority_gaps(snap: Snapshot, options: Options, *, high_only: bool = True) -> list[Gap]:
-    """NOT_TOUCHED source files in (HIGH) domains, ranked in the spec's tiers, one row per file.
+    """NOT_TOUCHED source files in (HIGH) domains, ranked in tiers, one row per file.
+
+    The tiers are described in docs/reference/research-database.md (Priority gaps).
 
     Ranked by tier, then LOC (largest first). Cached on the snapshot: domain
     documents ask once per domain, the dashboard and report once more.
@@ -320,6 +322,43 @@ def findings_by_severity(snap: Snapshot) -> list[SeverityRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class CategoryRow:
+    """Findings grouped under one normalised category, with the spellings they were recorded as."""
+
+    category: str
+    counts: tuple[int, ...]  # in vocab.SEVERITIES order
+    open: int  # open CRITICAL/HIGH (see :func:`is_open`)
+    spellings: tuple[tuple[str, int], ...]  # recorded text → findings, most used first
+    positive: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def other_spellings(self) -> tuple[tuple[str, int], ...]:
+        """The recorded spellings that differ from the category itself (what a reader would not guess)."""
+        return tuple((text, n) for text, n in self.spellings if text != self.category)
+
+
+def findings_by_category(snap: Snapshot) -> list[CategoryRow]:
+    """Every category in use, most findings first (then by name), with its recorded spellings."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    opened: Counter[str] = Counter()
+    for f in snap.findings:
+        counts[f.category][f.severity] += 1
+        spellings[f.category]["" if f.category_raw is None else f.category_raw] += 1
+        if is_open(snap, f):
+            opened[f.category] += 1
+    rows = [CategoryRow(c, tuple(counts[c].get(v, 0) for v in vocab.SEVERITIES), opened[c],
+                        tuple(sorted(spellings[c].items(), key=lambda kv: (-kv[1], kv[0]))),
+                        c in snap.positive_categories)
+            for c in counts]
+    return sorted(rows, key=lambda r: (-r.total, r.category))
+
+
 # -- findings, dependencies, hotspots ----------------------------------------------------
 
 def is_open(snap: Snapshot, f: Finding) -> bool:
@@ -417,6 +456,7 @@ class Figures:
     packages: list[Coverage]
     growth: list[GrowthPoint]
     severity: list[SeverityRow]
+    categories: list[CategoryRow]
     hotspots: list[tuple[File, tuple[str, ...]]]
     gaps: list[Gap]
     open_findings: list[Finding]
@@ -430,6 +470,7 @@ def figures(snap: Snapshot, options: Options) -> Figures:
     return Figures(
         overall=overall(snap), domains=coverage_by_domain(snap), packages=coverage_by_package(snap),
         growth=coverage_growth(snap), severity=findings_by_severity(snap),
+        categories=findings_by_category(snap),
         hotspots=hotspots(snap, options.hotspot_min_domains), gaps=priority_gaps(snap, options, high_only=True),
         open_findings=open_findings(snap), unverified=unverified_dependencies(snap),
         package_links=package_map(snap), latest_session=sessions[-1] if sessions else None)

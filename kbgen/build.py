@@ -13,7 +13,7 @@ page ends in a digest of what Sphinx resolves on it from other pages
 ``kbgen sync`` rewrites exactly the pages whose HTML must change. When
 nothing changed, Sphinx is not started at all. What "changed" means is a fingerprint
 of every input (hand-written and generated pages, domain documents,
-configuration, kbgen and Sphinx versions) stored next to the doctrees after
+configuration, kbgen's code and the Sphinx packages' versions) stored next to the doctrees after
 each successful build — the same fingerprint ``kbgen publish`` uses to
 refuse a stale site.
 
@@ -46,6 +46,7 @@ from typing import IO, Literal
 from kbgen import __version__, pagefind
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
+from kbgen.fingerprint import code_fingerprint
 from kbgen.pagefind import (  # noqa: F401  (re-exported: the build's public names)
     PAGEFIND_ROOT,
     PAGEFIND_SUBDIR,
@@ -128,15 +129,6 @@ def _input_files(options: Options) -> Iterator[Path]:
         yield config
 
 
-def _tool_files() -> Iterator[Path]:
-    """kbgen's own build inputs: the Sphinx extension and the site's CSS, JS and templates."""
-    package = Path(__file__).parent
-    yield from sorted((package / "sphinxext").glob("*.py"))
-    yield package / "sphinx" / "__init__.py"
-    yield package / "needs_model.py"
-    yield from sorted(p for p in (package / "static").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
 def _tool_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -150,14 +142,11 @@ def _tool_versions() -> str:
 
 
 def tools_fingerprint() -> str:
-    """kbgen's Sphinx extension and site assets and the Sphinx packages' versions: when these change,
-    every page is read again (a new kbgen or Sphinx may read the same source differently)."""
+    """kbgen's code and assets (:mod:`kbgen.fingerprint`, the fingerprint the no-op sync uses too)
+    and the Sphinx packages' versions: when these change, every page is read again (a new kbgen
+    or Sphinx may read the same source differently)."""
     outer = hashlib.sha256(_tool_versions().encode())
-    package = Path(__file__).parent
-    for path in _tool_files():
-        if path.exists():
-            outer.update(path.relative_to(package).as_posix().encode() + b"\0"
-                         + hashlib.sha256(path.read_bytes()).digest())
+    outer.update(code_fingerprint().encode())
     return outer.hexdigest()
 
 
@@ -266,10 +255,10 @@ def build_staleness(options: Options) -> str | None:
 
 # -- Sphinx --------------------------------------------------------------------------------
 
-#: Sphinx processes ``kbgen build`` runs by default. One: at the x1 benchmark scale on two cores,
-#: Sphinx's parallel reading took 215 s against 131 s serially (each worker pickles its whole
-#: environment, every need included, back to the main process, which unpickles it to merge),
-#: and the parallel processes held 2.3 GB together against 0.74 GB (bench/README.md).
+#: Sphinx processes ``kbgen build`` runs by default. One: Sphinx's parallel reading is slower
+#: for a kbgen site and holds several times the memory (each worker pickles its whole
+#: environment, every need included, back to the main process, which unpickles it to merge;
+#: figures in bench/README.md).
 DEFAULT_JOBS = "1"
 #: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
 SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG

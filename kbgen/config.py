@@ -17,6 +17,7 @@ import yaml
 
 from kbgen import vocab
 from kbgen.errors import ConfigError
+from kbgen.vocab import category_key
 
 CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
 ENV_DB_URL = "KBGEN_DB"
@@ -26,7 +27,8 @@ DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (
     "real-functionality", "genuine", "positive", "strength", "good-practice",
     "production-ready", "well-tested", "solid", "verified-real",
 )
-#: The categories a recorder may write (``kbgen record``); aliases fold onto them.
+#: The canonical categories (``categories`` in conf/kbgen.yaml): what a recorder may write
+#: (``kbgen record``), aliases folding other spellings onto them; an empty list accepts any category.
 DEFAULT_CATEGORIES: tuple[str, ...] = (
     "architecture", "bug", "fabricated-data", "inflated-metrics", "integration-point", "quality",
     "real-functionality", "security", "stub",
@@ -120,7 +122,11 @@ class Options:
         return tuple(sorted({vocab.category(c, {}) for c in self.categories}))
 
     def recordable_category(self, value: str) -> str | None:
-        """The canonical category for a recorder's ``value`` (a category or an alias), or None."""
+        """The canonical category for a recorder's ``value`` (a category or a configured alias), or None.
+
+        The configuration alone; with the aliases stored by ``kbgen vocab apply`` use
+        ``Vocabulary.from_options(options, read_aliases(conn)).canonical(value)``.
+        """
         return vocab.recordable_category(value, self.canonical_categories(), self.category_aliases)
 
     def with_database(self, url: str | None) -> Options:
@@ -175,7 +181,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
             kwargs[key] = tuple(str(v) for v in items)
         else:
             mapping = _expect(dict, key, value, path)
-            kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **{str(k).lower(): str(v) for k, v in mapping.items()}}
+            kwargs[key] = {**DEFAULT_CATEGORY_ALIASES, **_alias_map(mapping, path)}
+    _check_vocabulary(kwargs, data, path)
     generated = Path(str(kwargs.get("generated_subdir", "kb")))
     if generated.is_absolute() or ".." in generated.parts or not generated.parts or generated.parts[0] in (".", ""):
         # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
@@ -186,6 +193,31 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options
+
+
+def _alias_map(mapping: dict[Any, Any], path: Path) -> dict[str, str]:
+    """``category_aliases`` as category keys (``'Fake Data'`` → ``fake-data``), each spelling once."""
+    out: dict[str, str] = {}
+    for spelling, target in mapping.items():
+        key, to = category_key(str(spelling)), category_key(str(target) if target is not None else "")
+        if not key or not to:
+            raise ConfigError(f"category_aliases: {spelling!r}: {target!r} needs a spelling and a category",
+                              path=path)
+        if key in out and out[key] != to:
+            raise ConfigError(f"category_aliases: {spelling!r} folds {key!r} onto both {out[key]!r} and {to!r}",
+                              path=path)
+        out[key] = to
+    return out
+
+
+def _check_vocabulary(kwargs: dict[str, Any], data: dict[str, Any], path: Path) -> None:
+    """A category cannot be both listed as canonical and folded away by an explicit alias."""
+    listed = {category_key(c) for c in kwargs.get("categories", ())}
+    explicit = _alias_map(data.get("category_aliases") or {}, path) if "category_aliases" in data else {}
+    clash = sorted(k for k in explicit if k in listed)
+    if clash:
+        raise ConfigError(f"{', '.join(clash)}: listed in categories and folded away in category_aliases "
+                          "(keep one)", path=path)
 
 
 def _expect(kind: type, key: str, value: Any, path: Path) -> Any:

@@ -1,11 +1,11 @@
 """Run one pure computation in a forked child while the parent goes on with another.
 
-``kbgen sync`` renders every page on each run; at the x1 benchmark scale that
-is about 3 s of one core's time, while a research team's machine has several.
-The page functions are pure (snapshot in, text out), so half of them can run
-in a child made with ``fork()``: it inherits the loaded snapshot for free,
-renders its pages, and sends back the text pickled through a pipe. Measured at
-x1 (bench/README.md): a sync that renders everything, 4.5 s → 3.4 s.
+``kbgen sync`` renders every page on each run, most of a sync's time at
+campaign scale and all of it on one core, while a research team's machine has
+several. The page functions are pure (snapshot in, text out), so half of them
+can run in a child made with ``fork()``: it inherits the loaded snapshot for
+free, renders its pages, and sends back the text pickled through a pipe. What
+it saves is measured in bench/README.md.
 
 Falls back to computing in this process — same result, same order of effects —
 where forking is not safe: off Linux (macOS system libraries do not survive a

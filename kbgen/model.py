@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from kbgen import vocab
+from kbgen.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,13 @@ class Finding:
         return f"F{self.id}"
 
     @property
+    def category_shown(self) -> str:
+        """The category a finding is grouped under, and the recorded text where it differs:
+        ``fabricated-data (Fabrication)``."""
+        raw = (self.category_raw or "").strip()
+        return self.category if not raw or raw == self.category else f"{self.category} ({raw})"
+
+    @property
     def lines(self) -> str:
         if self.line_start is None:
             return ""
@@ -142,10 +150,18 @@ class ExcludePath:
 
 @dataclass(frozen=True)
 class PlanRecord:
+    """A stored plan: where it was imported from, and what it says (typed, :mod:`kbgen.plan.model`)."""
+
     session: int
     source_path: str
     content_hash: str
-    data: dict[str, Any]  # the `plan parse --json` shape
+    data: dict[str, Any]
+    """The plan as stored (the ``plan parse --json`` shape)."""
+
+    @cached_property
+    def plan(self) -> Plan:
+        """The same plan, typed."""
+        return Plan.from_json(self.data)
 
 
 @dataclass(frozen=True)

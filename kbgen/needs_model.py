@@ -1,4 +1,4 @@
-"""The traceability model of ``spec/traceability.md`` as data.
+"""The traceability model (docs/reference/traceability.md) as data.
 
 Need types, fields and link types are declared here once; the Sphinx
 extension turns them into sphinx-needs configuration and the tests check

@@ -49,8 +49,15 @@ def safe_join(root: Path, relative: str | Path) -> Path:
     return target
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically replace ``path`` with ``data`` unless it already holds exactly that."""
+def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
+    """Atomically replace ``path`` with ``data`` unless it already holds exactly that.
+
+    ``durable=False`` skips the fsyncs (the rename stays atomic, so a killed
+    process still leaves the old or the new file): for files whose content is
+    checked against the manifest's digest before it is trusted, where a power
+    cut costs a rewrite at the next sync, and fsyncing thousands of them
+    would cost more than the rest of the sync on a busy disk.
+    """
     try:
         if path.read_bytes() == data:
             return False
@@ -61,8 +68,9 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
@@ -72,7 +80,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
     return True
 
 

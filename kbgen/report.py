@@ -29,11 +29,13 @@ from kbgen.db.load import load_snapshot
 from kbgen.model import File, Snapshot
 from kbgen.outputs import write_if_changed
 from kbgen.render import escape
+from kbgen.render.categories import category_table
 from kbgen.render.myst import Md, heading, pct, table
 
 #: Rows of the long lists in the report (the site has them all).
 HOTSPOT_ROWS = 50
 OPEN_ROWS = 50
+CATEGORY_ROWS = 25
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
                for i, g in enumerate(figs.gaps[:options.report_gap_limit], 1)]),
         heading(2, "Open findings"),
         *_open_findings(snap, figs),
+        heading(2, "Findings by category"),
+        *_categories(figs),
         heading(2, "Package dependency map"),
         table(["From", "To", "Declared relationship", "File edges"],
               [[link.source, link.target, ", ".join(link.relationships) or "—", link.file_edges]
@@ -150,6 +154,16 @@ def _open_findings(snap: Snapshot, figs: Figures) -> list[str]:
                 snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
                 escape.plain(x.description, 120) or "—"] for x in shown]),
     ]
+
+
+def _categories(figs: Figures) -> list[str]:
+    rows = figs.categories
+    shown = rows[:CATEGORY_ROWS]
+    rest = rows[CATEGORY_ROWS:]
+    more = (f"{len(rest):,} more categories with {sum(r.total for r in rest):,} findings are not listed "
+            "(the site lists them all; `kbgen vocab suggest` proposes merges for near-duplicates).\n") if rest else ""
+    return [f"{len(rows):,} categories in use, most findings first; *Recorded as* lists the spellings each one "
+            "groups where they differ from it.\n", category_table(shown) or "No findings recorded.\n", more]
 
 
 def make_report(options: Options, output: Path | None = None, *, check: bool = False) -> ReportResult:

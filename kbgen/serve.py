@@ -6,14 +6,17 @@ and a SQLite database file — and on a change runs what ``kbgen build``
 runs: re-import the plans (when one changed), sync, incremental build.
 Open pages reload themselves when a rebuild changed the site.
 
-Why not sphinx-autobuild: it reruns plain ``sphinx-build``, whose
-incremental mode rewrites only the pages that changed and so leaves stale
-need links and "Answered by" lists on the other pages (kbgen's build
-rewrites them all when any input changed); and the inputs that matter most
-here (database, plans, domain documents) live outside the Sphinx source
-folder and need ``kbgen sync`` before Sphinx runs. A PostgreSQL database
-cannot be watched as a file, so it is polled: every ``poll`` seconds a sync
-runs, which writes nothing and triggers no build unless the data changed.
+Why not sphinx-autobuild: the inputs that matter most here (database, plans,
+domain documents) live outside the Sphinx source folder, and a change to any
+of them needs ``kbgen sync`` before Sphinx runs. Once synced, a plain
+incremental build is exact: the sync rewrites every page whose HTML must
+change, including pages that only show another page's needs ("Answered by"
+lists, links), because each carries a digest of what it resolves from
+elsewhere (:mod:`kbgen.render.deps`). So the preview runs ``kbgen build``'s
+steps itself, and a rebuild re-reads only the rewritten pages. A PostgreSQL
+database cannot be watched as a file, so it is polled: every ``poll``
+seconds a sync runs, which writes nothing and triggers no build unless the
+data changed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbgen.browser import open_in_browser
 from kbgen.build import DEFAULT_JOBS, BuildResult, build_site, doctrees_path
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import KbgenError
@@ -256,10 +260,8 @@ def serve_live(options: Options, *, host: str = "127.0.0.1", port: int = 8000, p
                                                   if watch.polls_database and poll > 0 else "") + " (Ctrl-C to stop)")
     if ready:
         ready(url)
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(url)
+    if open_browser and not open_in_browser(url):
+        log(f"no display to show a browser on: open {url} in one")
     timeout_ms = int(poll * 1000) if watch.polls_database and poll > 0 else 5000
     try:
         for changes in watchfiles.watch(*watch.roots, watch_filter=lambda _c, p: watch.accepts(Path(p)),

@@ -34,7 +34,7 @@ from kbgen.outputs import (
     write_if_changed,
     write_manifest,
 )
-from kbgen.render import escape
+from kbgen.render import escape, graph_svg
 from kbgen.render.registries import domain_sections, domain_title
 from kbgen.render.site import render_site
 from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
@@ -128,8 +128,8 @@ def collector_paused() -> Iterator[None]:
     """Keep CPython's cyclic garbage collector off while a sync runs.
 
     Loading and rendering allocate millions of short-lived containers and no
-    garbage cycles worth collecting; the collector's passes over the loaded
-    snapshot cost about 0.4 s of a 4.5 s sync at the x1 benchmark scale.
+    garbage cycles worth collecting, while every collection walks the whole
+    loaded snapshot (what that cost is in bench/README.md).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -153,8 +153,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     url = resolve_url(options.database, options.project_dir)
     fingerprint = input_fingerprint(options, url)
     if not force and fingerprint is not None and fingerprint == stored_fingerprint(options):
-        report.unchanged = len(read_manifest(options.generated_path)) + sum(
-            1 for _ in options.domains_path.rglob("analysis.md")) if options.domains_path.is_dir() else 0
+        report.unchanged = _unchanged_outputs(options)
         report.shortcut = True
         report.seconds = time.perf_counter() - started
         return report
@@ -191,11 +190,13 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
         domain_docs = render_domain_docs(snap, options, doc_paths)
-        pages = render_site(snap, options, doc_paths)
+        site = render_site(snap, options, doc_paths)
         if write:
             remove_tmp_leftovers(root, ".*.tmp")
             remove_tmp_leftovers(options.domains_path)
         manifest_old = read_manifest(root)
+        # Graphs are drawn here, not by Sphinx: each SVG once, reused while its DOT is unchanged.
+        pages = {**site.pages, **graph_svg.svg_files(site.graphs, root, manifest_old)}
         manifest_new = {rel: digest(text.encode("utf-8")) for rel, text in pages.items()}
         if write and not set(manifest_new) <= set(manifest_old):
             # Own every file before creating it: a sync killed half-way leaves a manifest that
@@ -205,8 +206,10 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         done = 0
         for rel, text in sorted(pages.items()):
             target = safe_join(root, rel)
+            # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
             _apply(target, text.encode("utf-8"), report,
-                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write)
+                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
+                   durable=rel not in site.graphs)
             done += 1
             if progress and done % 200 == 0:
                 progress("pages", done, total)
@@ -233,9 +236,15 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     return report
 
 
-def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool) -> None:
+def _unchanged_outputs(options: Options) -> int:
+    """What a sync that renders nothing leaves unchanged: every generated page, every domain document."""
+    documents = sum(1 for _ in options.domains_path.rglob("analysis.md")) if options.domains_path.is_dir() else 0
+    return len(read_manifest(options.generated_path)) + documents
+
+
+def _apply(target: Path, data: bytes, report: SyncReport, *, label: str, write: bool, durable: bool = True) -> None:
     if write:
-        changed = write_if_changed(target, data)
+        changed = write_if_changed(target, data, durable=durable)
     else:
         try:
             changed = target.read_bytes() != data

@@ -3,7 +3,7 @@
 A full sync renders every page before it can tell that none changed (seconds
 at campaign scale). For a SQLite database the inputs can be fingerprinted
 cheaply: the database files' size and modification time (with its ``-wal``
-and ``-journal``), kbgen's own code, the options, the domain documents and
+and ``-journal``), kbgen's code (:mod:`kbgen.fingerprint`), the options, the domain documents and
 every file the last sync wrote (so a deleted or hand-edited generated page
 is noticed). PostgreSQL has no such file, but hashes its tables itself in a
 fraction of a second: one ``md5`` over the row texts of each research and kbgen
@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
 from pathlib import Path
 
 from kbgen.config import Options
 from kbgen.db.engine import sqlite_path
+from kbgen.fingerprint import code_fingerprint
 from kbgen.outputs import read_manifest, write_if_changed
 
 STATE_NAME = ".kbgen-state.json"
-
-
-@lru_cache(maxsize=1)
-def _code_digest() -> str:
-    """kbgen's own source, templates and assets: a new kbgen renders differently."""
-    package = Path(__file__).parent
-    h = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            h.update(path.relative_to(package).as_posix().encode() + hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def _stat(path: Path) -> str:
@@ -80,7 +69,7 @@ def _postgres_digest(url: str) -> str | None:
 
 def input_fingerprint(options: Options, url: str) -> str | None:
     """A digest of everything a sync reads, or None when it cannot be computed cheaply."""
-    parts = [_code_digest(), repr(options), url]
+    parts = [code_fingerprint(), repr(options), url]
     db = sqlite_path(url)
     if db is not None:
         parts += [_stat(Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-journal")]

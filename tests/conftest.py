@@ -14,6 +14,36 @@ from tests.pg import PgServer, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.seeds"]
+
+#: Fixtures that run a Sphinx build: a test using one is slow, whatever its own marks say.
+BUILDING_FIXTURES = frozenset({"built_example"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that builds a site through a fixture (the fast lane runs no Sphinx build)."""
+    for item in items:
+        if BUILDING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def _sphinx_build_in_the_fast_lane(*args: object, **kwargs: object) -> None:
+    raise AssertionError("this test runs a Sphinx build: mark it @pytest.mark.slow (make test-fast runs none)")
+
+
+@pytest.fixture(autouse=True)
+def _no_sphinx_build_unless_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked slow that starts a Sphinx build in this process fails, saying why, so the
+    fast lane stays fast by construction (builds in a subprocess: marked by hand)."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    from sphinx.application import Sphinx
+
+    import kbgen.build
+
+    monkeypatch.setattr(Sphinx, "build", _sphinx_build_in_the_fast_lane)
+    monkeypatch.setattr(kbgen.build, "_run_sphinx", _sphinx_build_in_the_fast_lane)
+
 
 def shared_dir() -> Path | None:
     """The read-only ``shared/`` folder of specs and fixtures, when present (CI always has it)."""

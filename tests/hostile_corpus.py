@@ -228,8 +228,13 @@ def structure_counts(pages: dict[str, BeautifulSoup], names: Iterable[str] | Non
 
 
 def page_text(soup: BeautifulSoup) -> str:
-    """The squashed visible text of a page's main content (scripts and styles excluded)."""
+    """The squashed visible text of a page's main content (scripts, styles and inline SVG excluded).
+
+    A graph's labels and tooltips are shortened on purpose, so a payload in
+    them is not whole; :func:`dangerous_signatures` checks every SVG element.
+    """
     body = soup.find("article") or soup.body or soup
     assert isinstance(body, Tag)
-    parts = [s for s in body.find_all(string=True) if s.parent is None or s.parent.name not in ("script", "style")]
+    parts = [s for s in body.find_all(string=True)
+             if (s.parent is None or s.parent.name not in ("script", "style")) and s.find_parent("svg") is None]
     return squash("".join(parts))

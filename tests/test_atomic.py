@@ -17,7 +17,6 @@ a one-line message.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -37,6 +36,8 @@ from kbgen.outputs import LOCK_NAME, MANIFEST_NAME, TMP_MARK
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 from kbgen.sync_state import STATE_NAME
+
+pytestmark = pytest.mark.slow
 
 SCALE = 0.06
 #: kbgen's bookkeeping in the generated folder, not generated pages.
@@ -170,9 +171,9 @@ def _wait_for(sc: Scenario, proc: subprocess.Popen[bytes], rel: str, data: bytes
     return False
 
 
-def test_sigkill_at_random_points_leaves_old_or_new(scenario: Scenario) -> None:
+def test_sigkill_at_random_points_leaves_old_or_new(scenario: Scenario, seeded_random: random.Random) -> None:
     sc = scenario
-    rng = random.Random(int(os.environ.get("KBGEN_KILL_SEED", "0")) or None)
+    rng = seeded_random  # its seed is printed when the test fails (KBGEN_TEST_SEED replays it)
     # Pages are written in sorted order: waiting for one of them to turn new puts a kill mid-write.
     changed = sorted(r for r, data in sc.new_generated.items()
                      if r != MANIFEST_NAME and sc.old_generated.get(r) != data)

@@ -8,9 +8,10 @@ too. Then the same search with the Pagefind bundle blocked,
 which must fall back to Sphinx's own index. Screenshots of every step go to
 ``tests/artifacts/`` (kept by CI as artifacts).
 
-No downloaded browsers: Playwright launches ``/usr/bin/chromium``. Without
-it the test is skipped, unless ``KBGEN_REQUIRE_BROWSER=1`` (CI) makes that a
-failure.
+No downloaded browsers: Playwright launches the Chromium found on ``PATH``
+(Debian's ``chromium`` package). Without one the test is skipped, with a
+line naming that package, unless ``KBGEN_REQUIRE_BROWSER=1`` (CI) makes that
+a failure.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,32 +34,47 @@ from kbgen.config import Options
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Names a Chromium goes by on PATH (Debian: chromium; Ubuntu's older packages: chromium-browser).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 #: F25 of the bundled example (session R3, answers question Q3-1012).
 FINDING, QUESTION, PHRASE = "F25", "Q3-1012", "preopens the site root"
 TIMEOUT_MS = 20_000
+#: A file page with a dependency graph (src/plugin/host.rs).
+FILE_PAGE = "kb/files/FILE1012.html"
 #: query → a page among its first results: a question ID, a file path, a finding label, a finding ID.
 FINDABLE = {QUESTION: "kb/sessions/S3.html", "src/plugin/host.rs": "kb/files/FILE1012.html",
             "C1": "kb/domains/plugin-sandbox.html", FINDING: "kb/sessions/S3.html"}
 
 
-def _require_browser() -> Any:
+def find_chromium() -> str | None:
+    """The first Chromium on PATH."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _require_browser() -> tuple[Any, str]:
+    """(playwright's sync_playwright, the Chromium to launch), or a skip (a failure when required)."""
     required = os.environ.get("KBGEN_REQUIRE_BROWSER") == "1"
     reason = None
+    chromium = find_chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
-        reason = f"playwright is not installed ({exc})"
-    if reason is None and not CHROMIUM.exists():
-        reason = f"no Chromium at {CHROMIUM}"
+        reason = f"playwright is not installed ({exc}): pip install -e '.[test]'"
+    if reason is None and chromium is None:
+        reason = "no Chromium on PATH: install Debian's chromium package (apt-get install chromium)"
     if reason:
         if required:
             pytest.fail(f"the browser test is required (KBGEN_REQUIRE_BROWSER=1) but {reason}")
         pytest.skip(reason)
-    return sync_playwright
+    assert chromium is not None
+    return sync_playwright, chromium
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -66,7 +83,13 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def site_url(example_project: Options) -> Iterator[str]:
+def browser_kit() -> tuple[Any, str]:
+    """Checked before the site is built: a missing browser skips at once."""
+    return _require_browser()
+
+
+@pytest.fixture
+def site_url(browser_kit: tuple[Any, str], example_project: Options) -> Iterator[str]:
     """The example site, built strictly, served over HTTP on a free port."""
     build_site(example_project, strict=True)
     handler = functools.partial(_Quiet, directory=str(example_project.build_path))
@@ -91,8 +114,9 @@ def _in_viewport(page: Any, selector: str) -> bool:
                       return r.top >= 0 && r.top < window.innerHeight; }""", selector))
 
 
-def test_reader_finds_a_finding_and_follows_a_question_to_it(site_url: str, example_project: Options) -> None:
-    sync_playwright = _require_browser()
+def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[Any, str], site_url: str,
+                                                             example_project: Options) -> None:
+    sync_playwright, chromium = browser_kit
     needs = json.loads((example_project.build_path / "needs.json").read_text(encoding="utf-8"))
     current = needs["versions"][needs["current_version"]]["needs"]
     assert PHRASE in current[FINDING]["title"], "the example data changed: pick another phrase"
@@ -100,7 +124,7 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(site_url: str, exam
 
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
@@ -172,6 +196,20 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(site_url: str, exam
             plain.wait_for_function("document.documentElement.dataset.kbgenSearch === 'sphinx'")
             plain.locator("#search-results a[href*='sessions/S3.html']").first.wait_for()
             _shot(plain, "07-sphinx-search-fallback")
+
+            # 8. the file page's dependency graph is inline SVG whose nodes link to their files' pages
+            page.goto(site_url + FILE_PAGE)
+            graph = page.locator("div.kbgen-graph svg")
+            graph.scroll_into_view_if_needed()
+            box = graph.bounding_box()
+            assert box is not None and box["width"] > 100 and box["height"] > 30  # drawn, not an empty box
+            _shot(page, "08-dependency-graph")
+            neighbour = page.locator(f"div.kbgen-graph svg a:not([href='{Path(FILE_PAGE).name}'])").first
+            target = neighbour.get_attribute("href")
+            assert target and target.startswith("FILE") and target.endswith(".html")
+            neighbour.click()
+            page.wait_for_url(f"**/kb/files/{target}")
+            assert page.locator("div.kbgen-graph svg").count() == 1  # the neighbour's own graph
         finally:
             browser.close()
     assert errors == [], errors

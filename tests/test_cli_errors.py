@@ -48,6 +48,7 @@ def test_usage_errors_exit_2_without_traceback(project: Path, args: list[str]) -
     assert any(line.startswith("Error:") for line in lines), result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_ids_exit_2(example_project: Options) -> None:
     project = str(example_project.project_dir)
     for args, needle in ((["answer", "Q999-1", "F1"], "unknown question"),
@@ -60,6 +61,7 @@ def test_unknown_ids_exit_2(example_project: Options) -> None:
         assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], (args, lines)
 
 
+@pytest.mark.slow
 def test_missing_project_and_bad_config_exit_2(tmp_path: Path, project: Path) -> None:
     result = kbgen("--project", str(tmp_path / "nowhere"), "sync")
     lines = error_lines(result)
@@ -90,6 +92,7 @@ def test_output_folder_in_the_way_exits_3(example_project: Options) -> None:
     assert result.returncode == 3 and len(lines) == 1 and lines[0].startswith("error: "), result.stderr
 
 
+@pytest.mark.slow
 def test_stale_check_exits_1(example_project: Options) -> None:
     page = next((example_project.generated_path / "sessions").glob("S*.md"))
     page.write_text(page.read_text(encoding="utf-8") + "\nhand edit\n", encoding="utf-8")

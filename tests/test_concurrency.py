@@ -30,6 +30,8 @@ from kbgen.db.engine import open_engine
 from kbgen.db.kbtables import HEAD_REVISION, KB_TABLES, VERSION_TABLE
 from tests.pg import PgServer
 
+pytestmark = pytest.mark.slow
+
 PROCESSES = 4
 
 

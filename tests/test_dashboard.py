@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -25,7 +24,7 @@ from kbgen.config import Options, load_options
 from kbgen.db.engine import open_engine
 from kbgen.db.load import load_snapshot
 from kbgen.model import Dependency, File, Snapshot
-from kbgen.render import charts, graphs
+from kbgen.render import charts, graph_svg, graphs
 from kbgen.render.view import SiteLayout, SiteView
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
@@ -187,6 +186,7 @@ def test_area_of_a_path() -> None:
     assert area_of("setup.py") == area_of(None) == "(top level)"
 
 
+@pytest.mark.slow
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
     back under it, the package pages go away."""
@@ -315,6 +315,7 @@ sys.stdout.write(hashlib.sha256("".join(svgs).encode()).hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_charts_are_byte_identical_across_processes() -> None:
     digests = set()
     for seed in ("1", "2", "random"):
@@ -353,15 +354,66 @@ def test_dot_text_escapes_database_strings_and_graphviz_renders_it() -> None:
     view = SiteView(snap, SiteLayout())
     graph = graphs.file_neighbourhood(view, snap.files[1], "kb/files/FILE2")
     assert graph is not None
-    dot = graphs.to_dot(graph)
-    proc = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    soup = BeautifulSoup(proc.stdout, "html.parser")
+    svg = graph_svg.render_svg(graphs.to_dot(graph))  # Graphviz in WebAssembly: no dot binary involved
+    soup = BeautifulSoup(svg, "html.parser")
     texts = " ".join(t.get_text() for t in soup.find_all("text"))
     assert 'a"b' in texts and "back\\slash\\n" in texts  # literal, not a Graphviz escape
-    assert "<b>" not in proc.stdout and "\u202e" not in proc.stdout
-    hrefs = {a.get("xlink:href") for a in soup.find_all("a") if a.get("xlink:href")}
+    hrefs = {a.get("href") for a in soup.find_all("a") if a.get("href")}
     assert hrefs == {"FILE2.html"}  # only read files have pages; links are relative to the file page
+    tooltips = [t.get_text() for t in soup.find_all("title")]
+    assert 'pkg"x: src/a"b/f0.ts (NOT_TOUCHED)' in tooltips  # a node's tooltip, literally; no DOT node IDs
+    assert not any(re.fullmatch(r"f\d+(->f\d+)?", t) for t in tooltips)
+    # every hostile string, as a path and as an edge label, comes out as text and only as text
+    for f in snap.files:
+        graph = graphs.file_neighbourhood(view, f, f"kb/files/FILE{f.id}")
+        assert graph is not None
+        svg = graph_svg.render_svg(graphs.to_dot(graph))
+        soup = BeautifulSoup(svg, "html.parser")
+        assert {t.name for t in soup.find_all(True)} <= {"svg", "g", "a", "title", "path", "polygon", "text"}
+        assert "<b>" not in svg and "\u202e" not in svg and "]]>" not in svg
+        texts = " ".join(t.get_text() for t in soup.find_all("text"))
+        for i in (f.id - 1, f.id % len(HOSTILE)):  # its own path, and the edge label it starts
+            shown = " ".join(HOSTILE[i].replace("\u202e", "<U+202E>").split())
+            assert shown in texts, (shown, texts)
+
+
+def test_graph_text_shows_entities_and_odd_characters_as_written() -> None:
+    """Graphviz decodes HTML entities in labels; kbgen's DOT keeps them literal, and drops non-XML characters."""
+    node = graphs.Node(id="f1", label="&lt;b&gt; &#45; a & b \ufffe\uffffend", tooltip="&amp;lt; tip")
+    graph = graphs.Graph(name="file", nodes=(node,), edges=(), alt="x")
+    soup = BeautifulSoup(graph_svg.render_svg(graphs.to_dot(graph)), "html.parser")
+    assert soup.find("text").get_text() == "&lt;b&gt; &#45; a & b end"
+    assert soup.find("title").get_text() == "&amp;lt; tip"
+
+
+@pytest.mark.parametrize("svg", [
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><g onload="alert(1)"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+    b'<a x:href="javascript:alert(1)"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+    b'<a x:href="https://example.invalid/x.html"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>x</p></foreignObject></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><g>loose text</g></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><text>a<tspan>b</tspan></text></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg"><title><b/></title></svg>',
+    b"<html><svg/></html>",
+    b"<svg><unclosed></svg>",
+])
+def test_svg_outside_the_whitelist_is_refused(svg: bytes) -> None:
+    with pytest.raises(graph_svg.GraphRenderError):
+        graph_svg.clean_svg(svg)
+
+
+def test_svg_text_and_attributes_are_escaped_when_rewritten() -> None:
+    raw = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="1pt">'
+           b'<g id="node1" class="node"><title>f1</title><a xlink:href="../files/FILE1.html" '
+           b'xlink:title="&quot;&gt;&lt;script&gt;"><text x="1">&lt;/svg&gt;&lt;script&gt;&amp;</text></a></g></svg>')
+    out = graph_svg.clean_svg(raw)
+    assert "<script>" not in out and "</svg><" not in out.split("\n", 1)[1][:-8]
+    assert '<a href="../files/FILE1.html"><title>"&gt;&lt;script&gt;</title>' in out
+    assert "<text x=\"1\">&lt;/svg&gt;&lt;script&gt;&amp;</text>" in out
+    assert "node1" not in out and "<title>f1</title>" not in out  # IDs and DOT names are dropped
 
 
 def test_graphs_are_bounded_and_say_what_they_leave_out() -> None:
@@ -375,7 +427,10 @@ def test_graphs_are_bounded_and_say_what_they_leave_out() -> None:
     assert graph.left_out_nodes == 51 and graph.left_out_edges == 51
     assert "51 more nodes and 51 more edges left out" in graph.note
     text = graphs.file_graph(view, centre, max_nodes=10)
-    assert text.startswith("### Dependency graph") and "{graphviz}" in text and ":alt: Dependency graph" in text
+    assert text.startswith("### Dependency graph") and "{kbgen-graph} /kb/graphs/" in text
+    assert ":alt: Dependency graph" in text and "digraph" not in text  # the page names the SVG; the DOT waits
+    (rel, dot), = view.graph_sources.items()
+    assert f"/kb/{rel}" in text and rel == graph_svg.svg_relpath(dot) and dot == graphs.to_dot(graph)
     assert graphs.file_graph(view, File(99, 1, "p", "alone.ts", 1, "DEEP", None, None, None, None)) == ""
 
 
@@ -389,7 +444,7 @@ def test_alt_text_is_safe_for_raw_html(alt: str, expected: str) -> None:
 
 # -- the built example site --------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
+@pytest.mark.slow
 def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Options) -> None:
     options = example_project
     result = build_site(options, strict=True)
@@ -401,29 +456,37 @@ def test_example_site_shows_charts_and_graphs_with_alt_text(example_project: Opt
                  "findings-by-severity.svg"):
         assert name in images and len(images[name]) > 20, name
         assert (out / "_images" / name).read_bytes().startswith(b"<?xml")
-    package_map = index.select("div.graphviz object")
-    assert package_map and "Package dependency map" in package_map[0].get_text()
-    assert (out / str(package_map[0]["data"])).exists()
+    package_map = index.select("div.kbgen-graph")
+    assert package_map and str(package_map[0]["aria-label"]).startswith("Package dependency map")
+    assert package_map[0].select_one("svg text") is not None  # inline, from the fragment the page includes
+    assert not list(out.rglob("graphviz-*")) and not index.select("object")  # Sphinx ran no Graphviz
 
     snap = load_snapshot(open_engine(f"sqlite:///{options.project_dir / 'db' / 'research.db'}"), options)
     linked = next(f for f in snap.files if snap.deps_out.get(f.id) and f.depth == "DEEP"
                   and any(snap.file_by_id[d.target_file_id].depth == "DEEP" for d in snap.deps_out[f.id]))
     page = out / "kb" / "files" / f"FILE{linked.id}.html"
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    obj = soup.select_one("div.graphviz object")
-    assert obj is not None and obj.get_text().strip().startswith("Dependency graph of this file")
-    svg = (page.parent / str(obj["data"])).resolve()
-    hrefs = re.findall(r'href="([^"]+)"', svg.read_text(encoding="utf-8"))
-    assert hrefs, "graph nodes link to file pages"
-    for href in hrefs:  # relative to the SVG in _images/, as the browser resolves them
-        assert (svg.parent / href).resolve().exists(), href
+    graph = soup.select_one("div.kbgen-graph")
+    assert graph is not None and str(graph["aria-label"]).startswith("Dependency graph of this file")
+    assert graph.has_attr("data-pagefind-ignore") and graph.select_one("svg") is not None
+    hrefs = [str(a["href"]) for a in graph.select("svg a[href]")]
+    assert f"FILE{linked.id}.html" in hrefs, "graph nodes link to file pages"
+    for href in hrefs:  # relative to the page that shows the graph, as the browser resolves them
+        assert (page.parent / href).resolve().exists(), href
     domain_pages = list((out / "kb" / "domains").glob("*.html"))
-    assert any(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("div.graphviz object")
-               for p in domain_pages)
+    domain_graphs = [g for p in domain_pages
+                     for g in BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("div.kbgen-graph")]
+    assert domain_graphs and all((out / "kb" / "domains" / str(a["href"])).resolve().exists()
+                                 for g in domain_graphs for a in g.select("a[href]"))
+    # every graph the site shows is one of the sync's files, shown whole
+    shown = {str(g) for p in out.rglob("*.html") for g in BeautifulSoup(p.read_text(encoding="utf-8"),
+                                                                     "html.parser").select("div.kbgen-graph svg")}
+    files = sorted((options.generated_path / "graphs").glob("*.svg"))
+    assert len(files) == len(shown) > 2
 
     for name in ("priority-gaps", "open-findings", "hotspots", "unverified-dependencies", "session-figures"):
         assert (out / "kb" / f"{name}.html").exists(), name
-    again = sync(options)
+    again = sync(options, force=True)
     assert again.written == [], again.written
 
 
@@ -445,6 +508,7 @@ def test_domain_graph_keeps_what_it_draws_connected() -> None:
     assert all(n.url.startswith("../files/FILE") for n in graph.nodes)
 
 
+@pytest.mark.slow
 def test_an_empty_database_gives_a_complete_dashboard_that_builds(tmp_path: Path) -> None:
     from kbgen.db.migrate import init_research_db
 

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +73,7 @@ def test_every_database_command_reports_a_missing_file(project: Path, tmp_path: 
     assert_one_line_error(kbgen(project, "--db", url, *command), "database file not found")
 
 
+@pytest.mark.slow
 def test_folder_text_file_and_damaged_file(project: Path, tmp_path: Path) -> None:
     (tmp_path / "folder.db").mkdir()
     assert_one_line_error(kbgen(project, "--db", f"sqlite:///{tmp_path / 'folder.db'}", "sync"), "is a folder")
@@ -87,6 +87,7 @@ def test_folder_text_file_and_damaged_file(project: Path, tmp_path: Path) -> Non
     assert damaged.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_empty_file_and_foreign_database_are_refused_untouched(project: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
@@ -102,6 +103,7 @@ def test_empty_file_and_foreign_database_are_refused_untouched(project: Path, tm
     assert foreign.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_newer_kbgen_schema_is_refused(project: Path, tmp_path: Path) -> None:
     url = research_db(tmp_path / "r.db")
     with sqlite3.connect(tmp_path / "r.db") as conn:
@@ -114,16 +116,15 @@ def test_bad_url(project: Path) -> None:
     assert_one_line_error(kbgen(project, "--db", "not a url", "sync"), "not a database URL")
 
 
+@pytest.mark.slow
 def test_locked_database_waits_for_the_busy_timeout_then_fails(project: Path, tmp_path: Path) -> None:
     url = research_db(tmp_path / "r.db")
     holder = sqlite3.connect(tmp_path / "r.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        started = time.monotonic()
         result = kbgen(project, "--db", url, "sync", env={"KBGEN_SQLITE_BUSY_TIMEOUT": "1"})
-        elapsed = time.monotonic() - started
         assert_one_line_error(result, "is locked", "KBGEN_SQLITE_BUSY_TIMEOUT")
-        assert elapsed >= 1.0
+        # (that it waits for a lock released within the timeout: test_locked_database_is_waited_for)
         # A write command meets the same lock the same way.
         assert_one_line_error(kbgen(project, "--db", url, "answer", "Q1-1", "F1",
                                     env={"KBGEN_SQLITE_BUSY_TIMEOUT": "0.5"}), "is locked")
@@ -132,6 +133,7 @@ def test_locked_database_waits_for_the_busy_timeout_then_fails(project: Path, tm
         holder.close()
 
 
+@pytest.mark.slow
 def test_locked_database_is_waited_for(project: Path, tmp_path: Path) -> None:
     """A lock released within the busy timeout only delays the sync."""
     url = research_db(tmp_path / "r.db")
@@ -164,10 +166,9 @@ def _closed_port() -> int:
 @pytest.mark.postgres
 def test_postgres_unreachable(project: Path) -> None:
     url = f"postgresql+psycopg://kb@127.0.0.1:{_closed_port()}/research"
-    started = time.monotonic()
-    assert_one_line_error(kbgen(project, "--db", url, "sync"), "cannot connect", "Connection refused",
+    # A connection that hangs instead of failing makes the command time out (TimeoutExpired).
+    assert_one_line_error(kbgen(project, "--db", url, "sync", timeout=60), "cannot connect", "Connection refused",
                           "check that the server runs")
-    assert time.monotonic() - started < 30
 
 
 @pytest.mark.postgres
@@ -178,6 +179,7 @@ def test_postgres_unknown_database_and_role(project: Path, pg_server: PgServer) 
                           "cannot connect", "no_such_role")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_without_research_tables_is_refused_untouched(project: Path, pg_server: PgServer) -> None:
     name = pg_server.create_database("foreign")
@@ -189,6 +191,7 @@ def test_postgres_without_research_tables_is_refused_untouched(project: Path, pg
     assert tables == "invoices", "kbgen created tables in a database that is not a research database"
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_newer_kbgen_schema_is_refused(project: Path, pg_server: PgServer) -> None:
     name = pg_server.create_database("newer")

@@ -117,5 +117,11 @@ def test_render_site_same_pages_forked_or_not(example_project: Options, monkeypa
     forked = render_site(snap, example_project, docs)
     monkeypatch.setenv(NO_FORK_ENV, "1")
     in_process = render_site(snap, example_project, docs)
-    assert list(forked.items()) == list(in_process.items())
-    assert any(rel.startswith("sessions/S") for rel in forked) and any(rel.startswith("files/FILE") for rel in forked)
+    assert list(forked.pages.items()) == list(in_process.pages.items())
+    assert list(forked.graphs.items()) == list(in_process.graphs.items())
+    assert any(rel.startswith("sessions/S") for rel in forked.pages)
+    assert any(rel.startswith("files/FILE") for rel in forked.pages)
+    # file pages (rendered in the child) and domain pages (in this process) both show graphs
+    assert sum(f"/kb/{rel}" in text for rel in forked.graphs for text in forked.pages.values()) >= len(forked.graphs)
+    assert any(text.count("{kbgen-graph}") for name, text in forked.pages.items() if name.startswith("files/"))
+    assert any(text.count("{kbgen-graph}") for name, text in forked.pages.items() if name.startswith("domains/"))

@@ -13,6 +13,10 @@ must then
   tagged; every end tag on the site must follow the whole literal text),
 * and the build must not warn more than the clean build does.
 
+The dependency graphs are inline SVG on the pages: their elements are part of
+the first two checks, and their text (shortened on purpose) is checked to
+reach them as text only.
+
 One corpus build, and one Hypothesis example of 48 generated strings in one
 database and one build (builds take seconds; a build per example would not).
 """
@@ -305,6 +309,11 @@ def test_hostile_corpus_renders_literally(clean_site: Site, tmp_path: Path) -> N
                    "{{kbevil}}", "javascript:alert('kbevil-5')", "<U+202E>evil<U+202C>", "zero\u200bwidth",
                    "ctrl[31mred[0m", LONG_TOKEN[:1000]):
         assert needle.replace(" ", "") in everything, needle
+    # The graphs, inline SVG on the pages, carry the payloads as text only (names, relationships, tooltips).
+    graphs = [svg for soup in site.pages.values() for svg in soup.select("div.kbgen-graph svg")]
+    assert graphs and sum("kbevil" in g.get_text() for g in graphs) > 5
+    assert {t.name for g in graphs for t in g.find_all(True)} <= {"g", "a", "title", "path", "polygon", "text"}
+    assert all(set(t.attrs) <= {"href"} for g in graphs for t in g.find_all("a"))
 
 
 @settings(max_examples=1, phases=(Phase.explicit, Phase.reuse, Phase.generate), deadline=None,

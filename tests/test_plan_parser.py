@@ -164,6 +164,20 @@ def test_fixture(path: Path) -> None:
     for key, value in expect.items():
         if key != "note":
             _check_plan(plan, key, value, expect)
+    # What kbgen stores (to_json) reads back as the same plan (the snapshot holds it typed).
+    assert Plan.from_json(plan.to_json()) == plan
+    assert Plan.from_json(json.loads(json.dumps(plan.to_json()))).to_json() == plan.to_json()
+
+
+def test_from_json_reads_what_earlier_versions_stored() -> None:
+    """Missing keys take their defaults; bare-text cluster questions and outcome objects read as text."""
+    plan = Plan.from_json({"session": 7, "files": [{"file_id": 3, "path": "a.rs", "loc": "12"}],
+                           "cluster_questions": ["Why?"], "outcomes": [{"text": "An answer"}, "Another"]})
+    assert plan.session == 7 and plan.title == "" and plan.clusters == ()
+    assert plan.files[0].file_id == 3 and plan.files[0].loc == 12 and plan.files[0].cluster == ""
+    assert plan.cluster_questions[0].text == "Why?" and plan.cluster_questions[0].cluster is None
+    assert plan.outcomes == ("An answer", "Another")
+    assert plan.target_files is None and plan.warnings == ()
 
 
 def test_fixture_copies_match_shared() -> None:

@@ -181,6 +181,7 @@ def pg_project(pg_server: PgServer, tmp_path: Path) -> tuple[Options, str, str]:
     return options, name, url
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_select_only_role(pg_server: PgServer, pg_project: tuple[Options, str, str]) -> None:
     options, name, url = pg_project
@@ -217,6 +218,7 @@ GRANT USAGE ON SEQUENCE kbgen_plans_id_seq TO {role};
 """
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_kbgen_only_writer_role(pg_server: PgServer, tmp_path: Path) -> None:
     """A role that writes kbgen's tables but only reads the research tables: sync, plan import, answer all work."""
@@ -257,6 +259,7 @@ def test_postgres_kbgen_only_writer_role(pg_server: PgServer, tmp_path: Path) ->
     assert "permission denied" in refused.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_read_only_flag_with_the_owner_role(pg_project: tuple[Options, str, str]) -> None:
     options, _, url = pg_project
@@ -279,6 +282,7 @@ def test_postgres_read_only_flag_with_the_owner_role(pg_project: tuple[Options, 
         ro.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_reader_without_kbgen_tables(pg_server: PgServer, tmp_path: Path) -> None:
     """A fresh research database nobody ran kbgen on: the reader cannot create kbgen's tables, and says so."""

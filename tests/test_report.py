@@ -86,6 +86,7 @@ def test_report_matches_plain_sql(project: tuple[Options, SqlFigures]) -> None:
         assert link.startswith("../domains/") and (out.parent / link).resolve().is_file(), link
 
 
+@pytest.mark.slow
 def test_report_is_plain_markdown_with_database_text_inert(project: tuple[Options, SqlFigures]) -> None:
     options, _ = project
     proc = kbgen(options.project_dir, "report")  # no -o: the report goes to stdout
@@ -100,10 +101,12 @@ def test_report_is_plain_markdown_with_database_text_inert(project: tuple[Option
         assert all(len(tr.find_all("td")) == width for tr in body.find_all("tr"))
     headings = [h.get_text() for h in soup.find_all("h2")]
     assert headings == ["Overall statistics", "Coverage by domain", "Coverage by package", "Integration hotspots",
-                        f"Top {options.report_gap_limit} priority gaps", "Open findings", "Package dependency map",
+                        f"Top {options.report_gap_limit} priority gaps", "Open findings", "Findings by category",
+                        "Package dependency map",
                         "Domain index"]
 
 
+@pytest.mark.slow
 def test_report_writes_only_when_changed_and_check_says_when_stale(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'research.db'}"
     generate(url, scale=0.01, seed=3)

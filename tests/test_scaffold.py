@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from kbgen.config import load_options
@@ -66,7 +67,8 @@ def test_pages_workflow_builds_strictly_and_deploys_with_the_official_actions(tm
     _uses(steps, "actions/checkout")
     assert _uses(steps, "actions/setup-python")["with"]["python-version"] == "3.11"
     commands = "\n".join(str(s["run"]) for s in steps if "run" in s)
-    assert "pip install" in commands and "$KBGEN_PACKAGE" in commands and "graphviz" in commands
+    assert "pip install" in commands and "$KBGEN_PACKAGE" in commands
+    assert "apt-get" not in commands  # kbgen needs no system package: graphs are drawn by kbgen itself
     assert flow["env"]["KBGEN_PACKAGE"].startswith("kbgen")
     build_runs = [str(s["run"]) for s in steps if "kbgen build" in str(s.get("run", ""))]
     assert len(build_runs) == 1
@@ -92,3 +94,22 @@ def test_workflow_template_is_valid_yaml_with_two_jobs() -> None:
     template = Path(__file__).resolve().parents[1] / "kbgen" / "scaffold" / "files" / "pages.yml"
     data = yaml.safe_load(template.read_text(encoding="utf-8"))
     assert set(data["jobs"]) == {"build", "deploy"}
+
+
+@pytest.mark.parametrize("title", ['The "quillc" audit', "Back\\slash's KB", "Audit *KB* <b>#1</b>: 100 %",
+                                   "Two\nlines", "Ünïcödé — KB 🙂",
+                                   "Line\u2028separator\x85and\U000e0001tag"])
+def test_init_writes_valid_files_for_any_title(tmp_path: Path, title: str) -> None:
+    """conf.py must stay Python and kbgen.yaml YAML whatever the title holds (it is data, not code)."""
+
+    init_project(tmp_path, title=title)
+    conf = (tmp_path / "docs" / "conf.py").read_text(encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(compile(conf, "conf.py", "exec"), namespace)
+    assert namespace["project"] == title
+    assert namespace["extensions"] == ["kbgen.sphinxext"]
+    data = yaml.safe_load((tmp_path / "conf" / "kbgen.yaml").read_text(encoding="utf-8"))
+    assert data["title"] == title
+    assert load_options(tmp_path).title == title
+    heading = (tmp_path / "docs" / "index.md").read_text(encoding="utf-8").splitlines()[0]
+    assert heading.startswith("# ") and "\n" not in heading

@@ -169,6 +169,17 @@ def total_links(backlinks: Backlinks) -> int:
     return sum(len(ids) for lists in backlinks.values() for _, _, ids in lists)
 
 
+@pytest.fixture(autouse=True)
+def speedups_state_kept() -> Iterator[None]:
+    """Whether the replacements are installed is process state: each test leaves it as it found it."""
+    before = speedups.installed()
+    yield
+    if before and not speedups.installed():
+        speedups.apply()
+    elif not before and speedups.installed():
+        speedups.remove()
+
+
 @pytest.fixture
 def speedups_applied() -> dict[str, Any]:
     """The replacements installed (as the extension installs them); returns the originals."""
@@ -215,7 +226,7 @@ def test_apply_keeps_sphinx_needs_own_functions_as_originals(speedups_applied: d
     assert originals["write_json"] is not speedups.write_json
     assert originals["add_backlink"].__module__ == "sphinx_needs.need_item"
     assert originals["write_json"].__module__ == "sphinx_needs.needsfile"
-    # idempotent: a second apply (every Sphinx app's setup calls it) does not store the replacement
+    # idempotent: a second apply (every build's config-inited calls it) does not store the replacement
     assert speedups.apply()
     now = speedups.ORIGINALS
     assert now == originals
@@ -285,6 +296,7 @@ def duplicate_links_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return needs, schema, kwargs
 
 
+@pytest.mark.slow
 def test_build_backlinks_same_as_original_as_sets_with_duplicate_links(
         duplicate_links_input: tuple[dict[str, NeedItem], FieldsSchema, dict[str, Any]],
         use_original_add_backlink: Callable[[], None]) -> None:
@@ -302,6 +314,7 @@ def test_build_backlinks_same_as_original_as_sets_with_duplicate_links(
     assert as_sets(replaced) == as_sets(original)
 
 
+@pytest.mark.slow
 def test_build_backlinks_same_as_original_with_duplicate_links(
         duplicate_links_input: tuple[dict[str, NeedItem], FieldsSchema, dict[str, Any]],
         use_original_add_backlink: Callable[[], None]) -> None:
@@ -328,17 +341,20 @@ def test_build_backlinks_same_as_original_on_the_example_site_with_every_link_tw
     assert replaced == original
 
 
+@pytest.mark.slow
 def test_whole_build_same_back_links_and_needs_json_as_original(
-        tmp_path: Path, use_original_add_backlink: Callable[[], None],
-        speedups_applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, speedups_applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """After the post-processing (sort_links) every back list and needs.json are the same."""
     src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
     overrides = {"needs_reproducible_json": True}
     replaced_app, _ = build_in_process(src, tmp_path / "replaced", confoverrides=overrides)
-    use_original_add_backlink()
-    monkeypatch.setattr(NeedsList, "write_json", speedups_applied["write_json"])
-    original_app, _ = build_in_process(src, tmp_path / "original", confoverrides=overrides)
-    assert NeedItem.add_backlink is speedups_applied["add_backlink"]  # the app's apply() left it alone
+    assert speedups.installed()
+    # conf.py's switch: the build puts sphinx-needs' own functions back
+    original_app, _ = build_in_process(src, tmp_path / "original",
+                                       confoverrides={**overrides, "kbgen_speedups": False})
+    assert NeedItem.add_backlink is speedups_applied["add_backlink"]
+    assert NeedItem.sort_backlinks is speedups_applied["sort_backlinks"]
+    assert NeedsList.write_json is speedups_applied["write_json"]
 
     replaced = backlinks_of(SphinxNeedsData(replaced_app.env).get_needs_mutable())
     original = backlinks_of(SphinxNeedsData(original_app.env).get_needs_mutable())
@@ -432,7 +448,7 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     return speedups_applied
 
 
-@pytest.mark.parametrize("version", ["8.0.0", "10.0.0", "90.1", "1.9.0", "", "unknown"])
+@pytest.mark.parametrize("version", ["8.0.0", "9.0.1", "9.1", "9.2.0", "9.1.0rc1", "10.0.0", "90.1", "", "unknown"])
 def test_apply_patches_nothing_on_other_sphinx_needs_versions(
         version: str, unpatched: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sphinx_needs, "__version__", version)
@@ -467,8 +483,50 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
 def test_state_restored_after_the_version_tests(speedups_applied: dict[str, Any]) -> None:
     """Runs after the tests above (file order): the monkeypatched state did not leak."""
     assert speedups.ORIGINALS["add_backlink"].__module__ == "sphinx_needs.need_item"
-    assert str(sphinx_needs.__version__).startswith("9.")
+    assert str(sphinx_needs.__version__) in speedups.TESTED_SPHINX_NEEDS
     assert hasattr(NeedItem, "sort_backlinks")
+
+
+def doctree_cache_after_reading(src: Path, builddir: Path) -> list[int]:
+    """Sizes of Sphinx's write-phase doctree cache once reading is done, after kbgen's listeners."""
+    sizes: list[int] = []
+
+    def record(app: Sphinx, env: BuildEnvironment) -> list[str]:
+        sizes.append(len(getattr(env, "_write_doc_doctree_cache", {})))
+        return []
+
+    build_in_process(src, builddir, connect=lambda app: app.connect("env-updated", record, priority=1000))
+    return sizes
+
+
+@pytest.mark.slow
+def test_untested_versions_build_without_the_changes_and_say_so_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any]) -> None:
+    src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
+    assert doctree_cache_after_reading(src, tmp_path / "tested") == [0]  # emptied as reading goes
+    monkeypatch.setattr(sphinx_needs, "__version__", "9.2.0")
+    monkeypatch.setattr(speedups.sphinx, "__version__", "9.9.9")
+    status = StringIO()
+    app = SphinxTestApp("dummy", srcdir=src, builddir=tmp_path / "untested", status=status, warning=StringIO())
+    try:
+        assert not speedups.installed()
+        assert NeedItem.add_backlink is speedups_applied["add_backlink"]
+    finally:
+        app.cleanup()
+    lines = [line for line in status.getvalue().splitlines() if line.startswith("kbgen:")]
+    assert len(lines) == 1, lines
+    assert "sphinx-needs 9.2.0 (tested: 9.0.0, 9.1.0)" in lines[0] and "Sphinx 9.9.9" in lines[0]
+    assert doctree_cache_after_reading(src, tmp_path / "untested-build") == [1]  # Sphinx's own behaviour
+
+
+def test_no_info_line_on_tested_versions_or_with_speedups_off(tmp_path: Path) -> None:
+    src = write_site(tmp_path / "src", {"index.md": "# Tiny\n"})
+    for name, overrides in (("on", {}), ("off", {"kbgen_speedups": False})):
+        status = StringIO()
+        app = SphinxTestApp("dummy", srcdir=src, builddir=tmp_path / name, status=status, warning=StringIO(),
+                            confoverrides=overrides)
+        app.cleanup()
+        assert "kbgen:" not in status.getvalue()
 
 
 # -- gcpolicy -------------------------------------------------------------------------------------
@@ -491,6 +549,7 @@ GC_PAGES = {
 }
 
 
+@pytest.mark.slow
 def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_objects: None) -> None:
     seen: dict[str, list[int]] = {}
 
@@ -501,6 +560,7 @@ def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_o
 
     def connect(app: Sphinx) -> None:
         app.connect("env-before-read-docs", record("env-before-read-docs, before kbgen"), priority=0)
+        app.connect("env-before-read-docs", record("env-before-read-docs, after kbgen"), priority=2)
         app.connect("source-read", record("source-read"))
         app.connect("env-updated", record("env-updated"), priority=1000)
         app.connect("doctree-resolved", record("doctree-resolved"))
@@ -509,8 +569,9 @@ def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_o
 
     src = write_site(tmp_path / "src", GC_PAGES)
     build_in_process(src, tmp_path / "_build", connect=connect)
-    # frozen once the (fresh) environment is there, then again once reading is about to start
-    assert seen["env-before-read-docs, before kbgen"][0] > 0
+    # frozen once the (fresh) environment is there, before reading (no runner here: nothing earlier)
+    assert seen["env-before-read-docs, before kbgen"] == [0]
+    assert seen["env-before-read-docs, after kbgen"][0] > 0
     assert len(seen["source-read"]) == 2 and min(seen["source-read"]) > 0
     # the second freeze takes in what reading created: the doctrees, the needs
     assert seen["env-updated"][0] > max(seen["source-read"])
@@ -520,6 +581,7 @@ def test_gc_frozen_while_building_and_unfrozen_after(tmp_path: Path, no_frozen_o
     assert gc.get_freeze_count() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event", ["source-read", "doctree-resolved", "env-check-consistency"])
 def test_gc_unfrozen_after_a_failed_build(event: str, tmp_path: Path, no_frozen_objects: None) -> None:
     frozen_when_failing: list[int] = []
@@ -584,22 +646,101 @@ def gc_probe() -> Iterator[dict[str, tuple[bool, int]]]:
         del sys.modules["kbgen_gc_probe"]
 
 
+def build_with_runner(srcdir: Path, outdir: Path, *args: str) -> int:
+    """A build through the runner ``kbgen build`` starts, in this process (no ``os._exit``)."""
+    from kbgen.sphinxext.main import main
+
+    return main(["-b", "dummy", "-q", *args, str(srcdir), str(outdir)])
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fresh", [False, True], ids=["incremental", "fresh"])
-def test_gc_off_while_the_environment_loads(fresh: bool, tmp_path: Path, no_frozen_objects: None,
-                                            gc_probe: dict[str, tuple[bool, int]]) -> None:
+def test_gc_off_while_the_runner_loads_the_environment(fresh: bool, tmp_path: Path, no_frozen_objects: None,
+                                                       gc_probe: dict[str, tuple[bool, int]]) -> None:
     """The pickled environment is loaded with the collector off; it is frozen, then the collector is on."""
     src = write_site(tmp_path / "src", GC_PAGES, conf=PROBE_CONF)
-    build_in_process(src, tmp_path / "_build")  # leaves an environment to load
+    assert build_with_runner(src, tmp_path / "_build") == 0  # leaves an environment to load
     gc_probe.clear()
     assert gc.isenabled()
-    build_in_process(src, tmp_path / "_build", freshenv=fresh)
+    assert build_with_runner(src, tmp_path / "_build", *(["-E"] if fresh else [])) == 0
     assert gc_probe["config-inited, after kbgen"] == (False, 0)
     assert gc_probe["builder-inited, before kbgen"] == (False, 0)
     enabled, frozen = gc_probe["builder-inited, after kbgen"]
     assert enabled and frozen > 0
     assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert not gcpolicy.PROCESS.paused
 
 
+@pytest.mark.slow
+def test_gc_never_paused_in_a_build_the_runner_does_not_own(tmp_path: Path, no_frozen_objects: None,
+                                                            gc_probe: dict[str, tuple[bool, int]]) -> None:
+    """A build in someone else's process (tests, plain sphinx-build) keeps the collector on: nothing
+    could turn it back on if the start-up failed."""
+    src = write_site(tmp_path / "src", GC_PAGES, conf=PROBE_CONF)
+    build_in_process(src, tmp_path / "_build")
+    assert gc_probe["config-inited, after kbgen"] == (True, 0)
+    assert gc_probe["builder-inited, after kbgen"] == (True, 0)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+#: conf.py of a site whose builder fails to initialise (after config-inited, before builder-inited).
+BROKEN_BUILDER_CONF = 'extensions = ["kbgen.sphinxext", "kbgen_broken_builder"]\nproject = "t"\n'
+
+
+@pytest.fixture
+def broken_builder_extension() -> Iterator[None]:
+    """An extension (a builder must come from one, not from conf.py) whose builder's init raises."""
+    from sphinx.builders.dummy import DummyBuilder
+
+    class BrokenBuilder(DummyBuilder):
+        name = "broken"
+
+        def init(self) -> None:
+            raise RuntimeError("kbgen-test: the builder cannot start")
+
+    module = types.ModuleType("kbgen_broken_builder")
+    module.setup = lambda app: app.add_builder(BrokenBuilder)  # type: ignore[attr-defined]
+    sys.modules["kbgen_broken_builder"] = module
+    try:
+        yield
+    finally:
+        del sys.modules["kbgen_broken_builder"]
+
+
+def test_gc_back_on_when_the_builder_fails_to_start(tmp_path: Path, no_frozen_objects: None,
+                                                     broken_builder_extension: None) -> None:
+    src = write_site(tmp_path / "src", GC_PAGES, conf=BROKEN_BUILDER_CONF)
+    # In a process kbgen does not own: the collector was never paused (it used to stay off here).
+    with pytest.raises(RuntimeError, match="the builder cannot start"):
+        SphinxTestApp("broken", srcdir=src, builddir=tmp_path / "direct", status=StringIO(), warning=StringIO())
+    assert gc.isenabled()
+    # Through the runner: paused for the start-up, back on although builder-inited never came.
+    from kbgen.sphinxext.main import main
+
+    assert main(["-b", "broken", "-q", str(src), str(tmp_path / "runner")]) == 2
+    assert gc.isenabled()
+    assert not gcpolicy.PROCESS.paused
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.slow
+def test_speedups_off_leave_the_collector_alone(tmp_path: Path, no_frozen_objects: None,
+                                                gc_probe: dict[str, tuple[bool, int]]) -> None:
+    """``kbgen_speedups = False``: no pause (back on at config-inited), no freeze, a normal exit."""
+    src = write_site(tmp_path / "src", GC_PAGES, conf=PROBE_CONF + "kbgen_speedups = False\n")
+    frozen: list[int] = []
+    assert build_with_runner(src, tmp_path / "_build") == 0
+    assert gc_probe["config-inited, after kbgen"] == (True, 0)
+    assert gc_probe["builder-inited, after kbgen"] == (True, 0)
+    assert not gcpolicy.PROCESS.fast_exit
+    build_in_process(src, tmp_path / "_build2", connect=lambda app: app.connect(
+        "doctree-resolved", lambda app, *args: frozen.append(gc.get_freeze_count())))
+    assert frozen and set(frozen) == {0}
+    assert not speedups.installed()
+    gcpolicy.PROCESS.fast_exit = True
+
+
+@pytest.mark.slow
 def test_gc_left_alone_when_the_caller_turned_it_off(tmp_path: Path, no_frozen_objects: None) -> None:
     src = write_site(tmp_path / "src", GC_PAGES)
     gc.disable()
@@ -622,6 +763,7 @@ def run_sphinx_main(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_sphinx_main_builds_a_site(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n\nHello from the tiny site.\n"})
     out = tmp_path / "out"
@@ -647,6 +789,7 @@ def setup(app):
 """
 
 
+@pytest.mark.slow
 def test_sphinx_main_flushes_both_streams_before_exiting(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n"}, conf=LAST_WORDS_CONF)
     result = run_sphinx_main("-q", "-b", "dummy", src, tmp_path / "out", cwd=tmp_path)
@@ -664,6 +807,7 @@ def test_sphinx_main_reports_a_broken_conf_py(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_sphinx_main_exit_code_with_warnings_as_errors(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n", "orphan.md": "# Not in any toctree\n"})
     lenient = run_sphinx_main("-b", "dummy", src, tmp_path / "lenient", cwd=tmp_path)
@@ -675,6 +819,7 @@ def test_sphinx_main_exit_code_with_warnings_as_errors(tmp_path: Path) -> None:
     assert "build finished with problems" in strict.stdout
 
 
+@pytest.mark.slow
 def test_sphinx_main_main_returns_the_exit_code_in_process(tmp_path: Path) -> None:
     """``main`` itself only returns (the os._exit is in the ``__main__`` block)."""
     from kbgen.sphinxext.main import main

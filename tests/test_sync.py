@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from kbgen.config import Options
 from kbgen.db.engine import sqlite_path
 from kbgen.sync import sync
@@ -39,6 +41,7 @@ def test_same_database_same_bytes(example_project: Options, tmp_path: Path) -> N
         assert (other.generated_path / rel).read_bytes() == p.read_bytes(), rel
 
 
+@pytest.mark.slow
 def test_deleted_finding_disappears_and_check_reports_it(example_project: Options) -> None:
     hand_written = {p: p.read_bytes() for p in example_project.docs_path.glob("*.md")}
     generated = example_project.generated_path
@@ -158,3 +161,26 @@ def test_noop_shortcut_on_postgres(pg_url: str, tmp_path: Path) -> None:
     report = sync(options)
     assert not report.shortcut and report.written
     assert sync(options).shortcut
+
+
+def test_noop_shortcut_counts_the_unchanged_pages_without_a_domains_folder(tmp_path: Path) -> None:
+    """A database without domains leaves no domains/ folder: the shortcut still counts every page."""
+    from kbgen.config import load_options
+    from kbgen.db.engine import open_engine
+    from kbgen.db.migrate import init_research_db
+    from kbgen.scaffold import init_project
+
+    init_project(tmp_path / "kb")
+    options = load_options(tmp_path / "kb")
+    (options.project_dir / "db").mkdir(exist_ok=True)
+    engine = open_engine(f"sqlite:///{options.project_dir / 'db' / 'research.db'}", must_exist=False)
+    init_research_db(engine)
+    engine.dispose()
+    (options.project_dir / "domains").rmdir()  # kbgen init makes it; a team may not have one
+    full = sync(options)
+    assert not full.shortcut and full.written
+    assert not options.domains_path.exists()
+    again = sync(options)
+    assert again.shortcut
+    assert again.unchanged == len(full.written) > 0
+    assert again.summary().startswith(f"0 written, {len(full.written)} unchanged")

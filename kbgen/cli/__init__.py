@@ -16,6 +16,7 @@ from kbgen.cli import common
 from kbgen.cli.db_cmd import db_app
 from kbgen.cli.kb_cmd import register as register_kb
 from kbgen.cli.plan_cmd import plan_app
+from kbgen.cli.vocab_cmd import vocab_app
 
 app = typer.Typer(name="kbgen", help="Turn a code-research ledger into a published knowledge base.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -23,6 +24,7 @@ app = typer.Typer(name="kbgen", help="Turn a code-research ledger into a publish
 app.callback()(common.root_options)
 app.add_typer(db_app, name="db")
 app.add_typer(plan_app, name="plan")
+app.add_typer(vocab_app, name="vocab")
 register_kb(app)
 for _name in ("kbgen.cli.domain_cmd", "kbgen.cli.site_cmd", "kbgen.cli.report_cmd"):
     try:

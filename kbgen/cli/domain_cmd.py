@@ -27,7 +27,12 @@ def _default_paths() -> list[Path]:
 
 def lint(paths: Annotated[list[Path] | None, typer.Argument(help="Documents or folders (default: the "
                                                             "project's domains folder).")] = None) -> None:
-    """Check domain documents (the six checks of the spec); exit 1 on any problem."""
+    """Check domain documents for drift; exit 1 on any problem.
+
+    The checks (cumulative lists, per-session headings, section order, File Registry order,
+    finding labels, Session Log order, markers) are described in kbgen's reference docs,
+    docs/reference/domain-documents.md.
+    """
     from kbgen.domain.lint import lint_paths
 
     targets = paths or _default_paths()

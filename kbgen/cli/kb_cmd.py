@@ -184,10 +184,10 @@ def demo(
     result = run_demo(target, log=say)
     say(f"built {result.index}")
     print(result.index) if STATE.quiet else None
-    if open_browser:
-        import webbrowser
+    from kbgen.browser import open_in_browser
 
-        webbrowser.open(result.index.as_uri())
+    if open_browser and not open_in_browser(result.index.as_uri()):
+        say(f"no display to show a browser on: open {result.index} in one")
     if serve:
         from kbgen.serve import serve_static
 

@@ -74,7 +74,11 @@ def plan_parse(
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Parse the others after a broken plan.")] = False,
     session: Annotated[str | None, typer.Option("--session", help=_SESSION_HELP)] = None,
 ) -> None:
-    """Parse plans without a database; exit 2 on a parse error."""
+    """Parse plans without a database; exit 2 on a parse error.
+
+    The plan format and the JSON shape are described in kbgen's reference docs,
+    docs/reference/plans.md.
+    """
     parsed, failures = _parse_all(paths, keep_going, session)
     if as_json:
         stdout_write(json.dumps([p.to_json() for _, p in parsed], indent=2, ensure_ascii=False) + "\n")

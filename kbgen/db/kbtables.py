@@ -1,8 +1,9 @@
 """kbgen's own tables, next to the research tables and never altering them.
 
 Imported plans, their questions, explicit answer links, text answers, stable
-per-domain finding labels, finding statuses and the keys that tie a session
-worksheet's entries to the research rows it wrote live here. They are created and upgraded
+per-domain finding labels, finding statuses, the keys that tie a session
+worksheet's entries to the research rows it wrote, and accepted category
+aliases live here. They are created and upgraded
 only by the Alembic migrations in :mod:`kbgen.db.migrations` (version table
 ``kbgen_alembic_version``, so a team's own Alembic setup is not disturbed).
 These ``Table`` objects mirror the newest migration and are used for queries.
@@ -24,7 +25,7 @@ kb_metadata = MetaData()
 
 VERSION_TABLE = "kbgen_alembic_version"
 #: The migration revision this kbgen writes and understands.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 plans = Table(
     "kbgen_plans", kb_metadata,
@@ -117,6 +118,14 @@ record_keys = Table(
     Column("detail", Text),  # JSON: what kbgen needs to undo or re-derive (a file's state before the read)
     Column("recorded_at", Text, nullable=False),
     PrimaryKeyConstraint("session_id", "kind", "key"),
+)
+
+category_aliases = Table(
+    "kbgen_category_aliases", kb_metadata,
+    Column("alias", Text, primary_key=True),  # a category key (lowercase kebab-case)
+    Column("canonical", Text, nullable=False),  # the key it is grouped under
+    Column("note", Text),  # why it was accepted (the suggestion's reason), for people reading the table
+    Column("created_at", Text, nullable=False),
 )
 
 KB_TABLES: tuple[str, ...] = tuple(sorted(kb_metadata.tables))

@@ -17,6 +17,7 @@ from kbgen import vocab
 from kbgen.config import Options
 from kbgen.db import kbtables as kb
 from kbgen.db import research as rt
+from kbgen.db.aliases import read_aliases
 from kbgen.db.migrate import check_kb_schema, check_research_schema
 from kbgen.errors import DatabaseError
 from kbgen.model import (
@@ -37,6 +38,7 @@ from kbgen.model import (
     Snapshot,
     TextAnswer,
 )
+from kbgen.vocab import Vocabulary
 
 
 def _rows(conn: Connection, schema: rt.ResearchSchema, table: Table, cols: list[str], order: list[str]) -> list[Any]:
@@ -106,11 +108,11 @@ def _load(conn: Connection, schema: rt.ResearchSchema, options: Options, has_kb:
                  _text(r.line_ranges), _text(r.notes))
         for r in _rows(conn, schema, rt.file_reads,
                        ["id", "file_id", "session_id", "depth", "lines_read", "line_ranges", "notes"], ["id"]))
-    aliases = options.category_aliases
+    categories = Vocabulary.from_options(options, read_aliases(conn) if has_kb else None)
     findings = tuple(
         Finding(r.id, r.file_id, r.session_id, _int(r.line_start), _int(r.line_end),
                 vocab.severity(_text(r.severity)), _text(r.severity),
-                vocab.category(_text(r.category), aliases), _text(r.category),
+                categories.normalise(_text(r.category)), _text(r.category),
                 _text(r.description) or "", bool(_int(r.followed_up)))
         for r in _rows(conn, schema, rt.findings,
                        ["id", "file_id", "session_id", "line_start", "line_end", "severity", "category",
@@ -135,7 +137,7 @@ def _load(conn: Connection, schema: rt.ResearchSchema, options: Options, has_kb:
         packages=packages, files=files, domains=domains, file_domains=file_domains, sessions=sessions,
         reads=reads, findings=findings, dependencies=dependencies,
         package_dependencies=package_dependencies, exclude_paths=exclude,
-        positive_categories=frozenset(vocab.category(c, aliases) for c in options.positive_categories),
+        positive_categories=frozenset(categories.normalise(c) for c in options.positive_categories),
         **snapshot_kb)
 
 

@@ -1,7 +1,7 @@
 """Check a domain document for the drift that hand maintenance causes.
 
-The six checks of the spec, each a small function over the document's
-outline, so a CI job can fail on a document that re-lists findings, grows
+The six checks of docs/reference/domain-documents.md, each a small function
+over the document's outline, so a CI job can fail on a document that re-lists findings, grows
 per-session sections, or collides labels — whether the document is still
 hand-written (legacy) or already managed by kbgen. A seventh check reports
 kbgen markers that kbgen could not safely rewrite.
@@ -47,7 +47,7 @@ MARKER = "marker"
 
 @dataclass(frozen=True)
 class LintProblem:
-    """One fault, located; ``str()`` is the ``path:line: message`` form of the spec."""
+    """One fault, located; ``str()`` is the ``path:line: message`` form every kbgen check prints."""
 
     path: str
     line: int

@@ -9,14 +9,18 @@ parser has already dropped inline markup (backticks, emphasis).
 Line numbers are 1-based lines of the plan file, so a message can point a
 user at the exact place to fix.
 
-``to_json()`` gives the ``plan parse --json`` shape of
-``shared/spec/traceability.md``. Keys listed there are never renamed; extra
-keys (``repo``, ``rationale``, warning ``code`` and ``severity``...) only add.
+``to_json()`` gives the ``plan parse --json`` shape (the plan format of the
+reference docs, docs/reference/plans.md). Keys listed there are never
+renamed; extra keys (``repo``, ``rationale``, warning ``code`` and
+``severity``...) only add. ``from_json()`` reads that shape back: kbgen stores
+it in ``kbgen_plans.data`` and the snapshot holds plans as these types. It
+accepts what earlier kbgen versions stored (missing keys take their defaults).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,6 +75,11 @@ class PlanWarning:
         return {"line": self.line, "message": self.message, "code": self.code,
                 "severity": self.severity}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanWarning:
+        return cls(code=str(data.get("code") or ""), line=_opt_int(data.get("line")),
+                   message=str(data.get("message") or ""))
+
 
 @dataclass(frozen=True)
 class PlannedFile:
@@ -110,6 +119,16 @@ class PlannedFile:
                 "domain": self.domain, "line": self.line, "extra": dict(self.extra),
                 "resolved_by": self.resolved_by}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedFile:
+        return cls(file_id=_opt_int(data.get("file_id")), path=str(data.get("path") or ""),
+                   loc=_opt_int(data.get("loc")), context=data.get("context"), package=data.get("package"),
+                   tier=data.get("tier"), repo=data.get("repo"), domain=data.get("domain"),
+                   cluster=str(data.get("cluster") or ""), line=int(data.get("line") or 0),
+                   repo_path=data.get("repo_path"),
+                   extra={str(k): str(v) for k, v in (data.get("extra") or {}).items()},
+                   resolved_by=data.get("resolved_by"))
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -130,6 +149,13 @@ class Cluster:
         return {"name": self.name, "letter": self.letter, "stated_files": self.stated_files,
                 "stated_loc": self.stated_loc, "files": list(self.file_ids), "paths": list(self.paths),
                 "implicit": self.implicit, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cluster:
+        return cls(letter=str(data.get("letter") or ""), name=str(data.get("name") or ""),
+                   stated_files=_opt_int(data.get("stated_files")), stated_loc=_opt_int(data.get("stated_loc")),
+                   line=_opt_int(data.get("line")), file_ids=tuple(_opt_int(i) for i in data.get("files") or ()),
+                   implicit=bool(data.get("implicit")), paths=tuple(str(p) for p in data.get("paths") or ()))
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,26 @@ class Question:
                 "paths": list(self.paths), "line": self.line, "ordinal": self.ordinal,
                 "cluster": self.cluster}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], files: Sequence[PlannedFile] = ()) -> Question:
+        """The question of a ``to_json()`` dict; ``files`` (the plan's) give back ``planned``,
+        which the JSON shape does not hold: the indexes of the files it names, by path (by ID
+        for what earlier versions stored without paths)."""
+        file_ids = tuple(int(i) for i in data.get("file_ids") or ())
+        paths = tuple(str(p) for p in data.get("paths") or ())
+        cluster = data.get("cluster")
+        planned: list[int] = []
+        for path in paths:
+            matches = [i for i, f in enumerate(files) if f.path == path]
+            own = [i for i in matches if files[i].cluster == cluster]
+            if matches:
+                planned.append((own or matches)[0])
+        if not paths:
+            planned = [i for i, f in enumerate(files) if f.file_id is not None and f.file_id in file_ids]
+        return cls(id=str(data["id"]), text=str(data.get("text") or ""), file_ids=file_ids,
+                   line=int(data.get("line") or 0), ordinal=int(data.get("ordinal") or 1), cluster=cluster,
+                   paths=paths, planned=tuple(planned))
+
 
 @dataclass(frozen=True)
 class ClusterQuestion:
@@ -180,6 +226,12 @@ class ClusterQuestion:
 
     def to_json(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "text": self.text, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str) -> ClusterQuestion:
+        if isinstance(data, str):  # stored by early versions as bare text
+            return cls(cluster=None, text=data, line=0)
+        return cls(cluster=data.get("cluster"), text=str(data.get("text") or ""), line=int(data.get("line") or 0))
 
 
 @dataclass(frozen=True)
@@ -194,6 +246,12 @@ class DomainTag:
     def to_json(self) -> dict[str, Any]:
         return {"file_ids": list(self.file_ids), "domains": list(self.domains),
                 "line": self.line, "all_files": self.all_files}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DomainTag:
+        return cls(file_ids=tuple(int(i) for i in data.get("file_ids") or ()),
+                   domains=tuple(str(d) for d in data.get("domains") or ()), line=int(data.get("line") or 0),
+                   all_files=bool(data.get("all_files")))
 
 
 @dataclass(frozen=True)
@@ -221,6 +279,13 @@ class Expectation:
         return {"kind": self.kind, "low": self.low, "high": self.high, "approx": self.approx,
                 "before": self.before, "before_approx": self.before_approx, "text": self.text,
                 "outcome": self.outcome, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Expectation:
+        return cls(kind=str(data.get("kind") or ""), low=int(data.get("low") or 0), high=int(data.get("high") or 0),
+                   approx=bool(data.get("approx")), text=str(data.get("text") or ""),
+                   outcome=int(data.get("outcome") or 0), line=_opt_int(data.get("line")),
+                   before=_opt_int(data.get("before")), before_approx=bool(data.get("before_approx")))
 
 
 @dataclass(frozen=True)
@@ -252,6 +317,13 @@ class ResultsBlock:
             data["ordered"] = self.ordered
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResultsBlock:
+        return cls(kind=str(data.get("kind") or ""), text=str(data.get("text") or ""),
+                   level=int(data.get("level") or 0),
+                   rows=tuple(tuple(str(c) for c in row) for row in data.get("rows") or ()),
+                   items=tuple(str(i) for i in data.get("items") or ()), ordered=bool(data.get("ordered")))
+
 
 @dataclass(frozen=True)
 class Results:
@@ -269,6 +341,12 @@ class Results:
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "line": self.line, "text": self.text,
                 "blocks": [b.to_json() for b in self.blocks]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Results:
+        return cls(title=str(data.get("title") or ""), line=int(data.get("line") or 0),
+                   text=str(data.get("text") or ""),
+                   blocks=tuple(ResultsBlock.from_json(b) for b in data.get("blocks") or ()))
 
 
 @dataclass(frozen=True)
@@ -367,3 +445,39 @@ class Plan:
             "content_hash": self.content_hash,
             "session_given": self.session_given,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        """The plan of a ``to_json()`` dict (as stored in ``kbgen_plans.data``)."""
+        target = data.get("target") or {}
+        files = tuple(PlannedFile.from_json(f) for f in data.get("files") or ())
+        results = data.get("results")
+        return cls(
+            source=str(data.get("source") or ""), session=int(data["session"]), title=str(data.get("title") or ""),
+            date=data.get("date"), focus=data.get("focus"), strategic_value=data.get("strategic_value"),
+            rationale=data.get("rationale"), target_files=_opt_int(target.get("files")),
+            target_loc=_opt_int(target.get("loc")), target_clusters=_opt_int(target.get("clusters")),
+            clusters=tuple(Cluster.from_json(c) for c in data.get("clusters") or ()),
+            files=files,
+            questions=tuple(Question.from_json(q, files) for q in data.get("questions") or ()),
+            cluster_questions=tuple(ClusterQuestion.from_json(q) for q in data.get("cluster_questions") or ()),
+            outcomes=tuple(_outcome_text(o) for o in data.get("outcomes") or ()),
+            domain_tags=tuple(DomainTag.from_json(t) for t in data.get("domain_tags") or ()),
+            warnings=tuple(PlanWarning.from_json(w) for w in data.get("warnings") or ()),
+            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
+            content_hash=str(data.get("content_hash") or ""),
+            expectations=tuple(Expectation.from_json(e) for e in data.get("expectations") or ()),
+            results=Results.from_json(results) if isinstance(results, dict) else None,
+            session_given=bool(data.get("session_given")),
+        )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _outcome_text(item: Any) -> str:
+    """An expected outcome; early versions stored some as ``{"text": ...}`` objects."""
+    if isinstance(item, dict):
+        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
+    return str(item)

@@ -1,6 +1,6 @@
 """Key questions: bind each bullet to the plan files it names, give it a stable ID.
 
-IDs are part of the traceability contract (``shared/spec/traceability.md``):
+IDs are part of the traceability contract (docs/reference/traceability.md):
 findings are linked to them, so they must not move when a plan is edited.
 The rule therefore depends only on a bullet's own first-named file and on
 the bullets before it that share that file:

@@ -3,7 +3,8 @@
 Everything a worksheet names must exist and fit the vocabulary: files (by ID
 or package + path), domains, the questions of *this* session's plan,
 severities, read depths, relationships and categories (the project's
-configured vocabulary, :meth:`kbgen.config.Options.recordable_category`).
+vocabulary, :class:`kbgen.vocab.Vocabulary`: the configured list and aliases,
+and the aliases ``kbgen vocab apply`` stored in the database).
 Every problem is collected with its line, so one run lists them all; a
 single problem means nothing is written.
 """
@@ -22,7 +23,9 @@ from kbgen import vocab
 from kbgen.config import Options
 from kbgen.db import kbtables as kb
 from kbgen.db import research as rt
+from kbgen.db.aliases import read_aliases
 from kbgen.db.sessions import SessionRow, pick_session, session_rows
+from kbgen.vocab import Vocabulary
 from kbgen.worksheet import ranges
 from kbgen.worksheet.model import (
     AnswerLink,
@@ -209,6 +212,7 @@ class _Checker:
         self.ws = ws
         self.ctx = ctx
         self.options = options
+        self.vocabulary = Vocabulary.from_options(options, read_aliases(conn))
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -277,11 +281,11 @@ class _Checker:
         return False
 
     def category(self, line: int | None, value: str) -> str | None:
-        canonical = self.options.recordable_category(value)
+        canonical = self.vocabulary.canonical(value)
         if canonical is None:
             allowed = ", ".join(self.options.canonical_categories())
             close = difflib.get_close_matches(vocab.category(value, {}), [
-                *self.options.canonical_categories(), *self.options.category_aliases], n=1)
+                *self.options.canonical_categories(), *self.vocabulary.aliases], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             self.problem(line, f"category {value!r} is outside the vocabulary ({hint}allowed: {allowed}; "
                                "or an alias from category_aliases in conf/kbgen.yaml)")

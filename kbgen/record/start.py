@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, column, insert, inspect, select, tabl
 
 from kbgen.config import Options
 from kbgen.db import research as rt
+from kbgen.db.aliases import read_aliases
 from kbgen.db.ids import IdAllocator
 from kbgen.db.migrate import check_research_schema, ensure_kb_tables
 from kbgen.db.plans import import_plan, stored_plan
@@ -28,6 +29,7 @@ from kbgen.errors import UsageError
 from kbgen.outputs import write_if_changed
 from kbgen.plan import Plan, parse_plan_file
 from kbgen.record import RECORD_LOCK
+from kbgen.vocab import Vocabulary
 from kbgen.worksheet.schema import SCHEMA_COPY, project_schema
 from kbgen.worksheet.template import PlannedQuestion, PlannedRead, PlannedTag, render_worksheet
 
@@ -81,8 +83,9 @@ def start_session(engine: Engine, options: Options, number: int, *, output: Path
         plan=stored.source_path if stored is not None else None, schema_ref=SCHEMA_COPY,
         record_hint=f"kbgen record {_shown(output, options.project_dir)}",
         categories=options.canonical_categories(), reads=reads, questions=questions, tags=tags)
+    vocabulary = Vocabulary.from_options(options, read_aliases(engine))  # stored aliases are accepted too
     write_if_changed(output.parent / SCHEMA_COPY, project_schema(
-        options.canonical_categories(), options.category_aliases).encode("utf-8"))
+        options.canonical_categories(), dict(vocabulary.aliases)).encode("utf-8"))
     write_if_changed(output, worksheet.encode("utf-8"))
     return StartResult(number, session.id, action, plan_action, output, len(reads), len(questions))
 

@@ -25,6 +25,7 @@ from kbgen.analysis import Coverage, Figures
 from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, graphs
+from kbgen.render.categories import category_table
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
 from kbgen.render.pages import Listing
 from kbgen.render.view import SiteView
@@ -37,6 +38,7 @@ OPEN_PAGE = "open-findings"
 HOTSPOTS_PAGE = "hotspots"
 UNVERIFIED_PAGE = "unverified-dependencies"
 FIGURES_PAGE = "session-figures"
+CATEGORIES_PAGE = "findings-by-category"
 CHARTS_DIR = "charts"
 DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
 
@@ -177,7 +179,7 @@ def open_findings_table(view: SiteView, items: Sequence[Finding]) -> Md:
     rows = []
     for x in items:
         f = snap.file_by_id.get(x.file_id) if x.file_id is not None else None
-        rows.append([view.finding_ref(x.id), x.severity, x.category_raw or x.category,
+        rows.append([view.finding_ref(x.id), x.severity, x.category_shown,
                      file_cell(view, f) if f else "—", f.package if f else "—", session_cell(view, x.session_id)])
     return table(["Finding", "Severity", "Category", "File", "Package", "Session"], rows)
 
@@ -253,6 +255,12 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
                    f"Stacked bar chart of {figs.overall.findings} findings by severity across "
                    f"{len(figs.severity)} sessions; the numbers are on the session figures page.",
                    "Findings per session, stacked by normalised severity."),
+        heading(2, "Findings by category"),
+        f"{len(figs.categories):,} categories in use, each grouping the spellings it was recorded as "
+        "(case, separators and the vocabulary's aliases folded), most findings first; by severity on the "
+        + doc_link("findings by category", _page(view, CATEGORIES_PAGE)) + " page.\n",
+        category_table(figs.categories[:HEAD_ROWS], by_severity=False) or "No findings recorded.\n",
+        _more(view, min(HEAD_ROWS, len(figs.categories)), len(figs.categories), CATEGORIES_PAGE, "categories"),
         heading(2, "Open CRITICAL and HIGH findings"),
         f"{len(figs.open_findings):,} CRITICAL or HIGH findings are not followed up (nor resolved or superseded "
         "through kbgen).\n",
@@ -280,7 +288,7 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
     if network is None:
         parts.append("No package edges recorded.\n")
     else:
-        parts += [graphs.directive(network),
+        parts += [graphs.directive(view, network),
                   "Solid edges are declared in `package_dependencies`; dashed ones are seen only in file "
                   "dependency edges.\n",
                   package_map_table(figs)]
@@ -376,6 +384,13 @@ def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, 
             f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "
             "domains first.\n", hotspot_table(view, figs.hotspots) or "None.\n"]),
         **_unverified_pages(view, figs),
+        f"{CATEGORIES_PAGE}.md": "\n".join([
+            heading(1, "Findings by category"),
+            f"{len(figs.categories):,} categories in use, most findings first. A category groups every spelling "
+            "it was recorded as: case and separators are folded, and so are the aliases of the vocabulary "
+            "(`category_aliases` in `conf/kbgen.yaml` and those accepted with `kbgen vocab apply`). The research "
+            "database keeps each finding's own text, shown under *Recorded as*.\n",
+            category_table(figs.categories) or "No findings recorded.\n"]),
         f"{FIGURES_PAGE}.md": "\n".join([
             heading(1, "Session figures"),
             "The numbers behind the dashboard's session charts.\n",

@@ -1,16 +1,19 @@
-"""Dependency graphs as Graphviz DOT inside ``{graphviz}`` directives (sphinx.ext.graphviz, SVG).
+"""Dependency graphs: what each graph shows, its Graphviz DOT, and the directive that shows it.
 
 Model first, syntax last: :func:`file_neighbourhood`, :func:`domain_network`
 and :func:`package_network` choose what a graph shows (bounded to
 ``max_nodes`` so a page stays readable, keeping the best-connected files and
-counting what was left out); :func:`render` writes DOT and the directive.
+counting what was left out); :func:`to_dot` writes DOT; :func:`directive`
+names the graph's SVG file (:mod:`kbgen.render.graph_svg`, drawn by ``kbgen
+sync``) in a ``{kbgen-graph}`` directive that shows it inline, and records
+the DOT on the view so the sync can draw it.
 
 Everything from the database reaches DOT only through :func:`dot_string`
-(a quoted string with backslashes, quotes and line breaks escaped), node IDs
-are kbgen's own (``f12``, ``p3``), and URLs are kbgen's own relative links to
-file pages (Sphinx rewrites them for the image folder). The directive's
-``:alt:`` is written into the HTML unescaped by sphinx.ext.graphviz, so it is
-made of kbgen's words and numbers only (:func:`safe_alt`).
+(a quoted string with backslashes, quotes, ampersands and line breaks
+escaped), node IDs are kbgen's own (``f12``, ``p3``), and URLs are kbgen's
+own links to file pages, relative to the page that shows the graph (the SVG
+is inline in that page). The directive's ``:alt:`` is made of kbgen's words
+and numbers only (:func:`safe_alt`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 
 from kbgen import analysis, vocab
 from kbgen.model import Dependency, File
-from kbgen.render import escape
+from kbgen.render import escape, graph_svg
 from kbgen.render.myst import Md
 from kbgen.render.view import DEFAULT_GRAPH_MAX_NODES, SiteView
 
@@ -38,19 +41,23 @@ DEPTH_STYLE: dict[str, str] = {
     "NOT_TOUCHED": 'style="rounded,dashed", color="#888888", fontcolor="#555555"',
     "EXCLUDED": 'style="rounded,dotted", color="#aaaaaa", fontcolor="#777777"',
 }
+_NOT_XML = re.compile("[\ufffe\uffff]")
 
 
 def dot_string(text: object, limit: int = 0) -> str:
-    """Database text as a DOT quoted string: one line, ``\\`` and ``"`` escaped.
+    """Database text as a DOT quoted string that Graphviz shows literally: one line, escapes escaped.
 
     Graphviz reads ``\\n``, ``\\l`` and friends inside labels as escapes, so
     every backslash is doubled; a quote is the only character that ends the
-    string, so it gets a backslash too.
+    string, so it gets a backslash too. Graphviz also decodes HTML entities
+    (``&lt;``, ``&#45;``) in labels and tooltips, so ``&`` becomes ``&amp;``
+    and the text shows as written. U+FFFE and U+FFFF are dropped: they are
+    not allowed in XML, so an SVG holding them would not load.
     """
-    value = " ".join(escape.clean(text).split())
+    value = " ".join(_NOT_XML.sub("", escape.clean(text)).split())
     if limit and len(value) > limit:
         value = value[: limit - 1] + "…"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
 
 
 def safe_alt(text: str) -> str:
@@ -262,7 +269,7 @@ def to_dot(graph: Graph) -> str:
     for n in graph.nodes:
         attrs = [f"label={dot_label(n.label)}", f"tooltip={dot_string(n.tooltip, 300)}"]
         if n.url:
-            attrs += [f"URL={dot_string(n.url)}", 'target="_top"']
+            attrs.append(f"URL={dot_string(n.url)}")
         if n.style:
             attrs.append(n.style)
         if n.highlight:
@@ -282,13 +289,16 @@ def dot_label(text: str) -> str:
     return "\"" + "\\n".join(dot_string(line, NODE_LABEL_MAX)[1:-1] for line in text.split("\n")) + "\""
 
 
-def directive(graph: Graph) -> Md:
-    """The ``{graphviz}`` directive and the line saying what was left out."""
-    body = to_dot(graph)
-    fence = "```"
-    while fence in body:
-        fence += "`"
-    return Md(f"{fence}{{graphviz}}\n:alt: {safe_alt(graph.alt)}\n:class: kbgen-graph\n\n{body}\n{fence}\n\n"
+def directive(view: SiteView, graph: Graph) -> Md:
+    """The ``{kbgen-graph}`` directive showing the graph's SVG, and the line saying what was left out.
+
+    The SVG's path is absolute from the Sphinx source folder, so it resolves
+    the same in a fragment another page includes (the dashboard's package map).
+    """
+    dot = to_dot(graph)
+    rel = graph_svg.svg_relpath(dot)
+    view.graph_sources[rel] = dot
+    return Md(f"```{{kbgen-graph}} /{view.layout.root}/{rel}\n:alt: {safe_alt(graph.alt)}\n```\n\n"
               f"{escape.inline(graph.note)}\n")
 
 
@@ -297,7 +307,7 @@ def file_graph(view: SiteView, f: File, max_nodes: int = DEFAULT_MAX_NODES) -> M
     graph = file_neighbourhood(view, f, view.layout.file(f), max_nodes)
     if graph is None:
         return Md("")
-    return Md("### Dependency graph\n\n" + directive(graph))
+    return Md("### Dependency graph\n\n" + directive(view, graph))
 
 
 def domain_graph(view: SiteView, name: str, max_nodes: int = DEFAULT_MAX_NODES) -> Md:
@@ -306,4 +316,4 @@ def domain_graph(view: SiteView, name: str, max_nodes: int = DEFAULT_MAX_NODES) 
     graph = domain_network(view, name, docname, max_nodes)
     if graph is None:
         return Md("")
-    return Md("## Dependency graph\n\n" + directive(graph))
+    return Md("## Dependency graph\n\n" + directive(view, graph))

@@ -48,6 +48,14 @@ def need_link(need_id: str, text: str) -> Md:
     return Md(f"[{escape.inline(text) or need_id}](#need-{need_id})")
 
 
+_NEED_REF = re.compile(r"\]\(#need-([A-Za-z0-9-]+)\)")
+
+
+def referenced_needs(text: str) -> list[str]:
+    """The need IDs a page's :func:`need_link` links point to (repeats kept)."""
+    return _NEED_REF.findall(text)
+
+
 def doc_link(text: str, docname: str) -> Md:
     """A link to another page by its absolute docname (``/kb/files/FILE12``)."""
     return Md(f"[{escape.inline(text)}](project:{docname}.md)")

@@ -18,8 +18,9 @@ from typing import Any, Generic, TypeVar
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kbgen import vocab
-from kbgen.model import File, Finding, Question, Session, Snapshot, file_sort_key, strongest
+from kbgen.model import File, Finding, PlanRecord, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.outcomes import expected_vs_actual
+from kbgen.plan.model import ClusterQuestion, Results
 from kbgen.progress import session_progress
 from kbgen.render import escape, graphs
 from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
@@ -54,10 +55,39 @@ def unique_slugs(names: Iterable[str], fallback: str) -> dict[str, str]:
 
 # -- needs ------------------------------------------------------------------------
 
-def finding_need(view: SiteView, f: Finding) -> Md:
+Links = dict[str, list[str]]
+
+
+def finding_links(view: SiteView, f: Finding) -> Links:
+    """A finding need's links (kbgen.needs_model.LINKS), from the snapshot."""
     snap = view.snap
     session = view.session_of(f)
-    answers = [a.question_id for a in snap.questions_of_finding.get(f.id, ())]
+    return {
+        "on_file": [f"FILE{f.file_id}"] if f.file_id in view.need_file_ids else [],
+        "in_session": [session.need_id] if session else [],
+        "answers": [a.question_id for a in snap.questions_of_finding.get(f.id, ())],
+        "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
+        "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_finding.get(f.id, ())],
+    }
+
+
+def question_links(view: SiteView, q: Question) -> Links:
+    session = view.snap.session_by_number.get(q.session)
+    return {"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
+            "in_session": [session.need_id] if session else []}
+
+
+def file_links(view: SiteView, f: File) -> Links:
+    snap = view.snap
+    targets = sorted({d.target_file_id for d in snap.deps_out.get(f.id, ()) if d.target_file_id in view.need_file_ids})
+    return {"depends_on": [f"FILE{t}" for t in targets if t != f.id],
+            "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]}
+
+
+def finding_need(view: SiteView, f: Finding) -> Md:
+    snap = view.snap
+    links = finding_links(view, f)
+    answers = links["answers"]
     content = [escape.block(f.description) or "(no description)"]
     status_text = snap.finding_status_text(f.id)
     if status_text != "Open":
@@ -74,13 +104,7 @@ def finding_need(view: SiteView, f: Finding) -> Md:
             "status": view.status(f.id), "status_detail": status_text,
             "followed_up": "yes" if f.followed_up else "no",
         },
-        links={
-            "on_file": [f"FILE{f.file_id}"] if f.file_id in view.need_file_ids else [],
-            "in_session": [session.need_id] if session else [],
-            "answers": answers,
-            "supersedes": [f"F{i}" for i in snap.superseded_by_me.get(f.id, ()) if i in snap.finding_by_id],
-            "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_finding.get(f.id, ())],
-        },
+        links=links,
         content="\n\n".join(content))
 
 
@@ -97,7 +121,6 @@ def question_need(view: SiteView, q: Question) -> Md:
     snap = view.snap
     status = snap.question_status(q.id)
     inferred_from = snap.question_inference(q.id)
-    session = snap.session_by_number.get(q.session)
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
@@ -120,20 +143,16 @@ def question_need(view: SiteView, q: Question) -> Md:
                  "inferred_from": inferred_from or "",
                  "answer": text_answer.answer if text_answer else "",
                  "verdict": text_answer.verdict if text_answer else ""},
-        links={"on_file": [f"FILE{i}" for i in q.file_ids if i in view.need_file_ids],
-               "in_session": [session.need_id] if session else []},
+        links=question_links(view, q),
         content="\n\n".join(body))
 
 
 def file_need(view: SiteView, f: File) -> Md:
-    snap = view.snap
-    targets = sorted({d.target_file_id for d in snap.deps_out.get(f.id, ()) if d.target_file_id in view.need_file_ids})
     return need(
         "file", f.need_id, f.path,
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
-        links={"depends_on": [f"FILE{t}" for t in targets if t != f.id],
-               "in_domain": [view.domain_need_ids[d] for d in snap.domains_of_file.get(f.id, ())]})
+        links=file_links(view, f))
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -144,9 +163,14 @@ def session_need(view: SiteView, s: Session) -> Md:
                 content=escape.block(s.notes) if s.notes else "")
 
 
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in the order pages list them: strongest severity first, then by ID."""
+    return sorted(findings, key=lambda x: (vocab.severity_rank(x.severity), x.id))
+
+
 def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[dict[str, Any]]:
     groups: dict[str, list[Finding]] = {}
-    for f in sorted(findings, key=lambda x: (vocab.severity_rank(x.severity), x.id)):
+    for f in by_severity(findings):
         groups.setdefault(f.severity, []).append(f)
     return [{"title": f"{sev.title()} ({len(items)})",
              "needs": Md("\n".join(finding_need(view, f) for f in items))}
@@ -155,10 +179,26 @@ def _findings_by_severity(view: SiteView, findings: Iterable[Finding]) -> list[d
 
 # -- pages ------------------------------------------------------------------------
 
+def session_plan(view: SiteView, s: Session) -> PlanRecord | None:
+    """The plan a session page shows: the one of its number, when this is that number's session."""
+    snap = view.snap
+    return snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
+
+
+def session_questions(view: SiteView, s: Session) -> tuple[Question, ...]:
+    """The questions a session page defines: its plan's, when it has one."""
+    return view.snap.questions_of_session.get(s.number, ()) if session_plan(view, s) else ()
+
+
+def unsessioned_findings(view: SiteView) -> list[Finding]:
+    """Findings whose session is empty or unknown: they get a page of their own."""
+    return [f for f in view.snap.findings if view.session_of(f) is None]
+
+
 def session_page(view: SiteView, s: Session) -> str:
     snap = view.snap
-    plan = snap.plan_by_session.get(s.number) if snap.session_by_number.get(s.number) == s else None
-    data = plan.data if plan else {}
+    plan = session_plan(view, s)
+    data = plan.plan if plan else None
     reads = snap.reads_of_session.get(s.id, ())
     read_depth: dict[int, list[str]] = {}
     read_lines: Counter[int] = Counter()
@@ -169,32 +209,31 @@ def session_page(view: SiteView, s: Session) -> str:
         if r.line_ranges:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
     findings = snap.findings_of_session.get(s.id, ())
-    planned = [pf for pf in data.get("files", [])]
-    planned_ids = {int(pf["file_id"]) for pf in planned if pf.get("file_id") is not None}
+    planned = list(data.files) if data else []
+    planned_ids = {pf.file_id for pf in planned if pf.file_id is not None}
 
     clusters = []
-    for cluster in data.get("clusters", []):
-        letter = cluster.get("letter")
-        members = [p for p in planned if p.get("cluster") == letter] if letter is not None else \
-            [p for p in planned if p.get("file_id") in cluster.get("files", [])]
+    for cluster in data.clusters if data else ():
+        members = [p for p in planned if p.cluster == cluster.letter] if cluster.letter else \
+            [p for p in planned if p.file_id in cluster.file_ids]
         rows = []
         for pf in members:
-            fid = int(pf["file_id"]) if pf.get("file_id") is not None else None
+            fid = pf.file_id
             if fid is None:
-                rows.append([Md(f"{escape.code(pf.get('path') or '')} (no File ID; not in the database)"),
-                             pf.get("loc"), "not read", "—", "—", "no"])
+                rows.append([Md(f"{escape.code(pf.path)} (no File ID; not in the database)"),
+                             pf.loc, "not read", "—", "—", "no"])
                 continue
             depth = strongest(read_depth.get(fid, []))
-            shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.get('path')} (ID {fid})"
-            if pf.get("resolved_by") == "path":
+            shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.path} (ID {fid})"
+            if pf.resolved_by == "path":
                 # The plan gave no ID: say so, the reader may look for the file under another ID.
                 shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
                            "found by path)")
-            rows.append([shown, pf.get("loc"), depth if fid in read_depth else "not read",
+            rows.append([shown, pf.loc, depth if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.get('stated_files') or len(members)} files, ~{fmt_int(cluster.get('stated_loc'))} LOC)"
-        clusters.append({"title": (cluster.get("name") or "Cluster") + stated,
+        stated = f" ({cluster.stated_files or len(members)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
+        clusters.append({"title": (cluster.name or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
@@ -209,7 +248,7 @@ def session_page(view: SiteView, s: Session) -> str:
 
     progress = session_progress(snap, s)
     sev = progress.findings
-    planned_loc = sum(int(pf.get("loc") or 0) for pf in planned)
+    planned_loc = sum(pf.loc or 0 for pf in planned)
     read_loc = sum((snap.file_by_id[fid].loc or 0) for fid in read_depth if fid in snap.file_by_id)
     summary_rows: list[list[object]] = [
         ["Files", len(planned) if plan else "—", len(read_depth)],
@@ -225,46 +264,45 @@ def session_page(view: SiteView, s: Session) -> str:
         summary_rows.append(["Open questions", "—", len(progress.open)])
     summary_rows += [[f"{name.title()} findings", "—", sev.get(name, 0)] for name in vocab.SEVERITIES
                      if sev.get(name, 0) or name in ("CRITICAL", "HIGH", "MEDIUM")]
-    questions = snap.questions_of_session.get(s.number, ()) if plan else ()
+    questions = session_questions(view, s)
     fields = []
-    if plan:
-        for label, key in (("Plan", "title"), ("Date", "date"), ("Focus", "focus"),
-                           ("Strategic value", "strategic_value")):
-            if data.get(key):
-                fields.append(f"**{label}:** {escape.inline(data[key])}")
+    if plan and data:
+        for label, value in (("Plan", data.title), ("Date", data.date), ("Focus", data.focus),
+                             ("Strategic value", data.strategic_value)):
+            if value:
+                fields.append(f"**{label}:** {escape.inline(value)}")
         fields.append(f"**Source:** {escape.code(plan.source_path)}")
-        if data.get("session_given"):
+        if data.session_given:
             fields.append("**Session:** the plan states no session number; it was imported with "
                           f"`--session {s.number}`")
-    outcomes = data.get("outcomes") or []
-    cluster_questions = data.get("cluster_questions") or []
+    outcomes = data.outcomes if data else ()
+    cluster_questions = data.cluster_questions if data else ()
     outcome_rows = expected_vs_actual(snap, s.number) if plan else []
     return _render(
         "session.md.j2",
         anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
-        rationale=Md(escape.block(data.get("rationale") or "")),
+        rationale=Md(escape.block((data.rationale if data else None) or "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])
         if cluster_questions else "",
         finding_groups=_findings_by_severity(view, findings),
-        outcomes=bullet_list([_text(o) for o in outcomes]) if outcomes else "",
+        outcomes=bullet_list(list(outcomes)) if outcomes else "",
         outcome_table=table(["Outcome", "Expected", "Actual", "Result"],
                             [[r.label, r.expected, r.actual, r.result] for r in outcome_rows]),
-        results=_results_section(data.get("results")),
+        results=_results_section(data.results if data else None),
     )
 
 
-def _cluster_question(view: SiteView, s: Session, item: Any) -> Md:
+def _cluster_question(view: SiteView, s: Session, item: ClusterQuestion) -> Md:
     """A cluster's ``**Question:**`` line, with the session's findings on the cluster's files."""
-    text = escape.inline(_cq_text(item))
-    letter = item.get("cluster") if isinstance(item, dict) else None
-    if letter is None:
+    text = escape.inline(f"{item.cluster or ''}: {item.text}".strip(": "))
+    if item.cluster is None:
         return Md(text)
-    file_ids = set(view.snap.cluster_files.get((s.number, str(letter)), ()))
+    file_ids = set(view.snap.cluster_files.get((s.number, str(item.cluster)), ()))
     answers = sorted(f.id for f in view.snap.findings_of_session.get(s.id, ()) if f.file_id in file_ids)
     if not answers:
         return Md(f"{text} — open")
@@ -272,45 +310,30 @@ def _cluster_question(view: SiteView, s: Session, item: Any) -> Md:
               + ", ".join(view.finding_ref(fid) for fid in answers))
 
 
-def _results_section(results: Any) -> Md:
+def _results_section(results: Results | None) -> Md:
     """A retroactive plan's Results section: the plan's own words, every piece escaped as data."""
-    if not isinstance(results, dict):
+    if results is None:
         return Md("")
-    title = str(results.get("title") or "Results")
+    title = results.title or "Results"
     parts: list[str] = [f"This plan was written after its session; its section "
                         f"“{escape.inline(title)}” is shown as written.\n"]
-    for block in results.get("blocks") or []:
-        kind = block.get("kind")
-        if kind == "heading":
-            parts.append(f"**{escape.inline(block.get('text') or '')}**\n")
-        elif kind == "paragraph":
-            parts.append(escape.block(block.get("text") or "") + "\n")
-        elif kind == "table" and block.get("rows"):
-            head, *rows = block["rows"]
+    for block in results.blocks:
+        if block.kind == "heading":
+            parts.append(f"**{escape.inline(block.text)}**\n")
+        elif block.kind == "paragraph":
+            parts.append(escape.block(block.text) + "\n")
+        elif block.kind == "table" and block.rows:
+            head, *rows = block.rows
             width = len(head)
-            parts.append(table([str(h) for h in head],
-                               [[str(c) for c in (list(r) + [""] * width)[:width]] for r in rows]))
-        elif kind == "list":
-            items = [str(i) for i in block.get("items") or []]
-            if block.get("ordered"):
-                parts.append("".join(f"{n}. {escape.inline(i)}\n" for n, i in enumerate(items, start=1)))
+            parts.append(table(list(head), [(list(r) + [""] * width)[:width] for r in rows]))
+        elif block.kind == "list":
+            if block.ordered:
+                parts.append("".join(f"{n}. {escape.inline(i)}\n" for n, i in enumerate(block.items, start=1)))
             else:
-                parts.append(bullet_list(items))
-        elif kind == "code":
-            parts.append(code_block(block.get("text") or ""))
+                parts.append(bullet_list(list(block.items)))
+        elif block.kind == "code":
+            parts.append(code_block(block.text))
     return Md("\n".join(parts)) if len(parts) > 1 else Md("")
-
-
-def _text(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("text") or item.get("outcome") or json.dumps(item, sort_keys=True))
-    return str(item)
-
-
-def _cq_text(item: Any) -> str:
-    if isinstance(item, dict):
-        return f"{item.get('cluster') or ''}: {item.get('text') or ''}".strip(": ")
-    return str(item)
 
 
 def file_page(view: SiteView, f: File) -> str:
@@ -323,7 +346,7 @@ def file_page(view: SiteView, f: File) -> str:
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_raw or x.category, x.lines or "—",
+        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
@@ -351,8 +374,7 @@ def other_files_page(view: SiteView) -> str:
 
 
 def unsessioned_findings_page(view: SiteView) -> str | None:
-    snap = view.snap
-    orphans = [f for f in snap.findings if view.session_of(f) is None]
+    orphans = unsessioned_findings(view)
     if not orphans:
         return None
     parts = ["# Findings without a session\n",
@@ -410,8 +432,8 @@ class Listing(Generic[T]):
     Up to :data:`SPLIT_ROWS` rows it is one page with a section per package, easiest to
     read. Past that it becomes a summary page plus one page per group: a package, or a
     package's area when the package alone has more rows. A session then re-renders only the
-    groups it touched and no page grows with the campaign: at x1 a single table of every read
-    file, or of one big package's, took seconds to build on every change.
+    groups it touched and no page grows with the campaign: a single table of every read file,
+    or of one big package's, was rebuilt by Sphinx on every change (bench/README.md).
     """
 
     view: SiteView
@@ -600,3 +622,32 @@ def labels_json(view: SiteView) -> str:
         if lab.finding_id in view.snap.finding_by_id:
             data.setdefault(lab.domain, {})[lab.text] = f"F{lab.finding_id}"
     return json.dumps(data, sort_keys=True, indent=1) + "\n"
+
+
+# -- the need graph ----------------------------------------------------------------
+
+def needs_by_page(view: SiteView, domain_docnames: dict[str, str]) -> dict[str, list[tuple[str, Links]]]:
+    """Docname → the needs the page defines (ID and links), in the order the page shows them.
+
+    Where each need lives on the site, from the snapshot: the page functions above place
+    them with the same helpers. ``domain_docnames`` maps each domain that has a page (one
+    with a domain document) to it. :mod:`kbgen.render.deps` digests the result.
+    """
+    layout = view.layout
+    out: dict[str, list[tuple[str, Links]]] = {}
+    for s in view.snap.sessions:
+        needs: list[tuple[str, Links]] = [(s.need_id, {})]
+        needs += [(q.id, question_links(view, q)) for q in session_questions(view, s)]
+        needs += [(f.need_id, finding_links(view, f))
+                  for f in by_severity(view.snap.findings_of_session.get(s.id, ()))]
+        out[layout.session(s)] = needs
+    for f in view.page_files:
+        out[layout.file(f)] = [(f.need_id, file_links(view, f))]
+    out[f"{layout.root}/files/other"] = [(f.need_id, file_links(view, f)) for f in view.other_need_files]
+    orphans = unsessioned_findings(view)
+    if orphans:
+        out[f"{layout.root}/findings/unsessioned"] = [(f.need_id, finding_links(view, f))
+                                                      for f in by_severity(orphans)]
+    for name, docname in domain_docnames.items():
+        out[docname] = [(view.domain_need_ids[name], {})]
+    return out

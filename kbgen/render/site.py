@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kbgen.config import Options
@@ -25,7 +26,17 @@ def _producers() -> list[PageProducer]:
     return [dashboard, *EXTRA_PRODUCERS]
 
 
-def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:
+@dataclass(frozen=True)
+class RenderedSite:
+    """What a sync writes, as text: the pages, and the DOT of every graph they show."""
+
+    #: Relative path (under the generated folder) → text: MyST pages, fragments, JSON, chart SVGs.
+    pages: dict[str, str]
+    #: Relative path of each graph's SVG (:func:`kbgen.render.graph_svg.svg_relpath`) → its DOT.
+    graphs: dict[str, str]
+
+
+def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) -> RenderedSite:
     """Every generated page. ``domain_docs`` maps domain name → its analysis.md path."""
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
     # Session and file pages (about half of the rendering time) are rendered in a forked child
@@ -35,9 +46,22 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) 
     try:
         out = _other_pages(view, options, domain_docs)
     finally:
-        entities = entity_pages()
+        entities, entity_graphs = entity_pages()
     out.update(entities)
-    return with_dependency_digests(out, json.loads(out["_labels.json"]))
+    layout = view.layout
+    domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
+    needs = {_relpath(layout, docname): items
+             for docname, items in pages.needs_by_page(view, domain_docnames).items()}
+    domain_pages = {_relpath(layout, docname): name for name, docname in domain_docnames.items()}
+    graphs = {**view.graph_sources, **entity_graphs}
+    return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages),
+                        dict(sorted(graphs.items())))
+
+
+def _relpath(layout: SiteLayout, docname: str) -> str:
+    """A page's path under the generated folder, from its docname."""
+    rel = docname.removeprefix(layout.root + "/")
+    return rel if rel.endswith((".md", ".json")) else rel + ".md"
 
 
 class _Pages(dict[str, str]):
@@ -45,21 +69,23 @@ class _Pages(dict[str, str]):
 
     def __init__(self, layout: SiteLayout) -> None:
         super().__init__()
-        self.prefix = layout.root + "/"
+        self.layout = layout
 
     def put(self, docname: str, text: str) -> None:
-        rel = docname.removeprefix(self.prefix)
-        self[rel if rel.endswith((".md", ".json")) else rel + ".md"] = text
+        self[_relpath(self.layout, docname)] = text
 
 
-def _entity_pages(view: SiteView) -> dict[str, str]:
-    """One page per session and per file that has one."""
+def _entity_pages(view: SiteView) -> tuple[dict[str, str], dict[str, str]]:
+    """One page per session and per file that has one; and the graphs they show.
+
+    In a forked child the view is the child's copy, so the graphs travel back with the pages.
+    """
     out = _Pages(view.layout)
     for s in view.snap.sessions:
         out.put(view.layout.session(s), pages.session_page(view, s))
     for f in view.page_files:
         out.put(view.layout.file(f), pages.file_page(view, f))
-    return out
+    return out, dict(view.graph_sources)
 
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:

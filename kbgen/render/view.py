@@ -49,6 +49,9 @@ class SiteView:
         self.snap = snap
         self.layout = layout
         self.graph_max_nodes = graph_max_nodes
+        #: Each graph's SVG file (relative to the generated folder) → its DOT, filled as pages are
+        #: rendered (:func:`kbgen.render.graphs.directive`); ``kbgen sync`` draws or reuses the files.
+        self.graph_sources: dict[str, str] = {}
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:
@@ -63,8 +66,8 @@ class SiteView:
         for q in self.snap.questions:
             ids |= {fid for fid in q.file_ids if fid in self.snap.file_by_id}
         for plan in self.snap.plans:
-            ids |= {int(pf["file_id"]) for pf in plan.data.get("files", [])
-                    if pf.get("file_id") is not None and int(pf["file_id"]) in self.snap.file_by_id}
+            ids |= {pf.file_id for pf in plan.plan.files
+                    if pf.file_id is not None and pf.file_id in self.snap.file_by_id}
         return frozenset(i for i in ids if i is not None)
 
     @cached_property

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from kbgen.outputs import write_if_changed
+from kbgen.render import escape
 
 TEMPLATES = Path(__file__).parent / "files"
 
@@ -17,6 +19,22 @@ SCAFFOLD: dict[str, str] = {
     ".gitignore": "gitignore",
     ".github/workflows/pages.yml": "pages.yml",
 }
+
+
+def _quoted(title: str) -> str:
+    """A double-quoted string literal, valid both as Python and as YAML (JSON's escapes and
+    ``\\uXXXX``/``\\UXXXXXXXX`` are understood by both): a title is data and must not end the
+    string it sits in. Unprintable characters (YAML reads U+2028 as a line break) are escaped."""
+    body = json.dumps(title, ensure_ascii=False)[1:-1]
+    return '"' + "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF
+                         else f"\\U{ord(ch):08x}" for ch in body) + '"'
+
+
+def fill_title(template: str, title: str) -> str:
+    """The template with its title placeholders filled: ``"{{title}}"`` (in conf.py and
+    kbgen.yaml) becomes a string literal, a bare ``{{title}}`` (the heading of index.md)
+    escaped markdown on one line."""
+    return template.replace('"{{title}}"', _quoted(title)).replace("{{title}}", escape.inline(title))
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,7 @@ def init_project(target: Path, *, title: str = "Research Knowledge Base") -> Ini
         if path.exists():
             kept.append(rel)
             continue
-        text = (TEMPLATES / name).read_text(encoding="utf-8").replace("{{title}}", title)
+        text = fill_title((TEMPLATES / name).read_text(encoding="utf-8"), title)
         write_if_changed(path, text.encode("utf-8"))
         created.append(rel)
     for folder in ("domains", "plans", "worksheets", "db"):

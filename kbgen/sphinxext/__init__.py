@@ -7,11 +7,14 @@ the older name ``kbgen.sphinx`` still works). The modules:
   and links, safe defaults, theme and static files;
 * :mod:`~kbgen.sphinxext.labels` — finding labels (C3, H12) in domain documents
   become links;
+* :mod:`~kbgen.sphinxext.graphs` — the ``{kbgen-graph}`` directive: a
+  dependency graph's SVG (drawn by ``kbgen sync``) inline in the page;
 * :mod:`~kbgen.sphinxext.search` — skip Sphinx's own search index for
   Pagefind-only sites;
-* :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector and doctree-cache
-  policy for big builds;
-* :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs;
+* :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector, doctree-cache and
+  exit policy for big builds;
+* :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs and the
+  tested-versions guard of every change kbgen makes to third-party code;
 * :mod:`~kbgen.sphinxext.main` — ``python -m kbgen.sphinxext.main``, the
   sphinx-build runner ``kbgen build`` starts.
 
@@ -29,6 +32,10 @@ if TYPE_CHECKING:
 
 #: Sphinx config value that turns Sphinx's own search index off (:mod:`kbgen.sphinxext.search`).
 SEARCH_INDEX_CONFIG = "kbgen_sphinx_search_index"
+#: Sphinx config value (conf.py: ``kbgen_speedups = False``) that turns every build speedup off:
+#: the replacements inside sphinx-needs (:mod:`kbgen.sphinxext.speedups`) and the collector,
+#: doctree-cache and exit policy (:mod:`kbgen.sphinxext.gcpolicy`).
+SPEEDUPS_CONFIG = "kbgen_speedups"
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sphinx
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.errors import ExtensionError
 
 from kbgen import __version__
 from kbgen.needs_model import FIELDS, ID_REGEX, LINKS, NEED_TYPES, STATUSES
@@ -52,8 +54,8 @@ HTML_DEFAULTS: dict[str, Any] = {
 
 #: The layout of every kbgen need: one head line, details collapsed by default
 #: (pages with hundreds of findings stay readable). The collapse button is a
-#: text arrow: sphinx-needs' "icon:" buttons inline two SVG drawings per need,
-#: about 750 bytes each time, a tenth of the whole site's HTML at x1.
+#: text arrow: sphinx-needs' "icon:" buttons inline two SVG drawings in every need,
+#: a sizeable share of a big site's HTML (bench/README.md).
 LIGHT_LAYOUT: dict[str, Any] = {
     "grid": "simple",
     "layout": {
@@ -96,20 +98,36 @@ def _defaults() -> dict[str, Any]:
         "smartquotes": False,
         "myst_heading_anchors": 0,
         # Where [text](#target) links are looked up. Not the C and C++ domains: they parse every
-        # target as a declaration, 1.2 ms a link, which was most of the time of writing a
-        # listing page at the x1 scale; kbgen's own links are std labels (need-<id>).
+        # target as a declaration, most of the time of writing a listing page (bench/README.md);
+        # kbgen's own links are std labels (need-<id>).
         "myst_ref_domains": ["std", "py", "js", "rst", "math", "citation"],
         "graphviz_output_format": "svg",
     }
 
 
+def user_settings(config: Config) -> frozenset[str]:
+    """The config names conf.py or the command line (``-D``) set: kbgen's defaults never replace them.
+
+    Sphinx has no public API for this (sphinx-doc/sphinx#9573). Its conf.py namespace,
+    ``Config._raw_config``, is what pydata-sphinx-theme (``config_provided_by_user``) and furo
+    read for the same purpose; kbgen reads it here only, and if a Sphinx release ever drops it
+    the build stops with this error rather than let kbgen's defaults silently replace
+    settings of the user's conf.py.
+    """
+    raw = getattr(config, "_raw_config", None)
+    if not isinstance(raw, dict):
+        raise ExtensionError(f"kbgen cannot tell which settings conf.py made on Sphinx {sphinx.__version__} "
+                             "(its Config has no _raw_config); install a Sphinx that kbgen supports")
+    return frozenset(raw) | frozenset(config.overrides)
+
+
 def _apply_defaults(app: Sphinx, config: Config) -> None:
-    """Fill in kbgen's defaults for every value conf.py did not set."""
-    raw = getattr(config, "_raw_config", {})
+    """Fill in kbgen's defaults for every value conf.py (or ``-D``) did not set."""
+    user = user_settings(config)
     for name, value in _defaults().items():
-        if name not in raw:
+        if name not in user:
             config[name] = value
-    _apply_html_defaults(config, raw)
+    _apply_html_defaults(config, user)
     extensions = list(config["myst_enable_extensions"] or [])
     if "colon_fence" not in extensions:  # kbgen writes needs as ::: fences (titles may hold backticks)
         extensions.append("colon_fence")
@@ -124,7 +142,8 @@ def _apply_defaults(app: Sphinx, config: Config) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("myst_parser")
     app.setup_extension("sphinx_needs")
-    app.setup_extension("sphinx.ext.graphviz")
+    app.setup_extension("kbgen.sphinxext.graphs")  # generated pages' graphs: SVG drawn by kbgen sync
+    app.setup_extension("sphinx.ext.graphviz")  # hand-written {graphviz} blocks only (they need Graphviz's dot)
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
@@ -132,10 +151,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     deps.setup(app)
     labels.setup(app)
+    speedups.setup(app)
     gcpolicy.setup(app)
     search.setup(app)
     project.setup(app)
-    speedups.apply()
     return {"version": __version__, "env_version": env_version(), "parallel_read_safe": True,
             "parallel_write_safe": True}
 
@@ -153,14 +172,14 @@ def env_version() -> int:
     return int(digest.hexdigest()[:12], 16)
 
 
-def _apply_html_defaults(config: Config, raw: dict[str, Any]) -> None:
+def _apply_html_defaults(config: Config, user: frozenset[str]) -> None:
     """Theme, theme options and lean HTML settings, unless conf.py chose its own."""
     for name, value in HTML_DEFAULTS.items():
-        if name not in raw:
+        if name not in user:
             config[name] = value
-    if "html_title" not in raw:  # not "<project> <release> documentation": a knowledge base is no manual
+    if "html_title" not in user:  # not "<project> <release> documentation": a knowledge base is no manual
         config["html_title"] = config.project
-    if "html_theme" not in raw:
+    if "html_theme" not in user:
         config["html_theme"] = DEFAULT_THEME
         options = dict(config["html_theme_options"] or {})
         for name, value in THEME_OPTIONS.items():

@@ -1,41 +1,80 @@
-"""Memory and garbage-collector policy for big builds.
+"""Memory, garbage-collector and exit policy for big builds.
 
-Two things make a large knowledge base's build slow or fat, both measured at
-the x1 benchmark scale (bench/run.py):
+Three things make a large knowledge base's build slow or fat (figures in
+bench/README.md):
 
 * CPython's cyclic garbage collector walks every live object in each full
   collection, and a Sphinx environment holds millions that live until the
-  process ends (every need with its fields and links, toctrees, labels). A
-  one-page incremental build spent about 8 of its 20 seconds collecting.
+  build ends (every need with its fields and links, toctrees, labels).
   ``gc.freeze()`` moves the objects alive at that moment into a permanent
   generation the collector no longer scans (reference counting still frees
   them). kbgen freezes once the environment is loaded (before reading) and
-  once reading is done (before writing), and unfreezes when the build ends,
-  so a process that runs several builds (tests, live preview) gets its memory
-  back.
+  once reading is done (before writing), and unfreezes when the build ends
+  (Sphinx emits ``build-finished`` for failed builds too), so a process that
+  runs several builds (tests) gets its memory back.
+* Loading a pickled environment creates those millions of objects at once,
+  each full collection meanwhile walking all created so far. The runner
+  ``kbgen build`` starts (:mod:`kbgen.sphinxext.main`) turns the collector off
+  for the start-up (:func:`paused_for_startup`) and this module turns it back
+  on, freezing the environment first, when the builder is ready. The pause
+  belongs to the runner, a context manager around the whole build, so the
+  collector is back on whatever happens (a builder whose initialisation
+  raises never reaches ``builder-inited``); a build in another process
+  (plain sphinx-build, tests) is never paused.
 * A serial build keeps every doctree it read in memory until the write phase
   (Sphinx's ``_write_doc_doctree_cache``), to save reading them back from the
-  pickles it has just written: about 2 GB at x1, and a freeze would pin them.
-  kbgen empties that cache as reading goes on, so the write phase loads each
-  doctree from its pickle; that costs seconds, not gigabytes.
+  pickles it has just written, and a freeze would pin them. kbgen empties that
+  cache as reading goes on, so the write phase loads each doctree from its
+  pickle. The cache is a Sphinx internal: emptied only on the Sphinx releases
+  listed in :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
+
+``kbgen_speedups = False`` turns all of this off, and the runner's fast exit.
 """
 
 from __future__ import annotations
 
 import gc
-import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 
-#: The applications whose environment load runs with the collector paused by kbgen.
-_PAUSED: weakref.WeakSet[Sphinx] = weakref.WeakSet()
+from kbgen.sphinxext import speedups
+
+
+class _Process:
+    """What the runner's process may do, set by the build's configuration."""
+
+    #: The collector is off because :func:`paused_for_startup` turned it off, and not back on yet.
+    paused = False
+    #: The runner may end with ``os._exit`` (speedups on, see :mod:`kbgen.sphinxext.main`).
+    fast_exit = True
+
+
+PROCESS = _Process()
+
+
+@contextmanager
+def paused_for_startup() -> Iterator[None]:
+    """The collector off until the builder is ready (:func:`_collect_again`), and on again at the end
+    whatever happens; left alone when the caller had turned it off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    PROCESS.paused = True
+    try:
+        yield
+    finally:
+        PROCESS.paused = False
+        gc.enable()
 
 
 def setup(app: Sphinx) -> None:
-    app.connect("config-inited", _pause_for_environment_load, priority=900)
+    app.connect("config-inited", _configure, priority=900)
     app.connect("builder-inited", _collect_again, priority=1)
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", _drop_cached_doctrees)
@@ -43,45 +82,55 @@ def setup(app: Sphinx) -> None:
     app.connect("build-finished", _unfreeze, priority=10_000)
 
 
-def _pause_for_environment_load(app: Sphinx, config: object) -> None:
-    """Turn the collector off for loading the environment (the last step before it)."""
-    if gc.isenabled():  # not when the caller manages the collector itself
-        gc.disable()
-        _PAUSED.add(app)
+def _active(app: Sphinx) -> bool:
+    return speedups.enabled(app.config)
+
+
+def _configure(app: Sphinx, config: Config) -> None:
+    """With speedups off: the collector back on now, and a normal interpreter exit."""
+    PROCESS.fast_exit = speedups.enabled(config)
+    if not PROCESS.fast_exit and PROCESS.paused:
+        PROCESS.paused = False
+        gc.enable()
 
 
 def _collect_again(app: Sphinx) -> None:
-    """Re-enable the collector paused for the environment load, freezing the environment first.
+    """Re-enable the collector paused for the start-up, freezing the environment first.
 
     Without the freeze, the first full collection after this point (Sphinx
-    listing the source files, 1 s at x1) would walk the whole environment.
+    listing the source files) would walk the whole environment.
     """
-    if app in _PAUSED:
-        _PAUSED.discard(app)
+    if PROCESS.paused:
+        PROCESS.paused = False
         gc.freeze()
         gc.enable()
 
 
 def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    gc.freeze()
+    if _active(app):
+        gc.freeze()
 
 
 def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document) -> None:
-    _clear_doctree_cache(app.env)
+    _clear_doctree_cache(app)
 
 
-def _clear_doctree_cache(env: BuildEnvironment) -> None:
+def _clear_doctree_cache(app: Sphinx) -> None:
     """Forget the doctrees read so far (each is pickled to disk already); see the module text."""
-    cache = getattr(env, "_write_doc_doctree_cache", None)
+    if not (_active(app) and speedups.sphinx_tested()):
+        return
+    cache = getattr(app.env, "_write_doc_doctree_cache", None)
     if isinstance(cache, dict):
         cache.clear()
 
 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
-    _clear_doctree_cache(env)
-    gc.freeze()
+    if _active(app):
+        _clear_doctree_cache(app)
+        gc.freeze()
     return ()
 
 
 def _unfreeze(app: Sphinx, exception: BaseException | None) -> None:
-    gc.unfreeze()
+    if _active(app):
+        gc.unfreeze()

@@ -1,22 +1,31 @@
-"""Two linear-time replacements inside sphinx-needs 9, for sites with thousands of needs.
+"""kbgen's replacements inside sphinx-needs, the tested-versions guard, and the switch that turns them off.
 
-Both keep sphinx-needs' results byte for byte (tests/test_sphinx_speedups.py
-compares them with the originals) and are applied only to the sphinx-needs
-versions they were checked against.
+Every change kbgen makes to third-party code is applied only for the exact
+releases it was checked against (:data:`TESTED_SPHINX_NEEDS`,
+:data:`TESTED_SPHINX`); on any other release it is left out and the build says
+so in one info line. ``kbgen_speedups = False`` in conf.py turns all of them
+off, and the collector policy of :mod:`kbgen.sphinxext.gcpolicy` with them.
+The output is the same either way: the replacements are checked byte for byte
+against the originals (tests/test_sphinx_speedups.py, run on the lowest and the
+highest tested sphinx-needs by ``make test-speedups``). To support a new
+release: run that target with it, then add it to the list.
+
+The two linear-time replacements inside sphinx-needs, for sites with thousands of needs:
 
 * ``NeedItem.add_backlink`` checks whether a back link is already in the
   need's list before appending it: a linear scan, so collecting the back links
   of a need with k incoming links costs k²/2 comparisons. kbgen's domain needs
-  receive an ``in_domain`` link from every file and finding of their domain;
-  at x1 that was 15 million comparisons, 4-8 seconds on every build. The only
-  caller, ``build_backlinks``, sorts every back list right after collecting
-  them (``NeedItem.sort_backlinks``, its only caller too): the replacement
-  appends, and the replacement sort first drops repeats keeping the first of
-  each (``dict.fromkeys``), which gives the very lists the check gave.
+  receive an ``in_domain`` link from every file and finding of their domain.
+  The only caller, ``build_backlinks``, sorts every back list right after
+  collecting them (``NeedItem.sort_backlinks``, its only caller too): the
+  replacement appends, and the replacement sort first drops repeats keeping
+  the first of each (``dict.fromkeys``), which gives the very lists the check
+  gave.
 * ``NeedsList.write_json`` writes needs.json with ``json.dump``, which encodes
-  through Python's pure-Python encoder (only ``json.dumps`` uses the C one):
-  5-6 seconds for the 27 MB needs.json at x1 against 0.5 s. The replacement
-  writes the same text with ``json.dumps``.
+  through Python's pure-Python encoder (only ``json.dumps`` uses the C one).
+  The replacement writes the same text with ``json.dumps``.
+
+What each saves is measured in bench/README.md.
 """
 
 from __future__ import annotations
@@ -26,17 +35,39 @@ import os
 from operator import attrgetter
 from typing import Any
 
+import sphinx
 import sphinx_needs
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
 from sphinx_needs.need_item import NeedItem, NeedLink
 from sphinx_needs.needsfile import NeedsList
 
-#: The sphinx-needs releases whose internals these replacements were checked against.
-CHECKED_MAJOR = "9."
+from kbgen.sphinxext import SPEEDUPS_CONFIG
+
+#: The sphinx-needs releases the replacements were compared with, byte for byte (exact versions).
+TESTED_SPHINX_NEEDS = ("9.0.0", "9.1.0")
+#: The Sphinx releases whose internals kbgen touches were checked: the doctree cache kbgen
+#: empties (:mod:`kbgen.sphinxext.gcpolicy`) and the indexer methods it skips
+#: (:mod:`kbgen.sphinxext.search`).
+TESTED_SPHINX = ("8.2.3", "9.0.4")
+
+logger = logging.getLogger(__name__)
 
 
 def applies() -> bool:
     """True when the installed sphinx-needs is one the replacements were checked against."""
-    return str(sphinx_needs.__version__).startswith(CHECKED_MAJOR) and hasattr(NeedItem, "sort_backlinks")
+    return str(sphinx_needs.__version__) in TESTED_SPHINX_NEEDS and hasattr(NeedItem, "sort_backlinks")
+
+
+def sphinx_tested() -> bool:
+    """True when the installed Sphinx is one whose internals kbgen's changes were checked against."""
+    return str(sphinx.__version__) in TESTED_SPHINX
+
+
+def enabled(config: Config) -> bool:
+    """``kbgen_speedups`` as conf.py (or ``-D``) set it; on by default."""
+    return bool(getattr(config, SPEEDUPS_CONFIG, True))
 
 
 def add_backlink(self: NeedItem, link_type: str, backlink: str | NeedLink) -> None:
@@ -67,18 +98,56 @@ def write_json(self: NeedsList, needs_file: str = "needs.json", needs_path: str 
         handle.write(text)
 
 
+#: sphinx-needs' own functions, recorded by the first :func:`apply`.
 ORIGINALS: dict[str, Any] = {}
 
 
 def apply() -> bool:
-    """Install the replacements once (idempotent); False when this sphinx-needs is not a checked one."""
+    """Install the replacements (idempotent); False, and nothing installed, on an untested sphinx-needs."""
     if not applies():
+        remove()
         return False
     if not ORIGINALS:
         ORIGINALS["add_backlink"] = NeedItem.add_backlink
         ORIGINALS["sort_backlinks"] = NeedItem.sort_backlinks
         ORIGINALS["write_json"] = NeedsList.write_json
-        NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
-        NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
-        NeedsList.write_json = write_json  # type: ignore[method-assign]
+    NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
+    NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
+    NeedsList.write_json = write_json  # type: ignore[method-assign]
     return True
+
+
+def remove() -> None:
+    """Put sphinx-needs' own functions back (the replacements are process-wide: a build with
+    speedups off that follows one with them on, in the same process, must not inherit them)."""
+    if ORIGINALS:
+        NeedItem.add_backlink = ORIGINALS["add_backlink"]  # type: ignore[method-assign]
+        NeedItem.sort_backlinks = ORIGINALS["sort_backlinks"]  # type: ignore[method-assign]
+        NeedsList.write_json = ORIGINALS["write_json"]  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """True while the replacements are in place."""
+    return NeedItem.add_backlink is add_backlink  # type: ignore[comparison-overlap]
+
+
+def setup(app: Sphinx) -> None:
+    app.add_config_value(SPEEDUPS_CONFIG, True, "", types=frozenset({bool}),
+                         description="kbgen's build speedups (same output either way)")
+    # Before the collector policy (900), which reads the same switch.
+    app.connect("config-inited", _configure, priority=800)
+
+
+def _configure(app: Sphinx, config: Config) -> None:
+    """Apply or remove the replacements for this build, saying once why any is left out."""
+    if not enabled(config):
+        remove()
+        return
+    off = []
+    if not apply():
+        off.append(f"sphinx-needs {sphinx_needs.__version__} (tested: {', '.join(TESTED_SPHINX_NEEDS)})")
+    if not sphinx_tested():
+        off.append(f"Sphinx {sphinx.__version__} (tested: {', '.join(TESTED_SPHINX)})")
+    if off:
+        logger.info("kbgen: speedups left out for untested versions: %s; the output is the same, "
+                    "the build slower at scale", "; ".join(off))

@@ -40,7 +40,8 @@ def project_schema(categories: tuple[str, ...], aliases: dict[str, str]) -> str:
     data = json.loads(schema_text())
     finding = data["$defs"]["finding"]["properties"]
     finding["category"]["examples"] = list(categories)
-    finding["category"]["anyOf"] = [{"enum": list(categories)}, {"enum": sorted(aliases)}]
+    if categories:  # an open vocabulary (categories: []) accepts any category: no enum to check against
+        finding["category"]["anyOf"] = [{"enum": list(categories)}, {"enum": sorted(aliases)}]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
