@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
@@ -64,6 +64,8 @@ SearchMode = Literal["auto", "pagefind", "sphinx"]
 #: ``progress(phase, percent)``: phase is "reading", "writing" or "indexing".
 BuildProgress = Callable[[str, int], None]
 
+#: kbgen's Sphinx extension starts what it tells the user about a build with this.
+NOTE_PREFIX = "kbgen: "
 _PROGRESS_RE = re.compile(r"^(reading sources|writing output)\.\.\. \[\s*(\d+)%\]")
 
 
@@ -88,6 +90,13 @@ class BuildResult:
     warning_lines: tuple[str, ...] = ()
     #: What the Pagefind index update did (None: no Pagefind, or nothing built).
     search_update: IndexUpdate | None = None
+    #: How many sources Sphinx read and how many pages it wrote (None: not counted, as in a
+    #: parallel build, which reports chunks).
+    read: int | None = None
+    written: int | None = None
+    #: What kbgen's Sphinx extension said about the pages it wrote again (:mod:`kbgen.sphinxext.deps`),
+    #: such as a navigation change that rewrote pages whose source did not change.
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
@@ -96,7 +105,10 @@ class BuildResult:
         if self.search_update is not None and self.search_update.mode != "full":
             n = self.search_update.delta_pages
             search += f" ({n:,} page{'' if n == 1 else 's'} in the delta index)"
-        return (f"built {self.pages:,} pages ({self.mode}) in {self.seconds:.1f} s, {warn}, "
+        mode = self.mode
+        if mode == "incremental" and self.read is not None and self.written is not None:
+            mode += f": {self.read:,} read, {self.written:,} written"
+        return (f"built {self.pages:,} pages ({mode}) in {self.seconds:.1f} s, {warn}, "
                 f"search: {search} → {self.index}")
 
 
@@ -287,25 +299,47 @@ def sphinx_command(options: Options, *, clean: bool = False, strict: bool = Fals
     return cmd
 
 
-def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> tuple[int, str]:
-    """Run sphinx-build, feeding its progress lines to ``progress``; return (exit code, stderr)."""
+@dataclass
+class SphinxRun:
+    """What one sphinx-build said: exit code, standard error, and from its standard output the
+    sources it read, the pages it wrote and what kbgen's extension noted."""
+
+    code: int = 0
+    stderr: str = ""
+    read: int = 0
+    written: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> SphinxRun:
+    """Run sphinx-build, feeding its progress lines to ``progress``."""
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
                                 encoding="utf-8", errors="replace")
         assert proc.stdout is not None
-        _follow(proc.stdout, progress)
-        code = proc.wait()
+        run = SphinxRun()
+        _follow(proc.stdout, progress, run)
+        run.code = proc.wait()
         err.seek(0)
-        return code, err.read()
+        run.stderr = err.read()
+        return run
 
 
-def _follow(stream: IO[str], progress: BuildProgress | None) -> None:
+def _follow(stream: IO[str], progress: BuildProgress | None, run: SphinxRun) -> None:
     for line in stream:
         match = _PROGRESS_RE.match(line)
-        if match and progress:
-            progress("reading" if match.group(1).startswith("reading") else "writing", int(match.group(2)))
+        if match:
+            reading = match.group(1).startswith("reading")
+            if reading:
+                run.read += 1
+            else:
+                run.written += 1
+            if progress:
+                progress("reading" if reading else "writing", int(match.group(2)))
+        elif line.startswith(NOTE_PREFIX):
+            run.notes.append(line.strip())
 
 
 def _count_pages(out_dir: Path) -> int:
@@ -375,7 +409,8 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     mode = "fresh" if reread else "incremental"
     cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, sphinx_search_index=sphinx_index)
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
-    code, stderr = _run_sphinx(cmd, options.project_dir, progress)
+    run = _run_sphinx(cmd, options.project_dir, progress)
+    code, stderr = run.code, run.stderr
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)
     if code != 0:
         detail = "\n".join(stderr.strip().splitlines()[-20:])
@@ -394,5 +429,7 @@ def build_site(options: Options, *, clean: bool = False, strict: bool = False, j
     pages = _count_pages(options.build_path)
     _write_stamp(options, fingerprint=fingerprint, tools=tools, inputs=inputs, search=engine,
                  sphinx_index=sphinx_index, pages=pages, warnings=len(warning_lines))
+    counted = jobs == "1"  # a parallel build reports chunks of documents, not documents
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
-                       engine, pages, warning_lines, update)
+                       engine, pages, warning_lines, update, read=run.read if counted else None,
+                       written=run.written if counted else None, notes=tuple(run.notes))

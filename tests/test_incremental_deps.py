@@ -60,12 +60,17 @@ def built(example_project: Options) -> Options:
     return example_project
 
 
-def _build(options: Options) -> set[str]:
+def _build(options: Options, notes: list[str] | None = None) -> set[str]:
     site = options.build_path
     before = _pages(site)
     result = build_site(options, search="sphinx", quiet=True)
     assert result.mode == "incremental", result.mode
-    return _rewritten(site, before)
+    rewritten = _rewritten(site, before)
+    # the build counts what Sphinx wrote: every page above, plus those written on every build
+    assert result.written is not None and result.written >= len(rewritten)
+    if notes is not None:
+        notes += result.notes
+    return rewritten
 
 
 def test_a_paragraph_of_a_hand_written_page_rewrites_that_page_alone(built: Options) -> None:
@@ -122,12 +127,30 @@ Written by hand.
     assert "F990002" in (built.build_path / "kb/files/FILE1012.html").read_text(encoding="utf-8")
 
 
-def test_a_title_in_the_navigation_rewrites_every_page(built: Options, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_title_in_the_header_rewrites_every_page_and_says_so(built: Options) -> None:
     _edit(built.docs_path / "about.md", "# About this site", "# About this knowledge base")
-    rewritten = _build(built)
+    notes: list[str] = []
+    rewritten = _build(built, notes)
     assert rewritten == set(_pages(built.build_path)) - ALWAYS
     page = (built.build_path / "kb/sessions/S3.html").read_text(encoding="utf-8")
-    assert "About this knowledge base" in page  # the sidebar of an unrelated page
+    assert "About this knowledge base" in page  # the header of an unrelated page
+    # the pages written because of it: all but about.md (re-read), the landing page included
+    shown = len(rewritten - {"about.html"} | {"index.html"})
+    assert any("navigation changed" in note and f"{shown} more pages" in note for note in notes), notes
+
+
+def test_a_new_page_in_a_section_rewrites_that_section_alone(built: Options) -> None:
+    """The sidebar of pydata-sphinx-theme shows a section's own entries: a new entry in the
+    reference section's table of contents changes the pages of that section, not the others."""
+    reference = built.docs_path / "reference"
+    section = {f"reference/{p.stem}.html" for p in reference.glob("*.md")}
+    (reference / "faq.md").write_text("# Questions asked often\n\nAnswers.\n", encoding="utf-8")
+    _edit(reference / "index.md", "db-copy\n```", "db-copy\nfaq\n```")
+    notes: list[str] = []
+    rewritten = _build(built, notes)
+    assert rewritten == section | {"reference/faq.html"}
+    assert "Questions asked often" in (built.build_path / "reference/plans.html").read_text(encoding="utf-8")
+    assert any("navigation changed" in note for note in notes), notes
 
 
 def test_a_needtable_page_is_rewritten_when_any_need_changes(built: Options) -> None:

@@ -69,6 +69,8 @@ def build(
         report = run_sync()
         say(f"sync: {report.summary()}")
     result = _build_with_progress(clean=clean, strict=strict, jobs=jobs, search=search)  # type: ignore[arg-type]
+    for note in result.notes:
+        say(note)
     say(result.summary())
     if STATE.quiet:
         print(result.index)

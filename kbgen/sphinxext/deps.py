@@ -23,12 +23,14 @@ it works the same for ``kbgen build`` and a plain ``sphinx-build``:
   are handed back to Sphinx to be written again (they are not re-read: their
   references are resolved anew when they are written): pages linking to a
   changed label, need or document, pages holding the needs a changed need links
-  (or linked) to (their back links), the descendants of a page whose title
-  changed (their breadcrumbs), and, when any need changed, the pages with
+  (or linked) to (their back links), and, when any need changed, the pages with
   sphinx-needs tables or charts;
-* the navigation every page carries — the toctree entries down to the depth the
-  theme shows and their titles — is digested; when it changes, every page is
-  written again, and the build says so.
+* the navigation each page carries — the toctree entries it shows (the header's,
+  and its ancestors' down to the depth the theme shows), its breadcrumbs and its
+  previous and next pages, with their titles — is digested per page; the pages
+  whose digest changed are written again, and the build says how many. A new
+  title in the header rewrites every page; a new session page, the pages of its
+  group.
 
 A paragraph edited on a hand-written page therefore rewrites that page alone.
 """
@@ -69,8 +71,8 @@ class DepsState:
     link_targets: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     #: Documents holding sphinx-needs tables, lists, charts or counts (they show every need).
     dynamic: set[str] = field(default_factory=set)
-    #: Digest of the navigation every page carries.
-    nav: str = ""
+    #: docname → digest of the navigation it shows (:func:`_navigation`).
+    nav: dict[str, str] = field(default_factory=dict)
     #: The previous exports (and need links) of documents being re-read or removed in this build.
     before: dict[str, tuple[dict[str, str], dict[str, frozenset[str]]]] = field(default_factory=dict)
     #: Documents read in this build.
@@ -209,29 +211,63 @@ def _need_docs(env: BuildEnvironment) -> dict[str, str]:
     return {need_id.lower(): str(need.get("docname") or "") for need_id, need in _needs(env)}
 
 
-def _navigation(app: Sphinx, env: BuildEnvironment) -> str:
-    """A digest of the navigation shown on every page: toctree entries and titles, to the theme's depth."""
-    depth_limit = _nav_depth(app)
+def _title(env: BuildEnvironment, doc: str | None) -> str:
+    title = env.titles.get(doc) if doc else None
+    return title.astext() if title is not None else ""
+
+
+def _navigation(app: Sphinx, env: BuildEnvironment) -> dict[str, str]:
+    """Each page → a digest of the navigation it shows, from the toctrees and the titles in them.
+
+    With pydata-sphinx-theme a page shows the root's entries (the header), the entries of its
+    ancestors down to the sidebar's depth (collapsed: only along its own path), the titles of
+    its ancestors (breadcrumbs) and its previous and next pages (``<link rel="next">``). So a
+    new session page changes the navigation of its group's pages, not of the 4,000 file pages
+    beside it. With another theme the whole tree counts for every page.
+    """
+    limit = _nav_depth(app)
     root = app.config.root_doc
-    seen = {root: 0}
+    depth = {root: 0}
+    parents: dict[str, list[str]] = {}
     queue = deque([root])
-    parts: list[object] = []
     while queue:
         doc = queue.popleft()
-        depth = seen[doc]
-        title = env.titles.get(doc)
-        parts.append((doc, title.astext() if title is not None else ""))
-        if depth_limit is not None and depth >= depth_limit:
-            continue
-        entries = []
-        for toc in env.tocs.get(doc, nodes.bullet_list()).findall(addnodes.toctree):
-            entries += [(title, ref) for title, ref in toc.get("entries", [])]
-        parts.append((doc, tuple(entries)))
-        for _, ref in entries:
-            if ref in env.titles and ref not in seen:
-                seen[ref] = depth + 1
-                queue.append(ref)
-    return _digest(depth_limit, parts)
+        for child in env.toctree_includes.get(doc, ()):
+            parents.setdefault(child, []).append(doc)
+            if child not in depth:
+                depth[child] = depth[doc] + 1
+                queue.append(child)
+
+    part: dict[str, str] = {}  # a toctree holder → its entries and their titles
+
+    def entries(doc: str) -> str:
+        if doc not in part:
+            shown: list[tuple[str, str, str]] = []
+            for toc in env.tocs.get(doc, nodes.bullet_list()).findall(addnodes.toctree):
+                shown += [(str(title or ""), ref, _title(env, ref)) for title, ref in toc.get("entries", [])]
+            part[doc] = _digest(doc, shown)
+        return part[doc]
+
+    relations = env.collect_relations()
+    if limit is None:
+        whole = _digest(limit, [entries(doc) for doc in sorted(depth)])
+    out: dict[str, str] = {}
+    for doc in env.found_docs:
+        ancestors: set[str] = set()
+        todo = list(parents.get(doc, ()))
+        while todo:
+            up = todo.pop()
+            if up not in ancestors:
+                ancestors.add(up)
+                todo += parents.get(up, ())
+        if limit is None:
+            shown_parts = [whole]
+        else:
+            shown_parts = sorted(entries(a) for a in ancestors | {doc, root} if depth.get(a, limit) < limit)
+        crumbs = sorted((a, _title(env, a)) for a in ancestors)
+        rel = [(r, _title(env, r)) for r in relations.get(doc, ())[:3]]
+        out[doc] = _digest(shown_parts, crumbs, rel)
+    return out
 
 
 def _nav_depth(app: Sphinx) -> int | None:
@@ -249,17 +285,6 @@ def _nav_depth(app: Sphinx) -> int | None:
         return None
 
 
-def _descendants(env: BuildEnvironment, docs: set[str]) -> set[str]:
-    out: set[str] = set()
-    todo = list(docs)
-    while todo:
-        for child in env.toctree_includes.get(todo.pop(), ()):
-            if child not in out:
-                out.add(child)
-                todo.append(child)
-    return out
-
-
 def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """``env-updated``: the documents to write again because something they show changed."""
     deps = state(env)
@@ -273,16 +298,16 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     deps.link_targets.update(links)
     nav = _navigation(app, env)
     fresh = not deps.nav or read >= env.found_docs  # every page is being written anyway
-    nav_changed, deps.nav = nav != deps.nav, nav
+    old_nav, deps.nav = deps.nav, nav
     if fresh:
         return []
-    if nav_changed:
-        logger.info("kbgen: the navigation changed (a table of contents or a title in it): "
-                    "every page is written again")
-        return sorted(env.found_docs)
+    moved = {doc for doc, digest in nav.items() if old_nav.get(doc, digest) != digest} - read
+    if moved:
+        logger.info("kbgen: the navigation changed (a table of contents or a title in it): %d more page%s "
+                    "show it and %s written again", len(moved), "s" if len(moved) != 1 else "",
+                    "are" if len(moved) != 1 else "is")
 
     changed: set[str] = set()
-    titled: set[str] = set()
     need_targets: set[str] = set()
     need_changed = False
     for doc in read | set(before):
@@ -292,14 +317,12 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         if not diff:
             continue
         changed |= diff
-        if f"doc:{doc}" in diff and f"doc:{doc}" in old:
-            titled.add(doc)
         for key in diff:
             if key.startswith("need:"):
                 need_changed = True
                 need_targets |= old_links.get(key[5:], frozenset()) | new_links.get(key[5:], frozenset())
     if not changed:
-        return []
+        return sorted(moved)
     logger.verbose("kbgen: changed exports: %s", ", ".join(sorted(changed)[:50]))
     for key in list(changed):
         if key.startswith("need:"):
@@ -309,11 +332,10 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     changed |= {f"incoming:{t}" for t in need_targets}
     rewrite = {doc for doc, refs in deps.refs.items() if not refs.isdisjoint(changed)}
     rewrite |= targets
-    rewrite |= _descendants(env, titled)
     if need_changed:
         rewrite |= deps.dynamic
-    rewrite = (rewrite & env.found_docs) - read
+    rewrite = (rewrite & env.found_docs) - read - moved
     if rewrite:
         logger.info("kbgen: %d more page%s show what the changed pages define", len(rewrite),
                     "s" if len(rewrite) != 1 else "")
-    return sorted(rewrite)
+    return sorted(rewrite | moved)
