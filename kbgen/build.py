@@ -257,11 +257,11 @@ def build_staleness(options: Options) -> str | None:
     stamp = read_stamp(options)
     if stamp is None:
         return f"{options.build_path} was not built by 'kbgen build' (no build record; run 'kbgen build')"
-    if stamp.get("fingerprint") != source_fingerprint(options, _known_inputs(stamp)):
-        return "pages, domain documents or configuration changed since the last build (run 'kbgen build')"
     if stamp.get("outputs") != _output_marks(options):
         return (f"{options.build_path} was rebuilt by another tool (such as sphinx-build) since the last "
                 "'kbgen build', which also updates the search index (run 'kbgen build')")
+    if stamp.get("fingerprint") != source_fingerprint(options, _known_inputs(stamp)):
+        return "pages, domain documents or configuration changed since the last build (run 'kbgen build')"
     return None
 
 
