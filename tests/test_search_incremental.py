@@ -197,9 +197,9 @@ def served(delta_project: Options) -> Iterator[str]:
 @pytest.mark.browser
 def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_project: Options,
                                                                          served: str) -> None:
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _require_browser
+    from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _require_browser
 
-    sync_playwright = _require_browser()
+    sync_playwright, chromium = _require_browser()
     options = delta_project
     _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
     _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
@@ -209,7 +209,7 @@ def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_
 
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
