@@ -198,3 +198,28 @@ def test_unchanged_mtimes_restored_for_unchanged_content(built: Options) -> None
     _append(built.docs_path / "about.md", "\nOne more line.\n")
     assert _build(built) == {"about.html"}
     assert len(before) > 40
+
+
+def test_a_new_session_rewrites_its_neighbours_not_every_session_page(built: Options) -> None:
+    """Session groups are titled by their hundred (R1–R99), so a new session changes the navigation
+    of no other session page; only the one before it gets a new "next" link."""
+    from sqlalchemy import insert
+
+    from kbgen.db import research
+    from kbgen.db.engine import open_engine, resolve_url
+
+    engine = open_engine(resolve_url(built.database, built.project_dir))
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(research.sessions).values(id=5, name="R5", date="2025-10-01",
+                                                          focus="A fifth look at the plugin host"))
+    finally:
+        engine.dispose()
+    report = sync(built)
+    assert any(str(path).endswith("sessions/S5.md") for path in report.written)
+    notes: list[str] = []
+    rewritten = _build(built, notes)
+    sessions = {rel for rel in rewritten if rel.startswith("kb/sessions/")}
+    assert sessions == {"kb/sessions/S5.html", "kb/sessions/S4.html", "kb/sessions/group-0000.html",
+                        "kb/sessions/index.html"}, sessions
+    assert 'href="S5.html"' in (built.build_path / "kb/sessions/S4.html").read_text(encoding="utf-8")

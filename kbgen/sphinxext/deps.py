@@ -336,6 +336,6 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         rewrite |= deps.dynamic
     rewrite = (rewrite & env.found_docs) - read - moved
     if rewrite:
-        logger.info("kbgen: %d more page%s show what the changed pages define", len(rewrite),
-                    "s" if len(rewrite) != 1 else "")
+        logger.info("kbgen: %d more page%s what the changed pages define", len(rewrite),
+                    "s show" if len(rewrite) != 1 else " shows")
     return sorted(rewrite | moved)
