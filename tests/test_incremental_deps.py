@@ -15,6 +15,7 @@ lives in the Sphinx extension), shown in tests/test_one_environment.py.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -74,9 +75,15 @@ def _build(options: Options, notes: list[str] | None = None) -> set[str]:
 
 
 def test_a_paragraph_of_a_hand_written_page_rewrites_that_page_alone(built: Options) -> None:
+    needs_json = built.build_path / "needs.json"
+    written = needs_json.stat().st_mtime_ns
     _append(built.docs_path / "about.md", "\nA paragraph about narwhals, added by hand.\n")
-    assert _build(built) == {"about.html"}
+    notes: list[str] = []
+    assert _build(built, notes) == {"about.html"}
     assert "narwhals" in (built.build_path / "about.html").read_text(encoding="utf-8")
+    # no need changed: needs.json is not written again (kbgen/sphinxext/needsjson.py)
+    assert needs_json.stat().st_mtime_ns == written
+    assert any("needs.json kept" in note for note in notes), notes
 
 
 def test_a_blank_line_in_the_landing_page_rewrites_the_landing_page_alone(built: Options) -> None:
@@ -125,6 +132,16 @@ Written by hand.
     assert rewritten == {"about.html", "kb/files/FILE1012.html", "kb/sessions/S3.html",
                          "kb/sessions/group-0000.html"}
     assert "F990002" in (built.build_path / "kb/files/FILE1012.html").read_text(encoding="utf-8")
+    # a need was added: needs.json is written again and holds it
+    needs = json.loads((built.build_path / "needs.json").read_text(encoding="utf-8"))
+    version = needs["versions"][needs["current_version"]]
+    assert version["needs"]["F990002"]["on_file"] == ["FILE1012"]
+    time.sleep(0.01)
+    # its text edited (a field no page links show): needs.json follows
+    _edit(built.docs_path / "about.md", "Written by hand.", "Written by hand, then edited.")
+    _build(built)
+    needs = json.loads((built.build_path / "needs.json").read_text(encoding="utf-8"))
+    assert "then edited" in needs["versions"][needs["current_version"]]["needs"]["F990002"]["content"]
 
 
 def test_a_title_in_the_header_rewrites_every_page_and_says_so(built: Options) -> None:

@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: The environment attribute holding :class:`DepsState` (pickled with the environment).
 ENV_ATTR = "kbgen_deps"
+#: The export key of a page's needs with all their fields: when it changes, needs.json changes.
+NEEDS_DATA = "data:needs"
 #: Theme option and default of pydata-sphinx-theme: how many toctree levels below a top-level
 #: section its sidebar shows (with ``collapse_navigation``, only along the current page's path).
 NAV_DEPTH_OPTION = "navigation_depth"
@@ -77,6 +79,10 @@ class DepsState:
     before: dict[str, tuple[dict[str, str], dict[str, frozenset[str]]]] = field(default_factory=dict)
     #: Documents read in this build.
     read: set[str] = field(default_factory=set)
+    #: Whether a need was added, removed or changed in this build (None: not known yet, as
+    #: before reading is done; then it counts as changed). :mod:`kbgen.sphinxext.needsjson`
+    #: writes needs.json only when it is.
+    needs_changed: bool | None = None
 
 
 def state(env: BuildEnvironment) -> DepsState:
@@ -184,6 +190,7 @@ def _exports(env: BuildEnvironment, docnames: set[str]) -> tuple[dict[str, dict[
     for name, (doc, labelid) in std.anonlabels.items():
         if doc in out and f"label:{name}" not in out[doc]:
             out[doc][f"label:{name}"] = _digest(labelid)
+    data: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
     for need_id, need in _needs(env):
         doc = need.get("docname")
         if doc not in out:
@@ -192,6 +199,9 @@ def _exports(env: BuildEnvironment, docnames: set[str]) -> tuple[dict[str, dict[
         key = need_id.lower()
         out[doc][f"need:{key}"] = _digest(need.get("type"), need.get("title"), need.get("status"), targets)
         links[doc][key] = frozenset(target.lower() for _, target in targets)
+        data.setdefault(doc, []).append((need_id, sorted((k, repr(v)) for k, v in need.items())))
+    for doc, items in data.items():  # every field, as needs.json holds them (no page shows this key)
+        out[doc][NEEDS_DATA] = _digest(sorted(items))
     return out, links
 
 
@@ -291,7 +301,9 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     read, before = set(deps.read), dict(deps.before)
     deps.read.clear()
     deps.before.clear()
+    deps.needs_changed = None
     if not read and not before:
+        deps.needs_changed = False
         return []
     exports, links = _exports(env, read)
     deps.exports.update(exports)
@@ -300,7 +312,7 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     fresh = not deps.nav or read >= env.found_docs  # every page is being written anyway
     old_nav, deps.nav = deps.nav, nav
     if fresh:
-        return []
+        return []  # needs_changed stays None: needs.json is written
     moved = {doc for doc, digest in nav.items() if old_nav.get(doc, digest) != digest} - read
     if moved:
         logger.info("kbgen: the navigation changed (a table of contents or a title in it): %d more page%s "
@@ -317,13 +329,17 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         if not diff:
             continue
         changed |= diff
+        if NEEDS_DATA in diff:
+            need_changed = True
         for key in diff:
             if key.startswith("need:"):
                 need_changed = True
                 need_targets |= old_links.get(key[5:], frozenset()) | new_links.get(key[5:], frozenset())
+    deps.needs_changed = need_changed
     if not changed:
         return sorted(moved)
     logger.verbose("kbgen: changed exports: %s", ", ".join(sorted(changed)[:50]))
+    changed.discard(NEEDS_DATA)
     for key in list(changed):
         if key.startswith("need:"):
             changed.add(f"label:need-{key[5:]}")

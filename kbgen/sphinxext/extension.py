@@ -147,9 +147,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import deps, gcpolicy, labels, project, search, speedups
+    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, speedups
 
     deps.setup(app)
+    needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
