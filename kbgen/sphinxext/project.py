@@ -75,6 +75,7 @@ def _configure(app: Sphinx, config: Config) -> None:
     out = Path(app.outdir).resolve()
     if out == project.build_path.resolve() and Path(app.doctreedir).resolve() == out / ".doctrees":
         app.doctreedir = project.doctrees_path.resolve()  # type: ignore[assignment]
-    user = set(getattr(config, "_raw_config", {})) | set(getattr(config, "overrides", {}))
-    if SEARCH_INDEX_CONFIG not in user:
+    from kbgen.sphinxext.extension import user_settings
+
+    if SEARCH_INDEX_CONFIG not in user_settings(config):
         config[SEARCH_INDEX_CONFIG] = project.search != "pagefind"
