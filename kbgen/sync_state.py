@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from kbgen.config import Options
-from kbgen.db.engine import sqlite_path
+from kbgen.db.urls import sqlite_path
 from kbgen.fingerprint import code_fingerprint
 from kbgen.outputs import read_manifest, write_if_changed
 
