@@ -42,10 +42,11 @@ def move_gc_policy(package: Path) -> Path:
     (package / "sphinxext" / "gcpolicy.py").rename(moved)
     extension = package / "sphinxext" / "extension.py"
     text = extension.read_text(encoding="utf-8")
-    assert "from kbgen.sphinxext import gcpolicy, labels, search, speedups" in text
-    extension.write_text(text.replace("from kbgen.sphinxext import gcpolicy, labels, search, speedups",
-                                      "from kbgen import gc_policy as gcpolicy\n"
-                                      "    from kbgen.sphinxext import labels, search, speedups"), encoding="utf-8")
+    line = "from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, speedups"
+    assert line in text
+    extension.write_text(text.replace(line, "from kbgen import gc_policy as gcpolicy\n"
+                                      "    from kbgen.sphinxext import deps, labels, needsjson, project, search, "
+                                      "speedups"), encoding="utf-8")
     return moved
 
 
