@@ -315,9 +315,9 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         return []  # needs_changed stays None: needs.json is written
     moved = {doc for doc, digest in nav.items() if old_nav.get(doc, digest) != digest} - read
     if moved:
-        logger.info("kbgen: the navigation changed (a table of contents or a title in it): %d more page%s "
-                    "show it and %s written again", len(moved), "s" if len(moved) != 1 else "",
-                    "are" if len(moved) != 1 else "is")
+        logger.info("kbgen: the navigation changed (a table of contents or a title in it): %d more %s",
+                    len(moved), "pages show it and are written again" if len(moved) != 1
+                    else "page shows it and is written again")
 
     changed: set[str] = set()
     need_targets: set[str] = set()
