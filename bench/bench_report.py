@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
     sys.path.insert(0, str(REPO))
 
-from bench.synthetic import generate  # noqa: E402
+from bench.campaign import campaign_project  # noqa: E402
 from kbgen.config import Options  # noqa: E402
 from kbgen.report import make_report  # noqa: E402
 
@@ -50,15 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kbgen-bench-report-") as tmp:
         project = Path(tmp)
-        url = args.db
-        if url is None:
-            url = f"sqlite:///{project / 'research.db'}"
-            started = time.perf_counter()
-            summary = generate(url, scale=args.scale, seed=args.seed)
-            print(f"generated x{args.scale:g}: {summary.counts['files']:,} files, "
-                  f"{summary.counts['findings']:,} findings in {time.perf_counter() - started:.1f} s")
-        (project / "conf").mkdir()
-        (project / "conf" / "kbgen.yaml").write_text(f"database: {url}\n", encoding="utf-8")
+        url = campaign_project(project, args.db, scale=args.scale, seed=args.seed)
         base = [sys.executable, "-m", "kbgen", "--project", str(project), "-q"]
         report = [_time([*base, "report", "-o", str(project / "MASTER-INDEX.md")], project)
                   for _ in range(args.runs)]

@@ -88,6 +88,8 @@ QUIRKS: tuple[str, ...] = (
     "several sessions on the same date",
     "an extra unknown column findings.reviewer",
     "a view (domain_coverage) over a missing column that fails when queried (SQLite only)",
+    "modules taken out of scope after sessions read them: EXCLUDED files with LOC, domain tags, reads, "
+    "findings and dependency edges",
     "hostile text (markdown, pipes, backticks, <script>, {eval-rst}/{raw} fences, ::: fences, "
     "5-10 kB tokens, non-ASCII) in ~1% of descriptions and a few other text cells and paths",
 )
@@ -400,6 +402,7 @@ class _File:
     directory: str
     module: str  # two-level directory: the unit of domain tagging and PROXIMATE tiers
     excluded: bool = False
+    descoped: bool = False  # excluded after sessions read it (see _descope)
     hostile: bool = False
     rank: int = NOT_TOUCHED
     lines_read: int | None = None
@@ -1505,6 +1508,44 @@ def _make_statuses(world: _World) -> None:
     world.statuses = sorted(superseded + resolved, key=lambda r: int(str(r["finding_id"])))
 
 
+# --------------------------------------------------------------------------- scope changes
+
+
+def _descope(world: _World, seed: int) -> None:
+    """Take a few modules out of scope after sessions read them: their files' depth becomes EXCLUDED.
+
+    Real campaigns exclude subtrees they had already started on (a vendored
+    copy, a deprecated package): the files keep their LOC, domain tags,
+    reads, findings and dependency edges; only ``files.depth`` says
+    ``EXCLUDED``. kbgen must leave all of that out of its figures and still
+    show the pages, so the generated database has to carry it. Drawn from its
+    own generator, like the hostile corpus, so no other value changes.
+    """
+    rng = random.Random(seed * 1_000_003 + 29)
+    found = {fd.file for fd in world.findings}  # modules with a read, a finding, a tag and an edge
+    modules: dict[tuple[int, str], list[_File]] = defaultdict(list)
+    for f in world.files:
+        if not f.excluded and not f.hostile:
+            modules[(f.pkg, f.module)].append(f)
+    linked = {int(str(d[end])) for d in world.dependencies for end in ("source_file_id", "target_file_id")}
+    candidates = sorted(key for key, files in modules.items()
+                        if any(f.rank >= MEDIUM and f.id in found and f.id in world.file_domains for f in files)
+                        and any(f.id in linked for f in files))
+    rng.shuffle(candidates)
+    wanted = max(2, round(len(candidates) * 0.02))
+    budget = max(8, round(len(world.files) * 0.015))  # small modules at tiny scales are still big shares
+    chosen = [key for key in candidates if len(modules[key]) <= budget][:wanted]
+    while sum(len(modules[k]) for k in chosen) > budget and len(chosen) > 1:
+        chosen.pop()
+    if not chosen and candidates:
+        chosen = [min(candidates, key=lambda k: (len(modules[k]), k))]
+    for key in chosen:
+        for f in modules[key]:
+            f.rank = EXCLUDED
+            f.excluded = True
+            f.descoped = True
+
+
 # --------------------------------------------------------------------------- the hostile corpus
 
 
@@ -2005,6 +2046,7 @@ def build_world(*, scale: float = 1.0, seed: int = 42, hostile: bool = True) -> 
     _make_crates(world)
     _make_answers(world)
     _make_statuses(world)
+    _descope(world, seed)
     if hostile:
         _apply_hostile(world, seed)
     return world
@@ -2015,6 +2057,9 @@ def _facts(world: _World, rows: dict[str, list[Row]]) -> dict[str, int]:
     for rank in (DEEP, MEDIUM, SURFACE, MENTIONED, NOT_TOUCHED, EXCLUDED):
         facts[f"files_{DEPTH_NAMES[rank]}"] = sum(1 for f in world.files if f.rank == rank)
     facts["files_null_loc"] = sum(1 for f in world.files if f.loc is None)
+    facts["files_excluded_after_reads"] = sum(1 for f in world.files if f.descoped)
+    descoped = {f.id for f in world.files if f.descoped}
+    facts["findings_on_excluded_files"] = sum(1 for fd in world.findings if fd.file in descoped)
     crit = [fd for fd in world.findings if fd.canonical in ("CRITICAL", "HIGH")]
     facts["findings_critical_high"] = len(crit)
     facts["findings_open_critical_high"] = sum(1 for fd in crit if not fd.followed_up)

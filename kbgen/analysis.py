@@ -6,18 +6,27 @@ on SQLite and PostgreSQL and do not depend on views a database may or may
 not carry (or carry broken). The dashboard, ``kbgen report`` and ``kbgen
 stats`` all render the same :class:`Figures`, so the three never disagree.
 
-Conventions (the same as the domain pages):
+Conventions (the same as the domain pages; ``docs/reference/figures.md``
+defines every figure):
 
-* *coverage* is the share of LOC (and files) read MEDIUM or deeper, over all
-  files of a domain or package (a NULL ``loc`` counts as 0);
-* every file counts, whatever its depth: EXCLUDED is a depth like the others
-  (shown in the overall figures); only the priority gaps leave files out, by
-  ``exclude_paths`` and the configured source-file filters;
+* files at depth ``EXCLUDED`` are out of scope and out of every figure, as
+  in the views the research databases carry (their own reports only add up
+  that way): :func:`in_scope` drops them, with their reads, findings, domain
+  tags and dependency edges, before anything is counted, and
+  :func:`excluded_summary` counts them once, apart. Their pages and findings
+  stay on the site: this module decides what is *counted*, not what is shown;
+* *coverage* is the share of LOC (and files) read MEDIUM or deeper, over the
+  in-scope files of a domain or package (a NULL ``loc`` counts as 0); a
+  group with no in-scope LOC has no coverage (:func:`coverage_text` says
+  why), never a division by zero;
+* the priority gaps leave out, besides, ``exclude_paths`` and the configured
+  source-file filters;
 * severities are the normalised ones (``High`` and ``high`` are ``HIGH``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,6 +36,7 @@ from functools import lru_cache
 from kbgen import vocab
 from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding, Session, Snapshot
+from kbgen.wording import count
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
 #: What each tier means (docs/reference/research-database.md, Priority gaps).
@@ -40,6 +50,118 @@ TIER_MEANING: dict[str, str] = {
 #: Severities a finding must have to count as an open finding.
 OPEN_SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH")
 NO_PACKAGE = "(no package)"
+#: The depth of files taken out of scope: outside every figure.
+EXCLUDED = "EXCLUDED"
+
+
+# -- scope ------------------------------------------------------------------------------
+
+def is_excluded(f: File) -> bool:
+    """Taken out of scope (depth ``EXCLUDED``, in any spelling the loader normalised)."""
+    return f.depth == EXCLUDED
+
+
+def excluded_ids(snap: Snapshot) -> frozenset[int]:
+    """Ids of the EXCLUDED files (cached on the snapshot: pages ask once per session and per domain)."""
+    cached: frozenset[int] | None = vars(snap).get("_kbgen_excluded_ids")
+    if cached is None:
+        cached = frozenset(f.id for f in snap.files if f.depth == EXCLUDED)
+        vars(snap)["_kbgen_excluded_ids"] = cached
+    return cached
+
+
+def in_scope(snap: Snapshot) -> Snapshot:
+    """The snapshot as every figure sees it: EXCLUDED files left out, with what hangs on them.
+
+    Gone with an excluded file: its domain tags, its reads, the findings on
+    it and every dependency edge with an excluded end (the campaigns' views
+    leave those files out of coverage, hotspots, open findings, gaps and
+    connectivity alike). Sessions, domains, packages, plans and kbgen's own
+    rows stay. Computed once per snapshot; a snapshot without excluded files
+    is its own scope, and the scope of a scope is itself.
+    """
+    cached: Snapshot | None = vars(snap).get("_kbgen_scope")
+    if cached is not None:
+        return cached
+    out = excluded_ids(snap)
+    if not out:
+        scoped = snap
+    else:
+        scoped = dataclasses.replace(
+            snap,
+            files=tuple(f for f in snap.files if f.id not in out),
+            file_domains=tuple(fd for fd in snap.file_domains if fd[0] not in out),
+            reads=tuple(r for r in snap.reads if r.file_id not in out),
+            findings=tuple(f for f in snap.findings if f.file_id not in out),
+            dependencies=tuple(d for d in snap.dependencies
+                               if d.source_file_id not in out and d.target_file_id not in out))
+        vars(scoped)["_kbgen_scope"] = scoped
+    vars(snap)["_kbgen_scope"] = scoped
+    return scoped
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """What the figures leave out: EXCLUDED files and what hangs on them, counted once, apart."""
+
+    files: int
+    loc: int
+    findings: int
+    open_findings: int  # CRITICAL/HIGH, not followed up, not resolved or superseded
+    reads: int
+    dependencies: int  # edges with at least one excluded end
+
+    def __bool__(self) -> bool:
+        return self.files > 0
+
+
+def excluded_summary(snap: Snapshot) -> Excluded:
+    out = excluded_ids(snap)
+    files = [f for f in snap.files if f.id in out]
+    findings = [x for x in snap.findings if x.file_id in out]
+    return Excluded(
+        files=len(files), loc=sum(f.loc or 0 for f in files), findings=len(findings),
+        open_findings=sum(1 for x in findings if is_open(snap, x)),
+        reads=sum(1 for r in snap.reads if r.file_id in out),
+        dependencies=sum(1 for d in snap.dependencies if d.source_file_id in out or d.target_file_id in out))
+
+
+def short_count(n: int) -> str:
+    """A count at a glance: ``3,920``, ``273k``, ``2.27M`` (exact figures go alongside)."""
+    if n >= 999_500:  # rounds to 1,000k: say 1.00M
+        return f"{n / 1_000_000:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1_000:.0f}k"
+    return f"{n:,}"
+
+
+def excluded_headline(ex: Excluded) -> str:
+    """``1,265 files / 2.27M LOC excluded``: the one place the figures mention excluded files."""
+    return f"{count(ex.files, 'file')} / {short_count(ex.loc)} LOC excluded"
+
+
+def excluded_note(ex: Excluded) -> str:
+    """The parenthesis after the headline: the exact LOC when the headline rounds it, and what EXCLUDED means."""
+    exact = f"{ex.loc:,} LOC; " if short_count(ex.loc) != f"{ex.loc:,}" else ""
+    return f"{exact}depth EXCLUDED, taken out of scope"
+
+
+def excluded_pronouns(ex: Excluded) -> tuple[str, str]:
+    """("it", "its") for one excluded file, ("them", "their") for several."""
+    return ("it", "its") if ex.files == 1 else ("them", "their")
+
+
+def excluded_sentence(ex: Excluded, where: str) -> str:
+    """``Every figure {where} leaves them out, with their 57 findings (…), …`` (plain text, no full stop)."""
+    them, their = excluded_pronouns(ex)
+    items = [count(ex.findings, "finding") + (f" ({ex.open_findings:,} open CRITICAL/HIGH)" if ex.open_findings
+                                               else "") if ex.findings else "",
+             count(ex.reads, "file read") if ex.reads else "",
+             count(ex.dependencies, "dependency edge") if ex.dependencies else ""]
+    items = [i for i in items if i]
+    listed = "" if not items else f", with {their} " + (
+        items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1])
+    return f"Every figure {where} leaves {them} out{listed}"
 
 
 # -- source-file filters ------------------------------------------------------------
@@ -58,7 +180,16 @@ def like_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    return any(like_to_regex(p).match(path) for p in patterns)
+    combined = _any_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    return combined is not None and combined.match(path) is not None
+
+
+@lru_cache(maxsize=64)
+def _any_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a set of LIKE patterns: a campaign's gaps test 13k paths against ~30 patterns."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{like_to_regex(p).pattern})" for p in patterns), re.DOTALL | re.IGNORECASE)
 
 
 def path_candidates(f: File) -> tuple[str, str, str]:
@@ -74,7 +205,7 @@ def is_source_file(f: File, snap: Snapshot, options: Options) -> bool:
     candidates = path_candidates(f)
     if any(matches_any(c, options.source_excludes) for c in candidates):
         return False
-    excludes = [e.pattern for e in snap.exclude_paths]
+    excludes = tuple(e.pattern for e in snap.exclude_paths)
     return not any(matches_any(c, excludes) for c in candidates)
 
 
@@ -86,14 +217,45 @@ def read_medium_plus(f: File) -> bool:
     return vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")
 
 
+#: The depth from which a file counts as read in coverage figures.
+COVERAGE_DEPTH = "MEDIUM"
+
+
+def in_coverage(f: File) -> bool:
+    """Whether a file counts in coverage figures, numerator and denominator alike.
+
+    The one rule behind the coverage tables, the growth chart and the per-session coverage
+    changes (:mod:`kbgen.changes`), so those figures always add up to each other: a file
+    at depth EXCLUDED is out of scope and counts in none of them.
+    """
+    return f.depth != EXCLUDED
+
+
 # -- priority gaps --------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Gap:
+    """A priority gap and why it ranks where it does.
+
+    ``deep_edges`` are the dependency edges between the file and DEEP files
+    (either direction; they make it CONNECTED) and ``deep_nearby`` the DEEP
+    files in its package's two-level directory (PROXIMATE, NEARBY): the
+    evidence a plan cites for the pick, kept with the tier so the two cannot
+    disagree.
+    """
+
     file: File
     tier: str
     domains: tuple[str, ...]
     reason: str
+    deep_edges: tuple[Dependency, ...] = ()
+    deep_nearby: int = 0
+
+    @property
+    def deep_links(self) -> tuple[int, ...]:
+        """The DEEP files the gap has a dependency edge with, each once, by id."""
+        return tuple(sorted({d.target_file_id if d.source_file_id == self.file.id else d.source_file_id
+                             for d in self.deep_edges}))
 
 
 def dir2(path: str) -> str:
@@ -110,9 +272,14 @@ def priority_gaps(snap: Snapshot, options: Options, *, high_only: bool = True) -
 
     The tiers are described in docs/reference/research-database.md (Priority gaps).
 
-    Ranked by tier, then LOC (largest first). Cached on the snapshot: domain
-    documents ask once per domain, the dashboard and report once more.
+    Ranked by tier, then LOC (largest first). Computed over the in-scope
+    snapshot, as the ``smart_priority_gaps`` view does: an EXCLUDED file is
+    neither a gap nor DEEP, so an edge to a file read DEEP before it was
+    excluded does not make a gap CONNECTED, nor does it count as a DEEP
+    neighbour. Cached on the snapshot: domain documents ask once per domain,
+    the dashboard and report once more.
     """
+    snap = in_scope(snap)
     cache: dict[tuple[object, ...], list[Gap]] = vars(snap).setdefault("_kbgen_gap_cache", {})
     key = (high_only, options.own_packages, options.source_excludes)
     if key not in cache:
@@ -124,12 +291,12 @@ def _priority_gaps(snap: Snapshot, options: Options, high_only: bool) -> list[Ga
     deep_ids = {f.id for f in snap.files if f.depth == "DEEP"}
     deep_dirs: Counter[tuple[int | None, str]] = Counter(
         (f.package_id, dir2(f.path)) for f in snap.files if f.depth == "DEEP")
-    connected: set[int] = set()
+    connected: dict[int, list[Dependency]] = defaultdict(list)
     for d in snap.dependencies:
         if d.target_file_id in deep_ids:
-            connected.add(d.source_file_id)
-        if d.source_file_id in deep_ids:
-            connected.add(d.target_file_id)
+            connected[d.source_file_id].append(d)
+        if d.source_file_id in deep_ids and d.target_file_id != d.source_file_id:
+            connected[d.target_file_id].append(d)
     wanted = {d.name for d in snap.domains if not high_only or d.priority == "HIGH"}
     own = set(options.own_packages)
     gaps: list[Gap] = []
@@ -150,7 +317,7 @@ def _priority_gaps(snap: Snapshot, options: Options, high_only: bool) -> list[Ga
             tier, reason = "NEARBY", f"{neighbours} DEEP file{'s' if neighbours > 1 else ''} nearby"
         else:
             tier, reason = "DOMAIN_ONLY", "tagged with the domain only"
-        gaps.append(Gap(f, tier, domains, reason))
+        gaps.append(Gap(f, tier, domains, reason, tuple(connected.get(f.id, ())), neighbours))
     gaps.sort(key=lambda g: (TIERS.index(g.tier), -(g.file.loc or 0), g.file.package, g.file.path, g.file.id))
     return gaps
 
@@ -169,7 +336,12 @@ def gap_tier_counts(gaps: Iterable[Gap]) -> dict[str, tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Files and LOC of one domain or package, by depth."""
+    """Files and LOC of one domain or package, by depth: in-scope files only.
+
+    ``excluded_files`` / ``excluded_loc`` are the group's EXCLUDED files, in
+    neither the numerator nor the denominator; they are kept to say why a
+    group has no coverage (all its files excluded), never added to a figure.
+    """
 
     name: str
     files: int
@@ -178,38 +350,87 @@ class Coverage:
     loc_read: int
     by_depth: tuple[int, ...]  # file counts in vocab.DEPTHS order
     priority: str = ""
+    excluded_files: int = 0
+    excluded_loc: int = 0
 
     @property
     def percent(self) -> float:
-        """LOC read MEDIUM+ as a percentage (0 when the group has no LOC)."""
+        """LOC read MEDIUM+ as a percentage (0 when the group has no LOC: see :attr:`has_coverage`)."""
         return 100.0 * self.loc_read / self.loc if self.loc else 0.0
+
+    @property
+    def has_coverage(self) -> bool:
+        """False when the denominator is empty (no in-scope LOC): the percentage means nothing."""
+        return self.loc > 0
 
     def depth_count(self, depth: str) -> int:
         return self.by_depth[vocab.DEPTHS.index(depth)]
 
 
+def coverage_text(c: Coverage) -> str:
+    """The coverage of a group as a reader should see it, saying why when there is none.
+
+    ``N%``; ``none in scope (all 3 files excluded)``; ``no LOC counted``
+    (files whose ``loc`` is NULL or 0); ``no files``.
+    """
+    if c.loc:
+        return f"{100.0 * c.loc_read / c.loc:.0f}%"
+    if not c.files and c.excluded_files:
+        return f"none in scope (all {count(c.excluded_files, 'file')} excluded)"
+    if not c.files:
+        return "no files"
+    return "no LOC counted"
+
+
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
-    depths = Counter(f.depth for f in files)
-    return Coverage(name=name, files=len(files), loc=sum(f.loc or 0 for f in files),
-                    files_read=sum(1 for f in files if read_medium_plus(f)),
-                    loc_read=sum(f.loc or 0 for f in files if read_medium_plus(f)),
-                    by_depth=tuple(depths.get(d, 0) for d in vocab.DEPTHS), priority=priority)
+    """One group's row, in one pass: EXCLUDED members are counted apart, never in a figure."""
+    threshold = vocab.depth_rank(COVERAGE_DEPTH)
+    depths: Counter[str] = Counter()
+    n = loc = n_read = loc_read = n_out = loc_out = 0
+    for f in files:
+        size = f.loc or 0
+        if not in_coverage(f):
+            n_out += 1
+            loc_out += size
+            continue
+        n += 1
+        loc += size
+        depths[f.depth] += 1
+        if vocab.depth_rank(f.depth) >= threshold:
+            n_read += 1
+            loc_read += size
+    return Coverage(name=name, files=n, loc=loc, files_read=n_read, loc_read=loc_read,
+                    by_depth=tuple(depths.get(d, 0) for d in vocab.DEPTHS), priority=priority,
+                    excluded_files=n_out, excluded_loc=loc_out)
+
+
+def domain_coverage_row(snap: Snapshot, name: str) -> Coverage:
+    """The coverage row of one domain (in-scope files; its excluded ones counted apart).
+
+    Cached on the snapshot: the dashboard, the domains index, each domain
+    page and each domain document ask for the same rows.
+    """
+    cache: dict[str, Coverage] = vars(snap).setdefault("_kbgen_domain_rows", {})
+    row = cache.get(name)
+    if row is None:
+        d = snap.domain_by_name.get(name)
+        row = cache[name] = _coverage(name, snap.files_of_domain.get(name, ()), d.priority if d else "")
+    return row
 
 
 def domain_coverage(snap: Snapshot, name: str) -> tuple[int, int, int, int]:
-    """(files, files read MEDIUM+, LOC, LOC read MEDIUM+) of a domain."""
-    c = _coverage(name, snap.files_of_domain.get(name, ()))
+    """(files, files read MEDIUM+, LOC, LOC read MEDIUM+) of a domain, in-scope files only."""
+    c = domain_coverage_row(snap, name)
     return (c.files, c.files_read, c.loc, c.loc_read)
 
 
 def coverage_by_domain(snap: Snapshot) -> list[Coverage]:
-    """One row per domain, by name (a domain without files shows zeros)."""
-    return [_coverage(d.name, snap.files_of_domain.get(d.name, ()), d.priority)
-            for d in sorted(snap.domains, key=lambda d: (d.name, d.id))]
+    """One row per domain, by name (a domain without in-scope files shows zeros)."""
+    return [domain_coverage_row(snap, d.name) for d in sorted(snap.domains, key=lambda d: (d.name, d.id))]
 
 
 def coverage_by_package(snap: Snapshot) -> list[Coverage]:
-    """One row per package, by name, counted from the files table.
+    """One row per package, by name, counted from the files table (in-scope files).
 
     ``packages.total_files`` / ``total_loc`` are not used: real databases
     carry stale totals (0 although files exist). Files whose package is
@@ -242,6 +463,8 @@ class Overall:
 
 
 def overall(snap: Snapshot) -> Overall:
+    """Totals of the in-scope snapshot (``by_depth`` has no EXCLUDED files: its row is zero)."""
+    snap = in_scope(snap)
     files: Counter[str] = Counter()
     loc: Counter[str] = Counter()
     for f in snap.files:
@@ -278,14 +501,18 @@ def coverage_growth(snap: Snapshot) -> list[GrowthPoint]:
 
     Counted from the reads, not from ``files.depth``: a depth set without a
     recorded read (or by a read without a session) does not appear here.
+    Reads of files EXCLUDED since are left out, so the last point is the
+    in-scope coverage the dashboard shows.
     """
-    threshold = vocab.depth_rank("MEDIUM")
+    snap = in_scope(snap)
+    threshold = vocab.depth_rank(COVERAGE_DEPTH)
     seen: set[int] = set()
     points: list[GrowthPoint] = []
     files_total = loc_total = 0
     for s in ordered_sessions(snap):
         new = sorted({r.file_id for r in snap.reads_of_session.get(s.id, ())
-                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen})
+                      if vocab.depth_rank(r.depth) >= threshold and r.file_id not in seen
+                      and (r.file_id not in snap.file_by_id or in_coverage(snap.file_by_id[r.file_id]))})
         seen.update(new)
         new_loc = sum((snap.file_by_id[i].loc or 0) for i in new if i in snap.file_by_id)
         files_total += len(new)
@@ -311,7 +538,11 @@ class SeverityRow:
 
 
 def findings_by_severity(snap: Snapshot) -> list[SeverityRow]:
-    """Sessions in order, then one row for findings without a recorded session (if any)."""
+    """Sessions in order, then one row for findings without a recorded session (if any).
+
+    Findings on EXCLUDED files are left out.
+    """
+    snap = in_scope(snap)
     counts: dict[int | None, Counter[str]] = defaultdict(Counter)
     for f in snap.findings:
         sid = f.session_id if f.session_id in snap.session_by_id else None
@@ -367,17 +598,21 @@ def is_open(snap: Snapshot, f: Finding) -> bool:
 
 
 def open_findings(snap: Snapshot) -> list[Finding]:
-    """Open CRITICAL/HIGH findings: CRITICAL first, then by id (the order of the ``open_findings`` view)."""
+    """Open CRITICAL/HIGH findings on in-scope files: CRITICAL first, then by id (the ``open_findings`` view)."""
+    snap = in_scope(snap)
     return sorted((f for f in snap.findings if is_open(snap, f)),
                   key=lambda f: (vocab.severity_rank(f.severity), f.id))
 
 
 def unverified_dependencies(snap: Snapshot) -> list[Dependency]:
+    """Unverified edges between in-scope files (or files missing from the files table)."""
+    snap = in_scope(snap)
     return [d for d in snap.dependencies if not d.verified]
 
 
 def hotspots(snap: Snapshot, min_domains: int = 3) -> list[tuple[File, tuple[str, ...]]]:
-    """Files tagged with ``min_domains`` or more domains (integration hotspots)."""
+    """In-scope files tagged with ``min_domains`` or more domains (integration hotspots)."""
+    snap = in_scope(snap)
     result = [(snap.file_by_id[fid], names) for fid, names in snap.domains_of_file.items()
               if len(names) >= min_domains and fid in snap.file_by_id]
     return sorted(result, key=lambda item: (-len(item[1]), -(item[0].loc or 0), item[0].package, item[0].path,
@@ -393,7 +628,8 @@ def sessions_touching_domain(snap: Snapshot, name: str) -> list[int]:
 
 
 def cross_domain(snap: Snapshot, name: str) -> dict[str, dict[str, int]]:
-    """Other domain → {edges_out, edges_in, shared_files} for one domain."""
+    """Other domain → {edges_out, edges_in, shared_files} for one domain, between in-scope files."""
+    snap = in_scope(snap)
     mine = {f.id for f in snap.files_of_domain.get(name, ())}
     result: dict[str, dict[str, int]] = defaultdict(lambda: {"edges_out": 0, "edges_in": 0, "shared_files": 0})
     for d in snap.dependencies:
@@ -430,7 +666,8 @@ def package_name(snap: Snapshot, package_id: int | None) -> str:
 
 
 def package_map(snap: Snapshot) -> list[PackageLink]:
-    """Declared package edges merged with cross-package file edges, by (source, target) name."""
+    """Declared package edges merged with cross-package file edges (in-scope files), by (source, target) name."""
+    snap = in_scope(snap)
     declared: dict[tuple[str, str], set[str]] = defaultdict(set)
     for pd in snap.package_dependencies:
         declared[(package_name(snap, pd.source_package_id), package_name(snap, pd.target_package_id))].add(
@@ -463,14 +700,18 @@ class Figures:
     unverified: list[Dependency]
     package_links: list[PackageLink]
     latest_session: Session | None
+    excluded: Excluded
 
 
 def figures(snap: Snapshot, options: Options) -> Figures:
-    sessions = ordered_sessions(snap)
+    """Every figure, over the in-scope snapshot; ``excluded`` counts what they leave out."""
+    scoped = in_scope(snap)
+    sessions = ordered_sessions(scoped)
     return Figures(
-        overall=overall(snap), domains=coverage_by_domain(snap), packages=coverage_by_package(snap),
-        growth=coverage_growth(snap), severity=findings_by_severity(snap),
-        categories=findings_by_category(snap),
-        hotspots=hotspots(snap, options.hotspot_min_domains), gaps=priority_gaps(snap, options, high_only=True),
-        open_findings=open_findings(snap), unverified=unverified_dependencies(snap),
-        package_links=package_map(snap), latest_session=sessions[-1] if sessions else None)
+        overall=overall(scoped), domains=coverage_by_domain(snap), packages=coverage_by_package(snap),
+        growth=coverage_growth(scoped), severity=findings_by_severity(scoped),
+        categories=findings_by_category(scoped),
+        hotspots=hotspots(scoped, options.hotspot_min_domains), gaps=priority_gaps(scoped, options, high_only=True),
+        open_findings=open_findings(scoped), unverified=unverified_dependencies(scoped),
+        package_links=package_map(scoped), latest_session=sessions[-1] if sessions else None,
+        excluded=excluded_summary(snap))

@@ -56,6 +56,7 @@ from kbgen.pagefind import (  # noqa: F401  (re-exported: the build's public nam
     pagefind_command,
 )
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
+from kbgen.wording import count
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
@@ -100,16 +101,14 @@ class BuildResult:
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
-        warn = f"{self.warnings} warning{'s' if self.warnings != 1 else ''}"
         search = self.search
         if self.search_update is not None and self.search_update.mode != "full":
-            n = self.search_update.delta_pages
-            search += f" ({n:,} page{'' if n == 1 else 's'} in the delta index)"
+            search += f" ({count(self.search_update.delta_pages, 'page')} in the delta index)"
         mode = self.mode
         if mode == "incremental" and self.read is not None and self.written is not None:
             mode += f": {self.read:,} read, {self.written:,} written"
-        return (f"built {self.pages:,} pages ({mode}) in {self.seconds:.1f} s, {warn}, "
-                f"search: {search} → {self.index}")
+        return (f"built {count(self.pages, 'page')} ({mode}) in {self.seconds:.1f} s, "
+                f"{count(self.warnings, 'warning')}, search: {search} → {self.index}")
 
 
 # -- inputs and the build stamp ------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -52,10 +53,12 @@ DEFAULT_CATEGORY_ALIASES: dict[str, str] = {
     "fabricated": "fabricated-data",
     "fake-data": "fabricated-data",
 }
-#: Source files count for coverage and gaps; tests, type stubs and docs do not.
+#: Source files count for gaps; tests, type stubs, docs and generated code do not (nobody plans to
+#: read a protobuf stub or a minified bundle; ``exclude_paths`` in the database adds the team's own).
 DEFAULT_SOURCE_EXCLUDES: tuple[str, ...] = (
     "%/test/%", "%/tests/%", "%/__tests__/%", "%.test.%", "%.spec.%", "%_test.%",
     "%.d.ts", "%.md", "%/docs/%", "%.txt",
+    "%/generated/%", "%.generated.%", "%.min.js", "%.pb.go", "%_pb2.py",
 )
 
 
@@ -84,6 +87,11 @@ class Options:
     #: pagefind (Pagefind's only) or sphinx (Sphinx's only). Read by ``kbgen build`` and by the
     #: Sphinx extension, so a plain ``sphinx-build`` builds the same site.
     search: str = "auto"
+    #: Key Verdicts longer than this are cut at a word boundary in the File Registry (the
+    #: file's page has the full text); 0 keeps every verdict whole.
+    verdict_max_chars: int = 100
+    changes_sessions: int = 10
+    site_url: str | None = None
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -138,7 +146,8 @@ _STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "gene
 SEARCH_MODES = ("auto", "pagefind", "sphinx")
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
-_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit"}
+_INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit", "verdict_max_chars",
+             "changes_sessions"}
 _LIST_KEYS = {"own_packages", "positive_categories", "source_excludes", "categories"}
 
 
@@ -166,7 +175,7 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
                           hint="run kbgen in a knowledge-base project, pass --project DIR, "
                                "or create one with 'kbgen init'")
     kwargs: dict[str, Any] = {"project_dir": project}
-    known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases"}
+    known = {*_STR_KEYS, *_PATH_KEYS, *_INT_KEYS, *_LIST_KEYS, "category_aliases", "site_url"}
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(known))})", path=path)
@@ -176,6 +185,10 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
             kwargs[key] = Path(_expect(str, key, value, path))
         elif key in _INT_KEYS:
             kwargs[key] = _expect(int, key, value, path)
+            if kwargs[key] < 0:
+                raise ConfigError(f"setting {key!r} must not be negative, got {value!r}", path=path)
+        elif key == "site_url":
+            kwargs[key] = site_url(value, path) if value is not None else None
         elif key in _LIST_KEYS:
             items = _expect(list, key, value, path)
             kwargs[key] = tuple(str(v) for v in items)
@@ -190,6 +203,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
                           path=path)
     if kwargs.get("search", "auto") not in SEARCH_MODES:
         raise ConfigError(f"search must be one of {', '.join(SEARCH_MODES)}, got {kwargs['search']!r}", path=path)
+    if kwargs.get("changes_sessions", 1) < 1:
+        raise ConfigError(f"changes_sessions must be 1 or more, got {kwargs['changes_sessions']}", path=path)
     options = Options(**kwargs)
     env_url = os.environ.get(ENV_DB_URL)
     return options.with_database(env_url) if env_url else options
@@ -224,3 +239,13 @@ def _expect(kind: type, key: str, value: Any, path: Path) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"setting {key!r} must be a {kind.__name__}, got {value!r}", path=path)
     return value
+
+
+def site_url(value: Any, path: Path) -> str:
+    """The published site's base URL, normalised to end in ``/`` (feed links are joined onto it)."""
+    text = str(_expect(str, "site_url", value, path)).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"site_url must be the site's address, such as https://team.github.io/research/, "
+                          f"got {text!r}", path=path)
+    return text if text.endswith("/") else text + "/"

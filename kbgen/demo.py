@@ -26,6 +26,7 @@ from kbgen.example.loader import load_example
 from kbgen.outputs import write_if_changed
 from kbgen.scaffold import init_project
 from kbgen.sync import SyncReport, domain_doc_paths, sync
+from kbgen.wording import count
 
 EXAMPLE_TITLE = "quillc research — example knowledge base"
 
@@ -98,5 +99,5 @@ def run_demo(target: Path, *, log: Callable[[str], None] = print, strict: bool =
     report = sync(options)
     log(f"sync: {report.summary()}")
     result = build_site(options, strict=strict)
-    log(f"sphinx-build: {result.seconds:.1f} s, {result.warnings} warnings")
+    log(f"sphinx-build: {result.seconds:.1f} s, {count(result.warnings, 'warning')}")
     return DemoResult(project, report, result)

@@ -219,6 +219,21 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class RecordedRow:
+    """A research row ``kbgen record`` wrote for a session (``kbgen_record_keys``).
+
+    The research tables do not say which session added a dependency edge, nor what a file's
+    depth was before a session read it; kbgen's record of the worksheet does.
+    """
+
+    session_id: int
+    kind: str  # "read" (file_reads.id) or "dependency" (dependencies.id)
+    row_id: int
+    created: bool  # dependency: this session's worksheet added the edge (not found again)
+    prior_depth: str | None  # read: the file's depth in the files table before the read
+
+
+@dataclass(frozen=True)
 class TextAnswer:
     """A question answered in words (``kbgen record``): full or partial, with a short verdict."""
 
@@ -272,6 +287,7 @@ class Snapshot:
     labels: tuple[Label, ...] = ()
     statuses: tuple[FindingStatus, ...] = ()
     text_answers: tuple[TextAnswer, ...] = ()
+    recorded: tuple[RecordedRow, ...] = ()
     positive_categories: frozenset[str] = field(default_factory=frozenset)
 
     # -- lookups -----------------------------------------------------------------

@@ -41,9 +41,9 @@ FIELDS: Final[dict[str, str]] = {
     "package": "package of a file",
     "path": "relative path of a file inside its package",
     "loc": "lines of code of a file",
-    "depth": "strongest read depth of a file: DEEP, MEDIUM, SURFACE, MENTIONED, NOT_TOUCHED",
+    "depth": "depth of a file: DEEP, MEDIUM, SURFACE, MENTIONED, NOT_TOUCHED, or EXCLUDED (taken out of scope)",
     "priority": "domain priority: HIGH, MEDIUM, LOW",
-    "coverage": "share of a domain's LOC read MEDIUM or deeper",
+    "coverage": "share of a domain's in-scope LOC read MEDIUM or deeper (EXCLUDED files left out), or why it has none",
 }
 
 #: Link name → (outgoing label, incoming label).

@@ -63,6 +63,7 @@ PAGEFIND_EXCLUDE = (
     ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
     ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
     ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
+    ".no-search",  # need metadata rows (kbgen.sphinxext.searchable), skipped by Sphinx's index too
 )
 #: pydata-sphinx-theme's page content. When the built pages have it, Pagefind indexes only that
 #: element: the same pages and words, faster (it skips the page chrome; bench/README.md).

@@ -9,7 +9,6 @@ sections untouched, and never deleted.
 from __future__ import annotations
 
 import gc
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from kbgen.config import Options
 from kbgen.db.urls import resolve_url, sqlite_path
-from kbgen.errors import DatabaseError, KbgenError, KbWarning, UsageError
+from kbgen.domain_paths import domain_doc_paths as domain_doc_paths  # re-exported: callers import it from here
+from kbgen.domain_paths import portable_relpath as portable_relpath
+from kbgen.errors import DatabaseError, KbgenError, KbWarning
 from kbgen.outputs import (
     LOCK_NAME,
     MANIFEST_NAME,
@@ -31,7 +32,6 @@ from kbgen.outputs import (
     write_if_changed,
     write_manifest,
 )
-from kbgen.render import escape
 from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
 
 if TYPE_CHECKING:
@@ -64,51 +64,6 @@ class SyncReport:
                 f"in {self.seconds:.1f} s{note}")
 
 
-_PORTABLE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_RESERVED_NAMES = escape.RESERVED_FILE_NAMES
-
-
-def portable_relpath(rel: str) -> bool:
-    """A ``synthesis_path`` kbgen may write to: ``name/…/name.md`` of letters, digits, ``._-``.
-
-    The path also becomes the argument of an ``{include}`` directive on the
-    domain's page, so anything beyond these characters (spaces, newlines,
-    backticks) or a part that is hidden (``.git``), a parent (``..``) or a
-    name Windows reserves (``CON``, ``NUL.md``) is refused; the sync then uses
-    ``<domain slug>/analysis.md`` and warns.
-    """
-    parts = rel.split("/")
-    return rel.endswith(".md") and all(
-        _PORTABLE_PART.fullmatch(part) and part.split(".", 1)[0].lower() not in _RESERVED_NAMES for part in parts)
-
-
-def domain_doc_paths(snap: Snapshot, options: Options, warnings: list[KbWarning]) -> dict[str, Path]:
-    """Domain name → its analysis.md, always inside the domains root."""
-    root = options.domains_path
-    result: dict[str, Path] = {}
-    used: set[Path] = set()
-    for d in snap.domains:
-        slug = escape.slug(d.name, f"domain-{d.id}")
-        fallback = f"{slug if slug not in _RESERVED_NAMES else f'{slug}-{d.id}'}/analysis.md"
-        rel = (d.synthesis_path or "").strip().replace("\\", "/")
-        prefix = options.domains_root.as_posix().rstrip("/") + "/"
-        rel = rel.removeprefix(prefix) if rel.startswith(prefix) else rel
-        try:
-            if rel.endswith(".md") and not portable_relpath(rel):
-                raise UsageError(f"not a portable relative path: {rel!r}")
-            path = safe_join(root, rel) if rel.endswith(".md") else safe_join(root, fallback)
-        except KbgenError:
-            warnings.append(KbWarning("sync.unsafe-synthesis-path",
-                                      f"domain {d.name!r}: synthesis_path {d.synthesis_path!r} is not a safe "
-                                      f".md path inside {options.domains_root}; using {fallback}"))
-            path = safe_join(root, fallback)
-        if path in used:
-            path = safe_join(root, f"{escape.slug(d.name)}-{d.id}/analysis.md")
-        used.add(path)
-        result[d.name] = path
-    return result
-
-
 def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path]) -> dict[Path, str]:
     from kbgen.domain.update import GeneratedSections, render_document
     from kbgen.render.registries import domain_sections, domain_title
@@ -117,7 +72,7 @@ def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path])
     for d in snap.domains:
         path = paths[d.name]
         existing = path.read_text(encoding="utf-8") if path.exists() else None
-        sections = GeneratedSections(**domain_sections(snap, d, options))
+        sections = GeneratedSections(**domain_sections(snap, d, options, path))
         out[path] = render_document(existing, sections, title=domain_title(d))
     return out
 

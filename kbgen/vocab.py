@@ -239,3 +239,26 @@ def session_number(name: str | None, session_id: int) -> int:
     """The R-number a session is known by: ``R95`` → 95; else its id."""
     match = _SESSION_NAME.match(name or "")
     return int(match.group(1)) if match else session_id
+
+
+_NAME_CHUNK = re.compile(r"([0-9]+)")
+#: A session order key: digit runs compare as numbers, text case-insensitively, the name itself last.
+SessionKey = tuple[tuple[tuple[int, int, str], ...], str]
+
+
+def session_order_key(name: str) -> SessionKey:
+    """The natural order of session names: R3 < R3-verify < R4 < R10.
+
+    Digit runs compare as numbers and the rest case-insensitively; a name that
+    is a prefix of another comes first. Names the key cannot tell apart (``R03``
+    and ``R3``) fall back to the name itself, so equal keys mean equal names.
+    This is the one definition of session order for everything written into a
+    domain document: the Session Log is generated in this order and the linter
+    checks it (``kbgen.domain.lint``), so what kbgen writes always lints clean.
+    Sessions on the same date are ordered by name like any others; database ids
+    play no part (a team may record R17 before R16).
+    """
+    text = " ".join(name.split())
+    chunks = tuple((0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part.casefold())
+                   for part in _NAME_CHUNK.split(text) if part)
+    return chunks, text

@@ -8,7 +8,9 @@ no link, no substitution. The helpers below
   where it landed and check that it arrived whole;
 * compute what a reader must see (:func:`visible`): the text after
   :func:`kbgen.render.escape.clean` (control characters dropped, bidi
-  controls as ``<U+202E>``), compared with all whitespace removed;
+  controls as ``<U+202E>``), compared with all whitespace removed — where the
+  text is markdown (not a title), text between matching backticks is a code
+  span, shown without its backticks;
 * scan built HTML for anything a payload could have injected
   (:func:`dangerous_signatures`, :func:`structure_counts`).
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from kbgen.render import escape
 
@@ -73,6 +76,12 @@ CORPUS: dict[str, str] = {
     "long-token": LONG_TOKEN,
     "braces": "}}}{{{ }} {{ {%%} <<<>>> [[[ ]]] ::: ``` ~~~",
     "numbers": "1. 2) 3.14 10) #1 (1)=",
+    # Backticks: matched runs are inert code spans (markup inside them stays text), unmatched ones
+    # literal; a role or inline attributes around a code span must not come alive.
+    "code-spans": "`<script>alert('kbevil-12')</script>` ``a ` b`` `[x](javascript:y)` `{{kbevil}}` `**no**`",
+    "code-span-roles": "{raw}`<b class=kbevil>` {eval-rst}`.. raw:: html` `x`{.kbevil #kbevil-id} `y`{onclick=z}",
+    "backticks-unmatched": "a ` lone, `` a double `` `` then ``` three ``` and `one``two` `end",
+    "code-span-breaks": "`starts here\nends here` then `|pipe|` and `<!-- kbgen:end files -->`",
 }
 
 #: Values for ``domains.synthesis_path`` and other path-like cells that try to escape.
@@ -113,22 +122,37 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def visible(text: str) -> str:
-    """What a reader must see of database text, whitespace removed."""
-    return squash(escape.clean(text))
+_CODE_SPANS_ONLY = MarkdownIt("zero").enable("backticks")
+#: How database text reaches a reader: as plain text (titles, options, code spans of paths), as
+#: one markdown line (escape.inline: line breaks joined) or as markdown lines (escape.block).
+MODES = ("plain", "inline", "block")
+
+
+def _rendered(line: str) -> str:
+    """A line's text as markdown shows it when the only markup is code spans."""
+    return "".join(child.content for token in _CODE_SPANS_ONLY.parse(line) for child in token.children or ())
+
+
+def visible(text: str, mode: str = "plain") -> str:
+    """What a reader must see of database text, whitespace removed (``mode``: see :data:`MODES`)."""
+    cleaned = escape.clean(text)
+    if mode == "inline":
+        return squash(_rendered(" ".join(cleaned.split("\n")).replace("\t", " ")))
+    if mode == "block":
+        return squash("".join(_rendered(line) for line in cleaned.replace("\t", "    ").split("\n")))
+    return squash(cleaned)
 
 
 def whole_occurrences(page_text: str, number: int, payload: str) -> tuple[int, int]:
     """(end markers seen, end markers preceded by the whole literal tagged text) in squashed page text.
 
-    A payload rendered literally is found whole before its end marker; one that
-    became markup (or was cut) is not.
+    A payload rendered literally is found whole before its end marker (as plain text, or as
+    markdown whose only markup is code spans); one that became markup (or was cut) is not.
     """
     end = _END.format(number)
-    expected = visible(tagged(number, payload))
-    prefix = expected[: -len(end)]
+    prefixes = {visible(tagged(number, payload), mode)[: -len(end)] for mode in MODES}
     ends = [m.start() for m in re.finditer(re.escape(end), page_text)]
-    whole = sum(1 for pos in ends if page_text[:pos].endswith(prefix))
+    whole = sum(1 for pos in ends if any(page_text[:pos].endswith(prefix) for prefix in prefixes))
     return len(ends), whole
 
 

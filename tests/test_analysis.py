@@ -57,6 +57,16 @@ def depth(c: str) -> str:
     return DEPTH_SQL.format(c=c)
 
 
+#: The ids of the files taken out of scope. Every figure leaves them out, with their reads, findings,
+#: domain tags and every dependency edge that has an excluded end.
+EXCLUDED_IDS = f"SELECT x.id FROM files x WHERE {DEPTH_SQL.format(c='x.depth')} = 'EXCLUDED'"
+
+
+def not_excluded(c: str) -> str:
+    """``c`` (a file id column, maybe NULL) does not name an excluded file."""
+    return f"({c} IS NULL OR {c} NOT IN ({EXCLUDED_IDS}))"
+
+
 def severity(c: str) -> str:
     return SEVERITY_SQL.format(c=c)
 
@@ -69,6 +79,9 @@ class SqlFigures:
     by_depth: dict[str, tuple[int, int]]
     domains: dict[str, tuple[int, ...]]  # name → (files, loc, files_read, loc_read, DEEP, MEDIUM, SURFACE, NOT_TOUCHED)
     packages: dict[str, tuple[int, ...]]
+    excluded: dict[str, int]  # files, loc, findings, open_findings, reads, dependencies (all out of the figures)
+    domains_excluded: dict[str, int]  # name → excluded files tagged with it
+    packages_excluded: dict[str, int]
     hotspots: set[int]
     open_findings: list[int]  # CRITICAL first, then id
     unverified: int
@@ -90,7 +103,12 @@ def _all(conn: Connection, sql: str, **params: Any) -> list[Any]:
 
 
 def _coverage(conn: Connection, group: str, join: str) -> dict[str, tuple[int, ...]]:
-    d = depth("f.depth")
+    """Per group, over the in-scope files (``join`` joins ``f`` on in-scope files only).
+
+    A group whose files are all excluded (or that has none) still has one row, with ``f`` all NULL:
+    its depth must count nowhere, not as NOT_TOUCHED.
+    """
+    d = f"CASE WHEN f.id IS NULL THEN NULL ELSE {depth('f.depth')} END"
     rows = _all(conn, f"""
         SELECT {group} AS name, COUNT(f.id), COALESCE(SUM(COALESCE(f.loc, 0)), 0),
                SUM(CASE WHEN {d} {READ_SQL} THEN 1 ELSE 0 END),
@@ -122,28 +140,50 @@ def sql_figures(url: str, own_packages: tuple[str, ...] = (), min_domains: int =
 
 
 def _sql_figures(conn: Connection, dialect: str, own: tuple[str, ...], min_domains: int) -> SqlFigures:
-    one = conn.execute
-    count = {t: int(one(text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
-             for t in ("packages", "files", "domains", "sessions", "file_reads", "findings", "dependencies",
-                       "package_dependencies")}
-    count["loc"] = int(one(text("SELECT COALESCE(SUM(COALESCE(loc, 0)), 0) FROM files")).scalar_one())
-    count["files_null_loc"] = int(one(text("SELECT COUNT(*) FROM files WHERE loc IS NULL")).scalar_one())
+    def scalar(sql: str) -> int:
+        return int(conn.execute(text(sql)).scalar_one() or 0)
+
+    fd_ = depth("f.depth")
+    in_scope = f"{fd_} <> 'EXCLUDED'"
+    edge_in_scope = f"{not_excluded('source_file_id')} AND {not_excluded('target_file_id')}"
+    count = {t: scalar(f"SELECT COUNT(*) FROM {t}")
+             for t in ("packages", "domains", "sessions", "package_dependencies")}
+    count["files"] = scalar(f"SELECT COUNT(*) FROM files f WHERE {in_scope}")
+    count["file_reads"] = scalar(f"SELECT COUNT(*) FROM file_reads WHERE {not_excluded('file_id')}")
+    count["findings"] = scalar(f"SELECT COUNT(*) FROM findings WHERE {not_excluded('file_id')}")
+    count["dependencies"] = scalar(f"SELECT COUNT(*) FROM dependencies WHERE {edge_in_scope}")
+    count["loc"] = scalar(f"SELECT COALESCE(SUM(COALESCE(loc, 0)), 0) FROM files f WHERE {in_scope}")
+    count["files_null_loc"] = scalar(f"SELECT COUNT(*) FROM files f WHERE loc IS NULL AND {in_scope}")
     by_depth = {r[0]: (int(r[1]), int(r[2] or 0)) for r in _all(
-        conn, f"SELECT {depth('depth')} AS d, COUNT(*), SUM(COALESCE(loc, 0)) FROM files GROUP BY {depth('depth')}")}
-    domains = _coverage(conn, "d.name", """FROM domains d
+        conn, f"SELECT {fd_} AS d, COUNT(*), SUM(COALESCE(loc, 0)) FROM files f WHERE {in_scope} GROUP BY {fd_}")}
+    domains = _coverage(conn, "d.name", f"""FROM domains d
         LEFT JOIN (SELECT DISTINCT file_id, domain_id FROM file_domains) fd ON fd.domain_id = d.id
-        LEFT JOIN files f ON f.id = fd.file_id""")
-    packages = _coverage(conn, "p.name", "FROM packages p LEFT JOIN files f ON f.package_id = p.id")
-    hotspots = {int(r[0]) for r in _all(conn, """
+        LEFT JOIN files f ON f.id = fd.file_id AND {in_scope}""")
+    packages = _coverage(conn, "p.name", f"FROM packages p LEFT JOIN files f ON f.package_id = p.id AND {in_scope}")
+    domains_excluded = {r[0]: int(r[1]) for r in _all(conn, f"""
+        SELECT d.name, COUNT(DISTINCT f.id) FROM domains d JOIN file_domains fd ON fd.domain_id = d.id
+        JOIN files f ON f.id = fd.file_id WHERE {fd_} = 'EXCLUDED' GROUP BY d.name""")}
+    packages_excluded = {r[0]: int(r[1]) for r in _all(conn, f"""
+        SELECT p.name, COUNT(*) FROM packages p JOIN files f ON f.package_id = p.id
+        WHERE {fd_} = 'EXCLUDED' GROUP BY p.name""")}
+    hotspots = {int(r[0]) for r in _all(conn, f"""
         SELECT f.id FROM files f JOIN file_domains fd ON fd.file_id = f.id JOIN domains d ON d.id = fd.domain_id
-        GROUP BY f.id HAVING COUNT(DISTINCT d.name) >= :n""", n=min_domains)}
+        WHERE {in_scope} GROUP BY f.id HAVING COUNT(DISTINCT d.name) >= :n""", n=min_domains)}
     sev = severity("fi.severity")
+    is_open = f"""{sev} IN ('CRITICAL', 'HIGH') AND COALESCE(fi.followed_up, 0) = 0
+        AND NOT EXISTS (SELECT 1 FROM kbgen_finding_status st WHERE st.finding_id = fi.id)"""
     open_rows = _all(conn, f"""
-        SELECT fi.id, {sev} AS sev FROM findings fi
-        LEFT JOIN kbgen_finding_status st ON st.finding_id = fi.id
-        WHERE {sev} IN ('CRITICAL', 'HIGH') AND COALESCE(fi.followed_up, 0) = 0 AND st.finding_id IS NULL""")
+        SELECT fi.id, {sev} AS sev FROM findings fi WHERE {is_open} AND {not_excluded('fi.file_id')}""")
     open_findings = [int(r[0]) for r in sorted(open_rows, key=lambda r: (r.sev != "CRITICAL", r[0]))]
-    unverified = int(one(text("SELECT COUNT(*) FROM dependencies WHERE COALESCE(verified, 0) = 0")).scalar_one())
+    unverified = scalar(f"SELECT COUNT(*) FROM dependencies WHERE COALESCE(verified, 0) = 0 AND {edge_in_scope}")
+    excluded = {
+        "files": scalar(f"SELECT COUNT(*) FROM files f WHERE {fd_} = 'EXCLUDED'"),
+        "loc": scalar(f"SELECT COALESCE(SUM(COALESCE(loc, 0)), 0) FROM files f WHERE {fd_} = 'EXCLUDED'"),
+        "findings": scalar(f"SELECT COUNT(*) FROM findings WHERE file_id IN ({EXCLUDED_IDS})"),
+        "open_findings": scalar(f"SELECT COUNT(*) FROM findings fi WHERE {is_open} AND fi.file_id IN ({EXCLUDED_IDS})"),
+        "reads": scalar(f"SELECT COUNT(*) FROM file_reads WHERE file_id IN ({EXCLUDED_IDS})"),
+        "dependencies": scalar(f"SELECT COUNT(*) FROM dependencies WHERE NOT ({edge_in_scope})"),
+    }
     files = {int(r.id): (r.pkg, r.path) for r in _all(conn, """
         SELECT f.id, COALESCE(p.name, '(no package)') AS pkg, COALESCE(f.relative_path, '') AS path
         FROM files f LEFT JOIN packages p ON p.id = f.package_id""")}
@@ -152,7 +192,8 @@ def _sql_figures(conn: Connection, dialect: str, own: tuple[str, ...], min_domai
     severity_rows: dict[str, Counter[str]] = defaultdict(Counter)
     labels = dict(_session_order(conn))
     for r in _all(conn, f"""SELECT s.id AS sid, {sev} AS sev, COUNT(*) AS n FROM findings fi
-                            LEFT JOIN sessions s ON s.id = fi.session_id GROUP BY s.id, {sev}"""):
+                            LEFT JOIN sessions s ON s.id = fi.session_id WHERE {not_excluded('fi.file_id')}
+                            GROUP BY s.id, {sev}"""):
         severity_rows[labels[r.sid] if r.sid is not None else "no session"][r.sev] += int(r.n)
     links: dict[tuple[str, str], tuple[str, int]] = {}
     for r in _all(conn, """SELECT ps.name AS src, pt.name AS dst, pd.relationship AS rel FROM package_dependencies pd
@@ -160,14 +201,16 @@ def _sql_figures(conn: Connection, dialect: str, own: tuple[str, ...], min_domai
                            JOIN packages pt ON pt.id = pd.target_package_id"""):
         rels, n = links.get((r.src, r.dst), ("", 0))
         links[(r.src, r.dst)] = (", ".join(sorted({*filter(None, rels.split(", ")), r.rel})), n)
-    for r in _all(conn, """SELECT ps.name AS src, pt.name AS dst, COUNT(*) AS n FROM dependencies d
+    for r in _all(conn, f"""SELECT ps.name AS src, pt.name AS dst, COUNT(*) AS n FROM dependencies d
                            JOIN files fs ON fs.id = d.source_file_id JOIN files ft ON ft.id = d.target_file_id
                            JOIN packages ps ON ps.id = fs.package_id JOIN packages pt ON pt.id = ft.package_id
-                           WHERE fs.package_id <> ft.package_id GROUP BY ps.name, pt.name"""):
+                           WHERE fs.package_id <> ft.package_id AND {depth('fs.depth')} <> 'EXCLUDED'
+                             AND {depth('ft.depth')} <> 'EXCLUDED' GROUP BY ps.name, pt.name"""):
         rels, _ = links.get((r.src, r.dst), ("", 0))
         links[(r.src, r.dst)] = (rels, int(r.n))
     return SqlFigures(
-        overall=count, by_depth=by_depth, domains=domains, packages=packages, hotspots=hotspots,
+        overall=count, by_depth=by_depth, domains=domains, packages=packages, excluded=excluded,
+        domains_excluded=domains_excluded, packages_excluded=packages_excluded, hotspots=hotspots,
         open_findings=open_findings, unverified=unverified, gaps=gaps, gap_order=gap_order, growth=growth,
         severity=dict(severity_rows), package_links=links, files=files, session_labels=labels)
 
@@ -217,11 +260,13 @@ def _sql_growth(conn: Connection) -> list[tuple[int, str, int, int]]:
         done.append(sid)
         rd = depth("r.depth")
         rd2 = depth("r2.depth")
+        scoped = not_excluded("r.file_id")
         n, loc = conn.execute(text(f"""
             SELECT COUNT(DISTINCT r.file_id),
                    (SELECT COALESCE(SUM(COALESCE(f.loc, 0)), 0) FROM files f WHERE f.id IN (
-                      SELECT r2.file_id FROM file_reads r2 WHERE r2.session_id IN :ids AND {rd2} {READ_SQL}))
-            FROM file_reads r WHERE r.session_id IN :ids AND {rd} {READ_SQL}""").bindparams(
+                      SELECT r2.file_id FROM file_reads r2 WHERE r2.session_id IN :ids AND {rd2} {READ_SQL})
+                      AND {not_excluded('f.id')})
+            FROM file_reads r WHERE r.session_id IN :ids AND {rd} {READ_SQL} AND {scoped}""").bindparams(
             bindparam("ids", expanding=True)), {"ids": done}).one()
         out.append((sid, label, int(n), int(loc)))
     return out
@@ -281,16 +326,38 @@ def test_figures_match_plain_sql(generated_url: str, tmp_path: Path) -> None:
             for r in figs.severity} == ref.severity
     assert {(link.source, link.target): (", ".join(link.relationships), link.file_edges)
             for link in figs.package_links} == ref.package_links
+    ex = figs.excluded
+    assert {"files": ex.files, "loc": ex.loc, "findings": ex.findings, "open_findings": ex.open_findings,
+            "reads": ex.reads, "dependencies": ex.dependencies} == ref.excluded
+    assert {c.name: c.excluded_files for c in figs.domains if c.excluded_files} == ref.domains_excluded
+    assert {c.name: c.excluded_files for c in figs.packages if c.excluded_files} == ref.packages_excluded
+    # what is left out plus what is counted is the whole table
+    assert o.files + ex.files == _count(generated_url, "files")
+    assert o.findings + ex.findings == _count(generated_url, "findings")
+    assert o.dependencies + ex.dependencies == _count(generated_url, "dependencies")
+
+
+def _count(url: str, table: str) -> int:
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def test_generated_figures_are_not_trivial(tmp_path: Path) -> None:
-    """The reference comparison means something only if every figure is non-empty on the generated data."""
+    """The reference comparison means something only if every figure is non-empty on the generated data,
+    and only tests the EXCLUDED rule if excluded files carry everything a figure could count by mistake."""
     url = f"sqlite:///{tmp_path / 'r.db'}"
     generate(url, scale=SCALE, seed=SEED)
     ref = sql_figures(url, (own_package(url),))
     assert ref.hotspots and ref.open_findings and ref.unverified and ref.package_links
     assert len(set(ref.gaps.values())) >= 4
     assert ref.growth[-1][2] > 0 and "no session" in ref.severity
+    ex = ref.excluded
+    assert ex["files"] and ex["loc"] and ex["findings"] and ex["open_findings"] and ex["reads"] and ex["dependencies"]
+    assert ref.domains_excluded, "excluded files carry domain tags"
 
 
 # -- units --------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 """The built example site in a real browser: Debian's Chromium, driven by Playwright.
 
 A reader's path through the site, over HTTP from a local server: search a
-phrase of a finding with the theme's search box, open the hit, open the
-planned session from the session index, click a question's answer link and
-land on the finding; question IDs, file paths and finding labels are found
-too. Then the same search with the Pagefind bundle blocked,
-which must fall back to Sphinx's own index. Screenshots of every step go to
+phrase of a finding with the theme's search box — the first hit is the
+finding itself (its head line as title, its text as excerpt, a link to its
+anchor) — open the hit, open the planned session from the session index,
+click a question's answer link and land on the finding; question IDs, file
+paths and finding labels are found too. Pages read well: a domain page's
+File Registry fits the article's width, a file page shows its findings'
+text, backticked text in a finding is code, needs without text show no
+empty body. Then the same search with the Pagefind bundle blocked, which
+must fall back to Sphinx's own index. Screenshots of every step go to
 ``tests/artifacts/`` (kept by CI as artifacts).
 
 No downloaded browsers: Playwright launches the Chromium found on ``PATH``
@@ -20,6 +24,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -145,12 +150,27 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             hit = page.locator(hit_selector).first
             hit.wait_for()
             _shot(page, "02-search-results")
+            if engine == "pagefind":
+                # the first result is the finding: its head line (no permalink sign), its text, its anchor
+                first = page.locator(".pagefind-ui__result").first
+                link = first.locator(".pagefind-ui__result-link").first
+                assert (link.get_attribute("href") or "").endswith(f"#{FINDING}"), link.get_attribute("href")
+                assert "#" not in link.inner_text() and FINDING in link.inner_text()
+                excerpt = first.locator(".pagefind-ui__result-excerpt").first.inner_text()
+                assert PHRASE in excerpt and "followed_up" not in excerpt and "severity_raw" not in excerpt
+                hit = link
 
-            # 2. open the hit: the session page that holds the finding
+            # 2. open the hit: the session page that holds the finding, scrolled to it
             hit.click()
             page.wait_for_url("**/kb/sessions/S3.html*")
-            finding = page.locator(f"table#{FINDING}")
+            finding = page.locator(f"table.need:has(#{FINDING})")
             assert PHRASE in finding.inner_text()
+            if engine == "pagefind":
+                page.wait_for_timeout(300)
+                assert _in_viewport(page, f"#{FINDING}")
+            # backticked text of the finding is code; the rest of its text is plain
+            assert finding.locator("td.need.content code", has_text="PluginHost::load").count() == 1
+            assert "`" not in finding.locator("td.need.content").inner_text()
             _shot(page, "03-search-hit")
 
             # 3. the planned session, reached from the session index
@@ -158,9 +178,14 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             page.locator("article a", has_text="Sessions R1").first.click()
             page.locator("article a[href*='S3.html']").first.click()
             page.wait_for_url("**/kb/sessions/S3.html*")
-            question = page.locator(f"table#{QUESTION}")
+            question = page.locator(f"table.need:has(#{QUESTION})")
             question.scroll_into_view_if_needed()
             _shot(page, "04-planned-session")
+
+            # 3b. no need shows an empty body under its title, no label is printed twice
+            assert page.evaluate("""() => [...document.querySelectorAll('table.need tr.need.content')]
+                .filter(tr => !tr.querySelector('td > *') && tr.getBoundingClientRect().height > 0).length""") == 0
+            assert not re.search(r"\(inferred[^)]*\)\s*\(inferred", page.locator("article").inner_text())
 
             # 4. a question's answer link lands on the finding
             question.locator(f"a[href='#{FINDING}']:visible").first.click()
@@ -181,6 +206,28 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
                                      document.documentElement.dataset.theme]; }""", FINDING)
             assert colours[2] == "dark" and colours[0] != colours[1]
             _shot(dark, "06-dark-mode")
+
+            # 5b. a domain page's File Registry fits the article: every column visible, no sideways scrolling
+            page.goto(site_url + "kb/domains/incremental-build.html")
+            registry = page.locator("article table:not(.need)").first
+            assert [h.strip() for h in registry.locator("th").all_inner_texts()] == [
+                "File", "Package", "LOC", "Real%", "Depth", "Key Verdict", "Session"]
+            widths = page.evaluate("""() => [...document.querySelectorAll('article table:not(.need)')].map(t => {
+                const box = t.closest('.pst-scrollable-table-container') || t.parentElement;
+                return [t.scrollWidth, box.clientWidth, t.getBoundingClientRect().right,
+                        document.querySelector('article').getBoundingClientRect().right]; })""")
+            for table_width, box_width, right, article_right in widths:
+                assert table_width <= box_width + 1 and right <= article_right + 1, widths
+            registry.scroll_into_view_if_needed()
+            _shot(page, "05b-file-registry")
+            # a verdict cut short links to the file page, which has the whole text and each finding's text
+            page.locator("article table:not(.need) a", has_text="more").first.click()
+            page.wait_for_url("**/kb/files/FILE*.html")
+            page.goto(site_url + "kb/files/FILE1012.html")
+            findings = page.locator("article table:not(.need)", has=page.locator("th", has_text="Description"))
+            assert PHRASE in findings.inner_text()
+            assert findings.locator("code", has_text="PluginHost::load").count() >= 1
+            _shot(page, "05c-file-page")
 
             # 6. IDs, paths and labels are findable too (Pagefind only: Sphinx's index drops digit tokens)
             if engine == "pagefind":

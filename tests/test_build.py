@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,8 @@ def test_strict_build_is_clean_and_complete(example_project: Options) -> None:
 
     s3 = _soup(site / "kb" / "sessions" / "S3.html")
     assert any("kbgen.js" in str(s.get("src") or "") for s in s3.find_all("script"))
-    assert s3.find("table", id="F25") is not None
+    head = s3.find(id="F25")  # the need's head line: a heading carrying its id (kbgen.sphinxext.searchable)
+    assert head is not None and head.find_parent("table", class_="need") is not None
 
     search = _soup(site / "search.html")
     scripts = [str(s.get("src") or "") for s in search.find_all("script")]
@@ -148,7 +150,7 @@ def test_incremental_build_rewrites_pages_that_show_changed_needs(example_projec
     result = build_site(example_project, strict=True)
     assert result.mode == "incremental" and result.warnings == 0
     # S3 was not re-read (its source did not change) but shows the new incoming link of its question.
-    question = _soup(site / "kb" / "sessions" / "S3.html").find("table", id="Q3-1013")
+    question = _soup(site / "kb" / "sessions" / "S3.html").find(id="Q3-1013").find_parent("table", class_="need")
     assert question is not None
     assert any(a.get_text() == "F990001" for a in question.find_all("a"))
     assert build_staleness(example_project) is None
@@ -204,3 +206,26 @@ def test_pagefind_indexes_the_content_element_only_when_the_theme_has_it(tmp_pat
                                          encoding="utf-8")
     cmd = pagefind_command(tmp_path)
     assert cmd[cmd.index("--root-selector") + 1] == PAGEFIND_ROOT
+
+
+def test_two_fresh_builds_write_the_same_bytes(example_project: Options, tmp_path: Path) -> None:
+    """Every page, needs.json and the search index: identical from the same sources (kbgen.sphinxext.stable_ids).
+
+    sphinx-needs gives each need container a random id and stamps needs.json with the build time
+    by default; either would make every build a diff of every page. The one file left out is
+    sphinx-needs' schema report, which records how long its validation took.
+    """
+    sites = []
+    for n in (1, 2):
+        out = tmp_path / f"site{n}"
+        proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "-d", str(tmp_path / f"dt{n}"),
+                               str(example_project.docs_path), str(out)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        sites.append({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+                      if p.is_file() and p.name != "schema_violations.json"})
+    first, second = sites
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+    html = first["kb/sessions/S3.html"].decode("utf-8")
+    assert 'id="SNCB-F' in html and 'id="SNCB-Q3-' in html
+    assert len(set(re.findall(r'id="(SNCB-[^"]+)"', html))) == html.count('id="SNCB-')

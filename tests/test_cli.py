@@ -161,3 +161,19 @@ def test_generated_subdir_outside_docs_is_refused(tmp_path: Path) -> None:
     (tmp_path / "conf/kbgen.yaml").write_text("generated_subdir: ../outside\n")
     result = kbgen("--project", str(tmp_path), "sync")
     assert result.returncode == 2 and "generated_subdir must be a plain folder" in result.stderr
+
+
+def test_terminal_tables_show_database_text_literally(example_project: Options) -> None:
+    """Square brackets in a domain or priority are data, not Rich markup (which crashed stats)."""
+    import os
+    import sqlite3
+
+    domain, priority = "[bold]core[/bold] [link=https://x.test]ui[/link]", "[red]HIGH[/red]"
+    with sqlite3.connect(example_project.project_dir / "db/research.db") as conn:
+        conn.execute("UPDATE domains SET name = ?, priority = ? WHERE id = (SELECT min(id) FROM domains)",
+                     (domain, priority))
+    project = str(example_project.project_dir)
+    stats = subprocess.run([sys.executable, "-m", "kbgen", "--project", project, "stats"], capture_output=True,
+                           text=True, env={**os.environ, "COLUMNS": "300"})
+    assert stats.returncode == 0, stats.stderr
+    assert domain in stats.stdout and priority.upper() in stats.stdout  # priorities are shown normalised

@@ -88,6 +88,38 @@ def pct_text(part: int, whole: int) -> str:
     return "—" if not whole else f"{100.0 * part / whole:.0f}%"
 
 
+def coverage_text(files: int, loc: int, loc_read: int, excluded: int) -> str:
+    """What a Coverage cell must say: the share, or why a group has none (never a division by zero)."""
+    if loc:
+        return f"{100.0 * loc_read / loc:.0f}%"
+    if not files and excluded:
+        return f"none in scope (all {excluded:,} file{'' if excluded == 1 else 's'} excluded)"
+    return "no files" if not files else "no LOC counted"
+
+
+def short(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 999_500 else f"{n / 1e3:.0f}k" if n >= 10_000 else f"{n:,}"
+
+
+def excluded_line(ref: SqlFigures) -> str:
+    """The sentence that counts the excluded files (as the report and the dashboard word it), from plain SQL."""
+    ex = ref.excluded
+
+    def n(value: int, word: str) -> str:
+        return f"{value:,} {word}{'' if value == 1 else 's'}"
+    exact = f"{ex['loc']:,} LOC; " if ex["loc"] >= 10_000 else ""
+    items = [n(ex["findings"], "finding") + (f" ({ex['open_findings']:,} open CRITICAL/HIGH)"
+                                             if ex["open_findings"] else "") if ex["findings"] else "",
+             n(ex["reads"], "file read") if ex["reads"] else "",
+             n(ex["dependencies"], "dependency edge") if ex["dependencies"] else ""]
+    items = [i for i in items if i]
+    them, their = ("it", "its") if ex["files"] == 1 else ("them", "their")
+    listed = "" if not items else f", with {their} " + (
+        items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1])
+    return (f"{n(ex['files'], 'file')} / {short(ex['loc'])} LOC excluded** ({exact}depth EXCLUDED, taken out of "
+            f"scope). Every figure {{where}} leaves {them} out{listed}")
+
+
 def link_text(cell: str) -> str:
     m = re.match(r"^\[(.*)\]\(", cell)
     return unescape(m.group(1)) if m else unescape(cell)
@@ -255,9 +287,21 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
             files, loc, files_read, loc_read = num(r["Files"]), num(r["LOC"]), 0, num(r["LOC read"])
             shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in
                                                                      ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
-            assert unescape(r["Coverage"]) == pct_text(loc_read, loc)
+            excluded = (ref.domains_excluded if name_col == "Domain" else ref.packages_excluded)
+            assert unescape(r["Coverage"]) == coverage_text(files, loc, loc_read,
+                                                             excluded.get(link_text(r[name_col]), 0))
             del files_read
         assert shown == {k: (v[0], v[1], v[3], *v[4:]) for k, v in expected.items()}, title
+
+    # the excluded files: counted once, apart, under the overall table; no EXCLUDED depth row
+    assert ref.excluded["files"] > 0
+    overall_text = section(dash, "Overall")
+    assert excluded_line(ref).format(where="here") + "; the site still shows them and everything recorded about " \
+        "them.\n" in overall_text
+    assert dash.count("LOC excluded") == 1
+    assert "EXCLUDED" not in depth_rows
+    assert "[How each figure is counted](project:/kb/figures.md)" in dash
+    assert (kb / "figures.md").read_text(encoding="utf-8").startswith("# How the figures are counted\n")
 
     tiers = {unescape(r["Tier"]): num(r["Files"]) for r in table(dash, "Priority gaps", 0)}
     assert tiers == {t: sum(1 for v in ref.gaps.values() if v == t) for t in tiers}
@@ -287,6 +331,41 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
         label = ref.session_labels[ids[0]] if ids else unescape(r["Session"])
         severity[label] = {s: num(r[s]) for s in SEVERITIES if num(r[s])}
     assert severity == {k: dict(v) for k, v in ref.severity.items()}
+
+
+def test_excluded_files_keep_their_pages_and_findings(synced: tuple[Options, SqlFigures]) -> None:
+    """Out of every figure, but on the site: a file read before it was excluded keeps its page, and
+    every finding on an excluded file keeps its need, on its session's page when it has a session."""
+    from sqlalchemy import text
+
+    from tests.test_analysis import EXCLUDED_IDS, depth
+
+    options, _ = synced
+    kb = options.generated_path
+    engine = open_engine(options.database)
+    try:
+        with engine.connect() as conn:
+            read = {int(r[0]) for r in conn.execute(text(f"""
+                SELECT DISTINCT r.file_id FROM file_reads r WHERE r.file_id IN ({EXCLUDED_IDS})
+                AND {depth('r.depth')} IN ('DEEP', 'MEDIUM', 'SURFACE')"""))}
+            findings = [(int(r[0]), r[1]) for r in conn.execute(text(
+                f"SELECT id, session_id FROM findings WHERE file_id IN ({EXCLUDED_IDS})"))]
+    finally:
+        engine.dispose()
+    assert read and findings, "the generated database has excluded files that were read and carry findings"
+    for fid in read:
+        page = (kb / "files" / f"FILE{fid}.md").read_text(encoding="utf-8")
+        assert '\n:depth: "EXCLUDED"\n' in page, fid
+    defined = {}
+    for path in kb.rglob("*.md"):
+        for need_id in re.findall(r"^:id: (F\d+)$", path.read_text(encoding="utf-8"), re.MULTILINE):
+            defined[need_id] = path
+    for finding, session in findings:
+        assert f"F{finding}" in defined, finding
+        if session is not None:
+            assert defined[f"F{finding}"] == kb / "sessions" / f"S{session}.md", finding
+    index = (kb / "files" / "index.md").read_text(encoding="utf-8")
+    assert f"{len(read):,} of them were read before being excluded from scope" in index
 
 
 def test_second_sync_rewrites_nothing(synced: tuple[Options, SqlFigures]) -> None:

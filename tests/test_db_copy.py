@@ -337,3 +337,52 @@ def test_the_site_from_the_postgres_copy_is_the_same_site(example_project: Any, 
     assert report.written == [] and not report.removed
     after = {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
     assert after == before
+
+
+def test_kbgen_record_on_the_postgres_copy_adds_rows_with_new_ids(tmp_path: Path, pg_url: str) -> None:
+    """The move to a shared server, then the next session recorded there: new ids, no key collision."""
+    import yaml
+
+    from kbgen.scaffold import init_project
+    from tests.recordkit import fill_seed_worksheet, write_worksheet
+    from tests.seedplan import SEED_PLAN, make_seed_db
+
+    source = f"sqlite:///{tmp_path / 'research.db'}"
+    make_seed_db(source)
+    out = kbgen("db", "copy", source, pg_url)
+    assert out.returncode == 0, out.stderr
+    before = {t: query_one(pg_url, f"SELECT max(id) FROM {t}") for t in ("findings", "file_reads", "dependencies")}
+
+    project = tmp_path / "kb"
+    init_project(project, title="Moved")
+    start = kbgen("--project", str(project), "--db", pg_url, "session", "start", "R95", "--plan", str(SEED_PLAN),
+                  "--date", "2025-10-02")
+    assert start.returncode == 0, start.stderr
+    sheet = project / "worksheets" / "R95.yaml"
+    data = fill_seed_worksheet(yaml.safe_load(sheet.read_text(encoding="utf-8")))
+    data["dependencies"] = [{"source": 4458, "target": 4457, "relationship": "imports", "evidence": "use x;"}]
+    write_worksheet(sheet, data)
+    recorded = kbgen("--project", str(project), "--db", pg_url, "record", str(sheet))
+    assert recorded.returncode == 0, recorded.stderr
+
+    for table, copied_max in before.items():
+        new_ids = [r[0] for r in query_all(pg_url, f"SELECT id FROM {table} WHERE session_id = 95"
+                                           if table != "dependencies" else "SELECT id FROM dependencies")]
+        fresh = [i for i in new_ids if copied_max is None or i > copied_max]
+        assert fresh, f"{table}: nothing recorded after the copy"
+        assert len(set(new_ids)) == len(new_ids)
+    assert query_one(pg_url, "SELECT count(*) FROM findings WHERE session_id = 95") == len(data["findings"])
+    assert query_one(pg_url, "SELECT count(*) FROM file_reads WHERE session_id = 95") == 9
+
+
+def query_all(url: str, sql: str) -> list[Any]:
+    engine = open_engine(url, readonly=True)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
+def query_one(url: str, sql: str) -> Any:
+    return query_all(url, sql)[0][0]

@@ -150,3 +150,34 @@ def test_cluster_question_is_answered_by_inference_from_its_cluster(built_exampl
     finding = soup.find(id="F41")
     fbox = finding.find_parent("table") or finding.parent
     assert "Q3-N1 (inferred from the cluster)" in " ".join(fbox.get_text(" ").split())
+
+
+
+def test_needs_are_search_results_and_their_metadata_is_not_indexed(built_example: Options) -> None:
+    """Each need's head line is a heading carrying its id (a Pagefind sub-result that lands on it);
+    metadata rows carry Sphinx's ``no-search`` class (both indexes skip them); text is weighted."""
+    soup = _html(built_example, "kb/sessions/S3.html")
+    for need_id in ("S3", "Q3-1012", "F25"):
+        head = soup.find(id=need_id)
+        assert head is not None and head.name in ("h2", "h3", "h4", "h5", "h6"), head
+        assert "kb-need-head" in head["class"] and head.get("data-pagefind-weight")
+        table = head.find_parent("table")
+        assert table is not None and "need" in table["class"] and not table.get("id")
+        assert "▾" not in head.get_text() and "▸" not in head.get_text()  # the arrows follow the heading
+        assert all("no-search" in row["class"] for row in table.select("tr.meta"))
+    finding = soup.find(id="F25").find_parent("table")
+    assert finding.select_one("tr.content [data-pagefind-weight]") is not None
+    assert finding.select_one("tr.content code").get_text() == "PluginHost::load"
+    # a need heading sits one level below its section: F25 is under "Critical (4)", an h3
+    assert soup.find(id="F25").name == "h4"
+    index = (built_example.build_path / "searchindex.js").read_text(encoding="utf-8")
+    data = json.loads(index[index.index("(") + 1:index.rindex(")")])
+
+    def pages_with(term: str) -> set[str]:
+        found = data["terms"].get(term, [])
+        return {data["docnames"][i] for i in (found if isinstance(found, list) else [found])}
+
+    assert "kb/sessions/S3" in pages_with("preopen")  # (stemmed) the finding's text is indexed ...
+    for term in ("severity_raw", "followed_up", "category_raw"):  # ... its metadata is not
+        # (kb/figures defines the figures and names the database columns they count, followed_up among them)
+        assert not {d for d in pages_with(term) if d.startswith("kb/") and d != "kb/figures"}, term

@@ -9,6 +9,7 @@ and move modules around in the copy.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,11 +43,12 @@ def move_gc_policy(package: Path) -> Path:
     (package / "sphinxext" / "gcpolicy.py").rename(moved)
     extension = package / "sphinxext" / "extension.py"
     text = extension.read_text(encoding="utf-8")
-    line = "from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, speedups"
-    assert line in text
-    extension.write_text(text.replace(line, "from kbgen import gc_policy as gcpolicy\n"
-                                      "    from kbgen.sphinxext import deps, labels, needsjson, project, search, "
-                                      "speedups"), encoding="utf-8")
+    imports = re.search(r"^( +)from kbgen\.sphinxext import (.*?)gcpolicy, (.+)$", text, re.M)
+    assert imports, "extension.py imports gcpolicy from kbgen.sphinxext"
+    indent, before, after = imports.groups()
+    extension.write_text(text.replace(imports.group(0), f"{indent}from kbgen import gc_policy as gcpolicy\n"
+                                                        f"{indent}from kbgen.sphinxext import {before}{after}"),
+                         encoding="utf-8")
     return moved
 
 

@@ -387,9 +387,9 @@ def test_session_pages_of_drifting_plans(tmp_path: Path) -> None:
     assert "`src/render/cache_v2.rs` (no File ID; not in the database)" in s58
     s63 = session_page(view, snap.session_by_number[63])
     results = s63.split("## Results, as the plan reports them", 1)[1]
-    assert "“Results (retroactive\\: the session ran before this plan was written)” is shown as written" in results
-    assert "**Cluster A Verdict\\: Mostly real (60\\-80\\%)**" in results
+    assert "“Results (retroactive: the session ran before this plan was written)” is shown as written" in results
+    assert "**Cluster A Verdict: Mostly real (60-80%)**" in results
     assert "| File | LOC | Realness | Key Finding |" in results
     assert "Deltas unbounded; a large edit allocates the whole file twice" in results
-    assert "| New findings | 2\\-4 | 1 | missed (1 short) |" in s63
+    assert "| New findings | 2-4 | 1 | missed (1 short) |" in s63
     assert "| Files read | 3 | 2 | missed (1 short) |" in s63

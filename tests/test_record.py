@@ -454,7 +454,8 @@ def test_seed_session_end_to_end_start_record_sync_build(cli: CliRunner, project
     assert summary["Questions answered explicitly"] == ["9", "9/9"]
     assert summary["Open questions"] == ["—", "0"]
     for qid in QUESTIONS:
-        box = page.find(id=qid)
+        head = page.find(id=qid)  # the need's head line carries its id; the need is its table
+        box = head.find_parent("table") if head is not None else None
         assert box is not None, qid
         text = box.get_text(" ", strip=True)
         assert f"Verdict for {qid}" in text

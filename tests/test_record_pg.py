@@ -55,6 +55,20 @@ def drop_sequences(url: str) -> None:
         engine.dispose()
 
 
+def identity_always(url: str) -> None:
+    """Make every research id ``GENERATED ALWAYS AS IDENTITY``, as modern hand-written DDL does."""
+    drop_sequences(url)
+    engine = open_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in RESEARCH_WITH_IDS:
+                top = conn.execute(text(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')).scalar_one()
+                conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY '
+                                  f"(START WITH {int(top) + 1})"))
+    finally:
+        engine.dispose()
+
+
 def query(url: str, sql: str) -> list[Any]:
     engine = open_engine(url)
     try:
@@ -77,13 +91,15 @@ def second_worksheet(path: Path, findings: int) -> None:
     })
 
 
-@pytest.mark.parametrize("ids", ["sequences", "no sequences"])
+@pytest.mark.parametrize("ids", ["sequences", "no sequences", "identity always"])
 def test_two_recorders_at_once_lose_nothing(tmp_path: Path, pg_url: str, ids: str) -> None:
     project = tmp_path / "kb"
     init_project(project, title="SONA")
     make_seed_db(pg_url)
     if ids == "no sequences":
         drop_sequences(pg_url)
+    elif ids == "identity always":
+        identity_always(pg_url)
     run(project, pg_url, "session", "start", "R95", "--plan", str(SEED_PLAN), "--date", "2025-10-02")
     r95 = project / "worksheets" / "R95.yaml"
     data = fill_seed_worksheet(yaml.safe_load(r95.read_text(encoding="utf-8")))
@@ -115,6 +131,16 @@ def test_two_recorders_at_once_lose_nothing(tmp_path: Path, pg_url: str, ids: st
     out = run(project, pg_url, "finding", "add", "R97", "4463", "--severity", "HIGH", "--category", "bug",
               "-m", "late", "--json")
     assert "F122" in out
+    if ids == "identity always":
+        engine = open_engine(pg_url)
+        try:
+            with engine.begin() as conn:  # a script inserting the usual way gets the next identity, no collision
+                new_id = conn.execute(text(
+                    "INSERT INTO findings (file_id, session_id, severity, category, description, followed_up) "
+                    "VALUES (4463, 97, 'INFO', 'quality', 'by a script', 0) RETURNING id")).scalar_one()
+        finally:
+            engine.dispose()
+        assert new_id == 123
     if ids == "sequences":
         # The seed inserted explicit ids behind the sequences' backs: kbgen moved them on, so a script
         # inserting with the column default does not collide.

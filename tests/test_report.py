@@ -16,7 +16,18 @@ from bench.synthetic import generate
 from kbgen.config import Options
 from kbgen.sync import sync
 from tests.test_analysis import SqlFigures, sql_figures
-from tests.test_dashboard import file_id, generated_project, link_text, num, pct_text, section, table, tables, unescape
+from tests.test_dashboard import (
+    coverage_text,
+    excluded_line,
+    file_id,
+    generated_project,
+    link_text,
+    num,
+    section,
+    table,
+    tables,
+    unescape,
+)
 
 
 def kbgen(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,8 +63,12 @@ def test_report_matches_plain_sql(project: tuple[Options, SqlFigures]) -> None:
     assert num(overall["Unverified dependency edges"]["Count"]) == ref.unverified
     assert num(overall["Priority gaps (HIGH domains)"]["Count"]) == len(ref.gaps)
     assert num(overall["Integration hotspots"]["Count"]) == len(ref.hotspots)
-    assert {unescape(r["Depth"]): (num(r["Files"]), num(r["LOC"])) for r in table(text, "Files and LOC by depth")
-            if num(r["Files"])} == ref.by_depth
+    depth_rows = {unescape(r["Depth"]): (num(r["Files"]), num(r["LOC"])) for r in table(text, "Files and LOC by depth")}
+    assert {d: v for d, v in depth_rows.items() if v[0]} == ref.by_depth and "EXCLUDED" not in depth_rows
+    # the excluded files, once, apart from the figures
+    assert ref.excluded["files"]
+    assert excluded_line(ref).format(where="in this index") + ".\n" in section(text, "Overall statistics")
+    assert text.count("LOC excluded") == 1
 
     for title, expected, col in (("Coverage by domain", ref.domains, "Domain"),
                                  ("Coverage by package", ref.packages, "Package")):
@@ -61,7 +76,9 @@ def test_report_matches_plain_sql(project: tuple[Options, SqlFigures]) -> None:
         assert {link_text(r[col]): (num(r["Files"]), num(r["LOC"]), num(r["LOC read"]),
                                     *(num(r[d]) for d in ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
                 for r in rows} == {k: (v[0], v[1], v[3], *v[4:]) for k, v in expected.items()}
-        assert all(unescape(r["Coverage"]) == pct_text(num(r["LOC read"]), num(r["LOC"])) for r in rows)
+        excluded = ref.domains_excluded if col == "Domain" else ref.packages_excluded
+        assert all(unescape(r["Coverage"]) == coverage_text(num(r["Files"]), num(r["LOC"]), num(r["LOC read"]),
+                                                            excluded.get(link_text(r[col]), 0)) for r in rows)
 
     gaps = section(text, f"Top {options.report_gap_limit} priority gaps")
     tiers, top = tables(gaps)
@@ -139,6 +156,11 @@ def test_stats_prints_the_headline_figures(tmp_path: Path) -> None:
     assert re.search(rf"Open CRITICAL/HIGH findings\s+│\s+{len(ref.open_findings):,}", proc.stdout)
     for name in ref.domains:
         assert name in proc.stdout
+    ex = ref.excluded
+    line = " ".join(proc.stdout.split())  # the console wraps long lines
+    assert ex["files"] and excluded_line(ref).replace("**", "").format(where="below") + "." in line
+    assert proc.stdout.count("LOC excluded") == 1
+    assert not re.search(r"^\s*│?\s*EXCLUDED\s+│", proc.stdout, re.MULTILINE), "no EXCLUDED depth row"
 
 
 def test_report_on_a_missing_database_is_a_clean_error(tmp_path: Path) -> None:

@@ -123,11 +123,26 @@ def test_depth_is_the_strongest_read(db: sqlite3.Connection) -> None:
         if ranges is not None:
             spans = [tuple(map(int, part.split("-"))) for part in ranges.split(",")]
             assert all(a <= b for a, b in spans) and sum(b - a + 1 for a, b in spans) == lines
+    descoped = 0
     for fid, depth in db.execute("SELECT id, depth FROM files"):
-        if fid in strongest:
+        if fid in strongest and depth == "EXCLUDED":
+            descoped += 1  # read, then taken out of scope: the depth says EXCLUDED, the reads stay
+        elif fid in strongest:
             assert RANK[depth] == strongest[fid]
         else:
             assert depth in ("NOT_TOUCHED", "EXCLUDED")
+    assert descoped, "some files were read before they were excluded"
+
+
+def test_excluded_files_carry_what_figures_must_leave_out(db: sqlite3.Connection) -> None:
+    """Files taken out of scope after they were read keep LOC, domain tags, findings (some open) and edges."""
+    excluded = "(SELECT id FROM files WHERE depth = 'EXCLUDED')"
+    assert db.execute(f"SELECT SUM(loc) FROM files WHERE id IN {excluded}").fetchone()[0] > 0
+    assert db.execute(f"SELECT COUNT(*) FROM file_domains WHERE file_id IN {excluded}").fetchone()[0] > 0
+    assert db.execute(f"""SELECT COUNT(*) FROM findings WHERE file_id IN {excluded} AND followed_up = 0
+                          AND UPPER(severity) IN ('CRITICAL', 'HIGH')""").fetchone()[0] > 0
+    assert db.execute(f"""SELECT COUNT(*) FROM dependencies
+                          WHERE source_file_id IN {excluded} OR target_file_id IN {excluded}""").fetchone()[0] > 0
 
 
 def test_findings_of_a_session_are_on_files_it_read(db: sqlite3.Connection) -> None:

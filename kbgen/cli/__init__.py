@@ -26,7 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(plan_app, name="plan")
 app.add_typer(vocab_app, name="vocab")
 register_kb(app)
-for _name in ("kbgen.cli.domain_cmd", "kbgen.cli.site_cmd", "kbgen.cli.report_cmd"):
+for _name in ("kbgen.cli.domain_cmd", "kbgen.cli.site_cmd", "kbgen.cli.report_cmd", "kbgen.cli.changes_cmd"):
     try:
         module = __import__(_name, fromlist=["register"])
     except ModuleNotFoundError as exc:  # a command group still being written

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
+from kbgen.cli.tables import text_row
 from kbgen.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _copy_table(report: CopyReport) -> Table:
     for t in report.tables:
         same = t.source_checksum == t.target_checksum
         checksum = t.source_checksum[:16] if same else f"{t.source_checksum[:16]} ≠ {t.target_checksum[:16]}"
-        table.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", checksum, "yes" if t.matches else "NO")
+        text_row(table, t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", checksum, "yes" if t.matches else "NO")
     return table
 
 
@@ -173,5 +174,5 @@ def db_checksum(
     table.add_column("Rows", justify="right")
     table.add_column("Checksum")
     for name, c in sums.items():
-        table.add_row(name, f"{c.rows:,}", c.hexdigest)
+        text_row(table, name, f"{c.rows:,}", c.hexdigest)
     console.print(table)

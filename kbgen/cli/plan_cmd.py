@@ -1,18 +1,20 @@
-"""``kbgen plan parse|import|show|list``."""
+"""``kbgen plan parse|import|show|list|draft``."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
+from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
+from kbgen.wording import count
 
 if TYPE_CHECKING:  # the command line imports what a command needs when it runs (kbgen.cli.common)
-    from rich.table import Table
     from sqlalchemy import Engine
 
     from kbgen.model import Snapshot
@@ -94,8 +96,9 @@ def plan_parse(
 def _print_plan_line(path: Path, plan: Plan) -> None:
     without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
     results = ", a Results section" if plan.results is not None else ""
-    say(f"{path}: R{plan.session} {plan.title!r}: {len(plan.clusters)} clusters, {len(plan.files)} files{without}, "
-        f"{plan.loc_total:,} LOC, {len(plan.questions)} questions{results}, {len(plan.problems)} warnings")
+    say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
+        f"{count(len(plan.files), 'file')}{without}, {plan.loc_total:,} LOC, "
+        f"{count(len(plan.questions), 'question')}{results}, {count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -134,8 +137,8 @@ def plan_import(
             result = import_plan(engine, plan, _display_path(path, options.project_dir), schema)
             bound = f"bound to session {result.bound_session}" if result.bound_session else "no such session yet"
             found = f", {result.resolved} found by path" if result.resolved else ""
-            say(f"{path}: R{plan.session} {result.action} ({result.files} files{found}, {result.questions} "
-                f"questions; {bound})")
+            say(f"{path}: R{plan.session} {result.action} ({count(result.files, 'file')}{found}, "
+                f"{count(result.questions, 'question')}; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
     finally:
@@ -143,12 +146,6 @@ def plan_import(
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
 
-
-def _add_row(table: Table, *cells: str) -> None:
-    """A table row of plain text: plan text is data, ``[permissions]`` is not Rich markup."""
-    from rich.text import Text
-
-    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _display_path(path: Path, base: Path) -> str:
@@ -181,7 +178,7 @@ def plan_list() -> None:
     plans = stored_plans(engine) if kb_tables_present(engine) else []
     table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
     for p in plans:
-        _add_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
+        text_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
     if not STATE.quiet:
         console.print(table) if plans else say("no plans imported yet (kbgen plan import PATH)")
@@ -237,12 +234,12 @@ def plan_show(
         for f in (f for f in files if f.get("cluster") == cluster.get("letter")):
             fid = f.get("file_id")
             shown = "—" if fid is None else f"{fid} (by path)" if f.get("resolved_by") == "path" else str(fid)
-            _add_row(table, shown, str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
+            text_row(table, shown, str(f.get("path") or ""), str(f.get("loc") or ""), str(f.get("package") or ""),
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
     for q in questions:
-        _add_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
+        text_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
                        q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
     console.print(qtable)
     for cq in data.get("cluster_questions") or []:
@@ -250,7 +247,7 @@ def plan_show(
     if outcomes:
         otable = Table("Outcome", "Expected", "Actual", "Result", title="Expected versus actual")
         for row in outcomes:
-            _add_row(otable, row.label, row.expected, row.actual, row.result)
+            text_row(otable, row.label, row.expected, row.actual, row.result)
         console.print(otable)
     prose = [o for i, o in enumerate(data.get("outcomes") or [], start=1)
              if i not in {int(e.get("outcome") or 0) for e in data.get("expectations") or []}]
@@ -270,3 +267,75 @@ def _question_state(snap: Snapshot, question: dict[str, Any]) -> dict[str, Any]:
     answers = snap.answers_of_question.get(qid, ())
     return {**question, "status": snap.question_status(qid), "inferred_from": snap.question_inference(qid),
             "status_label": snap.question_label(qid), "answers": [a.finding_id for a in answers]}
+
+
+_TIER_HELP = "Only this priority-gap tier (CONNECTED, OWN_CODE, PROXIMATE, NEARBY, DOMAIN_ONLY); repeatable."
+
+
+@plan_app.command("draft")
+def plan_draft(
+    session: Annotated[str | None, typer.Option("--session", help="Session number of the plan (R102 or 102); "
+                                                "default: the one after the database's highest.")] = None,
+    files: Annotated[int, typer.Option("--files", help="At most this many files.")] = 9,
+    loc_budget: Annotated[int, typer.Option("--loc-budget", help="At most this many lines of code in all "
+                                            "(the first file is taken even when larger).")] = 4000,
+    domain: Annotated[list[str] | None, typer.Option("--domain", help="Only gaps tagged with this domain, of "
+                                                     "any priority; repeatable.")] = None,
+    package: Annotated[list[str] | None, typer.Option("--package", help="Only gaps in this package; "
+                                                      "repeatable.")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", help=_TIER_HELP)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Plan file to write ('-' prints it); "
+                                               "default: R<n>-plan.md in the plans folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the plan file if it exists.")] = False,
+    date: Annotated[str | None, typer.Option("--date", help="The plan's date (YYYY-MM-DD); default: "
+                                             "today.")] = None,
+) -> None:
+    """Draft the next session's execution plan from the priority gaps (never replaces a plan without --force).
+
+    How files are chosen and grouped, and what each part of the draft says: kbgen's reference docs,
+    docs/reference/plans.md ("Drafting a plan").
+    """
+    from kbgen.draft import DraftRequest, draft_plan, write_plan
+    from kbgen.plan import parse_plan
+    from kbgen.report import load
+
+    options = STATE.options(required=STATE.db is None)
+    request = DraftRequest(files=files, loc_budget=loc_budget, domains=tuple(domain or ()),
+                           packages=tuple(package or ()), tiers=tuple(tier or ()))
+    number = _session_number(session)
+    target = None if output == "-" else Path(output) if output else None
+    if target is not None and target.is_dir():
+        raise UsageError(f"{target} is a folder; give the plan's file name with -o")
+    if target is not None and target.exists() and not force:  # say so before reading a whole campaign
+        raise UsageError(f"{target} already exists; it may hold edits", hint="choose another -o, or pass --force")
+    snap = load(options)
+    draft = draft_plan(snap, options, request, session=number, date=date)
+    _warn_taken(snap, draft.session)
+    parsed = parse_plan(draft.text, "draft")
+    for w in parsed.problems:  # never expected: the draft is written to parse cleanly
+        warn(f"the drafted plan reads back with a warning at line {w.line}: {w.message} [{w.code}] "
+             "(a kbgen bug: please report it)")
+    if output == "-":
+        stdout_write(draft.text)
+        return
+    path = target if target is not None else options.plans_path / f"R{draft.session}-plan.md"
+    write_plan(path, draft.text, force=force)
+    sel = draft.selection
+    tiers = ", ".join(f"{n} {t}" for t, n in Counter(g.tier for g in sel.picks).most_common())
+    shown = _display_path(path, Path.cwd())
+    say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
+        f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
+    say(f"next: replace the 'TODO (researcher)' lines, then "
+        f"'kbgen session start R{draft.session} --plan {shown}'")
+
+
+def _warn_taken(snap: Snapshot, number: int) -> None:
+    """A draft for a session the database already knows (given with --session) is allowed, but said."""
+    session = snap.session_by_number.get(number)
+    reads = len(snap.reads_of_session.get(session.id, ())) if session is not None else 0
+    if reads:
+        warn(f"R{number} already has {reads:,} recorded read{'s' if reads != 1 else ''}: this plan is for a "
+             "session that has started")
+    stored = snap.plan_by_session.get(number)
+    if stored is not None:
+        warn(f"R{number} already has an imported plan ({stored.source_path}); importing this one replaces it")

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
+from kbgen.cli.tables import text_row
 from kbgen.errors import UsageError
 
 if TYPE_CHECKING:  # the command line imports what a command needs when it runs (kbgen.cli.common)
-    from rich.table import Table
     from sqlalchemy import Engine
 
     from kbgen.config import Options
@@ -119,22 +119,22 @@ def session_finish(
     console.print(Text.assemble((found.label, "bold"), f" {found.date or ''} {found.focus or ''}".rstrip()))
     table = Table("", "Planned", "Actual", title="Plan versus actual")
     if progress.plan is not None:
-        _row(table, "Planned files read", str(len(progress.planned)),
+        text_row(table, "Planned files read", str(len(progress.planned)),
              f"{len(progress.planned_read)}/{len(progress.planned)}")
-    _row(table, "Files read", "—", str(progress.files_read))
+    text_row(table, "Files read", "—", str(progress.files_read))
     if progress.questions:
         n = len(progress.questions)
-        _row(table, "Questions answered explicitly", str(n), f"{len(progress.explicit)}/{n}"
+        text_row(table, "Questions answered explicitly", str(n), f"{len(progress.explicit)}/{n}"
              + (f" ({len(progress.text_only)} in words only)" if progress.text_only else ""))
-        _row(table, "Questions answered by inference", "—", f"{len(progress.inferred)}/{n}")
-        _row(table, "Open questions", "—", str(len(progress.open)))
+        text_row(table, "Questions answered by inference", "—", f"{len(progress.inferred)}/{n}")
+        text_row(table, "Open questions", "—", str(len(progress.open)))
     for severity, count in sorted(progress.findings.items(), key=lambda kv: _severity_rank(kv[0])):
-        _row(table, f"{severity.title()} findings", "—", str(count))
+        text_row(table, f"{severity.title()} findings", "—", str(count))
     console.print(table)
     if outcomes:
         otable = Table("Outcome", "Expected", "Actual", "Result", title="Expected versus actual")
         for row in outcomes:
-            _row(otable, row.label, row.expected, row.actual, row.result)
+            text_row(otable, row.label, row.expected, row.actual, row.result)
         console.print(otable)
     if progress.planned_unread:
         say("planned but not read: " + ", ".join(f"{p.file_id or '?'} {p.path}" for p in progress.planned_unread))
@@ -145,12 +145,6 @@ def session_finish(
     if progress.inferred:
         say("answered by inference only (confirm with a worksheet answer): " + ", ".join(progress.inferred))
 
-
-def _row(table: Table, *cells: str) -> None:
-    """A row of plain text: paths, descriptions and verdicts are data, ``[permissions]`` is not Rich markup."""
-    from rich.text import Text
-
-    table.add_row(*(Text(cell) for cell in cells))
 
 
 def _severity_rank(severity: str) -> int:
@@ -185,7 +179,7 @@ def _run_record(ws: Worksheet, *, dry_run: bool, as_json: bool, prune: bool = Fa
 
         table = Table("", "Row", "Change", "Line", title="Would change" if dry_run else None, title_justify="left")
         for c in result.written:
-            _row(table, c.action, c.row, c.detail, str(c.line or ""))
+            text_row(table, c.action, c.row, c.detail, str(c.line or ""))
         console.print(table)
     kept = [c for c in result.changes if c.action == "kept"]
     if kept and not STATE.quiet:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
+from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_CHECK_FAILED
 
 
@@ -65,19 +66,21 @@ def stats() -> None:
             ("Open CRITICAL/HIGH findings", len(figs.open_findings), None),
             ("Dependency edges", o.dependencies, None), ("Unverified edges", len(figs.unverified), None),
             ("Integration hotspots", len(figs.hotspots), None)):
-        overall.add_row(name, f"{count:,}", "" if loc is None else f"{loc:,}")
+        text_row(overall, name, f"{count:,}", "" if loc is None else f"{loc:,}")
 
     depth = Table(title="Files by depth", title_justify="left")
     for col in ("Depth", "Files", "%", "LOC", "% LOC"):
         depth.add_column(col, justify="left" if col == "Depth" else "right")
     for d, n, loc in o.by_depth:
-        depth.add_row(d, f"{n:,}", pct(n, o.files), f"{loc:,}", pct(loc, o.loc))
+        if d != analysis.EXCLUDED:  # counted apart, below the overall table
+            text_row(depth, d, f"{n:,}", pct(n, o.files), f"{loc:,}", pct(loc, o.loc))
 
     domains = Table(title="Coverage by domain (LOC read MEDIUM or deeper)", title_justify="left")
     for col in ("Domain", "Priority", "Files", "Read", "LOC", "Coverage"):
         domains.add_column(col, justify="left" if col in ("Domain", "Priority") else "right")
     for c in figs.domains:
-        domains.add_row(c.name, c.priority, f"{c.files:,}", f"{c.files_read:,}", f"{c.loc:,}", pct(c.loc_read, c.loc))
+        text_row(domains, c.name, c.priority, f"{c.files:,}", f"{c.files_read:,}", f"{c.loc:,}",
+                        analysis.coverage_text(c))
 
     findings = Table(title="Findings by severity", title_justify="left")
     for col in ("Severity", "All", "Open"):
@@ -86,13 +89,18 @@ def stats() -> None:
     open_counts = {s: sum(1 for x in figs.open_findings if x.severity == s) for s in analysis.OPEN_SEVERITIES}
     for i, sev in enumerate(vocab.SEVERITIES):
         if totals[i] or sev in analysis.OPEN_SEVERITIES:
-            findings.add_row(sev, f"{totals[i]:,}", f"{open_counts[sev]:,}" if sev in open_counts else "—")
+            text_row(findings, sev, f"{totals[i]:,}", f"{open_counts[sev]:,}" if sev in open_counts else "—")
 
     gaps = Table(title="Priority gaps (HIGH domains)", title_justify="left")
     for col in ("Tier", "Files", "LOC"):
         gaps.add_column(col, justify="left" if col == "Tier" else "right")
     for tier, (n, loc) in analysis.gap_tier_counts(figs.gaps).items():
-        gaps.add_row(tier, f"{n:,}", f"{loc:,}")
+        text_row(gaps, tier, f"{n:,}", f"{loc:,}")
 
-    for t in (overall, depth, domains, findings, gaps):
+    console.print(overall)
+    ex = figs.excluded
+    if ex:  # once, apart: no figure below counts them
+        console.print(f"{analysis.excluded_headline(ex)} ({analysis.excluded_note(ex)}). "
+                      f"{analysis.excluded_sentence(ex, 'below')}.\n", markup=False, highlight=False)
+    for t in (depth, domains, findings, gaps):
         console.print(t)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kbgen.cli.common import STATE, err_console, say
+from kbgen.wording import count
 
 if TYPE_CHECKING:
     from kbgen.build import BuildResult, SearchMode
@@ -108,7 +109,7 @@ def publish(
 
     options = STATE.options()
     result = publish_site(options, remote=remote, branch=branch, message=message, check_database=not no_db_check)
-    say(f"published {result.files:,} files of {_shown(options.build_path, options.project_dir)} to "
+    say(f"published {count(result.files, 'file')} of {_shown(options.build_path, options.project_dir)} to "
         f"{result.remote}/{result.branch} ({result.commit[:10]}, {result.url})")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
+from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_BAD_INPUT, UsageError
 
 if TYPE_CHECKING:  # the commands import what they use when they run (kbgen --help loads none of it)
@@ -72,7 +73,7 @@ def _merge_table(merges: list[Merge], title: str) -> Table:
     for i, merge in enumerate(merges, 1):
         into = f"{merge.into.key}{' ✓' if merge.into.canonical else ''} ({merge.into.findings:,})"
         for j, m in enumerate(merge.members):
-            table.add_row(str(i) if j == 0 else "", _spellings(m.use), into if j == 0 else "",
+            text_row(table, str(i) if j == 0 else "", _spellings(m.use), into if j == 0 else "",
                           f"{m.use.findings:,}", m.reason, end_section=j == len(merge.members) - 1)
     return table
 
@@ -277,7 +278,7 @@ def vocab_list(
         table.add_column("Aliases (config, database*)")
         for c in vocabulary.allowed():
             names = [a if a in configured.aliases else f"{a}*" for a in vocabulary.spellings_of(c)]
-            table.add_row(c, f"{uses[c].findings:,}" if c in uses else "0", ", ".join(names) or "—")
+            text_row(table, c, f"{uses[c].findings:,}" if c in uses else "0", ", ".join(names) or "—")
         console.print(table)
     else:
         say("open vocabulary (categories: [] in conf/kbgen.yaml): every category is accepted")

@@ -16,11 +16,17 @@ therefore always inserts an explicit id:
 * PostgreSQL without a sequence: the table is locked against other writers
   (``SHARE ROW EXCLUSIVE``, readers unaffected) until the transaction ends,
   then ``max(id) + 1``.
+
+An identity column declared ``GENERATED ALWAYS`` refuses an explicit id unless
+the INSERT says ``OVERRIDING SYSTEM VALUE`` (:meth:`IdAllocator.overrides`
+tells the writer); its sequence is used like any other.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from typing import Any
+
+from sqlalchemy import Connection, column, insert, table, text
 
 
 class IdAllocator:
@@ -31,6 +37,33 @@ class IdAllocator:
         self.postgres = conn.dialect.name == "postgresql"
         self._next: dict[str, int] = {}
         self._sequence: dict[str, str | None] = {}
+        self._always: dict[str, bool] = {}
+
+    def overrides(self, table: str) -> bool:
+        """Whether an explicit id needs ``OVERRIDING SYSTEM VALUE`` (a ``GENERATED ALWAYS`` identity)."""
+        if not self.postgres:
+            return False
+        if table not in self._always:
+            generation = self.conn.execute(text(
+                "SELECT identity_generation FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :t AND column_name = 'id'"),
+                {"t": table}).scalar()
+            self._always[table] = generation == "ALWAYS"
+        return self._always[table]
+
+    def insert(self, name: str, values: dict[str, Any]) -> None:
+        """INSERT exactly these columns into research table ``name``, an explicit id included.
+
+        A ``GENERATED ALWAYS`` identity takes the id only with ``OVERRIDING SYSTEM VALUE``,
+        which goes between the column list and ``VALUES``.
+        """
+        statement = insert(table(name, *(column(c) for c in values))).values(**values)
+        if "id" not in values or not self.overrides(name):
+            self.conn.execute(statement)
+            return
+        compiled = statement.compile(dialect=self.conn.dialect)
+        sql = str(compiled).replace(") VALUES (", ") OVERRIDING SYSTEM VALUE VALUES (", 1)
+        self.conn.exec_driver_sql(sql, compiled.params)
 
     def next_id(self, table: str) -> int:
         if self.postgres:

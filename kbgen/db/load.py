@@ -34,6 +34,7 @@ from kbgen.model import (
     PackageDependency,
     PlanRecord,
     Question,
+    RecordedRow,
     Session,
     Snapshot,
     TextAnswer,
@@ -169,5 +170,27 @@ def _load_kb(conn: Connection) -> dict[str, Any]:
         text_answers = tuple(
             TextAnswer(r.question_id, r.answer, r.verdict)
             for r in conn.execute(select(kb.text_answers).order_by(kb.text_answers.c.question_id)))
+    recorded: tuple[RecordedRow, ...] = ()
+    if inspect(conn).has_table(kb.record_keys.name):  # revision 0003 on
+        recorded = tuple(_recorded(conn))
     return {"plans": plans, "questions": questions, "explicit_answers": answers, "labels": labels,
-            "statuses": statuses, "text_answers": text_answers}
+            "statuses": statuses, "text_answers": text_answers, "recorded": recorded}
+
+
+def _recorded(conn: Connection) -> list[RecordedRow]:
+    """The reads and edges ``kbgen record`` wrote, with what its notes say (tolerating bad JSON)."""
+    rows = []
+    keys = kb.record_keys.c
+    for r in conn.execute(select(keys.session_id, keys.kind, keys.row_id, keys.detail)
+                          .where(keys.kind.in_(("read", "dependency")), keys.row_id.is_not(None))
+                          .order_by(keys.session_id, keys.kind, keys.key)):
+        try:
+            detail = json.loads(r.detail) if r.detail else {}
+        except ValueError:
+            detail = {}
+        detail = detail if isinstance(detail, dict) else {}
+        # A NULL depth is NOT_TOUCHED (as everywhere); a note without one says nothing.
+        value = detail.get("depth")
+        prior = vocab.depth(None if value is None else str(value)) if r.kind == "read" and "depth" in detail else None
+        rows.append(RecordedRow(int(r.session_id), str(r.kind), int(r.row_id), bool(detail.get("created")), prior))
+    return rows

@@ -31,9 +31,11 @@ from kbgen.domain.structure import (
     is_findings_table,
     section_number,
     section_of_heading,
+    session_log_name,
     session_of,
 )
 from kbgen.errors import DomainDocError, UsageError
+from kbgen.vocab import SessionKey, session_order_key
 
 #: Problem codes, one per check, so a CI configuration can name what it ignores.
 CUMULATIVE_LIST = "cumulative-list"
@@ -240,18 +242,18 @@ def _finding_labels(outline: Outline, sections: list[_Section]) -> _Found:
 
 
 def _session_order(outline: Outline, log_ranges: list[tuple[int, int]]) -> _Found:
-    """Check 6: Session Log entries in ascending session order."""
+    """Check 6: Session Log entries in ascending natural order of session names (R3 < R3-verify < R4)."""
     for start, end in log_ranges:
-        before: tuple[int, int] | None = None
+        before: tuple[str, SessionKey, int] | None = None
         for h in outline.headings:
             if not start <= h.start < end:
                 continue
-            session = session_of(h.text)
-            if session is None:
+            name = session_log_name(h.text)
+            if name is None:
                 continue
-            if before is not None and session <= before[0]:
-                what = "logged twice" if session == before[0] else f"after R{before[0]}"
+            key = session_order_key(name)
+            if before is not None and key <= before[1]:
+                what = "logged twice" if key == before[1] else f"after {before[0]}"
                 yield (h.start + 1, SESSION_ORDER,
-                       f"Session Log not in ascending session order: R{session} {what} "
-                       f"(line {before[1]})")
-            before = (session, h.start + 1)
+                       f"Session Log not in ascending session order: {name} {what} (line {before[2]})")
+            before = (name, key, h.start + 1)

@@ -53,9 +53,11 @@ from kbgen.domain.structure import (
     is_header_line,
     is_registry_table,
     is_severity_subheading,
+    session_log_name,
     session_of,
 )
 from kbgen.domain.update import format_block
+from kbgen.vocab import SessionKey, session_order_key
 
 KEPT, MOVED, REPLACED, SET_ASIDE = "kept", "moved", "replaced", "set-aside"
 NOTES_HEADING = "### Notes kept from the hand-written document"
@@ -129,7 +131,7 @@ class _Ctx:
 
 @dataclass
 class _Entry:
-    session: int
+    key: SessionKey  # natural order of the session name (vocab.session_order_key)
     order: int
     lines: list[str]
 
@@ -306,7 +308,8 @@ class _Migration:
         assert h is not None
         target = f"{_label(SECTION_BY_NUMBER[SESSION_LOG])} (notes)"
         pieces = [self._bold_piece(node), *self._process(body, _Ctx(True, _notes_shift(body), target))]
-        self.entries.append(_Entry(session_of(h.text) or 0, node.start, self._chunk(pieces)))
+        name = session_log_name(h.text) or h.text
+        self.entries.append(_Entry(session_order_key(name), node.start, self._chunk(pieces)))
         self._note(MOVED, what, node, f"{target}, as **R{session_of(h.text)} ...**")
 
     def _cumulative(self, node: Node, body: list[Node]) -> None:
@@ -432,7 +435,7 @@ class _Migration:
             para([format_block(section.key, "")])
             notes = self._chunks(("notes", section.number))
             if section.number == SESSION_LOG:
-                notes += [e.lines for e in sorted(self.entries, key=lambda e: (e.session, e.order))]
+                notes += [e.lines for e in sorted(self.entries, key=lambda e: (e.key, e.order))]
             if notes:
                 para([NOTES_HEADING + "\n"])
                 for chunk in notes:

@@ -75,6 +75,7 @@ _SYNONYMS: dict[str, int] = {
 
 _NUMBERED = re.compile(r"^(\d+)\.\s+(\S.*)$")
 _SESSION = re.compile(r"^R(\d+)(?![\w])")
+_LOG_ENTRY = re.compile(r"^(R[0-9]+.*?)(?: \(|:|$)")
 _CUMULATIVE = re.compile(r"^Updated\s+(CRITICAL|HIGH|MEDIUM|LOW)\s+Findings\b", re.IGNORECASE)
 _SEVERITY_SUBHEADING = re.compile(r"^(?:\d+[a-z]?\.\s*)?(CRITICAL|HIGH|MEDIUM|LOW)\s+Findings\s*$",
                                   re.IGNORECASE)
@@ -126,6 +127,19 @@ def session_of(title: str) -> int | None:
     """The session number of a per-session heading (``R44: ...`` -> 44)."""
     match = _SESSION.match(title.strip())
     return int(match.group(1)) if match else None
+
+
+def session_log_name(title: str) -> str | None:
+    """The session a Session Log entry heading is about (``R3-verify (2025-09-08): focus`` -> ``R3-verify``).
+
+    The name runs up to the `` (date)`` or the colon that kbgen and most teams
+    write after it; only names that start with ``R<n>`` count, so other
+    sub-headings of the log (``### Notes``) are not entries. The generator
+    orders entries by :func:`kbgen.vocab.session_order_key` of exactly this name
+    and the linter checks that order, so a generated log always lints clean.
+    """
+    match = _LOG_ENTRY.match(" ".join(title.split()))
+    return match.group(1).strip() if match else None
 
 
 def is_cumulative(title: str) -> bool:

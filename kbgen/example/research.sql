@@ -374,12 +374,16 @@ INSERT INTO findings (id, file_id, session_id, line_start, line_end, severity, c
 -- -----------------------------------------------------------------------------
 -- Edges 5-8 (host → sandbox → permissions, host → abi, server → scheduler) were
 -- traced in R3 and are recorded by its worksheet.
+-- The table has no session column: edge 13's evidence starts with the session
+-- that found it ("R4: "), one of the two ways kbgen attributes an edge to a session
+-- (the other: kbgen record notes which session's worksheet added an edge).
+
 INSERT INTO dependencies (id, source_file_id, target_file_id, relationship, evidence, verified) VALUES
   (9,  1018, 1005, 'reads',   'Invalidates entries by reading `.quill-cache/manifest.json`; inferred from comments, not traced.', 0),
   (10, 2003, 1017, 'bridges', 'WebSocket `ws://<host>:4807/__quill/ws`, message `{"type": "rebuild"}`.', 1),
   (11, 2002, 2003, 'imports', '`import { QuillSocket } from "./ws-client";`', 1),
   (12, 3001, 1001, 'imports', '`use quillc_core::{Site, BuildOptions};`', 1),
-  (13, 3004, 3001, 'calls',   '`_quill.build_site(**options)`; assumed from the `.pyi` stub.', 0),
+  (13, 3004, 3001, 'calls',   'R4: `_quill.build_site(**options)`; assumed from the `.pyi` stub.', 0),
   (14, 1001, 1017, 'imports', '`pub use preview::server::PreviewServer;`', 1);
 
 
@@ -400,3 +404,14 @@ INSERT INTO package_dependencies (id, source_package_id, target_package_id, rela
 INSERT INTO exclude_paths (id, pattern, reason, added_session_id, added_date) VALUES
   (1, '%/tests/%', 'Test suites: read on demand, never queued.', 1, '2025-09-08'),
   (2, '%.d.ts',    'TypeScript declaration files carry no behaviour.', 3, '2025-09-15');
+
+
+-- -----------------------------------------------------------------------------
+-- Finding statuses (kbgen's own table, as `kbgen finding` records them)
+-- -----------------------------------------------------------------------------
+-- kbgen finding supersede F4 --by F17 --reason "..."
+-- kbgen finding resolve F12 --session R2-verify
+
+INSERT INTO kbgen_finding_status (finding_id, status, session_id, superseded_by, reason, updated_at) VALUES
+  (4,  'superseded', NULL, 17, 'Reproduced: a cache hit publishes stale HTML, so CRITICAL, not HIGH.', '2025-09-08T18:00:00Z'),
+  (12, 'resolved',   2,    NULL, NULL, '2025-09-08T18:00:00Z');

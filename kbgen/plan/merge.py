@@ -23,8 +23,9 @@ from kbgen.plan.model import (
 )
 from kbgen.plan.tables import FileRow, parse_number
 
+# ``(? LOC)`` says the LOC is not known (a NULL in the database), like a dash in the table's LOC column.
 _TEMPLATE_LINE = re.compile(
-    r"^\s*(?://|#|--)\s*([0-9]+)\s*:\s*(.*?)\s*\(\s*~?([0-9][0-9,]*)\s*LOC\s*\)\s*"
+    r"^\s*(?://|#|--)\s*([0-9]+)\s*:\s*(.*?)\s*\(\s*(~?[0-9][0-9,]*|\?)\s*LOC\s*\)\s*"
     r"(?:[—–-]+\s*(.*?))?\s*$")
 _TIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _REPO = re.compile(r"(?:^|/)repos/([^/]+)/?(.*)$")
@@ -32,7 +33,7 @@ _REPO = re.compile(r"(?:^|/)repos/([^/]+)/?(.*)$")
 
 @dataclass(frozen=True)
 class TemplateFact:
-    """One ``// 4458: pretrain.rs (668 LOC) — ruvector-rust, PROXIMATE`` comment."""
+    """One ``// 4458: pretrain.rs (668 LOC) — ruvector-rust, PROXIMATE`` comment (``loc`` None for ``? LOC``)."""
 
     file_id: int
     name: str

@@ -64,7 +64,7 @@ from kbgen.plan.model import (
 from kbgen.plan.outcomes import expectations
 from kbgen.plan.questions import Bullet, bind_questions
 from kbgen.plan.results import results_blocks
-from kbgen.plan.tables import FileRow, file_rows, has_id_column, has_path_column, read_table
+from kbgen.plan.tables import FileRow, file_rows, has_id_column, has_path_column, is_unknown_id_mark, read_table
 from kbgen.plan.tags import domain_tags
 
 _TITLE = re.compile(
@@ -302,7 +302,8 @@ class _Walker:
             return
         cluster = self._cluster_for_rows()
         for row in file_rows(table, self.draft.path):
-            if row.loc is None:
+            # A dash or "?" says the LOC is not known (the database has NULL): stated, not unreadable.
+            if row.loc is None and not is_unknown_id_mark(row.loc_text):
                 self.draft.warnings.append(PlanWarning(
                     LOC_UNREADABLE, row.line, f"file {row.file_id}: LOC {row.loc_text!r} is not a number"))
             cluster.rows.append(row)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, column, insert, inspect, select, table, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from kbgen.config import Options
 from kbgen.db import research as rt
@@ -113,7 +113,7 @@ def _ensure_session(engine: Engine, number: int, date: str, focus: str | None) -
         values = {"name": f"R{number}", "date": date, "focus": focus}
         have = schema.columns.get("sessions", frozenset())
         live = {k: v for k, v in {"id": row_id, **values}.items() if k in have}
-        conn.execute(insert(table("sessions", *(column(c) for c in live))).values(**live))
+        ids.insert("sessions", live)
         ids.after_explicit("sessions", row_id)
         return SessionRow(row_id, f"R{number}", date, focus, None, None), "created"
 

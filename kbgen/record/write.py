@@ -39,8 +39,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, update
-from sqlalchemy import column as sa_column
-from sqlalchemy import table as sa_table
 
 from kbgen import vocab
 from kbgen.db import kbtables as kb
@@ -152,7 +150,7 @@ class Writer:
         """INSERT exactly these columns (those the live table has): the documented ``Table`` would add its
         Python-side defaults (``followed_up``, ``verified``) even where the live table has no such column."""
         values = self.cols(table, values)
-        self.conn.execute(insert(sa_table(table.name, *(sa_column(c) for c in values))).values(**values))
+        self.ids.insert(table.name, values)
 
     def update_row(self, table: Table, row_id: int, values: dict[str, Any]) -> None:
         values = self.cols(table, values)

@@ -24,11 +24,12 @@ from kbgen import analysis, vocab
 from kbgen.analysis import Coverage, Figures
 from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
-from kbgen.render import charts, escape, graphs
+from kbgen.render import charts, escape, figures_doc, graphs
 from kbgen.render.categories import category_table
 from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
 from kbgen.render.pages import Listing
 from kbgen.render.view import SiteView
+from kbgen.wording import count, verb
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
 #: Rows of each list the dashboard shows before linking to the full page.
@@ -39,6 +40,8 @@ HOTSPOTS_PAGE = "hotspots"
 UNVERIFIED_PAGE = "unverified-dependencies"
 FIGURES_PAGE = "session-figures"
 CATEGORIES_PAGE = "findings-by-category"
+#: The page that defines every figure (generated: it states this project's settings).
+DEFINITIONS_PAGE = "figures"
 CHARTS_DIR = "charts"
 DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
 
@@ -55,7 +58,7 @@ def file_cell(view: SiteView, f: File) -> Md:
 def domain_cell(view: SiteView, name: str) -> Md:
     slug = view.domain_slugs.get(name)
     if slug is None:
-        return Md(escape.inline(name))
+        return Md(escape.cell(name))
     return doc_link(name, "/" + view.layout.domain(slug))
 
 
@@ -101,8 +104,20 @@ def overall_rows(figs: Figures) -> list[list[object]]:
 
 
 def depth_rows(figs: Figures) -> list[list[object]]:
+    """In-scope files by depth (no EXCLUDED row: those files are counted apart, see :func:`excluded_text`)."""
     o = figs.overall
-    return [[d, n, pct(n, o.files), loc, pct(loc, o.loc)] for d, n, loc in o.by_depth]
+    return [[d, n, pct(n, o.files), loc, pct(loc, o.loc)] for d, n, loc in o.by_depth if d != analysis.EXCLUDED]
+
+
+def excluded_text(figs: Figures) -> str:
+    """The one paragraph that counts the excluded files, apart from every figure ('' when there are none)."""
+    ex = figs.excluded
+    if not ex:
+        return ""
+    them = analysis.excluded_pronouns(ex)[0]
+    return (f"**{analysis.excluded_headline(ex)}** ({escape.inline(analysis.excluded_note(ex))}). "
+            f"{escape.inline(analysis.excluded_sentence(ex, 'here'))}; the site still shows {them} and everything "
+            f"recorded about {them}.\n")
 
 
 def coverage_table(view: SiteView, rows: Sequence[Coverage], *, kind: str) -> Md:
@@ -112,27 +127,38 @@ def coverage_table(view: SiteView, rows: Sequence[Coverage], *, kind: str) -> Md
     for c in rows:
         name: object = domain_cell(view, c.name) if kind == "domain" else c.name
         body.append([name, *([c.priority] if kind == "domain" else []), c.files,
-                     *(c.depth_count(d) for d in DEPTH_COLUMNS), c.loc, c.loc_read, pct(c.loc_read, c.loc)])
+                     *(c.depth_count(d) for d in DEPTH_COLUMNS), c.loc, c.loc_read, analysis.coverage_text(c)])
     return table(headers, body)
 
 
 def coverage_chart(rows: Sequence[Coverage], *, kind: str) -> str:
-    return charts.hbar_chart([c.name for c in rows], [c.percent for c in rows],
+    """Bars for the groups that have a coverage (in-scope LOC); the others are named in the caption."""
+    drawn = [c for c in rows if c.has_coverage]
+    return charts.hbar_chart([c.name for c in drawn], [c.percent for c in drawn],
                              title=f"Coverage by {kind}", xlabel="LOC read MEDIUM or deeper (%)", xmax=105.0)
 
 
 def _range_alt(rows: Sequence[Coverage], kind: str) -> str:
-    if not rows:
-        return f"Bar chart of coverage by {kind}: no {kind}s."
-    lo, hi = min(c.percent for c in rows), max(c.percent for c in rows)
-    return (f"Bar chart of LOC coverage (read MEDIUM or deeper) for {len(rows)} {kind}s, from {lo:.0f}% to "
-            f"{hi:.0f}%; the numbers are in the table below.")
+    drawn = [c for c in rows if c.has_coverage]
+    if not drawn:
+        return f"Bar chart of coverage by {kind}: no {kind} has in-scope LOC."
+    lo, hi = min(c.percent for c in drawn), max(c.percent for c in drawn)
+    return (f"Bar chart of LOC coverage (read MEDIUM or deeper) for {count(len(drawn), kind)}, from "
+            f"{lo:.0f}% to {hi:.0f}%; the numbers are in the table below.")
+
+
+def _chart_caption(rows: Sequence[Coverage], kind: str) -> str:
+    missing = [c for c in rows if not c.has_coverage]
+    caption = f"LOC read MEDIUM or deeper, per {kind} (numbers below)."
+    if missing:
+        caption += f" Not drawn: {count(len(missing), kind)} without in-scope LOC (the table says why)."
+    return caption
 
 
 def _growth_alt(figs: Figures) -> str:
     if not figs.growth or not figs.overall.loc:
         return "Line chart of cumulative coverage over sessions: nothing read yet."
-    return (f"Line chart of cumulative coverage over {len(figs.growth)} sessions, reaching "
+    return (f"Line chart of cumulative coverage over {count(len(figs.growth), 'session')}, reaching "
             f"{pct(figs.growth[-1].loc, figs.overall.loc)} of all LOC read MEDIUM or deeper; the numbers are on "
             "the session figures page.")
 
@@ -225,7 +251,6 @@ def package_map_table(figs: Figures) -> Md:
 # -- the fragment and the pages --------------------------------------------------------
 
 def fragment(view: SiteView, options: Options, figs: Figures) -> str:
-    snap = view.snap
     latest = figs.latest_session
     as_of = (f"Figures as of session {escape.inline(latest.label)}"
              f"{' (' + escape.inline(latest.date) + ')' if latest.date else ''}. " if latest else "")
@@ -233,27 +258,29 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
     parts: list[str] = [
         heading(1, "Dashboard"),
         f"{as_of}Coverage counts a file as read when its depth is MEDIUM or deeper; LOC of files without a "
-        "LOC count is 0. Per-session numbers behind the charts: "
-        + doc_link("session figures", _page(view, FIGURES_PAGE)) + ".\n",
+        "LOC count is 0. Files at depth EXCLUDED (taken out of scope) are outside every figure. "
+        + doc_link("How each figure is counted", _page(view, DEFINITIONS_PAGE)) + "; per-session numbers behind "
+        "the charts: " + doc_link("session figures", _page(view, FIGURES_PAGE)) + ".\n",
         heading(2, "Overall"),
         table(["Figure", "Count", "LOC"], overall_rows(figs)),
+        excluded_text(figs),
         heading(3, "Files and LOC by depth"),
         table(["Depth", "Files", "% of files", "LOC", "% of LOC"], depth_rows(figs)),
         heading(2, "Coverage by domain"),
         _chart_ref(view, "coverage-by-domain", _range_alt(figs.domains, "domain"),
-                   "LOC read MEDIUM or deeper, per domain (numbers below)."),
+                   _chart_caption(figs.domains, "domain")),
         coverage_table(view, figs.domains, kind="domain") or "No domains recorded.\n",
         heading(2, "Coverage by package"),
         _chart_ref(view, "coverage-by-package", _range_alt(figs.packages, "package"),
-                   "LOC read MEDIUM or deeper, per package (numbers below)."),
+                   _chart_caption(figs.packages, "package")),
         coverage_table(view, figs.packages, kind="package") or "No packages recorded.\n",
         heading(2, "Coverage growth over sessions"),
         _chart_ref(view, "coverage-growth", _growth_alt(figs),
                    "Cumulative share of LOC and files read MEDIUM or deeper, from the recorded file reads."),
         heading(2, "Findings by severity per session"),
         _chart_ref(view, "findings-by-severity",
-                   f"Stacked bar chart of {figs.overall.findings} findings by severity across "
-                   f"{len(figs.severity)} sessions; the numbers are on the session figures page.",
+                   f"Stacked bar chart of {count(figs.overall.findings, 'finding')} by severity across "
+                   f"{count(len(figs.severity), 'session')}; the numbers are on the session figures page.",
                    "Findings per session, stacked by normalised severity."),
         heading(2, "Findings by category"),
         f"{len(figs.categories):,} categories in use, each grouping the spellings it was recorded as "
@@ -262,23 +289,26 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
         category_table(figs.categories[:HEAD_ROWS], by_severity=False) or "No findings recorded.\n",
         _more(view, min(HEAD_ROWS, len(figs.categories)), len(figs.categories), CATEGORIES_PAGE, "categories"),
         heading(2, "Open CRITICAL and HIGH findings"),
-        f"{len(figs.open_findings):,} CRITICAL or HIGH findings are not followed up (nor resolved or superseded "
+        f"{count(len(figs.open_findings), 'CRITICAL or HIGH finding', 'CRITICAL or HIGH findings')} "
+        f"{verb(len(figs.open_findings))} not followed up (nor resolved or superseded "
         "through kbgen).\n",
         open_by_package(view, figs.open_findings),
         open_findings_table(view, figs.open_findings[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.open_findings)), len(figs.open_findings), OPEN_PAGE, "open findings"),
         heading(2, "Priority gaps"),
-        f"{len(figs.gaps):,} NOT_TOUCHED source files in HIGH-priority domains "
+        f"{count(len(figs.gaps), 'NOT_TOUCHED source file')} in HIGH-priority domains "
         "(tests, type stubs, docs and `exclude_paths` left out), by tier:\n",
         tier_table(figs.gaps),
         gap_table(view, figs.gaps[:limit]),
         _more(view, min(limit, len(figs.gaps)), len(figs.gaps), GAPS_PAGE, "priority gaps"),
         heading(2, "Integration hotspots"),
-        f"{len(figs.hotspots):,} files are tagged with {options.hotspot_min_domains} or more domains.\n",
+        f"{count(len(figs.hotspots), 'file')} {verb(len(figs.hotspots))} tagged with "
+        f"{options.hotspot_min_domains} or more domains.\n",
         hotspot_table(view, figs.hotspots[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.hotspots)), len(figs.hotspots), HOTSPOTS_PAGE, "hotspots"),
         heading(2, "Unverified dependency edges"),
-        f"{len(figs.unverified):,} of {len(snap.dependencies):,} dependency edges are not verified.\n",
+        f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges "
+        f"{verb(len(figs.unverified))} not verified.\n",
         unverified_table(view, figs.unverified[:HEAD_ROWS]),
         _more(view, min(HEAD_ROWS, len(figs.unverified)), len(figs.unverified), UNVERIFIED_PAGE,
               "unverified edges"),
@@ -350,7 +380,7 @@ def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
         return out
 
     top = [heading(1, "Open findings"),
-           f"{len(figs.open_findings):,} CRITICAL or HIGH findings not followed up (nor resolved or superseded "
+           f"{count(len(figs.open_findings), 'CRITICAL or HIGH finding')} not followed up (nor resolved or superseded "
            "through kbgen), per package, CRITICAL first.\n",
            table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
                  [[listing.cell(label), *(sum(1 for x in items if x.severity == s) for s in analysis.OPEN_SEVERITIES),
@@ -367,7 +397,8 @@ def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
                          lambda d: getattr(source(d), "package", analysis.NO_PACKAGE),
                          lambda d: getattr(source(d), "path", None))
     top = [heading(1, "Unverified dependency edges"),
-           f"{len(figs.unverified):,} of {len(view.snap.dependencies):,} dependency edges are not verified, "
+           f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges "
+           f"{verb(len(figs.unverified))} not verified, "
            "per package of the file they start from.\n",
            table(["Package", "Unverified edges"], [[listing.cell(label), len(deps)]
                                                    for label, deps in listing.groups.items()]) or "None.\n"]
@@ -377,11 +408,12 @@ def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
 
 def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:
     return {
+        f"{DEFINITIONS_PAGE}.md": figures_doc.site_page(view.snap, options),
         **_gap_pages(view, options, figs),
         **_open_pages(view, figs),
         f"{HOTSPOTS_PAGE}.md": "\n".join([
             heading(1, "Integration hotspots"),
-            f"{len(figs.hotspots):,} files tagged with {options.hotspot_min_domains} or more domains, most "
+            f"{count(len(figs.hotspots), 'file')} tagged with {options.hotspot_min_domains} or more domains, most "
             "domains first.\n", hotspot_table(view, figs.hotspots) or "None.\n"]),
         **_unverified_pages(view, figs),
         f"{CATEGORIES_PAGE}.md": "\n".join([

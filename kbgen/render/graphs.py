@@ -29,6 +29,7 @@ from kbgen.model import Dependency, File
 from kbgen.render import escape, graph_svg
 from kbgen.render.myst import Md
 from kbgen.render.view import DEFAULT_GRAPH_MAX_NODES, SiteView
+from kbgen.wording import count, verb
 
 DEFAULT_MAX_NODES = DEFAULT_GRAPH_MAX_NODES
 NODE_LABEL_MAX = 40
@@ -111,16 +112,17 @@ class Graph:
     @property
     def note(self) -> str:
         """One line saying what the graph shows and what it leaves out."""
-        shown = f"{len(self.nodes):,} nodes and {len(self.edges):,} edges shown"
+        shown = f"{count(len(self.nodes), 'node')} and {count(len(self.edges), 'edge')} shown"
         if self.left_out_nodes or self.left_out_edges:
-            shown += (f"; {self.left_out_nodes:,} more nodes and {self.left_out_edges:,} more edges left out "
+            shown += (f"; {count(self.left_out_nodes, 'more node', 'more nodes')} and "
+                      f"{count(self.left_out_edges, 'more edge', 'more edges')} left out "
                       "(kept: grown from the best-connected files)")
         return "; ".join([shown, *self.note_extra]) + "."
 
 
 def page_url(view: SiteView, from_docname: str, f: File) -> str:
     """The HTML of a file's page relative to the page the graph sits on ('' when it has none)."""
-    if not vocab.is_read(f.depth):
+    if f.id not in view.page_file_ids:
         return ""
     target = view.layout.file(f) + ".html"
     return posixpath.relpath(target, posixpath.dirname(from_docname) or ".")
@@ -192,8 +194,8 @@ def file_neighbourhood(view: SiteView, f: File, from_docname: str, max_nodes: in
     nodes = [_file_node(view, from_docname, f, highlight=True),
              *(_file_node(view, from_docname, snap.file_by_id[i]) for i in sorted(kept))]
     return Graph(name="file", nodes=tuple(nodes), edges=tuple(edges),
-                 alt=f"Dependency graph of this file: {len(nodes) - 1} of {len(neighbours)} neighbouring files, "
-                     f"{len(edges)} edges",
+                 alt=f"Dependency graph of this file: {len(nodes) - 1} of "
+                     f"{count(len(neighbours), 'neighbouring file')}, {count(len(edges), 'edge')}",
                  left_out_nodes=len(neighbours) - len(kept), left_out_edges=len(all_edges) - len(edges))
 
 
@@ -217,10 +219,11 @@ def domain_network(view: SiteView, name: str, from_docname: str, max_nodes: int 
     edges = _edges(inside, set(kept))
     all_edges = _edges(inside, set(degree))
     nodes = [_file_node(view, from_docname, snap.file_by_id[i]) for i in sorted(kept)]
-    extra = (f"{crossing:,} edges cross the domain boundary (not drawn)",) if crossing else ()
+    extra = (f"{count(crossing, 'edge')} {verb(crossing, 'crosses', 'cross')} the domain boundary (not drawn)",
+             ) if crossing else ()
     return Graph(name="domain", nodes=tuple(nodes), edges=tuple(edges),
-                 alt=f"Dependency graph inside the domain: {len(nodes)} of {len(degree)} connected files, "
-                     f"{len(edges)} of {len(all_edges)} edges",
+                 alt=f"Dependency graph inside the domain: {len(nodes)} of {count(len(degree), 'connected file')}, "
+                     f"{len(edges)} of {count(len(all_edges), 'edge')}",
                  left_out_nodes=len(degree) - len(kept), left_out_edges=len(all_edges) - len(edges),
                  note_extra=extra)
 
@@ -240,17 +243,18 @@ def package_network(view: SiteView, links: Sequence[analysis.PackageLink], cover
     nodes = []
     for n in kept:
         c = cov.get(n)
-        facts = f"{c.files:,} files, {c.percent:.0f}% read" if c else ""
+        facts = "" if c is None else f"{count(c.files, 'file')}, " + (
+            f"{c.percent:.0f}% read" if c.has_coverage else analysis.coverage_text(c))
         nodes.append(Node(id=ids[n], label=f"{label_text(n)}\n{facts}".strip(), tooltip=n))
     edges = []
     for link in links:
         if link.source in ids and link.target in ids:
             parts = list(link.relationships)
             if link.file_edges:
-                parts.append(f"{link.file_edges:,} file edge{'s' if link.file_edges != 1 else ''}")
+                parts.append(count(link.file_edges, "file edge"))
             edges.append(Edge(ids[link.source], ids[link.target], ", ".join(parts), dashed=not link.relationships))
     return Graph(name="packages", nodes=tuple(nodes), edges=tuple(edges),
-                 alt=f"Package dependency map: {len(nodes)} packages, {len(edges)} edges",
+                 alt=f"Package dependency map: {count(len(nodes), 'package')}, {count(len(edges), 'edge')}",
                  left_out_nodes=len(degree) - len(kept), left_out_edges=len(links) - len(edges))
 
 

@@ -45,7 +45,8 @@ def need_link(need_id: str, text: str) -> Md:
     literally, and it never comes from the target need at build time — a page shows only what
     its own source says, so when the text changes ``kbgen sync`` rewrites the page.
     """
-    return Md(f"[{escape.inline(text) or need_id}](#need-{need_id})")
+    label = escape.link_text(text)
+    return Md(f"[{label if label.strip() else need_id}](#need-{need_id})")
 
 
 _NEED_REF = re.compile(r"\]\(#need-([A-Za-z0-9-]+)\)")
@@ -58,7 +59,7 @@ def referenced_needs(text: str) -> list[str]:
 
 def doc_link(text: str, docname: str) -> Md:
     """A link to another page by its absolute docname (``/kb/files/FILE12``)."""
-    return Md(f"[{escape.inline(text)}](project:{docname}.md)")
+    return Md(f"[{escape.link_text(text)}](project:{docname}.md)")
 
 
 def need(kind: str, need_id: str, title: str, *, options: Mapping[str, object] | None = None,
@@ -68,7 +69,7 @@ def need(kind: str, need_id: str, title: str, *, options: Mapping[str, object] |
 
     Link options list need IDs only (made by kbgen), never database text.
     """
-    lines = [f":::{{{kind}}} {escape.plain(title, 160) or need_id}", f":id: {need_id}"]
+    lines = [f":::{{{kind}}} {escape.title(title, 160) or need_id}", f":id: {need_id}"]
     for key, value in (options or {}).items():
         if value is None or value == "":
             continue
@@ -97,7 +98,7 @@ def _option(value: object) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, widths: str = "") -> Md:
     """A GFM pipe table. Cells that are not :class:`Md` are escaped."""
-    head = "| " + " | ".join(escape.inline(h) for h in headers) + " |"
+    head = "| " + " | ".join(escape.cell(h).replace("|", "\\|") for h in headers) + " |"
     sep = "|" + "|".join("---" for _ in headers) + "|"
     body = ["| " + " | ".join(_table_cell(c) for c in row) + " |" for row in rows]
     if not body:
@@ -110,12 +111,20 @@ def _table_cell(value: object) -> str:
 
     The table rule splits a row on every ``|`` not preceded by a backslash,
     *before* inline parsing, even inside code spans, and then drops the
-    backslash of each ``\\|``. Escaped text already has ``\\|`` for a pipe;
-    MyST made elsewhere (a code span of a path) gets every ``|`` backslashed
-    here, which the table rule turns back into the same characters.
+    backslash of each ``\\|``. So every ``|`` of a cell — in escaped text,
+    in a code span of a path, in a link — gets a backslash here, which the
+    table rule turns back into the same character. (Escaped text never has a
+    ``|`` after a single backslash: a ``\\`` of the data before a ``|`` is doubled.)
     """
-    text = _cell(value)
-    return text.replace("|", "\\|") if isinstance(value, Md) else text
+    if isinstance(value, Md):
+        text = value.replace("\n", " ")
+    elif value is None:
+        text = ""
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = escape.cell(value)
+    return text.replace("|", "\\|")
 
 
 def _cell(value: object) -> str:

@@ -17,14 +17,27 @@ from typing import Any, Generic, TypeVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from kbgen import vocab
+from kbgen import analysis, vocab
 from kbgen.model import File, Finding, PlanRecord, Question, Session, Snapshot, file_sort_key, strongest
 from kbgen.outcomes import expected_vs_actual
 from kbgen.plan.model import ClusterQuestion, Results
 from kbgen.progress import session_progress
 from kbgen.render import escape, graphs
-from kbgen.render.myst import Md, bullet_list, code_block, doc_link, finalize, fmt_int, heading, need, pct, table
+from kbgen.render.myst import (
+    Md,
+    bullet_list,
+    code_block,
+    doc_link,
+    finalize,
+    fmt_int,
+    heading,
+    need,
+    need_link,
+    pct,
+    table,
+)
 from kbgen.render.view import SESSIONS_PER_GROUP, SiteView
+from kbgen.wording import count, verb
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -124,7 +137,7 @@ def question_need(view: SiteView, q: Question) -> Md:
     answers = snap.answers_of_question.get(q.id, ())
     # The title already shows a short question exactly; repeat it in the body only when the
     # title had to shorten or alter it.
-    body = [] if escape.plain(q.text, 160) == q.text else [escape.block(q.text)]
+    body = [] if escape.title(q.text, 160) == q.text else [escape.block(q.text)]
     text_answer = snap.text_answer_of.get(q.id)
     if text_answer is not None:
         verdict = escape.inline(text_answer.verdict) if text_answer.verdict else "(no verdict written)"
@@ -152,7 +165,8 @@ def file_need(view: SiteView, f: File) -> Md:
         "file", f.need_id, f.path,
         options={"package": f.package, "path": f.path, "loc": str(f.loc) if f.loc is not None else "",
                  "depth": f.depth},
-        links=file_links(view, f))
+        links=file_links(view, f),
+        content=escape.block(f.notes) if f.notes and f.notes.strip() else "")
 
 
 def session_need(view: SiteView, s: Session) -> Md:
@@ -196,6 +210,8 @@ def unsessioned_findings(view: SiteView) -> list[Finding]:
 
 
 def session_page(view: SiteView, s: Session) -> str:
+    from kbgen.render.changes import session_section
+
     snap = view.snap
     plan = session_plan(view, s)
     data = plan.plan if plan else None
@@ -211,6 +227,11 @@ def session_page(view: SiteView, s: Session) -> str:
     findings = snap.findings_of_session.get(s.id, ())
     planned = list(data.files) if data else []
     planned_ids = {pf.file_id for pf in planned if pf.file_id is not None}
+    excluded = analysis.excluded_ids(snap)
+
+    def reached(fid: int) -> str:
+        """The depth this session reached; a file taken out of scope since says so (it stays in the record)."""
+        return strongest(read_depth[fid]) + (" (now EXCLUDED)" if fid in excluded else "")
 
     clusters = []
     for cluster in data.clusters if data else ():
@@ -223,22 +244,22 @@ def session_page(view: SiteView, s: Session) -> str:
                 rows.append([Md(f"{escape.code(pf.path)} (no File ID; not in the database)"),
                              pf.loc, "not read", "—", "—", "no"])
                 continue
-            depth = strongest(read_depth.get(fid, []))
             shown = view.file_role(fid) if fid in snap.file_by_id else f"{pf.path} (ID {fid})"
             if pf.resolved_by == "path":
                 # The plan gave no ID: say so, the reader may look for the file under another ID.
                 shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
                            "found by path)")
-            rows.append([shown, pf.loc, depth if fid in read_depth else "not read",
+            rows.append([shown, pf.loc, reached(fid) if fid in read_depth else "not read",
                          read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
-        stated = f" ({cluster.stated_files or len(members)} files, ~{fmt_int(cluster.stated_loc)} LOC)"
+        n_files = int(cluster.stated_files or len(members))
+        stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.stated_loc)} LOC)"
         clusters.append({"title": (cluster.name or "Cluster") + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
     def read_rows(file_ids: Iterable[int]) -> list[list[object]]:
-        return [[view.file_role(fid), strongest(read_depth[fid]), read_lines.get(fid) or "—",
+        return [[view.file_role(fid), reached(fid), read_lines.get(fid) or "—",
                  ", ".join(read_ranges.get(fid, [])) or "—"]
                 for fid in sorted(file_ids, key=lambda i: file_sort_key(snap.file_by_id[i])
                                   if i in snap.file_by_id else ("~", "", i))]
@@ -285,6 +306,7 @@ def session_page(view: SiteView, s: Session) -> str:
         plan_fields=Md("\\\n".join(fields)),
         rationale=Md(escape.block((data.rationale if data else None) or "")),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
+        changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])
@@ -345,8 +367,9 @@ def file_page(view: SiteView, f: File) -> str:
         [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
-    findings = table(["Finding", "Severity", "Category", "Lines", "Session", "Status"], [
-        [view.finding_ref(x.id), x.severity_raw or x.severity, x.category_shown, x.lines or "—",
+    findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
+        [need_link(x.need_id, x.need_id), x.severity_raw or x.severity, x.description or "—",
+         x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
         for x in sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))])
@@ -405,15 +428,14 @@ def sessions_index(view: SiteView) -> dict[str, str]:
                  len(snap.reads_of_session.get(s.id, ())), len(snap.findings_of_session.get(s.id, ())),
                  "yes" if s.number in snap.plan_by_session else "no"] for s in members]
         toc = "\n".join(f"/{view.layout.session(s)}" for s in members)
-        held[docname] = f"{len(members):,} session{'s' if len(members) != 1 else ''}" + (
-            f": R{lo}–R{hi}" if lo != hi else f": R{lo}")
+        held[docname] = count(len(members), "session") + (f": R{lo}–R{hi}" if lo != hi else f": R{lo}")
         pages[docname] = (f"# {title}\n\n{held[docname]}.\n\n"
                           + table(["Session", "Date", "Focus", "Reads", "Findings", "Plan"], rows)
                           + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     toc = "\n".join(f"/{g}" for g in group_names)
     pages[f"{root}/sessions/index"] = (
-        "# Sessions\n\n" + f"{len(snap.sessions):,} research sessions, grouped by hundreds.\n\n"
-        + bullet_list([Md(f"[{escape.inline(pages[g].splitlines()[0][2:])}](project:/{g}.md) ({held[g]})")
+        "# Sessions\n\n" + f"{count(len(snap.sessions), 'research session')}, grouped by hundreds.\n\n"
+        + bullet_list([Md(f"[{escape.link_text(pages[g].splitlines()[0][2:])}](project:/{g}.md) ({held[g]})")
                        for g in group_names])
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     return pages
@@ -515,8 +537,12 @@ def files_pages(view: SiteView) -> dict[str, str]:
                 sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
                for label, members in listing.groups.items()]
+    excluded = sum(1 for f in view.page_files if analysis.is_excluded(f))
+    since = (f" {excluded:,} of them {'was' if excluded == 1 else 'were'} read before being excluded from scope: "
+             "they are listed at depth EXCLUDED and keep their pages, but no figure counts them." if excluded else "")
     top = ["# Files read\n",
-           f"{len(view.page_files):,} files read at SURFACE or deeper have a page each, listed per package. "
+           f"{count(len(view.page_files), 'file')} read at SURFACE or deeper "
+           f"{verb(len(view.page_files), 'has a page', 'have a page each')}, listed per package.{since} "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
            f"See also [files named but not read](project:/{root}/files/other.md).\n",
            table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
@@ -527,11 +553,9 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
     """The site page of a domain: its need, then the domain document itself (included)."""
     snap = view.snap
     d = snap.domain_by_name[name]
-    files = snap.files_of_domain.get(name, ())
-    total = sum(f.loc or 0 for f in files)
-    read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
     domain_need = need("domain", view.domain_need_ids[name], name,
-                       options={"priority": d.priority, "coverage": pct(read, total)},
+                       options={"priority": d.priority,
+                                "coverage": analysis.coverage_text(analysis.domain_coverage_row(snap, name))},
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
             f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
@@ -542,11 +566,9 @@ def domains_index(view: SiteView) -> str:
     snap = view.snap
     rows = []
     for d in sorted(snap.domains, key=lambda d: d.name):
-        files = snap.files_of_domain.get(d.name, ())
-        total = sum(f.loc or 0 for f in files)
-        read = sum(f.loc or 0 for f in files if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM"))
-        rows.append([Md(f"[{escape.inline(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
-                     d.priority, len(files), pct(read, total)])
+        c = analysis.domain_coverage_row(snap, d.name)
+        rows.append([Md(f"[{escape.link_text(d.name)}](project:/{view.layout.domain(view.domain_slugs[d.name])}.md)"),
+                     d.priority, c.files, analysis.coverage_text(c)])
     toc = "\n".join(f"/{view.layout.domain(view.domain_slugs[d.name])}"
                     for d in sorted(snap.domains, key=lambda d: d.name))
     return ("# Domains\n\n" + table(["Domain", "Priority", "Files", "Coverage (LOC MEDIUM+)"], rows)
@@ -587,7 +609,7 @@ def traceability_page(view: SiteView) -> str:
     answered_all = total["answered"] + total["file"] + total["cluster"]
     in_words = sum(1 for q in snap.questions if q.id in snap.text_answer_of)
     parts.append(heading(2, "Answered per session"))
-    parts.append(f"Overall: **{pct(answered_all, n)}** of {n:,} questions answered "
+    parts.append(f"Overall: **{pct(answered_all, n)}** of {count(n, 'question')} answered "
                  f"({total['answered']:,} explicit, {total['file']:,} inferred from the file, "
                  f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open)"
                  + (f"; {in_words:,} of the explicit answers carry a verdict in words" if in_words else "")
@@ -618,9 +640,12 @@ def kb_index(view: SiteView, extra: Iterable[str] = ()) -> str:
     entries = [f"/{root}/sessions/index", f"/{root}/domains/index", f"/{root}/files/index",
                f"/{root}/traceability", *extra]
     snap = view.snap
+    scoped = analysis.in_scope(snap)
+    read = sum(1 for f in view.page_files if not analysis.is_excluded(f))
     return ("# Knowledge base\n\n"
-            f"{len(snap.sessions):,} sessions, {len(view.page_files):,} files read, {len(snap.findings):,} findings, "
-            f"{len(snap.questions):,} plan questions. Generated by kbgen from the research database — "
+            f"{count(len(snap.sessions), 'session')}, {count(read, 'file')} read, "
+            f"{count(len(scoped.findings), 'finding')}, {count(len(snap.questions), 'plan question')}. "
+            "Generated by kbgen from the research database — "
             "do not edit these pages; edit the database, the plans or the domain documents.\n\n"
             f"```{{toctree}}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
 

@@ -7,13 +7,20 @@ database text escaped. Labels are plain (``C3``); on the site the
 
 from __future__ import annotations
 
+import os
+import re
 from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote
 
 from kbgen import analysis, vocab
 from kbgen.config import Options
-from kbgen.model import Domain, Finding, Snapshot, file_sort_key
+from kbgen.domain.structure import session_log_name
+from kbgen.model import Domain, File, Finding, Session, Snapshot
 from kbgen.render import escape
 from kbgen.render.myst import Md, fmt_int, pct, table
+from kbgen.wording import count
 
 SECTION_KEYS: tuple[str, ...] = ("header", "files", "findings", "positives", "dependencies", "gaps", "session_log")
 _SEVERITY_SUBSECTIONS = (("CRITICAL", "3a"), ("HIGH", "3b"), ("MEDIUM", "3c"))
@@ -30,33 +37,36 @@ def _file_name(snap: Snapshot, file_id: int | None) -> str:
     return f.path if f else "—"
 
 
-def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[str, str]:
-    """Section key → markdown body for one domain."""
+def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: Path | None = None) -> dict[str, str]:
+    """Section key → markdown body for one domain (written to ``doc_path``: links are relative to it)."""
     name = domain.name
     files = snap.files_of_domain.get(name, ())
-    n_files, n_read, loc, loc_read = analysis.domain_coverage(snap, name)
-    sessions = analysis.sessions_touching_domain(snap, name)
+    sessions = session_log_order(snap, analysis.sessions_touching_domain(snap, name))
     last = snap.session_by_id[sessions[-1]] if sessions else None
-    status = "Not started" if not n_read else ("Complete" if n_read == n_files else "In progress")
-    header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: {pct(loc_read, loc)} of LOC "
-              f"({n_read:,}/{n_files:,} files MEDIUM or deeper) | **Status**: {status}\n"
+    header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: "
+              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n"
               f"> **Last updated**: {escape.inline(last.date or '—') if last else '—'}"
               f"{f' (Session {escape.inline(last.label)})' if last else ''}\n")
 
+    rank = {sid: i for i, sid in enumerate(session_log_order(snap, snap.session_by_id))}
     last_session: dict[int, int] = {}
     for r in snap.reads:
         if r.session_id is not None and r.session_id in snap.session_by_id:
-            last_session[r.file_id] = max(last_session.get(r.file_id, 0), r.session_id)
-    registry = [f for f in sorted(files, key=file_sort_key) if analysis.read_medium_plus(f)]
+            last_session[r.file_id] = max(last_session.get(r.file_id, r.session_id), r.session_id,
+                                          key=rank.__getitem__)
+    registry = [f for f in sorted(files, key=_registry_key) if analysis.read_medium_plus(f)]
 
-    def verdict(file_id: int) -> str:
-        fs = sorted(snap.findings_of_file.get(file_id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))
-        f = snap.file_by_id[file_id]
-        text = f.notes or (fs[0].description if fs else "")
-        return escape.plain(text, 90) or "—"
+    def verdict(f: File) -> Md:
+        text = key_verdict(snap, f)
+        short = escape.shorten(text, options.verdict_max_chars)
+        if short == " ".join(escape.clean(text).split()) or doc_path is None:
+            return Md(escape.cell(short) or "—")
+        # The whole verdict is on the file's page (its notes, or its finding's text).
+        page = options.generated_path / "files" / f"{f.need_id}.md"
+        return Md(f"{escape.cell(short)} [more]({_href(page, doc_path.parent)})")
 
     files_md = table(["File", "Package", "LOC", "Real%", "Depth", "Key Verdict", "Session"], [
-        [Md(escape.code(f.path)), f.package, f.loc, "—", f.depth, verdict(f.id),
+        [Md(escape.code(f.path)), f.package, f.loc, "—", f.depth, verdict(f),
          _session_label(snap, last_session.get(f.id))] for f in registry]) or Md(
         "No file of this domain has been read MEDIUM or deeper yet.\n")
 
@@ -91,44 +101,113 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options) -> dict[st
         if not tier_gaps:
             continue
         shown = tier_gaps[:GAP_LIMIT_PER_TIER]
-        more = f"\n{by_tier[tier] - len(shown):,} more {tier} files not listed.\n" if by_tier[tier] > len(shown) else ""
-        gap_parts.append(f"**{tier}** ({by_tier[tier]:,} files)\n\n" + table(
+        left = by_tier[tier] - len(shown)
+        more = f"\n{count(left, f'more {tier} file')} not listed.\n" if left > 0 else ""
+        gap_parts.append(f"**{tier}** ({count(by_tier[tier], 'file')})\n\n" + table(
             ["File", "Package", "LOC", "Why"],
             [[Md(escape.code(g.file.path)), g.file.package, g.file.loc, g.reason] for g in shown]) + more)
     domain_file_ids = {f.id for f in files}
+    in_scope_ids = domain_file_ids - analysis.excluded_ids(snap)  # a question on an excluded file is no gap
     # A question answered only in part (a partial text answer) is still a gap: it is listed with its verdict.
-    open_qs = [q for q in snap.questions if set(q.file_ids) & domain_file_ids and (
+    open_qs = [q for q in snap.questions if set(q.file_ids) & in_scope_ids and (
         snap.question_status(q.id) == "open"
         or (q.id in snap.text_answer_of and snap.text_answer_of[q.id].partial))]
     if open_qs:
         gap_parts.append("**Open plan questions**\n\n" + table(
             ["Question", "Session", "Text", "Status"],
-            [[q.id, f"R{q.session}", escape.plain(q.text, 120),
+            [[q.id, f"R{q.session}", escape.shorten(q.text, 120),
               "open" if snap.question_status(q.id) == "open"
-              else "partly answered: " + escape.plain(snap.text_answer_of[q.id].verdict or "", 120)]
+              else "partly answered: " + escape.shorten(snap.text_answer_of[q.id].verdict or "", 120)]
              for q in open_qs]))
     gaps_md = "\n".join(gap_parts) or "No unread source files and no open plan questions.\n"
 
     log_parts = []
+    excluded = analysis.excluded_ids(snap)
     for sid in sessions:
         s = snap.session_by_id[sid]
         reads = [r for r in snap.reads_of_session.get(sid, ()) if r.file_id in domain_file_ids]
-        read_files = {r.file_id for r in reads}
+        read_files = {r.file_id for r in reads if r.file_id not in excluded}
+        read_excluded = {r.file_id for r in reads if r.file_id in excluded}
         read_loc = sum(snap.file_by_id[i].loc or 0 for i in read_files if i in snap.file_by_id)
         found = [f for f in snap.findings_of_session.get(sid, ()) if f.file_id in domain_file_ids]
-        sev = Counter(f.severity for f in found)
-        counts = ", ".join(f"{sev[k]} {k}" for k in vocab.SEVERITIES if sev.get(k)) or "no findings"
+        found_excluded = sum(1 for f in found if f.file_id in excluded)
+        sev = Counter(f.severity for f in found if f.file_id not in excluded)
+        total = sum(sev.values())
+        counts = ", ".join(f"{sev[k]} {k}" for k in vocab.SEVERITIES if sev.get(k))
+        apart = ""
+        if read_excluded or found_excluded:
+            what = [count(len(read_excluded), "file") + " read"] if read_excluded else []
+            what += [count(found_excluded, "finding")] if found_excluded else []
+            apart = f" Not counted, on files excluded since: {' and '.join(what)}."
         log_parts.append(
-            f"### {escape.inline(s.label)} ({escape.inline(s.date or 'undated')}): "
-            f"{escape.inline(s.focus or 'session')}\n\n"
-            f"{len(read_files):,} files read ({fmt_int(read_loc)} LOC); {len(found):,} findings: {counts}.\n")
+            f"### {escape.inline(_log_heading(s))}\n\n"
+            f"{count(len(read_files), 'file')} read ({fmt_int(read_loc)} LOC); {count(total, 'finding')}"
+            f"{': ' + counts if total else ''}.{apart}\n")
     log_md = "\n".join(log_parts) or "No session has touched this domain yet.\n"
     return {"header": header, "files": files_md, "findings": "\n".join(findings_parts), "positives": positives_md,
             "dependencies": deps_md, "gaps": gaps_md, "session_log": log_md}
 
 
+def coverage_line(c: analysis.Coverage) -> str:
+    """The header's coverage and status: in-scope files only; excluded ones named, never counted.
+
+    ``N% of LOC (12/40 files MEDIUM or deeper; 3 excluded files not counted) | **Status**: In progress``.
+    """
+    apart = f"; {count(c.excluded_files, 'excluded file')} not counted" if c.excluded_files else ""
+    if not c.files:
+        return f"{analysis.coverage_text(c)} | **Status**: {'Out of scope' if c.excluded_files else 'Not started'}"
+    status = "Not started" if not c.files_read else ("Complete" if c.files_read == c.files else "In progress")
+    share = f"{pct(c.loc_read, c.loc)} of LOC" if c.has_coverage else analysis.coverage_text(c)
+    return f"{share} ({c.files_read:,}/{c.files:,} files MEDIUM or deeper{apart}) | **Status**: {status}"
+
+
+def key_verdict(snap: Snapshot, f: File) -> str:
+    """What the File Registry says of a file: its notes, else its most severe finding's text."""
+    if f.notes and f.notes.strip():
+        return f.notes
+    fs = sorted(snap.findings_of_file.get(f.id, ()), key=lambda x: (vocab.severity_rank(x.severity), x.id))
+    return fs[0].description if fs else ""
+
+
+def _href(target: Path, base: Path) -> str:
+    """A relative link from a file in ``base`` to ``target``, in angle brackets only when it needs them."""
+    rel = Path(os.path.relpath(target, base)).as_posix()
+    return rel if re.fullmatch(r"[\w./-]+", rel, re.ASCII) else f"<{quote(rel, safe='/._-~')}>"
+
+
+def _shown(text: str) -> str:
+    """Database text as a reader (and the linter) sees it in a table cell: cleaned, spacing collapsed."""
+    return " ".join(escape.clean(text).split())
+
+
+def _registry_key(f: File) -> tuple[str, str, int]:
+    """The File Registry's order, by package then path as the cells show them (what the linter compares)."""
+    return _shown(f.package), _shown(f.path), f.id
+
+
+def _log_heading(s: Session) -> str:
+    """A Session Log entry's heading as text: ``R3-verify (2025-09-08): focus``."""
+    return f"{s.label} ({s.date or 'undated'}): {s.focus or 'session'}"
+
+
+def session_log_order(snap: Snapshot, session_ids: Iterable[int]) -> list[int]:
+    """Session ids in the order the linter checks: the natural order of the names the log shows.
+
+    The name is read back from the entry's heading text exactly as the linter
+    reads it (:func:`kbgen.domain.structure.session_log_name`), so a name with
+    a colon or a parenthesis in it sorts where the linter expects it; the full
+    label, the date and the id only break ties, for deterministic output.
+    """
+    def key(sid: int) -> tuple[vocab.SessionKey, vocab.SessionKey, str, int]:
+        s = snap.session_by_id[sid]
+        shown = escape.clean(_log_heading(s))
+        name = session_log_name(shown) or " ".join(shown.split())
+        return vocab.session_order_key(name), vocab.session_order_key(escape.clean(s.label)), s.date or "", sid
+    return sorted(session_ids, key=key)
+
+
 def _describe(f: Finding) -> str:
-    return escape.plain(f.description, 200) or f.need_id
+    return escape.shorten(f.description, 200) or f.need_id
 
 
 def domain_title(domain: Domain) -> str:

@@ -12,6 +12,7 @@ from kbgen.config import Options
 from kbgen.forked import run_aside
 from kbgen.model import Snapshot
 from kbgen.render import pages
+from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
 from kbgen.render.view import SiteLayout, SiteView
 
@@ -21,9 +22,10 @@ EXTRA_PRODUCERS: list[PageProducer] = []
 
 
 def _producers() -> list[PageProducer]:
+    from kbgen.render.changes import latest_changes
     from kbgen.render.dashboard import dashboard
 
-    return [dashboard, *EXTRA_PRODUCERS]
+    return [latest_changes, dashboard, *EXTRA_PRODUCERS]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) 
     # Session and file pages (about half of the rendering time) are rendered in a forked child
     # meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
     view.page_files  # noqa: B018 - computed once here, inherited by the child
+    session_changes(view)
     entity_pages = run_aside(lambda: _entity_pages(view))
     try:
         out = _other_pages(view, options, domain_docs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from kbgen import vocab
+from kbgen import analysis, vocab
 from kbgen.model import File, Finding, Session, Snapshot, file_sort_key
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape
@@ -55,8 +55,19 @@ class SiteView:
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:
-        """Files read at SURFACE or deeper: each gets a page."""
-        return tuple(f for f in self.snap.files if vocab.is_read(f.depth))
+        """Files read at SURFACE or deeper: each gets a page.
+
+        An EXCLUDED file keeps its page when a recorded read reached SURFACE
+        or deeper before it was taken out of scope: what was learnt about it
+        stays reachable, though no figure counts it.
+        """
+        reads = self.snap.reads_of_file
+        return tuple(f for f in self.snap.files if vocab.is_read(f.depth) or (
+            analysis.is_excluded(f) and any(vocab.is_read(r.depth) for r in reads.get(f.id, ()))))
+
+    @cached_property
+    def page_file_ids(self) -> frozenset[int]:
+        return frozenset(f.id for f in self.page_files)
 
     @cached_property
     def need_file_ids(self) -> frozenset[int]:

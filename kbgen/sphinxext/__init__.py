@@ -5,12 +5,16 @@ the older name ``kbgen.sphinx`` still works). The modules:
 
 * :mod:`~kbgen.sphinxext.extension` — the extension proper: need types, fields
   and links, safe defaults, theme and static files;
+* :mod:`~kbgen.sphinxext.feed` — the Atom feed ``kbgen sync`` writes, copied to the
+  site's root and linked from every page's head;
 * :mod:`~kbgen.sphinxext.labels` — finding labels (C3, H12) in domain documents
   become links;
 * :mod:`~kbgen.sphinxext.graphs` — the ``{kbgen-graph}`` directive: a
   dependency graph's SVG (drawn by ``kbgen sync``) inline in the page;
 * :mod:`~kbgen.sphinxext.search` — skip Sphinx's own search index for
   Pagefind-only sites;
+* :mod:`~kbgen.sphinxext.searchable` — needs as search results: head lines as
+  headings with the need's id, metadata rows out of both indexes, weights;
 * :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector, doctree-cache and
   exit policy for big builds;
 * :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs and the

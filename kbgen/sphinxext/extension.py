@@ -87,6 +87,7 @@ def _defaults() -> dict[str, Any]:
         "needs_id_regex": ID_REGEX,
         "needs_id_required": True,
         "needs_build_json": True,
+        "needs_reproducible_json": True,  # no build time in needs.json: the same pages give the same bytes
         "needs_parse_dynamic_functions": False,
         "needs_layouts": {"kbgen": LIGHT_LAYOUT},
         "needs_default_layout": "kbgen",
@@ -147,14 +148,18 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, speedups
+    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, searchable, speedups, stable_ids
+    from kbgen.sphinxext.feed import setup as setup_feed
 
+    setup_feed(app)
     deps.setup(app)
     needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
     search.setup(app)
+    searchable.setup(app)
+    stable_ids.setup(app)
     project.setup(app)
     return {"version": __version__, "env_version": env_version(), "parallel_read_safe": True,
             "parallel_write_safe": True}

@@ -4,11 +4,16 @@
  *    findings), so its severity is repeated as a coloured badge in the head line, and
  *    "Severity" columns of index tables are coloured. Colours come from kbgen.css (light and
  *    dark palettes); the text stays, so nothing depends on colour alone.
- * 2. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
+ * 2. Long paths in table cells may wrap after each "/" (a <wbr> there), and code inside a
+ *    cell's prose anywhere, so registries fit the article's width instead of clipping their last
+ *    columns.
+ * 3. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
  *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
  *    Sphinx's search run, exactly as a plain Sphinx site would. Pagefind's UI loads Pagefind
  *    through kbgen's entry module (_static/kbgen-pagefind/pagefind.js), which adds the delta
- *    bundle of the pages changed since the main bundle was written.
+ *    bundle of the pages changed since the main bundle was written. A Pagefind hit inside a need
+ *    (each need's head line is a heading with the need's id: kbgen.sphinxext.searchable) is
+ *    shown as that need — its head line, its text, a link to its anchor — not as the page.
  */
 (function () {
   "use strict";
@@ -62,6 +67,26 @@
     });
   }
 
+  function breakablePaths() {
+    document.querySelectorAll(".bd-article table:not(.need) td code").forEach(function (code) {
+      var cell = code.closest("td");
+      if (cell && cell.textContent.trim() !== code.textContent.trim()) code.classList.add("kb-code-in-text");
+      var walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+      var texts = [];
+      while (walker.nextNode()) texts.push(walker.currentNode);
+      texts.forEach(function (text) {
+        var parts = text.nodeValue.split(/(?<=[\/\\])(?=.)/);
+        if (parts.length < 2) return;
+        var fragment = document.createDocumentFragment();
+        parts.forEach(function (part, i) {
+          if (i) fragment.appendChild(document.createElement("wbr"));
+          fragment.appendChild(document.createTextNode(part));
+        });
+        text.parentNode.replaceChild(fragment, text);
+      });
+    });
+  }
+
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
       var script = document.createElement("script");
@@ -83,6 +108,48 @@
     // searchtools.js declares `const Search` at the top level: a global binding, not a window property.
     var search = typeof Search !== "undefined" ? Search : null;  // eslint-disable-line no-undef
     if (search && search.loadIndex) search.loadIndex(config.sphinxIndex);
+  }
+
+  //: need IDs (kbgen.needs_model.ID_REGEX)
+  var NEED_ID = /^(S\d+|Q\d+-(\d+(-\d+)?|N\d+)|F\d+|FILE\d+|D-[A-Z0-9][A-Z0-9-]*)$/;
+
+  //: [query words matched, weighted score] of a sub-result: the one matching most of the query wins
+  function hitScore(sub, words) {
+    var seen = {};
+    (sub.locations || []).forEach(function (i) {
+      var word = (words[i] || "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "");
+      if (word) seen[word] = true;
+    });
+    var weight = (sub.weighted_locations || []).reduce(function (sum, l) { return sum + (l.balanced_score || 0); }, 0);
+    return [Object.keys(seen).length, weight];
+  }
+
+  function better(a, b) {
+    return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
+  }
+
+  function landOnNeed(result) {
+    var subs = Array.isArray(result.sub_results) ? result.sub_results : [];
+    var words = (result.content || "").split(/\s+/);
+    var best = null, bestScore = null, other = null;
+    subs.forEach(function (sub) {
+      var score = hitScore(sub, words);
+      if (sub.anchor && NEED_ID.test(sub.anchor.id || "")) {
+        if (!best || better(score, bestScore)) { best = sub; bestScore = score; }
+      } else if (!other || better(score, other)) {
+        other = score;
+      }
+    });
+    // A need that matches the query best stands for the page; a page whose title or prose matches
+    // better (a query for "Traceability") stays the page.
+    if (!best || (other && better(other, bestScore))) return result;
+    var url = result.meta && result.meta.url || result.url;
+    result.url = best.url;
+    result.meta = Object.assign({}, result.meta, { url: best.url, title: best.title });
+    result.excerpt = best.excerpt;
+    // The UI lists sub-results after the first when the first is the result itself.
+    result.sub_results = [best].concat(subs.filter(function (sub) { return sub !== best && sub.url !== url; }));
+    return result;
   }
 
   function pagefindSearch(config) {
@@ -107,6 +174,7 @@
           resetStyles: false,
           autofocus: true,
           excerptLength: 40,
+          processResult: landOnNeed,
           translations: { placeholder: "Search findings, files, questions, labels…" }
         });
         var query = new URLSearchParams(window.location.search).get("q");
@@ -133,6 +201,7 @@
   ready(function () {
     markNeeds();
     markSeverityColumns();
+    breakablePaths();
     setupSearch();
   });
 })();
