@@ -162,7 +162,7 @@ def test_a_new_page_in_a_section_rewrites_that_section_alone(built: Options) -> 
     reference = built.docs_path / "reference"
     section = {f"reference/{p.stem}.html" for p in reference.glob("*.md")}
     (reference / "faq.md").write_text("# Questions asked often\n\nAnswers.\n", encoding="utf-8")
-    _edit(reference / "index.md", "db-copy\n```", "db-copy\nfaq\n```")
+    _edit(reference / "index.md", "\n```\n", "\nfaq\n```\n")
     notes: list[str] = []
     rewritten = _build(built, notes)
     assert rewritten == section | {"reference/faq.html"}
