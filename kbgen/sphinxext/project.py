@@ -16,8 +16,9 @@ the other is incremental. Two settings come from the project:
   unless conf.py or ``-D`` sets it.
 
 The project is the folder holding ``conf/kbgen.yaml`` whose ``docs_dir`` is the
-Sphinx source folder, looked for above it. A Sphinx project outside any kbgen
-project is built with Sphinx's defaults.
+Sphinx source folder, looked for above conf.py (the lookup the Atom feed uses,
+:func:`kbgen.sphinxext.feed.project_options`). A Sphinx project outside any
+kbgen project is built with Sphinx's defaults.
 """
 
 from __future__ import annotations
@@ -26,38 +27,18 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.util import logging
 
-from kbgen.config import CONFIG_RELPATH, Options, load_options
-from kbgen.errors import KbgenError
+from kbgen.config import Options
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
-
-logger = logging.getLogger(__name__)
-
-#: How many folders above the Sphinx source folder the project may be (docs_dir ``docs`` is one).
-SEARCH_LEVELS = 4
-
-
-def find_project(srcdir: Path) -> Options | None:
-    """The kbgen project whose ``docs_dir`` is ``srcdir``, or None."""
-    srcdir = srcdir.resolve()
-    for folder in [srcdir, *srcdir.parents][: SEARCH_LEVELS + 1]:
-        if not (folder / CONFIG_RELPATH).is_file():
-            continue
-        try:
-            options = load_options(folder)
-        except KbgenError as exc:
-            logger.warning("kbgen: %s (the build uses Sphinx's defaults for the doctree folder and search)",
-                           exc, type="kbgen", subtype="config")
-            return None
-        return options if options.docs_path.resolve() == srcdir else None
-    return None
 
 
 def project_of(app: Sphinx) -> Options | None:
-    """The project of this build (looked up once)."""
+    """The project of this build (looked up once, by :func:`kbgen.sphinxext.feed.project_options`:
+    the folder above conf.py holding ``conf/kbgen.yaml`` whose ``docs_dir`` is the source folder)."""
     if not hasattr(app, "_kbgen_project"):
-        app._kbgen_project = find_project(Path(app.srcdir))  # type: ignore[attr-defined]
+        from kbgen.sphinxext.feed import project_options
+
+        app._kbgen_project = project_options(Path(app.confdir), Path(app.srcdir))  # type: ignore[attr-defined]
     project: Options | None = app._kbgen_project  # type: ignore[attr-defined]
     return project
 
