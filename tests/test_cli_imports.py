@@ -37,7 +37,9 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 
 @pytest.mark.parametrize("argv", [["--help"], ["build", "--help"], ["sync", "--help"], ["plan", "--help"],
                                   ["plan", "import", "--help"], ["record", "--help"], ["session", "--help"],
-                                  ["db", "--help"], ["report", "--help"], ["finding", "add", "--help"]])
+                                  ["db", "--help"], ["report", "--help"], ["finding", "add", "--help"],
+                                  ["vocab", "--help"], ["changes", "--help"], ["plan", "draft", "--help"],
+                                  ["db", "copy", "--help"]])
 def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     code = f"""
 from kbgen.cli import app
