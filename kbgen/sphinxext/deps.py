@@ -190,7 +190,7 @@ def _exports(env: BuildEnvironment, docnames: set[str]) -> tuple[dict[str, dict[
     for name, (doc, labelid) in std.anonlabels.items():
         if doc in out and f"label:{name}" not in out[doc]:
             out[doc][f"label:{name}"] = _digest(labelid)
-    data: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
+    data: dict[str, list[tuple[str, str]]] = {}  # page → (need ID, digest of all its fields)
     for need_id, need in _needs(env):
         doc = need.get("docname")
         if doc not in out:
@@ -199,7 +199,9 @@ def _exports(env: BuildEnvironment, docnames: set[str]) -> tuple[dict[str, dict[
         key = need_id.lower()
         out[doc][f"need:{key}"] = _digest(need.get("type"), need.get("title"), need.get("status"), targets)
         links[doc][key] = frozenset(target.lower() for _, target in targets)
-        data.setdefault(doc, []).append((need_id, sorted((k, repr(v)) for k, v in need.items())))
+        # one short digest per need as it goes: a full build digests every need of the site, and
+        # holding all their fields' text at once would raise the build's peak memory
+        data.setdefault(doc, []).append((need_id, _digest(sorted((k, repr(v)) for k, v in need.items()))))
     for doc, items in data.items():  # every field, as needs.json holds them (no page shows this key)
         out[doc][NEEDS_DATA] = _digest(sorted(items))
     return out, links
