@@ -4,13 +4,18 @@ sphinx-build runs in a child process (the same Python) so a build gets a
 fresh interpreter — sphinx-needs keeps module-level state — and parallel
 jobs work as documented.
 
-Incremental builds are plain Sphinx incremental builds: Sphinx re-reads and
-re-writes only the sources that changed. That is correct for kbgen pages
-because a page shows nothing it does not say in its own source: need
-references carry their text (:func:`kbgen.render.myst.need_link`) and every
-page ends in a digest of what Sphinx resolves on it from other pages
-(incoming links, link targets, label targets — :mod:`kbgen.render.deps`), so
-``kbgen sync`` rewrites exactly the pages whose HTML must change. When
+Incremental builds are Sphinx incremental builds: Sphinx re-reads only the
+sources that changed. For kbgen's pages that is enough, because a page shows
+nothing it does not say in its own source: need references carry their text
+(:func:`kbgen.render.myst.need_link`) and every page ends in a digest of what
+Sphinx resolves on it from other pages (incoming links, link targets, label
+targets — :mod:`kbgen.render.deps`), so ``kbgen sync`` rewrites exactly the
+pages whose HTML must change. Hand-written pages and domain narratives carry no
+such digest: the extension writes again the pages that show what they changed
+(:mod:`kbgen.sphinxext.deps`), in ``kbgen build`` and in a plain
+``sphinx-build`` alike, which shares this build's environment
+(:mod:`kbgen.sphinxext.project`). The build record also notes the environment
+and ``.buildinfo`` it left, so a site another tool rebuilt is noticed. When
 nothing changed, Sphinx is not started at all. What "changed" means is a fingerprint
 of every input (hand-written and generated pages, domain documents,
 configuration, kbgen's code and the Sphinx packages' versions) stored next to the doctrees after
