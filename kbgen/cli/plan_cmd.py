@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.cli.tables import text_row
-from kbgen.db.engine import open_engine, resolve_url
-from kbgen.db.load import load_snapshot
-from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_present
-from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
-from kbgen.model import Snapshot
-from kbgen.outcomes import expected_vs_actual
-from kbgen.plan import Plan, PlanWarning, parse_plan, parse_plan_file
 from kbgen.wording import count
+
+if TYPE_CHECKING:  # the command line imports what a command needs when it runs (kbgen.cli.common)
+    from sqlalchemy import Engine
+
+    from kbgen.model import Snapshot
+    from kbgen.plan import Plan, PlanWarning
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
@@ -55,6 +51,8 @@ def _session_number(value: str | None) -> int | None:
 
 def _parse_all(paths: list[Path], keep_going: bool,
                session: str | None = None) -> tuple[list[tuple[Path, Plan]], int]:
+    from kbgen.plan import parse_plan_file
+
     number = _session_number(session)
     files = plan_files(paths)
     if number is not None and len(files) != 1:
@@ -126,6 +124,10 @@ def plan_import(
     A planned file without an ID (a dash in the File ID column) is looked up by package root and
     path; a plan is imported even when the database does not have such a file yet (a warning says so).
     """
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+    from kbgen.db.plans import import_plan
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -165,6 +167,9 @@ def _display_path(path: Path, base: Path) -> str:
 
 
 def _open_for_read() -> Engine:
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_research_schema
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -175,6 +180,11 @@ def _open_for_read() -> Engine:
 @plan_app.command("list")
 def plan_list() -> None:
     """List the imported plans."""
+    from rich.table import Table
+
+    from kbgen.db.migrate import kb_tables_present
+    from kbgen.db.plans import stored_plans
+
     engine = _open_for_read()
     plans = stored_plans(engine) if kb_tables_present(engine) else []
     # Identifiers and figures keep their width at 80 columns (a pipe's); the title wraps, the path folds.
@@ -198,6 +208,15 @@ def plan_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored plan as JSON.")] = False,
 ) -> None:
     """Show one imported plan: clusters, planned files, questions with their answers, expected versus actual."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.load import load_snapshot
+    from kbgen.db.migrate import check_research_schema, kb_tables_present
+    from kbgen.db.plans import stored_plan
+    from kbgen.outcomes import expected_vs_actual
+
     number_text = session[1:] if session[:1] in "Rr" else session
     if not number_text.isdigit():
         raise UsageError(f"not a session: {session!r} (expected R95 or 95)")
@@ -296,6 +315,7 @@ def plan_draft(
     docs/reference/plans.md ("Drafting a plan").
     """
     from kbgen.draft import DraftRequest, draft_plan, write_plan
+    from kbgen.plan import parse_plan
     from kbgen.report import load
 
     options = STATE.options(required=STATE.db is None)
