@@ -240,7 +240,8 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
                     page.goto(site_url + "search.html?q=" + quote(query))
                     first_link = page.locator(".pagefind-ui__result .pagefind-ui__result-link").first
                     first_link.wait_for()
-                    assert expected in (first_link.get_attribute("href") or ""), (query, first_link.get_attribute("href"))
+                    href = first_link.get_attribute("href") or ""
+                    assert expected in href, (query, href)
 
             # 7. without the Pagefind bundle the search page falls back to Sphinx's index
             plain = browser.new_page(viewport={"width": 1366, "height": 900})
