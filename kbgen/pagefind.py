@@ -247,6 +247,11 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
         if record is not None and record[2] == digest:
             record[0], record[1] = st.st_size, st.st_mtime_ns  # rewritten with the same content
             continue
+        if root and not _has_content_root(out_dir / rel):
+            # Pagefind indexes no page without the content element (the search page itself): noted, never
+            # staged, else a delta of such pages alone stops Pagefind ("not able to build an index").
+            main[rel] = [st.st_size, st.st_mtime_ns, digest, None]
+            continue
         changed[rel] = digest
     gone = sorted(rel for rel in main if rel not in pages)
     total = sum(st.st_size for st in pages.values()) or 1

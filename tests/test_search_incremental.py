@@ -175,6 +175,18 @@ def test_fold_rebuilds_the_main_bundle_without_the_delta(delta_project: Options)
     assert build_site(options).mode == "up to date"
 
 
+def test_a_change_to_pages_pagefind_does_not_index_needs_no_delta(delta_project: Options) -> None:
+    """The search page has no content element: a change to it alone (a new kbgen.js digest in its
+    script tag) must not hand Pagefind an empty delta, which it refuses ("not able to build an index")."""
+    options, site = delta_project, delta_project.build_path
+    search_page = site / "search.html"
+    search_page.write_text(search_page.read_text(encoding="utf-8") + "<!-- changed -->\n", encoding="utf-8")
+    update = pagefind.update_index(site, doctrees_path(options))
+    assert update.mode in ("unchanged", "delta") and update.indexed == 0
+    assert not pagefind.has_delta(site)
+    assert pagefind.update_index(site, doctrees_path(options)).mode == "unchanged"
+
+
 # -- in the browser --------------------------------------------------------------------------
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -128,6 +128,13 @@
     return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
   }
 
+  // Pagefind indexes "src/telemetry.ts" or "memory_size(4" as one joined word and as its parts, so a
+  // query for a part with its punctuation ("telemetry.ts", "memory_size") matched nothing: a query
+  // word is split where punctuation joins letters or digits, and its parts are looked up together.
+  function splitIdentifiers(term) {
+    return term.replace(/([\p{L}\p{N}])[._\/\\:()\[\]<>]+(?=[\p{L}\p{N}])/gu, "$1 ");
+  }
+
   function landOnNeed(result) {
     var subs = Array.isArray(result.sub_results) ? result.sub_results : [];
     var words = (result.content || "").split(/\s+/);
@@ -175,6 +182,7 @@
           autofocus: true,
           excerptLength: 40,
           processResult: landOnNeed,
+          processTerm: splitIdentifiers,
           translations: { placeholder: "Search findings, files, questions, labels…" }
         });
         var query = new URLSearchParams(window.location.search).get("q");
