@@ -113,6 +113,7 @@ def db_copy(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from kbgen.db.copy import CopyVerificationError, copy_database
+    from kbgen.wording import count
 
     try:
         if STATE.quiet or as_json or not err_console.is_terminal:
@@ -139,8 +140,8 @@ def db_copy(
         return
     if not STATE.quiet:
         _print_copy(report)
-    say(f"copied {len(report.tables)} tables, {report.rows:,} rows in {report.seconds:.1f} s; every table's "
-        "rows and checksum match")
+    say(f"copied {count(len(report.tables), 'table')}, {count(report.rows, 'row')} in {report.seconds:.1f} s; "
+        "every table's rows and checksum match")
 
 
 @db_app.command("checksum")

@@ -96,9 +96,11 @@ def plan_parse(
 def _print_plan_line(path: Path, plan: Plan) -> None:
     without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
     results = ", a Results section" if plan.results is not None else ""
+    todo = len(plan.placeholder_questions)  # template slots: noted, not counted as warnings
+    slots = f" ({todo:,} still {'a placeholder' if todo == 1 else 'placeholders'})" if todo else ""
     say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
         f"{count(len(plan.files), 'file')}{without}, {plan.loc_total:,} LOC, "
-        f"{count(len(plan.questions), 'question')}{results}, {count(len(plan.problems), 'warning')}")
+        f"{count(len(plan.questions), 'question')}{slots}{results}, {count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -141,11 +143,20 @@ def plan_import(
                 f"{count(result.questions, 'question')}; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
+            _warn_placeholders(path, plan)
     finally:
         engine.dispose()
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
 
+
+
+def _warn_placeholders(path: Path | str, plan: Plan) -> None:
+    """One warning (not failing) when imported questions are still the draft's placeholders."""
+    from kbgen.plan.questions import placeholder_summary
+
+    if plan.placeholder_questions:
+        warn(f"{path}: {placeholder_summary([q.line for q in plan.placeholder_questions])}")
 
 
 def _display_path(path: Path, base: Path) -> str:
@@ -176,7 +187,14 @@ def plan_list() -> None:
 
     engine = _open_for_read()
     plans = stored_plans(engine) if kb_tables_present(engine) else []
-    table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
+    # Identifiers and figures keep their width at 80 columns (a pipe's); the title wraps, the path folds.
+    table = Table()
+    table.add_column("Session", no_wrap=True)
+    table.add_column("Title")
+    table.add_column("Files", justify="right", no_wrap=True)
+    table.add_column("Questions", justify="right", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    table.add_column("Imported", no_wrap=True)
     for p in plans:
         text_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
@@ -238,6 +256,7 @@ def plan_show(
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
+    qtable.columns[0].no_wrap = True  # an ID, never cut; the question's text wraps
     for q in questions:
         text_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
                        q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
@@ -323,8 +342,8 @@ def plan_draft(
     sel = draft.selection
     tiers = ", ".join(f"{n} {t}" for t, n in Counter(g.tier for g in sel.picks).most_common())
     shown = _display_path(path, Path.cwd())
-    say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
-        f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
+    say(f"wrote {shown}: R{draft.session}, {count(len(sel.picks), 'file')} (~{sel.loc:,} LOC) in "
+        f"{count(len(draft.clusters), 'cluster')}; {tiers}")
     say(f"next: replace the 'TODO (researcher)' lines, then "
         f"'kbgen session start R{draft.session} --plan {shown}'")
 

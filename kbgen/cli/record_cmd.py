@@ -64,6 +64,7 @@ def session_start(
 ) -> None:
     """Create the session row (or reuse it) and write its worksheet, prefilled from the plan."""
     from kbgen.record.start import default_worksheet, start_session
+    from kbgen.wording import count
     from kbgen.worksheet import parse_session
 
     number = parse_session(session)
@@ -75,9 +76,13 @@ def session_start(
                                force=force)
     finally:
         engine.dispose()
+    if result.plan is not None and result.plan.placeholder_questions:  # imported, but said: they are not questions
+        from kbgen.plan.questions import placeholder_summary
+
+        warn(f"{plan}: {placeholder_summary([q.line for q in result.plan.placeholder_questions])}")
     say(f"R{number}: session {result.session_action} (id {result.session_id})"
         + (f"; plan {result.plan_action}" if result.plan_action else "; no plan"))
-    say(f"wrote {_shown(target)}: {result.reads} planned files, {result.questions} questions "
+    say(f"wrote {_shown(target)}: {count(result.reads, 'planned file')}, {count(result.questions, 'question')} "
         f"(record it with: kbgen record {_shown(target)})")
 
 

@@ -99,8 +99,8 @@ def stats() -> None:
 
     console.print(overall)
     ex = figs.excluded
-    if ex:  # once, apart: no figure below counts them
+    if ex:  # once, apart: no figure of the command counts them, the Overall table's included
         console.print(f"{analysis.excluded_headline(ex)} ({analysis.excluded_note(ex)}). "
-                      f"{analysis.excluded_sentence(ex, 'below')}.\n", markup=False, highlight=False)
+                      f"{analysis.excluded_sentence(ex, 'here')}.\n", markup=False, highlight=False)
     for t in (depth, domains, findings, gaps):
         console.print(t)

@@ -46,19 +46,19 @@ def _spellings(use: CategoryUse, limit: int = 4) -> str:
     return ", ".join(shown) + (f", … {more} more" if more > 0 else "")
 
 
-def _n(count: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("s") else "s")
-    return f"{count:,} {noun if count == 1 else plural}"
+def _n(n: int, noun: str, plural: str | None = None) -> str:
+    from kbgen.wording import count
+
+    return count(n, noun, plural or (noun + "es" if noun.endswith("s") else None))
 
 
 def _summary(s: Suggestions) -> str:
+    counted = (f"{_n(s.findings, 'finding')}, {_n(s.spellings, 'spelling')}, "
+               f"{_n(len(s.uses), 'category', 'categories')} after case and separators")
     if not s.merges:
-        return (f"{s.findings:,} findings, {s.spellings:,} spellings, {len(s.uses):,} categories "
-                "after case and separators: no merge to propose.")
-    return (f"{s.findings:,} findings, {s.spellings:,} spellings, {len(s.uses):,} categories after case and "
-            f"separators; {_n(len(s.merges), 'proposed merge')} {'regroups' if len(s.merges) == 1 else 'regroup'} "
-            f"{_n(s.affected, 'finding')} into "
-            f"{s.categories_after:,} categories.")
+        return f"{counted}: no merge to propose."
+    return (f"{counted}; {_n(len(s.merges), 'proposed merge')} {'regroups' if len(s.merges) == 1 else 'regroup'} "
+            f"{_n(s.affected, 'finding')} into {_n(s.categories_after, 'category', 'categories')}.")
 
 
 def _merge_table(merges: list[Merge], title: str) -> Table:
@@ -285,4 +285,4 @@ def vocab_list(
     if unlisted:
         shown = ", ".join(f"{u.key} ({u.findings:,})" for u in unlisted[:15])
         more = f", … {len(unlisted) - 15:,} more" if len(unlisted) > 15 else ""
-        say(f"{len(unlisted):,} categories in use outside the list, most used first: {shown}{more}")
+        say(f"{_n(len(unlisted), 'category', 'categories')} in use outside the list, most used first: {shown}{more}")
