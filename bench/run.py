@@ -8,11 +8,16 @@ Run on demand (not part of the test suite), from the repository root::
 
 It generates a synthetic research database (``bench.synthetic``), imports its
 plans, then times each step in a child process (``os.wait4`` gives that
-child's own peak RSS): full sync, no-op sync, full build, one new session
-(9 reads, 60 findings), sync + incremental build after it, and a clean build
-of the same pages turned into plain MyST (no sphinx-needs) as the baseline.
-With PostgreSQL binaries available it repeats the syncs on a throwaway server.
-Results: one table on stdout (and ``--json`` for machine use).
+child's peak RSS and the CPU time of it and the processes it waited for):
+full sync, no-op sync, full build, then the ``kbgen build`` command (sync,
+Sphinx, search index) with nothing changed, after one new session (9 reads,
+60 findings) and after a second one, after a blank line and after a paragraph appended to the
+landing page (docs/index.md), and after a sentence added to a domain
+document's narrative; ``kbgen --help`` and ``kbgen report``; and a clean
+build of the same pages turned into plain MyST (no sphinx-needs) as the
+baseline. With PostgreSQL binaries available it repeats the syncs on a
+throwaway server. Results: one table on stdout (and ``--json`` for machine
+use). CPU time next to wall time tells a busy machine from a slow step.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ class Step:
     seconds: float
     rss_mb: float
     detail: str = ""
+    #: User + system CPU seconds of the step's process and the processes it waited for.
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -73,8 +80,14 @@ class Results:
 
 # --------------------------------------------------------------------------- child processes
 
+#: CPU seconds of the last :func:`run_child` (user + system, the child and what it waited for).
+LAST_CPU = [0.0]
+
+
 def run_child(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, float, str, str]:
-    """Run ``cmd``; return (seconds, peak RSS of the child tree's largest process in MB, stdout, stderr)."""
+    """Run ``cmd``; return (seconds, peak RSS of the child tree's largest process in MB, stdout, stderr).
+
+    Its CPU time goes to :data:`LAST_CPU`."""
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -82,6 +95,7 @@ def run_child(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, float,
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        LAST_CPU[0] = usage.ru_utime + usage.ru_stime
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -106,7 +120,7 @@ def timed_sync(project: Path, name: str) -> tuple[Step, dict[str, Any]]:
     seconds, rss, stdout, _ = run_child([sys.executable, __file__, "--child-sync", str(project)])
     data = json.loads(stdout.strip().splitlines()[-1])
     detail = f"{data['written']:,} written, {data['unchanged']:,} unchanged, {data['removed']:,} removed"
-    return Step(name, seconds, rss, detail), data
+    return Step(name, seconds, rss, detail, LAST_CPU[0]), data
 
 
 def child_build(project: Path, clean: bool, jobs: str) -> None:
@@ -123,7 +137,8 @@ def timed_build(options: Options, name: str, *, clean: bool, jobs: str) -> Step:
     cmd = [sys.executable, __file__, "--child-build", str(options.project_dir), "--jobs", jobs]
     seconds, rss, stdout, _ = run_child(cmd + (["--clean"] if clean else []))
     data = json.loads(stdout.strip().splitlines()[-1])
-    return Step(name, seconds, rss, f"{data['warnings']} warnings, {data['mode']}, search: {data['search']}")
+    return Step(name, seconds, rss, f"{data['warnings']} warnings, {data['mode']}, search: {data['search']}",
+                LAST_CPU[0])
 
 
 def timed_sphinx(options: Options, name: str, *, jobs: str) -> Step:
@@ -131,7 +146,43 @@ def timed_sphinx(options: Options, name: str, *, jobs: str) -> Step:
     cmd = [sys.executable, "-m", "sphinx", *sphinx_command(options, clean=True, jobs=jobs)[3:]]
     seconds, rss, _, stderr = run_child(cmd, cwd=options.project_dir)
     warnings = sum(1 for line in stderr.splitlines() if "WARNING" in line)
-    return Step(name, seconds, rss, f"{warnings} warnings")
+    return Step(name, seconds, rss, f"{warnings} warnings", LAST_CPU[0])
+
+
+KBGEN = [sys.executable, "-m", "kbgen"]
+_BUILT = re.compile(r"built [\d,]+ pages \(([^)]*)\) in ")
+
+
+def timed_kbgen_build(options: Options, name: str) -> Step:
+    """The ``kbgen build`` command as a user runs it: sync, Sphinx, search index."""
+    seconds, rss, stdout, stderr = run_child([*KBGEN, "--project", str(options.project_dir), "build"])
+    text = stdout + stderr
+    sync = re.search(r"sync: ([\d,]+ written)", text)
+    built = _BUILT.search(text)
+    notes = [line.strip() for line in text.splitlines() if line.strip().startswith("kbgen: ")]
+    detail = f"sync {sync.group(1) if sync else '?'}; {built.group(1) if built else '?'}"
+    detail += "".join(f"; {note}" for note in notes)
+    return Step(name, seconds, rss, detail, LAST_CPU[0])
+
+
+def timed_command(name: str, args: list[str], *, repeat: int = 1) -> Step:
+    """A kbgen command, the fastest of ``repeat`` runs (start-up time is what is measured)."""
+    runs = []
+    for _ in range(repeat):
+        seconds, rss, _, _ = run_child([*KBGEN, *args])
+        runs.append((seconds, rss, LAST_CPU[0]))
+    seconds, rss, cpu = min(runs)
+    return Step(name, seconds, rss, f"fastest of {repeat}" if repeat > 1 else "", cpu)
+
+
+def edit_narrative(options: Options) -> Path:
+    """Add a sentence to the human summary (section 1) of the first domain document."""
+    document = sorted(options.domains_path.rglob("analysis.md"))[0]
+    lines = document.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("## 1"))
+    lines.insert(at + 1, "\nA sentence added by hand to the narrative.\n")
+    document.write_text("".join(lines), encoding="utf-8")
+    return document
 
 
 # --------------------------------------------------------------------------- setup
@@ -258,9 +309,9 @@ def site_figures(out: Path) -> dict[str, Any]:
 def print_table(res: Results) -> None:
     print(f"\nkbgen benchmark, scale x{res.scale:g}")
     width = max(len(s.name) for s in res.steps)
-    print(f"{'step':<{width}}  {'seconds':>8}  {'peak RSS MB':>11}  detail")
+    print(f"{'step':<{width}}  {'seconds':>8}  {'CPU s':>8}  {'peak RSS MB':>11}  detail")
     for s in res.steps:
-        print(f"{s.name:<{width}}  {s.seconds:>8.2f}  {s.rss_mb:>11.0f}  {s.detail}")
+        print(f"{s.name:<{width}}  {s.seconds:>8.2f}  {s.cpu_s:>8.2f}  {s.rss_mb:>11.0f}  {s.detail}")
     for k, v in res.figures.items():
         print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
 
@@ -274,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", default=DEFAULT_JOBS, help=f"sphinx-build -j (kbgen build's default: {DEFAULT_JOBS})")
     parser.add_argument("--skip-build", action="store_true", help="syncs only")
     parser.add_argument("--skip-pg", action="store_true", help="no PostgreSQL run")
+    parser.add_argument("--skip-baseline", action="store_true", help="no plain-MyST baseline build")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--child-sync", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-build", type=Path, default=None, help=argparse.SUPPRESS)
@@ -290,13 +342,15 @@ def main(argv: list[str] | None = None) -> int:
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    res.figures["load average at the start (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     options = make_project(work / "sqlite", None, args.scale, args.seed)
     res.figures["generate_s"] = time.perf_counter() - started
     print(f"generated in {res.figures['generate_s']:.1f} s", file=sys.stderr)
 
     def record(step: Step) -> Step:
         res.steps.append(step)
-        print(f"  {step.name}: {step.seconds:.2f} s, {step.rss_mb:.0f} MB  {step.detail}", file=sys.stderr)
+        print(f"  {step.name}: {step.seconds:.2f} s (CPU {step.cpu_s:.2f} s), {step.rss_mb:.0f} MB  {step.detail}",
+              file=sys.stderr, flush=True)
         return step
 
     full_sync, data = timed_sync(options.project_dir, "full sync (SQLite)")
@@ -308,16 +362,41 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_build:
         full_build = record(timed_build(options, "full build (clean)", clean=True, jobs=args.jobs))
         res.figures.update(site_figures(options.build_path))
+        full = full_build.seconds
+        nothing = record(timed_kbgen_build(options, "kbgen build, nothing changed"))
+        res.figures["kbgen build, nothing changed (s)"] = nothing.seconds
     sid = add_session(options)
-    inc_sync, data = timed_sync(options.project_dir, f"sync after new session S{sid}")
-    record(inc_sync)
-    if not args.skip_build:
-        inc_build = record(timed_build(options, "incremental build", clean=False, jobs=args.jobs))
-        res.figures["incremental sync+build / full build"] = (inc_sync.seconds + inc_build.seconds) / full_build.seconds
+    if args.skip_build:
+        record(timed_sync(options.project_dir, f"sync after new session S{sid}")[0])
+    else:
+        session = record(timed_kbgen_build(options, f"kbgen build after new session S{sid}"))
+        res.figures["new session: kbgen build / full build"] = session.seconds / full
+        # The first session of a new hundred adds a group to the navigation every session page
+        # shows; the next one changes the navigation of its neighbour only. Both are measured.
+        sid = add_session(options)
+        again = record(timed_kbgen_build(options, f"kbgen build after another new session S{sid}"))
+        res.figures["another new session: kbgen build / full build"] = again.seconds / full
+        index = options.docs_path / "index.md"
+        index.write_text(index.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        blank = record(timed_kbgen_build(options, "kbgen build after a blank line in docs/index.md"))
+        res.figures["blank line in index.md: kbgen build / full build"] = blank.seconds / full
+        index.write_text(index.read_text(encoding="utf-8") + "\nA paragraph added by hand.\n", encoding="utf-8")
+        para = record(timed_kbgen_build(options, "kbgen build after a paragraph in docs/index.md"))
+        res.figures["paragraph in index.md: kbgen build / full build"] = para.seconds / full
+        edited = edit_narrative(options)
+        narrative = record(timed_kbgen_build(options, f"kbgen build after a narrative edit ({edited.parent.name})"))
+        res.figures["narrative edit: kbgen build / full build"] = narrative.seconds / full
+    record(timed_command("kbgen --help", ["--help"], repeat=5))
+    with tempfile.TemporaryDirectory() as tmp:
+        record(timed_command("kbgen report", ["--project", str(options.project_dir), "report", "-o",
+                                              str(Path(tmp) / "MASTER-INDEX.md")], repeat=3))
+    if not args.skip_build and not args.skip_baseline:
         base = make_baseline(options, work / "baseline")
         plain = record(timed_sphinx(base, "plain-MyST baseline (clean sphinx-build)", jobs=args.jobs))
         res.figures["baseline_pages"] = site_figures(base.build_path)["pages"]
         res.figures["full build / baseline"] = full_build.seconds / plain.seconds
+        res.figures["full build CPU / baseline CPU"] = full_build.cpu_s / plain.cpu_s
+    res.figures["load average at the end (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
     if not args.skip_pg:
         sys.path.insert(0, str(REPO))

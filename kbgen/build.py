@@ -4,13 +4,18 @@ sphinx-build runs in a child process (the same Python) so a build gets a
 fresh interpreter — sphinx-needs keeps module-level state — and parallel
 jobs work as documented.
 
-Incremental builds are plain Sphinx incremental builds: Sphinx re-reads and
-re-writes only the sources that changed. That is correct for kbgen pages
-because a page shows nothing it does not say in its own source: need
-references carry their text (:func:`kbgen.render.myst.need_link`) and every
-page ends in a digest of what Sphinx resolves on it from other pages
-(incoming links, link targets, label targets — :mod:`kbgen.render.deps`), so
-``kbgen sync`` rewrites exactly the pages whose HTML must change. When
+Incremental builds are Sphinx incremental builds: Sphinx re-reads only the
+sources that changed. For kbgen's pages that is enough, because a page shows
+nothing it does not say in its own source: need references carry their text
+(:func:`kbgen.render.myst.need_link`) and every page ends in a digest of what
+Sphinx resolves on it from other pages (incoming links, link targets, label
+targets — :mod:`kbgen.render.deps`), so ``kbgen sync`` rewrites exactly the
+pages whose HTML must change. Hand-written pages and domain narratives carry no
+such digest: the extension writes again the pages that show what they changed
+(:mod:`kbgen.sphinxext.deps`), in ``kbgen build`` and in a plain
+``sphinx-build`` alike, which shares this build's environment
+(:mod:`kbgen.sphinxext.project`). The build record also notes the environment
+and ``.buildinfo`` it left, so a site another tool rebuilt is noticed. When
 nothing changed, Sphinx is not started at all. What "changed" means is a fingerprint
 of every input (hand-written and generated pages, domain documents,
 configuration, kbgen's code and the Sphinx packages' versions) stored next to the doctrees after
@@ -20,9 +25,10 @@ refuse a stale site.
 Search: Sphinx's own index is one ``searchindex.js`` that every search
 downloads whole and that grows with the site. When the Pagefind binary (the
 ``pagefind_bin`` wheel) runs here, the built site is also indexed into
-Pagefind's chunked index (``pagefind/``), which the site's search page uses
-instead; without it the site keeps Sphinx's search (see
-``bench/README-theme.md`` for the measurements behind this).
+Pagefind's chunked index, which the site's search page uses instead; without
+it the site keeps Sphinx's search (see ``bench/README-theme.md`` for the
+measurements behind this). Pagefind re-indexes only the pages whose content
+changed (:mod:`kbgen.pagefind`).
 """
 
 from __future__ import annotations
@@ -37,35 +43,35 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import IO, Literal
 
-from kbgen import __version__
+from kbgen import __version__, pagefind
 from kbgen.config import CONFIG_RELPATH, Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
 from kbgen.fingerprint import code_fingerprint
+from kbgen.pagefind import (  # noqa: F401  (re-exported: the build's public names)
+    PAGEFIND_ROOT,
+    PAGEFIND_SUBDIR,
+    IndexUpdate,
+    index_with_pagefind,
+    pagefind_available,
+    pagefind_command,
+)
 from kbgen.sphinxext import SEARCH_INDEX_CONFIG
 from kbgen.wording import count
 
 #: Build record written next to the doctrees after every successful build.
 STAMP_NAME = "kbgen-build.json"
-#: Where Pagefind writes its bundle inside the site.
-PAGEFIND_SUBDIR = "pagefind"
-#: Page parts that are navigation, not content: Pagefind leaves them out of the index.
-PAGEFIND_EXCLUDE = (
-    ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
-    ".bd-search", ".prev-next-area", ".headerlink", ".needs_collapse", ".search-button-field",
-    ".sphinxsidebar", ".related", ".sidebar-drawer", ".toc-drawer", "nav",
-    ".no-search",  # need metadata rows (kbgen.sphinxext.searchable), skipped by Sphinx's index too
-)
 
 SearchMode = Literal["auto", "pagefind", "sphinx"]
 #: ``progress(phase, percent)``: phase is "reading", "writing" or "indexing".
 BuildProgress = Callable[[str, int], None]
 
+#: kbgen's Sphinx extension starts what it tells the user about a build with this.
+NOTE_PREFIX = "kbgen: "
 _PROGRESS_RE = re.compile(r"^(reading sources|writing output)\.\.\. \[\s*(\d+)%\]")
 
 
@@ -88,18 +94,32 @@ class BuildResult:
     search: str = "sphinx"
     pages: int = 0
     warning_lines: tuple[str, ...] = ()
+    #: What the Pagefind index update did (None: no Pagefind, or nothing built).
+    search_update: IndexUpdate | None = None
+    #: How many sources Sphinx read and how many pages it wrote (None: not counted, as in a
+    #: parallel build, which reports chunks).
+    read: int | None = None
+    written: int | None = None
+    #: What kbgen's Sphinx extension said about the pages it wrote again (:mod:`kbgen.sphinxext.deps`),
+    #: such as a navigation change that rewrote pages whose source did not change.
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """The one line ``kbgen build`` prints."""
-        return (f"built {count(self.pages, 'page')} ({self.mode}) in {self.seconds:.1f} s, "
-                f"{count(self.warnings, 'warning')}, "
-                f"search: {self.search} → {self.index}")
+        search = self.search
+        if self.search_update is not None and self.search_update.mode != "full":
+            search += f" ({count(self.search_update.delta_pages, 'page')} in the delta index)"
+        mode = self.mode
+        if mode == "incremental" and self.read is not None and self.written is not None:
+            mode += f": {self.read:,} read, {self.written:,} written"
+        return (f"built {count(self.pages, 'page')} ({mode}) in {self.seconds:.1f} s, "
+                f"{count(self.warnings, 'warning')}, search: {search} → {self.index}")
 
 
 # -- inputs and the build stamp ------------------------------------------------------------
 
 def doctrees_path(options: Options) -> Path:
-    return options.build_path.parent / ".doctrees"
+    return options.doctrees_path
 
 
 def stamp_path(options: Options) -> Path:
@@ -137,47 +157,74 @@ def _tool_versions() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tools_digest() -> hashlib._Hash:
-    """A digest started with kbgen's code fingerprint and the Sphinx packages' versions."""
+def tools_fingerprint() -> str:
+    """kbgen's code and assets (:mod:`kbgen.fingerprint`, the fingerprint the no-op sync uses too)
+    and the Sphinx packages' versions: when these change, every page is read again (a new kbgen
+    or Sphinx may read the same source differently)."""
     outer = hashlib.sha256(_tool_versions().encode())
     outer.update(code_fingerprint().encode())
-    return outer
+    return outer.hexdigest()
 
 
-def source_fingerprint(options: Options) -> str:
-    """A digest of every build input (content, not mtimes: checkouts and copies keep it stable).
+#: A build input's record: size, modification time (ns), SHA-256 of its content.
+InputTable = dict[str, list[object]]
 
-    Inputs are the project's sources, kbgen's code and assets (:mod:`kbgen.fingerprint`, the
-    same fingerprint the no-op sync uses) and the versions of the Sphinx packages, so upgrading
-    a tool also counts as a change.
+
+def scan_inputs(options: Options, known: InputTable | None = None, *, restore_mtimes: bool = False) -> InputTable:
+    """Every build input with its content digest; files whose size and time match ``known`` are not read.
+
+    ``restore_mtimes``: a file whose content is what ``known`` recorded but whose modification
+    time is not — a fresh checkout, a copy, a rewrite with the same bytes — gets the recorded
+    time back. Sphinx decides what to read again by modification times, so this keeps a build
+    on a fresh CI checkout (with the previous build restored from a cache) incremental.
     """
-    outer = _tools_digest()
-
-    def add(label: str, path: Path) -> None:
-        outer.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-
+    table: InputTable = {}
     for path in _input_files(options):
         inside = path.is_relative_to(options.project_dir)
-        add(path.relative_to(options.project_dir).as_posix() if inside else path.as_posix(), path)
-    return outer.hexdigest()
-
-
-def hand_fingerprint(options: Options) -> str:
-    """A digest of the inputs kbgen does not generate: hand-written pages, configuration, tools.
-
-    When only generated pages and domain documents changed, a plain incremental build is
-    exact (see the module docstring). A hand-written page may define or link needs that
-    generated pages show, so when one of these changed every page is rewritten (``-a``).
-    """
-    outer = _tools_digest()
-    generated = options.generated_path.resolve()
-    domains = options.domains_path.resolve()
-    for path in _input_files(options):
-        resolved = path.resolve()
-        if resolved.is_relative_to(generated) or resolved.is_relative_to(domains):
+        rel = path.relative_to(options.project_dir).as_posix() if inside else path.as_posix()
+        st = path.stat()
+        old = known.get(rel) if known else None
+        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+            table[rel] = old
             continue
-        outer.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        mtime = st.st_mtime_ns
+        if restore_mtimes and old is not None and old[2] == digest and isinstance(old[1], int) and old[1] < mtime:
+            os.utime(path, ns=(st.st_atime_ns, old[1]))
+            mtime = old[1]
+        table[rel] = [st.st_size, mtime, digest]
+    return table
+
+
+def _fingerprint(tools: str, inputs: InputTable) -> str:
+    outer = hashlib.sha256(tools.encode())
+    for rel in sorted(inputs):
+        outer.update(rel.encode("utf-8") + b"\0" + str(inputs[rel][2]).encode())
     return outer.hexdigest()
+
+
+def source_fingerprint(options: Options, known: InputTable | None = None) -> str:
+    """A digest of every build input (content, not times: checkouts and copies keep it stable).
+
+    Inputs are the project's sources and kbgen's extension and assets, plus the versions of
+    the Sphinx packages, so upgrading a tool also counts as a change. ``known`` (the inputs
+    recorded by the last build) spares reading the files whose size and time did not change.
+    """
+    return _fingerprint(tools_fingerprint(), scan_inputs(options, known))
+
+
+def _output_marks(options: Options) -> list[object]:
+    """Size and time of the files every Sphinx build that changed anything rewrites: the pickled
+    environment and the HTML builder's ``.buildinfo``. Another tool's build changes them."""
+    marks: list[object] = []
+    for path in (doctrees_path(options) / "environment.pickle", options.build_path / ".buildinfo"):
+        try:
+            st = path.stat()
+        except OSError:
+            marks.append(None)
+        else:
+            marks.append([st.st_size, st.st_mtime_ns])
+    return marks
 
 
 def read_stamp(options: Options) -> dict[str, object] | None:
@@ -188,17 +235,22 @@ def read_stamp(options: Options) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_stamp(options: Options, fingerprint: str, search: str, sphinx_index: bool, pages: int,
-                 warnings: int) -> None:
+def _write_stamp(options: Options, *, fingerprint: str, tools: str, inputs: InputTable, search: str,
+                 sphinx_index: bool, pages: int, warnings: int) -> None:
     path = stamp_path(options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"fingerprint": fingerprint, "hand": hand_fingerprint(options), "kbgen": __version__,
-              "search": search, "sphinx_index": sphinx_index, "pages": pages,
-              "warnings": warnings,
-              "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    record = {"fingerprint": fingerprint, "tools": tools, "kbgen": __version__, "search": search,
+              "sphinx_index": sphinx_index, "pages": pages, "warnings": warnings,
+              "outputs": _output_marks(options), "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "inputs": inputs}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(record, separators=(",", ":")) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def _known_inputs(stamp: dict[str, object] | None) -> InputTable | None:
+    inputs = stamp.get("inputs") if stamp else None
+    return inputs if isinstance(inputs, dict) else None
 
 
 def build_staleness(options: Options) -> str | None:
@@ -209,7 +261,10 @@ def build_staleness(options: Options) -> str | None:
     stamp = read_stamp(options)
     if stamp is None:
         return f"{options.build_path} was not built by 'kbgen build' (no build record; run 'kbgen build')"
-    if stamp.get("fingerprint") != source_fingerprint(options):
+    if stamp.get("outputs") != _output_marks(options):
+        return (f"{options.build_path} was rebuilt by another tool (such as sphinx-build) since the last "
+                "'kbgen build', which also updates the search index (run 'kbgen build')")
+    if stamp.get("fingerprint") != source_fingerprint(options, _known_inputs(stamp)):
         return "pages, domain documents or configuration changed since the last build (run 'kbgen build')"
     return None
 
@@ -226,14 +281,18 @@ SPHINX_SEARCH_CONFIG = SEARCH_INDEX_CONFIG
 
 def sphinx_command(options: Options, *, clean: bool = False, strict: bool = False,
                    jobs: str = DEFAULT_JOBS, builder: str = "html", write_all: bool = False,
-                   sphinx_search_index: bool = True) -> list[str]:
+                   sphinx_search_index: bool | None = None) -> list[str]:
     """The sphinx-build command line ``kbgen build`` runs (through :mod:`kbgen.sphinxext.main`).
 
-    ``sphinx_search_index=False`` for a site searched through Pagefind only (:mod:`kbgen.sphinxext.search`).
+    Everything that shapes the site comes from conf.py and conf/kbgen.yaml, which the extension
+    reads too, so a plain ``sphinx-build`` of the same folders builds the same site from the same
+    environment. The one exception: ``sphinx_search_index`` other than the project's ``search``
+    setting implies (``kbgen build --search``) is passed with ``-D``
+    (:mod:`kbgen.sphinxext.search`).
     """
     cmd = [sys.executable, "-m", "kbgen.sphinxext.main", "-b", builder, "-j", jobs, "--no-color"]
-    if not sphinx_search_index:
-        cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}=0"]
+    if sphinx_search_index is not None and sphinx_search_index != (options.search != "pagefind"):
+        cmd += ["-D", f"{SPHINX_SEARCH_CONFIG}={int(sphinx_search_index)}"]
     if clean:
         cmd.append("-E")
     if write_all:
@@ -244,77 +303,56 @@ def sphinx_command(options: Options, *, clean: bool = False, strict: bool = Fals
     return cmd
 
 
-def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> tuple[int, str]:
-    """Run sphinx-build, feeding its progress lines to ``progress``; return (exit code, stderr)."""
+@dataclass
+class SphinxRun:
+    """What one sphinx-build said: exit code, standard error, and from its standard output the
+    sources it read, the pages it wrote and what kbgen's extension noted."""
+
+    code: int = 0
+    stderr: str = ""
+    read: int = 0
+    written: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> SphinxRun:
+    """Run sphinx-build, feeding its progress lines to ``progress``."""
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
                                 encoding="utf-8", errors="replace")
         assert proc.stdout is not None
-        _follow(proc.stdout, progress)
-        code = proc.wait()
+        run = SphinxRun()
+        _follow(proc.stdout, progress, run)
+        run.code = proc.wait()
         err.seek(0)
-        return code, err.read()
+        run.stderr = err.read()
+        return run
 
 
-def _follow(stream: IO[str], progress: BuildProgress | None) -> None:
+def _follow(stream: IO[str], progress: BuildProgress | None, run: SphinxRun) -> None:
     for line in stream:
         match = _PROGRESS_RE.match(line)
-        if match and progress:
-            progress("reading" if match.group(1).startswith("reading") else "writing", int(match.group(2)))
+        if match:
+            reading = match.group(1).startswith("reading")
+            if reading:
+                run.read += 1
+            else:
+                run.written += 1
+            if progress:
+                progress("reading" if reading else "writing", int(match.group(2)))
+        elif line.startswith(NOTE_PREFIX):
+            run.notes.append(line.strip())
 
 
 def _count_pages(out_dir: Path) -> int:
     return sum(1 for p in out_dir.rglob("*.html") if not p.relative_to(out_dir).parts[0].startswith("_"))
 
 
-# -- Pagefind ------------------------------------------------------------------------------
+# -- search --------------------------------------------------------------------------------
 
-@cache
-def pagefind_available() -> bool:
-    """True when the Pagefind binary from the ``pagefind_bin`` wheel runs on this machine."""
-    try:
-        proc = subprocess.run([sys.executable, "-m", "pagefind_bin", "--version"], capture_output=True,
-                              text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and "pagefind" in proc.stdout.lower()
-
-
-#: pydata-sphinx-theme's page content. When the built pages have it, Pagefind indexes only that
-#: element: the same pages and words, faster (it skips the page chrome; bench/README.md).
-PAGEFIND_ROOT = "article.bd-article"
-
-
-def pagefind_command(out_dir: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "pagefind_bin", "--site", str(out_dir), "--output-subdir", PAGEFIND_SUBDIR,
-           "--exclude-selectors", ", ".join(PAGEFIND_EXCLUDE), "--force-language", "en", "--quiet"]
-    if _has_content_root(out_dir / "index.html"):
-        cmd += ["--root-selector", PAGEFIND_ROOT]
-    return cmd
-
-
-def _has_content_root(page: Path) -> bool:
-    try:
-        return 'class="bd-article' in page.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-
-
-def index_with_pagefind(out_dir: Path) -> None:
-    """Write (replace) the Pagefind bundle of a built site."""
-    bundle = out_dir / PAGEFIND_SUBDIR
-    if bundle.exists():
-        shutil.rmtree(bundle)
-    proc = subprocess.run(pagefind_command(out_dir), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise EnvironmentProblem(f"pagefind failed (exit {proc.returncode}): "
-                                 f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
-                                 hint="use --search sphinx to build without it")
-
-
-def resolve_search(search: SearchMode) -> str:
+def resolve_search(search: str) -> str:
     if search == "sphinx":
         return "sphinx"
     if pagefind_available():
@@ -328,64 +366,74 @@ def resolve_search(search: SearchMode) -> str:
 # -- the build -----------------------------------------------------------------------------
 
 def build_site(options: Options, *, clean: bool = False, strict: bool = False, jobs: str = DEFAULT_JOBS,
-               quiet: bool = True, search: SearchMode = "auto",
+               quiet: bool = True, search: SearchMode | None = None,
                progress: BuildProgress | None = None) -> BuildResult:
     """Build the HTML site from the docs folder (sync first: see ``kbgen build``).
 
-    Incremental unless ``clean``; skips Sphinx entirely when no input changed
-    since the last successful build (and the search index is in place).
+    Incremental unless ``clean``; skips Sphinx entirely when no input changed since the last
+    successful build, the site was not rebuilt by another tool since, and the search index is in
+    place. ``search`` overrides the project's ``search`` setting for this build.
     """
     if not (options.docs_path / "conf.py").exists():
         raise EnvironmentProblem(f"no Sphinx conf.py in {options.docs_path}", hint="run 'kbgen init' first")
     if jobs != "auto" and not (jobs.isdigit() and int(jobs) > 0):
         raise UsageError(f"--jobs must be a positive number or 'auto', not {jobs!r}")
     started = time.perf_counter()
-    engine = resolve_search(search)
+    wanted = search or options.search
+    engine = resolve_search(wanted)
     # Sphinx's own index serves the search page when Pagefind cannot (a site opened from disk:
     # file:// pages cannot fetch Pagefind's chunks). Asking for Pagefind explicitly drops it.
-    sphinx_index = search != "pagefind"
+    sphinx_index = wanted != "pagefind"
     doctrees = doctrees_path(options)
     if clean:
         shutil.rmtree(options.build_path, ignore_errors=True)
         shutil.rmtree(doctrees, ignore_errors=True)
-    fingerprint = source_fingerprint(options)
     stamp = read_stamp(options)
+    tools = tools_fingerprint()
     index = options.build_path / "index.html"
     has_cache = (doctrees / "environment.pickle").exists() and index.exists()
-    bundle_ok = engine == "sphinx" or (options.build_path / PAGEFIND_SUBDIR / "pagefind.js").exists()
-    clean_before = stamp is not None and stamp.get("warnings") == 0
+    inputs = scan_inputs(options, _known_inputs(stamp), restore_mtimes=has_cache)
+    fingerprint = _fingerprint(tools, inputs)
+    others = stamp is not None and stamp.get("outputs") != _output_marks(options)  # e.g. a plain sphinx-build
+    clean_before = stamp is not None and stamp.get("warnings") == 0 and not others
+    bundle_ok = engine == "sphinx" or pagefind.index_ready(options.build_path, doctrees)
     if has_cache and stamp and stamp.get("fingerprint") == fingerprint and stamp.get("search") == engine \
-            and stamp.get("sphinx_index") == sphinx_index and bundle_ok and (clean_before or not strict):
+            and stamp.get("sphinx_index") == sphinx_index and bundle_ok and not others \
+            and (clean_before or not strict):
+        update = None
+        if engine == "pagefind":  # a page rewritten by hand or by another tool is noticed here
+            update = pagefind.update_index(options.build_path, doctrees)
         pages = stamp.get("pages")
         return BuildResult(options.build_path, time.perf_counter() - started, 0, index, "up to date", engine,
-                           pages if isinstance(pages, int) else 0)
+                           pages if isinstance(pages, int) else 0, search_update=update)
 
     # Under --strict, warnings of pages that are not re-read would go unseen: re-read everything
-    # unless the last build is known to have been clean.
-    reread = clean or not has_cache or (strict and not clean_before)
+    # unless the last build is known to have been clean. A new kbgen or Sphinx reads everything anew.
+    reread = clean or not has_cache or (strict and not clean_before) or (stamp or {}).get("tools") != tools
     mode = "fresh" if reread else "incremental"
-    hand_changed = stamp is None or stamp.get("hand") != hand_fingerprint(options)
-    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, write_all=has_cache and hand_changed,
-                         sphinx_search_index=sphinx_index)
+    cmd = sphinx_command(options, clean=reread, strict=strict, jobs=jobs, sphinx_search_index=sphinx_index)
     stamp_path(options).unlink(missing_ok=True)  # a failed build must not look like a clean one
-    code, stderr = _run_sphinx(cmd, options.project_dir, progress)
+    run = _run_sphinx(cmd, options.project_dir, progress)
+    code, stderr = run.code, run.stderr
     warning_lines = tuple(line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line)
     if code != 0:
         detail = "\n".join(stderr.strip().splitlines()[-20:])
         raise BuildFailed(f"sphinx-build failed (exit {code}):\n{detail}")
     if not quiet and stderr.strip():
         sys.stderr.write(stderr)
-    bundle = options.build_path / PAGEFIND_SUBDIR
+    update = None
     if engine == "pagefind":
         if progress:
             progress("indexing", 0)
-        index_with_pagefind(options.build_path)
+        update = pagefind.update_index(options.build_path, doctrees, fold=clean)
         if progress:
             progress("indexing", 100)
-    elif bundle.exists():  # a previous build's index would now be stale: fall back to Sphinx's search
-        shutil.rmtree(bundle)
+    else:  # a previous build's index would now be stale: fall back to Sphinx's search
+        pagefind.clear(options.build_path, doctrees)
     pages = _count_pages(options.build_path)
-    _write_stamp(options, fingerprint, engine, sphinx_index, pages, len(warning_lines))
+    _write_stamp(options, fingerprint=fingerprint, tools=tools, inputs=inputs, search=engine,
+                 sphinx_index=sphinx_index, pages=pages, warnings=len(warning_lines))
+    counted = jobs == "1"  # a parallel build reports chunks of documents, not documents
     return BuildResult(options.build_path, time.perf_counter() - started, len(warning_lines), index, mode,
-                       engine, pages, warning_lines)
-
+                       engine, pages, warning_lines, update, read=run.read if counted else None,
+                       written=run.written if counted else None, notes=tuple(run.notes))

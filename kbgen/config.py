@@ -83,6 +83,10 @@ class Options:
     graph_max_nodes: int = 40
     hotspot_min_domains: int = 3
     report_gap_limit: int = 20
+    #: The site's search: auto (Pagefind's index, with Sphinx's for pages opened from disk),
+    #: pagefind (Pagefind's only) or sphinx (Sphinx's only). Read by ``kbgen build`` and by the
+    #: Sphinx extension, so a plain ``sphinx-build`` builds the same site.
+    search: str = "auto"
     #: Key Verdicts longer than this are cut at a word boundary in the File Registry (the
     #: file's page has the full text); 0 keeps every verdict whole.
     verdict_max_chars: int = 100
@@ -108,6 +112,12 @@ class Options:
         return self.project_dir / self.build_dir
 
     @property
+    def doctrees_path(self) -> Path:
+        """Sphinx's environment and doctrees: next to the site, not in it (never published), shared
+        by ``kbgen build`` and a plain ``sphinx-build`` (:mod:`kbgen.sphinxext.project`)."""
+        return self.build_path.parent / ".doctrees"
+
+    @property
     def plans_path(self) -> Path:
         return self.project_dir / self.plans_dir
 
@@ -131,7 +141,9 @@ class Options:
         return self if not url else replace(self, database=url)
 
 
-_STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir"}
+_STR_KEYS = {"title": "title", "database": "database", "generated_subdir": "generated_subdir", "search": "search"}
+#: The values of ``search``.
+SEARCH_MODES = ("auto", "pagefind", "sphinx")
 _PATH_KEYS = {"docs_dir": "docs_dir", "domains_root": "domains_root", "plans_dir": "plans_dir",
               "build_dir": "build_dir", "worksheets_dir": "worksheets_dir"}
 _INT_KEYS = {"graph_max_nodes", "hotspot_min_domains", "report_gap_limit", "verdict_max_chars",
@@ -189,6 +201,8 @@ def load_options(project_dir: Path | str | None = None, *, required: bool = True
         # kbgen deletes its own stale files there: it must be a plain folder inside docs_dir.
         raise ConfigError(f"generated_subdir must be a plain folder inside docs_dir, got {str(generated)!r}",
                           path=path)
+    if kwargs.get("search", "auto") not in SEARCH_MODES:
+        raise ConfigError(f"search must be one of {', '.join(SEARCH_MODES)}, got {kwargs['search']!r}", path=path)
     if kwargs.get("changes_sessions", 1) < 1:
         raise ConfigError(f"changes_sessions must be 1 or more, got {kwargs['changes_sessions']}", path=path)
     options = Options(**kwargs)

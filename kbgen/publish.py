@@ -11,6 +11,10 @@ in the build folder: "stale" means the pages, domain documents or
 configuration changed since the last ``kbgen build`` (its recorded
 fingerprint no longer matches), or the generated pages no longer match the
 database (a read-only ``sync --check``).
+
+A site whose Pagefind index has a delta bundle (:mod:`kbgen.pagefind`) is
+published with the delta folded into one main bundle: the published search
+ranks every page on one index and fetches no second bundle.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kbgen.build import build_staleness
+from kbgen import pagefind
+from kbgen.build import build_staleness, doctrees_path
 from kbgen.config import Options
 from kbgen.errors import EnvironmentProblem, KbgenError, UsageError
 
@@ -103,6 +108,8 @@ def publish_site(options: Options, *, remote: str = "origin", branch: str = "gh-
     if fetched.returncode != 0 and "couldn't find remote ref" not in fetched.stderr:
         raise EnvironmentProblem(f"cannot fetch {remote}: {fetched.stderr.strip()}")
     site = options.build_path.resolve()
+    if pagefind.has_delta(site) and pagefind.pagefind_available():
+        pagefind.update_index(site, doctrees_path(options), fold=True)
     cmd = [sys.executable, "-m", "ghp_import", "--no-jekyll", "--push", "--remote", remote, "--branch", branch,
            "--message", message or default_message(repo), str(site)]
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=_committer_env(repo))

@@ -14,16 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kbgen.config import Options
-from kbgen.db.engine import open_engine, resolve_url, sqlite_path
-from kbgen.db.load import load_snapshot
-from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+from kbgen.db.urls import resolve_url, sqlite_path
 from kbgen.domain_paths import domain_doc_paths as domain_doc_paths  # re-exported: callers import it from here
 from kbgen.domain_paths import portable_relpath as portable_relpath
 from kbgen.errors import DatabaseError, KbgenError, KbWarning
-from kbgen.labels import assign_labels
-from kbgen.model import Snapshot
 from kbgen.outputs import (
     LOCK_NAME,
     MANIFEST_NAME,
@@ -35,10 +32,10 @@ from kbgen.outputs import (
     write_if_changed,
     write_manifest,
 )
-from kbgen.render import graph_svg
-from kbgen.render.registries import domain_sections, domain_title
-from kbgen.render.site import render_site
 from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_fingerprint
+
+if TYPE_CHECKING:
+    from kbgen.model import Snapshot
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,6 +66,7 @@ class SyncReport:
 
 def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path]) -> dict[Path, str]:
     from kbgen.domain.update import GeneratedSections, render_document
+    from kbgen.render.registries import domain_sections, domain_title
 
     out: dict[Path, str] = {}
     for d in snap.domains:
@@ -113,6 +111,15 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         report.shortcut = True
         report.seconds = time.perf_counter() - started
         return report
+    # What a sync that renders needs (SQLAlchemy, Alembic, the renderers) is imported here, past
+    # the shortcut above: a sync or build with nothing to do answers without loading it.
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+    from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+    from kbgen.labels import assign_labels
+    from kbgen.render import graph_svg
+    from kbgen.render.site import render_site
+
     writes_db = not (check or dry_run or readonly)
     engine = open_engine(url, readonly=readonly)
     try:

@@ -3,7 +3,8 @@
 A full sync renders every page before it can tell that none changed (seconds
 at campaign scale). For a SQLite database the inputs can be fingerprinted
 cheaply: the database files' size and modification time (with its ``-wal``
-and ``-journal``), kbgen's code (:mod:`kbgen.fingerprint`), the options, the domain documents and
+and ``-journal``), kbgen's code (:mod:`kbgen.fingerprint`), the options, the generated blocks of
+the domain documents (their narrative is the team's: editing it changes nothing a sync writes) and
 every file the last sync wrote (so a deleted or hand-edited generated page
 is noticed). PostgreSQL has no such file, but hashes its tables itself in a
 fraction of a second: one ``md5`` over the row texts of each research and kbgen
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from kbgen.config import Options
-from kbgen.db.engine import sqlite_path
+from kbgen.db.urls import sqlite_path
 from kbgen.fingerprint import code_fingerprint
 from kbgen.outputs import read_manifest, write_if_changed
 
@@ -67,6 +69,31 @@ def _postgres_digest(url: str) -> str | None:
         engine.dispose()
 
 
+#: A line that claims to be a kbgen marker, well-formed or not (:mod:`kbgen.domain.sections`).
+_MARKER_LINE = re.compile(r"^ {0,3}<!--\s*kbgen:[^\n]*$", re.MULTILINE)
+
+
+def _domain_document(path: Path) -> str:
+    """What a sync reads of a domain document: its marker lines and the generated blocks between them.
+
+    The human text around the blocks is kept byte for byte whatever it says, and nothing kbgen
+    renders depends on it once every block is in place, so an edited narrative leaves the sync
+    nothing to do (Sphinx re-reads the document for the site). A marker line added, removed or
+    broken changes this digest, and the full sync that follows reports a broken one.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return _stat(path)
+    marks = list(_MARKER_LINE.finditer(text))
+    digest = hashlib.sha256(str(len(marks)).encode())
+    for begin, end in zip(marks[0::2], marks[1::2], strict=False):
+        digest.update(text[begin.start():end.end()].encode("utf-8") + b"\0")
+    if len(marks) % 2:
+        digest.update(marks[-1].group(0).encode("utf-8"))
+    return f"{path}:blocks:{digest.hexdigest()}"
+
+
 def input_fingerprint(options: Options, url: str) -> str | None:
     """A digest of everything a sync reads, or None when it cannot be computed cheaply."""
     parts = [code_fingerprint(), repr(options), url]
@@ -82,7 +109,7 @@ def input_fingerprint(options: Options, url: str) -> str | None:
     else:
         return None
     if options.domains_path.is_dir():
-        parts += [_stat(p) for p in sorted(options.domains_path.rglob("*.md"))]
+        parts += [_domain_document(p) for p in sorted(options.domains_path.rglob("*.md"))]
     root = options.generated_path
     manifest = read_manifest(root)
     parts.append(_stat(root / ".kbgen-manifest.json"))

@@ -18,6 +18,7 @@ import yaml
 
 from kbgen.vocab import Vocabulary, category_key
 from kbgen.vocab_merge import Suggestions
+from kbgen.wording import count
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def render_alias_file(s: Suggestions, source: str) -> str:
     """The YAML ``suggest -o`` writes: every proposal, its evidence as comments."""
     lines = [
         f"# Category merges proposed by kbgen vocab suggest for {source}",
-        f"# {s.findings:,} findings, {s.spellings:,} spellings, {len(s.uses):,} categories; accepting every "
-        f"merge below regroups {s.affected:,} findings into {s.categories_after:,} categories.",
+        f"# {count(s.findings, 'finding')}, {count(s.spellings, 'spelling')}, "
+        f"{count(len(s.uses), 'category', 'categories')}; accepting every merge below regroups "
+        f"{count(s.affected, 'finding')} into {count(s.categories_after, 'category', 'categories')}.",
         "# Delete the lines you do not accept (or change a target), then run: kbgen vocab apply FILE",
         "# The findings table is never rewritten: kbgen only groups these spellings under their target.",
         "aliases:" if s.merges else "aliases: {}",
@@ -64,7 +66,7 @@ def render_alias_file(s: Suggestions, source: str) -> str:
     for merge in s.merges:
         into = merge.into
         spelled = ", ".join(f"{sp.shown} {sp.findings}" for sp in into.spellings)
-        lines.append(f"  # {into.key}{' (canonical)' if into.canonical else ''}: {into.findings} findings "
+        lines.append(f"  # {into.key}{' (canonical)' if into.canonical else ''}: {count(into.findings, 'finding')} "
                      f"({spelled})")
         for m in merge.members:
             spelled = ", ".join(f"{sp.shown} {sp.findings}" for sp in m.use.spellings)
@@ -184,6 +186,10 @@ def read_alias_file(path: Path, configured: Vocabulary, stored: Mapping[str, str
     shown = "<stdin>" if str(path) == "-" else str(path)
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:  # worded as every other command words it, not as errno does
+        return AliasFile(errors=[Problem("no such file", shown)])
+    except IsADirectoryError:
+        return AliasFile(errors=[Problem("is a folder, not an alias file", shown)])
     except (OSError, UnicodeDecodeError) as exc:
         return AliasFile(errors=[Problem(f"cannot read: {exc}", shown)])
     return parse_alias_file(text, shown, configured, stored)

@@ -38,6 +38,7 @@ from typing import Any
 import Stemmer
 
 from kbgen.vocab import Vocabulary
+from kbgen.wording import count
 
 #: Words too general to tie a one-word category to a longer one (``data`` / ``fabricated-data``).
 GENERIC_WORDS: frozenset[str] = frozenset((
@@ -172,7 +173,8 @@ class Suggestions:
         return {m.use.key: merge.into.key for merge in self.merges for m in merge.members}
 
     def notes(self) -> dict[str, str]:
-        return {m.use.key: f"{m.reason} ({m.use.findings} findings)" for merge in self.merges for m in merge.members}
+        return {m.use.key: f"{m.reason} ({count(m.use.findings, 'finding')})"
+                for merge in self.merges for m in merge.members}
 
     def to_json(self) -> dict[str, Any]:
         def use(u: CategoryUse) -> dict[str, Any]:

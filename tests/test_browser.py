@@ -52,6 +52,8 @@ FILE_PAGE = "kb/files/FILE1012.html"
 #: query → a page among its first results: a question ID, a file path, a finding label, a finding ID.
 FINDABLE = {QUESTION: "kb/sessions/S3.html", "src/plugin/host.rs": "kb/files/FILE1012.html",
             "C1": "kb/domains/plugin-sandbox.html", FINDING: "kb/sessions/S3.html"}
+#: Part of a path or identifier, typed with its punctuation: the first hit is its file or finding.
+FIRST_HIT = {"telemetry.ts": "kb/files/FILE2009.html", "memory_size": "kb/sessions/S3.html#F31"}
 
 
 def find_chromium() -> str | None:
@@ -238,6 +240,12 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
                 for query, expected in FINDABLE.items():
                     page.goto(site_url + "search.html?q=" + quote(query))
                     page.locator(f".pagefind-ui__result-link[href*='{expected}']").first.wait_for()
+                for query, expected in FIRST_HIT.items():
+                    page.goto(site_url + "search.html?q=" + quote(query))
+                    first_link = page.locator(".pagefind-ui__result .pagefind-ui__result-link").first
+                    first_link.wait_for()
+                    href = first_link.get_attribute("href") or ""
+                    assert expected in href, (query, href)
 
             # 7. without the Pagefind bundle the search page falls back to Sphinx's index
             plain = browser.new_page(viewport={"width": 1366, "height": 900})

@@ -116,6 +116,16 @@ def test_bad_url(project: Path) -> None:
     assert_one_line_error(kbgen(project, "--db", "not a url", "sync"), "not a database URL")
 
 
+@pytest.mark.parametrize("command", [["--db", "mysql://x/y", "stats"], ["--db", "mysql://x/y", "sync"],
+                                     ["db", "init", "mysql+pymysql://me@host/research"],
+                                     ["db", "copy", "oracle://x/y", "sqlite:///copy.db"]])
+def test_an_unsupported_backend_is_bad_input_not_a_missing_driver(project: Path, command: list[str]) -> None:
+    line = assert_one_line_error(kbgen(project, *command), "unsupported database ", "kbgen works with SQLite "
+                                 "(sqlite:///path) and PostgreSQL (postgresql+psycopg://…)", code=2)
+    assert "driver" not in line and "pip install" not in line
+    assert not (project / "copy.db").exists()
+
+
 @pytest.mark.slow
 def test_locked_database_waits_for_the_busy_timeout_then_fails(project: Path, tmp_path: Path) -> None:
     url = research_db(tmp_path / "r.db")

@@ -43,11 +43,11 @@ def move_gc_policy(package: Path) -> Path:
     (package / "sphinxext" / "gcpolicy.py").rename(moved)
     extension = package / "sphinxext" / "extension.py"
     text = extension.read_text(encoding="utf-8")
-    imports = re.search(r"^( +)from kbgen\.sphinxext import gcpolicy, (.+)$", text, re.M)
+    imports = re.search(r"^( +)from kbgen\.sphinxext import (.*?)gcpolicy, (.+)$", text, re.M)
     assert imports, "extension.py imports gcpolicy from kbgen.sphinxext"
-    indent, others = imports.groups()
+    indent, before, after = imports.groups()
     extension.write_text(text.replace(imports.group(0), f"{indent}from kbgen import gc_policy as gcpolicy\n"
-                                                        f"{indent}from kbgen.sphinxext import {others}"),
+                                                        f"{indent}from kbgen.sphinxext import {before}{after}"),
                          encoding="utf-8")
     return moved
 

@@ -27,7 +27,7 @@ from kbgen.draft.clusters import paths_collide
 from kbgen.draft.select import rank_key
 from kbgen.errors import UsageError
 from kbgen.model import Snapshot
-from kbgen.plan import Plan, parse_plan
+from kbgen.plan import QUESTION_PLACEHOLDER, Plan, parse_plan
 from kbgen.plan.outcomes import DEEP_COUNT, FILES_READ, NEW_FINDINGS
 from tests.conftest import make_example_project
 
@@ -52,8 +52,15 @@ def check_draft(snap: Snapshot, options: Options, request: DraftRequest, draft: 
     """Everything the issue's acceptance asks of a draft, computed independently where it can be."""
     plan = parse_plan(draft.text, f"R{draft.session}-plan.md")
     assert not plan.problems, "\n".join(f"{w.line}: {w.message} [{w.code}]" for w in plan.problems)
-    assert not plan.warnings, "not even a note (the date is filled in)"
+    # The only notes: each key question is still the draft's placeholder (the date is filled in).
+    assert [(w.code, w.line) for w in plan.warnings] == [(QUESTION_PLACEHOLDER, q.line) for q in plan.questions]
+    assert plan.placeholder_questions == plan.questions
     assert (plan.session, plan.date) == (draft.session, draft.date)
+    # Counted nouns agree with their numbers, whatever the number of files.
+    n = len(draft.selection.picks)
+    reach = {1: "(if the planned file reaches DEEP)", 2: "(if both planned files reach DEEP)"}.get(
+        n, f"(if all {n:,} planned files reach DEEP)")
+    assert reach in draft.text and not re.search(r"\b1 [A-Z_]+ priority gaps\b|\ball 2 planned", draft.text)
 
     picks = [g for c in draft.clusters for g in c.picks]
     assert sorted(g.file.id for g in picks) == sorted(g.file.id for g in draft.selection.picks)
@@ -148,6 +155,7 @@ def test_example_draft(example: tuple[Options, Snapshot]) -> None:
     assert [f.file_id for f in plan.files] == [1015, 1011]  # the CONNECTED gap, then the OWN_CODE one
     assert plan.files[0].context == "CONNECTED: imported by src/plugin/host.rs (DEEP)"
     assert plan.files[1].context == "OWN_CODE: in the team's own package quillc-core"
+    assert "**Focus**: Deep-read 2 files (~816 LOC) in `src` — priority gaps: 1 CONNECTED, 1 OWN_CODE.\n" in draft.text
     assert (plan.files[0].repo, plan.files[0].repo_path) == ("quillc", "crates/quillc-core/src/plugin/abi.rs")
     assert "host.rs" in (plan.rationale or "")
     coverage = {c.name: c for c in analysis.coverage_by_domain(snap)}
@@ -247,12 +255,29 @@ def test_cli_draft_parse_import(example: tuple[Options, Snapshot], tmp_path: Pat
     other = tmp_path / "R77.md"
     made = kbgen(project, "plan", "draft", "--session", "R77", "--date", DATE, "--tier", "own_code", "-o", str(other))
     assert made.returncode == 0, made.stderr
+    assert "R77, 1 file (~" in made.stdout and "in 1 cluster;" in made.stdout
+    assert "**Focus**: Deep-read 1 file (~" in other.read_text(encoding="utf-8")
+    assert " — an OWN_CODE priority gap.\n" in other.read_text(encoding="utf-8")
     parsed = kbgen(project, "plan", "parse", str(other))
-    assert parsed.returncode == 0 and "R77" in parsed.stdout and ", 0 warnings" in parsed.stdout
-    assert parsed.stderr == ""
+    assert parsed.returncode == 0 and "R77" in parsed.stdout
+    assert "1 question (1 still a placeholder), 0 warnings" in parsed.stdout, "a template slot is not a warning"
+    line = next(i for i, text in enumerate(other.read_text(encoding="utf-8").splitlines(), 1) if "**TODO (res" in text)
+    note = (f"note: {other}:{line}: question Q77-1011 is still the draft's placeholder 'TODO (researcher)': write "
+            "the question the session should answer [plan.placeholder-question]")
+    assert parsed.stderr.splitlines() == [note]
     imported = kbgen(project, "plan", "import", str(other))
     assert imported.returncode == 0, imported.stderr
-    assert imported.stderr == "" and "1 file," in imported.stdout
+    assert "1 file," in imported.stdout
+    assert imported.stderr.splitlines() == [note, (
+        f"warning: {other}: 1 question (line {line}) is still a 'TODO (researcher)' placeholder: it shows as an "
+        "open question until you write it and import the plan again")]
+    # Written, the question is a question: no note, no warning.
+    written = re.sub(r"\*\*TODO \(researcher\):\*\* .*", "is the HTML escaping complete?", other.read_text("utf-8"))
+    other.write_text(written, encoding="utf-8")
+    parsed = kbgen(project, "plan", "parse", str(other))
+    assert parsed.stderr == "" and "1 question, 0 warnings" in parsed.stdout
+    imported = kbgen(project, "plan", "import", str(other))
+    assert imported.returncode == 0 and imported.stderr == "", imported.stderr
 
     impossible = kbgen(project, "plan", "draft", "--domain", "python-bindings", "--tier", "CONNECTED", "-o", "-")
     assert impossible.returncode == 2 and impossible.stdout == ""
@@ -426,6 +451,9 @@ def test_the_loop_draft_start_record_draft_again(tmp_path: Path) -> None:
 
     started = kbgen(project, "session", "start", "R5", "--plan", str(plan_path))
     assert started.returncode == 0, started.stderr
+    assert re.fullmatch(r"warning: \S*R5-plan\.md: 2 questions \(lines \d+, \d+\) are still 'TODO \(researcher\)' "
+                        r"placeholders: they show as open questions until you write them and import the plan again\n",
+                        started.stderr), started.stderr
     assert "session created" in started.stdout and "plan created" in started.stdout
     worksheet = options.project_dir / "kbgen" / "example" / "worksheets" / "R5.yaml"
     data = yaml.safe_load(worksheet.read_text(encoding="utf-8"))
@@ -458,3 +486,43 @@ def test_the_loop_draft_start_record_draft_again(tmp_path: Path) -> None:
     assert again.stderr.startswith("error: no priority gaps left: every source file of the HIGH domains is read")
     nxt = kbgen(project, "plan", "draft", "-o", "-", "--domain", "live-preview", "--date", DATE)
     assert nxt.returncode == 0 and nxt.stdout.startswith("# R6 Execution Plan")
+
+
+def test_an_empty_database_says_what_is_missing_not_that_everything_is_read(tmp_path: Path) -> None:
+    """``kbgen init`` + ``kbgen db init``: nothing is read, so "every file is read or excluded" would be false."""
+    project = tmp_path / "kb"
+    assert kbgen(project, "init", str(project)).returncode == 0
+    url = f"sqlite:///{tmp_path / 'research.db'}"
+    assert kbgen(project, "db", "init", url).returncode == 0
+    empty = kbgen(project, "--db", url, "plan", "draft", "-o", "-")
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert empty.stderr.strip().splitlines() == [
+        "error: nothing to draft from: the database has no files and no domains yet (load the inventory of the code "
+        "under study first: packages, files, domains and file_domains, as kbgen's reference docs describe them in "
+        "docs/reference/research-database.md)"]
+
+    engine = open_engine(url)
+    tables = rt.research_metadata.tables
+    with engine.begin() as conn:
+        conn.execute(insert(tables["packages"]).values(id=1, name="core", base_path="~/repos/core"))
+        conn.execute(insert(tables["files"]).values(id=1, package_id=1, relative_path="src/a.rs", loc=10,
+                                                    depth="NOT_TOUCHED"))
+    options = Options(project_dir=project, database=url)
+
+    def why() -> str:
+        with pytest.raises(UsageError) as info:
+            draft_plan(load(options), options, DraftRequest(), date=DATE)
+        return str(info.value)
+
+    assert why().startswith("nothing to draft from: the database has no domains yet")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["domains"]).values(id=1, name="core", priority="MEDIUM"))
+    assert why().startswith("no priority gaps: no domain has HIGH priority (name a domain with --domain")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["domains"]).values(id=2, name="build", priority="HIGH"))
+    assert why().startswith("no priority gaps: no file is tagged with a HIGH domain (build)")
+    with engine.begin() as conn:
+        conn.execute(insert(tables["file_domains"]).values(file_id=1, domain_id=2))
+        conn.execute(tables["files"].update().values(depth="DEEP"))
+    assert why().startswith("no priority gaps left: every source file of the HIGH domains is read or excluded")
+    engine.dispose()

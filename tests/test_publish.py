@@ -74,6 +74,30 @@ def test_publish_pushes_the_site_with_nojekyll_to_gh_pages(repo_with_remote: tup
     assert log == ["second publication", log[1]] and second.commit != result.commit
 
 
+def test_publish_folds_the_search_delta(repo_with_remote: tuple[Options, Path],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kbgen import pagefind
+    from kbgen.sync import sync
+
+    if not pagefind.pagefind_available():
+        pytest.skip("the Pagefind binary does not run here")
+    options, remote = repo_with_remote
+    monkeypatch.setattr(pagefind, "FOLD_SHARE", 1.0)
+    build_site(options)
+    page = options.docs_path / "about.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA paragraph about narwhals.\n", encoding="utf-8")
+    sync(options)
+    assert build_site(options).search_update.mode == "delta"  # type: ignore[union-attr]
+    assert pagefind.has_delta(options.build_path)
+
+    publish_site(options, check_database=False)
+    files = set(git(remote, "ls-tree", "-r", "--name-only", "gh-pages").split())
+    assert "pagefind/pagefind.js" in files
+    assert not any(f.startswith(pagefind.DELTA_SUBDIR + "/") for f in files)
+    assert not pagefind.has_delta(options.build_path)
+    assert build_site(options).mode == "up to date"  # the fold left the build current
+
+
 def test_publish_refuses_a_missing_or_stale_build(repo_with_remote: tuple[Options, Path]) -> None:
     options, remote = repo_with_remote
     with pytest.raises(StaleSite, match="no built site"):

@@ -299,7 +299,7 @@ def test_a_bad_worksheet_exits_2_with_file_and_line_and_writes_nothing(
         assert re.search(rf"R95\.yaml:{line + 1}:\d+: YAML syntax error", result.err), result.err
     else:
         assert f"R95.yaml:{line}: " in result.err, result.err
-    assert "nothing recorded" in result.err
+    assert "1 problem; nothing recorded (fix it and run the command again)" in result.err
     assert db_path(project).read_bytes() == before
     as_json = record(cli, project, path, "--json")
     assert as_json.code == 2 and json.loads(as_json.out)["ok"] is False
@@ -325,7 +325,7 @@ def test_every_problem_is_listed_at_once(cli: CliRunner, project: Path) -> None:
     assert "no domain 'memory-and-learnin' (did you mean 'memory-and-learning'?" in result.err
     assert "has a verdict but no answer" in result.err
     assert "did you mean 'crates/sona/src/export/pretrain.rs'?" in result.err
-    assert "6 problems; nothing recorded" in result.err
+    assert "6 problems; nothing recorded (fix them and run the command again)" in result.err
     assert db_path(project).read_bytes() == before
 
 

@@ -159,7 +159,9 @@ def test_stats_prints_the_headline_figures(tmp_path: Path) -> None:
         assert name in proc.stdout
     ex = ref.excluded
     line = " ".join(proc.stdout.split())  # the console wraps long lines
-    assert ex["files"] and excluded_line(ref).replace("**", "").format(where="below") + "." in line
+    # The sentence follows the Overall table, which leaves the excluded files out too: "here", not "below".
+    assert ex["files"] and excluded_line(ref).replace("**", "").format(where="here") + "." in line
+    assert "figure below" not in line
     assert proc.stdout.count("LOC excluded") == 1
     assert not re.search(r"^\s*│?\s*EXCLUDED\s+│", proc.stdout, re.MULTILINE), "no EXCLUDED depth row"
 

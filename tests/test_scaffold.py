@@ -72,7 +72,8 @@ def test_pages_workflow_builds_strictly_and_deploys_with_the_official_actions(tm
     assert flow["env"]["KBGEN_PACKAGE"].startswith("kbgen")
     build_runs = [str(s["run"]) for s in steps if "kbgen build" in str(s.get("run", ""))]
     assert len(build_runs) == 1
-    assert {"--strict", "--clean"} <= set(build_runs[0].split())
+    assert "--strict" in build_runs[0].split()
+    assert "--clean" not in build_runs[0].split()  # incremental on the cached environment
     check = next(s for s in steps if "kbgen sync --check" in str(s.get("run", "")))
     assert "KBGEN_DB" in check["if"]  # only when CI can reach the database
     order = [i for i, s in enumerate(steps) if s is check or "kbgen build" in str(s.get("run", ""))]
@@ -87,6 +88,61 @@ def test_pages_workflow_builds_strictly_and_deploys_with_the_official_actions(tm
     deploy_step = _uses(_steps(deploy), "actions/deploy-pages")
     assert deploy_step["id"] == "deployment"
     assert deploy["environment"]["url"] == "${{ steps.deployment.outputs.page_url }}"
+
+
+def test_pages_workflow_caches_the_environment_and_search_index_between_runs(tmp_path: Path) -> None:
+    """The Sphinx environment (doctrees) and the site with its Pagefind bundles are restored before
+    the build and saved after it, under a key made of kbgen's and Sphinx's versions and the
+    configuration, so a run after one session is an incremental build."""
+    init_project(tmp_path)
+    options = load_options(tmp_path)
+    steps = _steps(_workflow(tmp_path)["jobs"]["build"])
+    restore = _uses(steps, "actions/cache/restore")
+    save = _uses(steps, "actions/cache/save")
+    build = next(s for s in steps if "kbgen build" in str(s.get("run", "")))
+    assert steps.index(restore) < steps.index(build) < steps.index(save)
+    assert steps.index(save) < steps.index(_uses(steps, "actions/upload-pages-artifact"))
+
+    # both cache the build folder and the doctree folder kbgen build uses (the project's)
+    wanted = {options.build_dir.as_posix(), options.doctrees_path.relative_to(tmp_path).as_posix()}
+    for step in (restore, save):
+        assert set(str(step["with"]["path"]).split()) == wanted
+
+    # the key: the versions step's output (kbgen and the Sphinx packages) and the configuration
+    versions = next(s for s in steps if s.get("id") == "versions")
+    assert steps.index(versions) < steps.index(restore)
+    for name in ("kbgen", "sphinx", "sphinx-needs", "myst-parser", "pydata-sphinx-theme"):
+        assert f'"{name}"' in versions["run"]
+    key = str(restore["with"]["key"])
+    assert "steps.versions.outputs.key" in key
+    assert "hashFiles('conf/kbgen.yaml', 'docs/conf.py')" in key
+    assert "github.run_id" in key  # a cache entry is immutable: each run saves a new one
+    # an older run's entry with the same versions and configuration is restored
+    prefix = key.split("${{ github.run_id }}")[0]
+    assert str(restore["with"]["restore-keys"]).strip() == prefix
+    assert restore["id"] == "restore" and save["with"]["key"] == "${{ steps.restore.outputs.cache-primary-key }}"
+
+
+def test_pages_workflow_versions_step_prints_the_key(tmp_path: Path) -> None:
+    """The versions step's script runs here and prints one ``key=`` line (GitHub's output format)."""
+    import subprocess
+    import sys
+
+    init_project(tmp_path)
+    steps = _steps(_workflow(tmp_path)["jobs"]["build"])
+    script = next(s for s in steps if s.get("id") == "versions")["run"]
+    body = script.split("<<'EOF'\n", 1)[1].rsplit("EOF", 1)[0]
+    if "pagefind-bin" in body:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            version("pagefind-bin")
+        except PackageNotFoundError:
+            pytest.skip("pagefind-bin is not installed here")
+    proc = subprocess.run([sys.executable, "-"], input=body, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("key=kbgen") and " " not in lines[0]
 
 
 def test_workflow_template_is_valid_yaml_with_two_jobs() -> None:

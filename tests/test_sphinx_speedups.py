@@ -232,6 +232,18 @@ def test_apply_keeps_sphinx_needs_own_functions_as_originals(speedups_applied: d
     assert now == originals
 
 
+def test_need_repr_names_the_need_and_the_original_is_kept(speedups_applied: dict[str, Any],
+                                                           example_env: BuildEnvironment) -> None:
+    from sphinx_needs.data import SphinxNeedsData
+
+    needs = SphinxNeedsData(example_env).get_needs_mutable()
+    need = needs["F25"]
+    assert repr(need) == f"NeedItem(id='F25', docname={need.get('docname')!r})"
+    full = speedups_applied["__repr__"](need)
+    assert full.startswith("NeedItem(core=") and len(full) > 10 * len(repr(need))
+    assert speedups_applied["__repr__"].__module__ == "sphinx_needs.need_item"
+
+
 def test_add_backlink_appends_and_rejects_unknown_link_types(speedups_applied: dict[str, Any]) -> None:
     need = NeedItem.__new__(NeedItem)  # only the back lists are used
     object.__setattr__(need, "_backlinks", {"answers": [], "on_file": []})
@@ -448,6 +460,7 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch.setattr(NeedItem, "add_backlink", speedups_applied["add_backlink"])
     monkeypatch.setattr(NeedItem, "sort_backlinks", speedups_applied["sort_backlinks"])
     monkeypatch.setattr(NeedsList, "write_json", speedups_applied["write_json"])
+    monkeypatch.setattr(NeedItem, "__repr__", speedups_applied["__repr__"])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -460,6 +473,7 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert speedups.apply() is False
     assert NeedItem.add_backlink is unpatched["add_backlink"]
     assert NeedsList.write_json is unpatched["write_json"]
+    assert NeedItem.__repr__ is unpatched["__repr__"]
     assert speedups.ORIGINALS == {}
 
 
@@ -481,7 +495,8 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
     assert NeedsList.write_json is speedups.write_json
     recorded = speedups.ORIGINALS
     assert recorded == {"add_backlink": unpatched["add_backlink"], "sort_backlinks": unpatched["sort_backlinks"],
-                        "write_json": unpatched["write_json"]}
+                        "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"]}
+    assert NeedItem.__repr__ is speedups.need_repr
 
 
 def test_state_restored_after_the_version_tests(speedups_applied: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from kbgen.config import Options
 from kbgen.db.engine import sqlite_path
+from kbgen.errors import KbgenError
 from kbgen.sync import sync
 
 
@@ -137,6 +138,34 @@ def test_noop_shortcut_notices_every_kind_of_change(example_project: Options) ->
     report = sync(example_project)
     assert not report.shortcut and report.written
     assert sync(example_project, force=True).shortcut is False
+
+
+def test_noop_shortcut_after_a_narrative_edit_but_not_after_a_generated_block_edit(example_project: Options) -> None:
+    """The narrative of a domain document is the team's: editing it leaves the sync nothing to do
+    (the build re-reads the document). A generated block edited by hand, or a marker broken or
+    added, makes the sync run: it restores the block, or names the broken marker."""
+    assert sync(example_project).shortcut
+    document = example_project.domains_path / "plugin-sandbox" / "analysis.md"
+    text = document.read_text(encoding="utf-8")
+    old = "The registry does not verify"
+    assert old in text
+    document.write_text(text.replace(old, "The registry (as of this week) does not verify", 1), encoding="utf-8")
+    report = sync(example_project)
+    assert report.shortcut and not report.written
+    assert "as of this week" in document.read_text(encoding="utf-8")
+
+    edited = document.read_text(encoding="utf-8")
+    begin = edited.index("<!-- kbgen:begin findings -->")
+    end = edited.index("<!-- kbgen:end findings -->")
+    document.write_text(edited[:begin] + "<!-- kbgen:begin findings -->\nA row typed by hand.\n"
+                        + edited[end:], encoding="utf-8")
+    report = sync(example_project)
+    assert not report.shortcut and report.written == ["domains/plugin-sandbox/analysis.md"]
+    assert document.read_text(encoding="utf-8") == edited  # the block is back, the narrative kept
+
+    document.write_text(edited + "\n<!-- kbgen:begin findings -->\n", encoding="utf-8")  # a repeated marker
+    with pytest.raises(KbgenError, match="appears twice"):
+        sync(example_project)
 
 
 def test_noop_shortcut_on_postgres(pg_url: str, tmp_path: Path) -> None:

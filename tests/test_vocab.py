@@ -256,3 +256,17 @@ def test_alias_file_problems_name_their_line() -> None:
     assert bad.errors and str(bad.errors[0]).startswith("b.yaml:2: not valid YAML or JSON")
     unlisted = parse_alias_file("aliases:\n  foo: not-a-category\n", "u.yaml", vocabulary)
     assert not unlisted.errors and "not a canonical category" in str(unlisted.warnings[0])
+
+
+def test_counts_of_one_are_singular_in_the_alias_file_and_the_summary() -> None:
+    from kbgen.cli.vocab_cmd import _summary
+
+    s = suggest({"fabricated-data": 1, "fabrication": 1}, _vocab())
+    text = render_alias_file(s, "sqlite:///db/research.db")
+    assert "# 2 findings, 2 spellings, 2 categories; accepting every merge below regroups 1 finding into 1 category." \
+        in text
+    assert "# fabricated-data (canonical): 1 finding (fabricated-data 1)" in text
+    assert s.notes()["fabrication"].endswith("(1 finding)")
+    assert _summary(s).endswith("1 proposed merge regroups 1 finding into 1 category.")
+    one = suggest({"stub": 1}, _vocab())
+    assert _summary(one) == "1 finding, 1 spelling, 1 category after case and separators: no merge to propose."

@@ -157,6 +157,12 @@ def test_a_bad_alias_file_writes_nothing(messy: tuple[Options, str, list[int]], 
     broken.write_text("aliases:\n  a: [b\n", encoding="utf-8")
     result = kbgen(options, url, "vocab", "apply", str(broken))
     assert result.returncode == 2 and f"{broken}:" in result.stderr and "not valid YAML" in result.stderr
+    missing = tmp_path / "nonexist.yaml"
+    result = kbgen(options, url, "vocab", "apply", str(missing))
+    assert result.returncode == 2 and result.stderr.splitlines() == [f"error: {missing}: no such file"]
+    result = kbgen(options, url, "vocab", "apply", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: {tmp_path}: is a folder, not an alias file"]
     piped = kbgen(options, url, "vocab", "apply", "-", stdin="aliases:\n  fabrication: fabricated-data\n")
     assert piped.returncode == 0 and "add     fabrication → fabricated-data" in piped.stdout
 
@@ -245,3 +251,10 @@ def test_recorders_accept_stored_aliases_and_write_the_canonical_category(
     assert cli(*p, "session", "start", "R95", "--force").code == 0  # the editor's schema learns the alias too
     assert "token-leak" not in schema
     assert "token-leak" in (project / "worksheets" / "worksheet.schema.json").read_text(encoding="utf-8")
+
+
+def test_list_counts_one_unlisted_category_in_the_singular(example_project: Options) -> None:
+    url = resolve_url(example_project.database, example_project.project_dir)
+    listed = kbgen(example_project, url, "vocab", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "1 category in use outside the list, most used first: genuine (4)" in listed.stdout

@@ -1,4 +1,12 @@
-"""Shared CLI state: global options, console output, error → exit code."""
+"""Shared CLI state: global options, console output, error → exit code.
+
+The command line answers ``kbgen --help`` (and every usage error) without
+loading the libraries behind its commands: the command modules import what a
+command needs when it runs, the consoles are created on first use, and a
+database error is recognised only when SQLAlchemy was loaded at all (an
+exception cannot be SQLAlchemy's if SQLAlchemy never ran). tests/test_cli_imports.py
+checks that importing the CLI loads neither SQLAlchemy, Alembic, Sphinx nor Rich.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,17 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from kbgen.config import Options, load_options
-from kbgen.db.engine import database_error
 from kbgen.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, KbgenError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kbgen.config import Options
+    from kbgen.errors import DatabaseError
 
 
 @dataclass
@@ -26,12 +36,36 @@ class State:
     debug: bool = False
 
     def options(self, *, required: bool = True) -> Options:
+        from kbgen.config import load_options
+
         return load_options(self.project, required=required).with_database(self.db)
 
 
+class LazyConsole:
+    """A Rich console created on first use (importing Rich is a noticeable share of a ``--help``).
+
+    Attribute access goes to the console; :meth:`real` gives the console itself, for Rich
+    classes that take one (``Progress(console=...)``).
+    """
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True, emoji=False)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
 STATE = State()
-console = Console(highlight=False, soft_wrap=True, emoji=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+console = LazyConsole(stderr=False)
+err_console = LazyConsole(stderr=True)
 
 
 def root_options(
@@ -102,21 +136,33 @@ def run(app: typer.Typer) -> int:
         else:
             err_console.print(f"error: {exc}", markup=False)
         return EXIT_BAD_INPUT
-    except SQLAlchemyError as exc:  # a driver error no library function translated: still one line, exit 3
-        if STATE.debug:
-            traceback.print_exc()
-        error = database_error(exc)
-        err_console.print(f"error: {error}", markup=False)
-        return error.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         return 130
-    except OSError as exc:
+    except Exception as exc:
+        error = _database_error(exc)
+        if error is not None:  # a driver error no library function translated: still one line, exit 3
+            if STATE.debug:
+                traceback.print_exc()
+            err_console.print(f"error: {error}", markup=False)
+            return error.exit_code
+        if not isinstance(exc, OSError):
+            raise
         if STATE.debug:
             traceback.print_exc()
         err_console.print(f"error: {exc}", markup=False)
         return EXIT_ENVIRONMENT
     return 0
+
+
+def _database_error(exc: BaseException) -> DatabaseError | None:
+    """kbgen's error for an SQLAlchemy exception, None for any other (SQLAlchemy is never loaded to tell)."""
+    module = sys.modules.get("sqlalchemy.exc")
+    if module is None or not isinstance(exc, module.SQLAlchemyError):
+        return None
+    from kbgen.db.engine import database_error
+
+    return database_error(exc)
 
 
 def fail_exit(code: int) -> None:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import inspect
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
 from kbgen.cli.tables import text_row
-from kbgen.db.checksum import table_checksum
-from kbgen.db.copy import CopyReport, CopyVerificationError, copy_database
-from kbgen.db.engine import open_engine, resolve_url, sqlite_path
-from kbgen.db.migrate import init_research_db, upgrade
 from kbgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from kbgen.db.copy import CopyReport
 
 db_app = typer.Typer(help="Create research databases and upgrade kbgen's own tables.", no_args_is_help=True)
 
@@ -24,6 +22,9 @@ db_app = typer.Typer(help="Create research databases and upgrade kbgen's own tab
 @db_app.command("init")
 def db_init(url: Annotated[str, typer.Argument(help="Database URL, e.g. sqlite:///db/research.db")]) -> None:
     """Create an empty research database with the full schema (and kbgen's tables)."""
+    from kbgen.db.engine import open_engine, sqlite_path
+    from kbgen.db.migrate import init_research_db
+
     path = sqlite_path(url)
     if path is not None and path.exists() and path.stat().st_size > 0:
         engine = open_engine(url)
@@ -39,6 +40,9 @@ def db_init(url: Annotated[str, typer.Argument(help="Database URL, e.g. sqlite:/
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade kbgen's own tables (never touches the research tables)."""
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import upgrade
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -51,6 +55,8 @@ def db_upgrade() -> None:
 
 
 def _copy_table(report: CopyReport) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Verification: {report.source} → {report.target}", title_justify="left")
     table.add_column("Table")
     table.add_column("Rows (source)", justify="right")
@@ -104,12 +110,17 @@ def db_copy(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verification as JSON.")] = False,
 ) -> None:
     """Copy a whole research database (tables with their ids, kbgen's tables, views) to another backend."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kbgen.db.copy import CopyVerificationError, copy_database
+    from kbgen.wording import count
+
     try:
         if STATE.quiet or as_json or not err_console.is_terminal:
             report = copy_database(source, target, replace=replace)
         else:
             with Progress(TextColumn("copy {task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                          TimeElapsedColumn(), console=err_console.real(), transient=True) as bar:
                 tasks: dict[str, Any] = {}
 
                 def progress(name: str, done: int, total: int) -> None:
@@ -129,8 +140,8 @@ def db_copy(
         return
     if not STATE.quiet:
         _print_copy(report)
-    say(f"copied {len(report.tables)} tables, {report.rows:,} rows in {report.seconds:.1f} s; every table's "
-        "rows and checksum match")
+    say(f"copied {count(len(report.tables), 'table')}, {count(report.rows, 'row')} in {report.seconds:.1f} s; "
+        "every table's rows and checksum match")
 
 
 @db_app.command("checksum")
@@ -139,6 +150,12 @@ def db_checksum(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checksums as JSON.")] = False,
 ) -> None:
     """Row count and checksum of every table, computed the same way on SQLite and PostgreSQL."""
+    from rich.table import Table
+    from sqlalchemy import inspect
+
+    from kbgen.db.checksum import table_checksum
+    from kbgen.db.engine import open_engine
+
     engine = open_engine(url, readonly=True)
     try:
         with engine.connect() as conn:

@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 
 from kbgen.cli.common import STATE, say, warn
-from kbgen.domain.lint import lint_paths
-from kbgen.domain.migrate import migrate_text
 from kbgen.errors import EXIT_CHECK_FAILED, KbgenError, UsageError
-from kbgen.outputs import write_if_changed
 
 domain_app = typer.Typer(help="Domain analysis documents.", no_args_is_help=True)
 
@@ -36,6 +33,8 @@ def lint(paths: Annotated[list[Path] | None, typer.Argument(help="Documents or f
     finding labels, Session Log order, markers) are described in kbgen's reference docs,
     docs/reference/domain-documents.md.
     """
+    from kbgen.domain.lint import lint_paths
+
     targets = paths or _default_paths()
     for p in targets:
         if not p.exists():
@@ -55,6 +54,9 @@ def migrate(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the report; write nothing.")] = False,
 ) -> None:
     """Convert hand-maintained documents into the managed form, keeping every line of prose."""
+    from kbgen.domain.migrate import migrate_text
+    from kbgen.outputs import write_if_changed
+
     for path in paths:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
-from kbgen.browser import open_in_browser
 from kbgen.cli.common import STATE, err_console, say, warn
-from kbgen.db.engine import open_engine, resolve_url
-from kbgen.db.kbwrite import resolve_finding, set_answer, supersede_finding
-from kbgen.db.migrate import check_research_schema, ensure_kb_tables
 from kbgen.errors import EXIT_CHECK_FAILED
-from kbgen.scaffold import init_project
-from kbgen.sync import SyncReport, sync
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from kbgen.sync import SyncReport
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +37,8 @@ def init(
     title: Annotated[str, typer.Option(help="Site title.")] = "Research Knowledge Base",
 ) -> None:
     """Scaffold a knowledge-base project; never overwrites existing files."""
+    from kbgen.scaffold import init_project
+
     target = (directory or STATE.project or Path.cwd()).resolve()
     result = init_project(target, title=title)
     for rel in result.created:
@@ -53,13 +52,17 @@ def init(
 def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, readonly: bool = False,
              force: bool = False) -> SyncReport:
     """A sync with a progress bar on long runs (on a terminal) and warnings printed."""
+    from kbgen.sync import sync
+
     options = STATE.options()
     if STATE.quiet or not err_console.is_terminal:
         report = sync(options, check=check, dry_run=dry_run, wait=wait, readonly=readonly, force=force)
     else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         # No refresh thread: with other threads running, sync renders in one process (kbgen.forked).
         with Progress(TextColumn("sync {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True, auto_refresh=False) as bar:
+                      console=err_console.real(), transient=True, auto_refresh=False) as bar:
             task = bar.add_task("pages", total=None)
 
             def progress(what: str, done: int, total: int) -> None:
@@ -98,6 +101,9 @@ def sync_cmd(
 
 
 def _writable_engine() -> Engine:
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -120,6 +126,7 @@ def answer(
     """Link a finding to the plan question it answers, or answer it in words (explicit answers override
     inferred ones)."""
     from kbgen.cli.record_cmd import text_answer
+    from kbgen.db.kbwrite import set_answer
 
     if finding is None:
         text_answer(question, verdict, partial=partial, remove=remove)
@@ -139,6 +146,8 @@ def finding_resolve(
     session: Annotated[str, typer.Option("--session", help="Session that resolved it, e.g. R99.")],
 ) -> None:
     """Mark a finding resolved in a later session."""
+    from kbgen.db.kbwrite import resolve_finding
+
     engine = _writable_engine()
     try:
         resolve_finding(engine, finding, session)
@@ -153,6 +162,8 @@ def finding_supersede(
     reason: Annotated[str, typer.Option("--reason", help="What the later finding corrects.")],
 ) -> None:
     """Mark a finding superseded by a later one (shown on both, as a sphinx-needs link)."""
+    from kbgen.db.kbwrite import supersede_finding
+
     engine = _writable_engine()
     try:
         supersede_finding(engine, finding, by, reason)
@@ -173,6 +184,8 @@ def demo(
     result = run_demo(target, log=say)
     say(f"built {result.index}")
     print(result.index) if STATE.quiet else None
+    from kbgen.browser import open_in_browser
+
     if open_browser and not open_in_browser(result.index.as_uri()):
         say(f"no display to show a browser on: open {result.index} in one")
     if serve:

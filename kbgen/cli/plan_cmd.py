@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.cli.tables import text_row
-from kbgen.db.engine import open_engine, resolve_url
-from kbgen.db.load import load_snapshot
-from kbgen.db.migrate import check_research_schema, ensure_kb_tables, kb_tables_present
-from kbgen.db.plans import import_plan, stored_plan, stored_plans
 from kbgen.errors import EXIT_BAD_INPUT, PlanParseError, UsageError
-from kbgen.model import Snapshot
-from kbgen.outcomes import expected_vs_actual
-from kbgen.plan import Plan, PlanWarning, parse_plan, parse_plan_file
 from kbgen.wording import count
+
+if TYPE_CHECKING:  # the command line imports what a command needs when it runs (kbgen.cli.common)
+    from sqlalchemy import Engine
+
+    from kbgen.model import Snapshot
+    from kbgen.plan import Plan, PlanWarning
 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
@@ -55,6 +51,8 @@ def _session_number(value: str | None) -> int | None:
 
 def _parse_all(paths: list[Path], keep_going: bool,
                session: str | None = None) -> tuple[list[tuple[Path, Plan]], int]:
+    from kbgen.plan import parse_plan_file
+
     number = _session_number(session)
     files = plan_files(paths)
     if number is not None and len(files) != 1:
@@ -98,9 +96,11 @@ def plan_parse(
 def _print_plan_line(path: Path, plan: Plan) -> None:
     without = f" ({len(plan.files_without_id)} without an ID)" if plan.files_without_id else ""
     results = ", a Results section" if plan.results is not None else ""
+    todo = len(plan.placeholder_questions)  # template slots: noted, not counted as warnings
+    slots = f" ({todo:,} still {'a placeholder' if todo == 1 else 'placeholders'})" if todo else ""
     say(f"{path}: R{plan.session} {plan.title!r}: {count(len(plan.clusters), 'cluster')}, "
         f"{count(len(plan.files), 'file')}{without}, {plan.loc_total:,} LOC, "
-        f"{count(len(plan.questions), 'question')}{results}, {count(len(plan.problems), 'warning')}")
+        f"{count(len(plan.questions), 'question')}{slots}{results}, {count(len(plan.problems), 'warning')}")
 
 
 def _report_warning(path: Path, w: PlanWarning) -> None:
@@ -124,6 +124,10 @@ def plan_import(
     A planned file without an ID (a dash in the File ID column) is looked up by package root and
     path; a plan is imported even when the database does not have such a file yet (a warning says so).
     """
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+    from kbgen.db.plans import import_plan
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -139,11 +143,20 @@ def plan_import(
                 f"{count(result.questions, 'question')}; {bound})")
             for w in result.warnings:
                 _report_warning(path, w)
+            _warn_placeholders(path, plan)
     finally:
         engine.dispose()
     if failures:
         raise typer.Exit(EXIT_BAD_INPUT)
 
+
+
+def _warn_placeholders(path: Path | str, plan: Plan) -> None:
+    """One warning (not failing) when imported questions are still the draft's placeholders."""
+    from kbgen.plan.questions import placeholder_summary
+
+    if plan.placeholder_questions:
+        warn(f"{path}: {placeholder_summary([q.line for q in plan.placeholder_questions])}")
 
 
 def _display_path(path: Path, base: Path) -> str:
@@ -154,6 +167,9 @@ def _display_path(path: Path, base: Path) -> str:
 
 
 def _open_for_read() -> Engine:
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_research_schema
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url)
@@ -164,9 +180,21 @@ def _open_for_read() -> Engine:
 @plan_app.command("list")
 def plan_list() -> None:
     """List the imported plans."""
+    from rich.table import Table
+
+    from kbgen.db.migrate import kb_tables_present
+    from kbgen.db.plans import stored_plans
+
     engine = _open_for_read()
     plans = stored_plans(engine) if kb_tables_present(engine) else []
-    table = Table("Session", "Title", "Files", "Questions", "Source", "Imported")
+    # Identifiers and figures keep their width at 80 columns (a pipe's); the title wraps, the path folds.
+    table = Table()
+    table.add_column("Session", no_wrap=True)
+    table.add_column("Title")
+    table.add_column("Files", justify="right", no_wrap=True)
+    table.add_column("Questions", justify="right", no_wrap=True)
+    table.add_column("Source", overflow="fold")
+    table.add_column("Imported", no_wrap=True)
     for p in plans:
         text_row(table, f"R{p.session}", str(p.data.get("title") or ""), str(len(p.data.get("files") or [])),
                       str(len(p.data.get("questions") or [])), p.source_path, p.imported_at)
@@ -180,6 +208,15 @@ def plan_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored plan as JSON.")] = False,
 ) -> None:
     """Show one imported plan: clusters, planned files, questions with their answers, expected versus actual."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.load import load_snapshot
+    from kbgen.db.migrate import check_research_schema, kb_tables_present
+    from kbgen.db.plans import stored_plan
+    from kbgen.outcomes import expected_vs_actual
+
     number_text = session[1:] if session[:1] in "Rr" else session
     if not number_text.isdigit():
         raise UsageError(f"not a session: {session!r} (expected R95 or 95)")
@@ -219,6 +256,7 @@ def plan_show(
                           str(f.get("tier") or ""))
         console.print(table)
     qtable = Table("Question", "Files", "Status", "Answered by", "Text", title="Key questions")
+    qtable.columns[0].no_wrap = True  # an ID, never cut; the question's text wraps
     for q in questions:
         text_row(qtable, q["id"], ", ".join(str(i) for i in q.get("file_ids", [])) or ", ".join(q.get("paths") or []),
                        q["status_label"], ", ".join(f"F{a}" for a in q["answers"]) or "—", q["text"])
@@ -278,6 +316,7 @@ def plan_draft(
     docs/reference/plans.md ("Drafting a plan").
     """
     from kbgen.draft import DraftRequest, draft_plan, write_plan
+    from kbgen.plan import parse_plan
     from kbgen.report import load
 
     options = STATE.options(required=STATE.db is None)
@@ -304,8 +343,8 @@ def plan_draft(
     sel = draft.selection
     tiers = ", ".join(f"{n} {t}" for t, n in Counter(g.tier for g in sel.picks).most_common())
     shown = _display_path(path, Path.cwd())
-    say(f"wrote {shown}: R{draft.session}, {len(sel.picks)} files (~{sel.loc:,} LOC) in {len(draft.clusters)} "
-        f"cluster{'s' if len(draft.clusters) != 1 else ''}; {tiers}")
+    say(f"wrote {shown}: R{draft.session}, {count(len(sel.picks), 'file')} (~{sel.loc:,} LOC) in "
+        f"{count(len(draft.clusters), 'cluster')}; {tiers}")
     say(f"next: replace the 'TODO (researcher)' lines, then "
         f"'kbgen session start R{draft.session} --plan {shown}'")
 

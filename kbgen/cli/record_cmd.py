@@ -10,32 +10,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.cli.tables import text_row
-from kbgen.config import Options
-from kbgen.db.engine import open_engine, resolve_url
 from kbgen.errors import UsageError
-from kbgen.record import RecordResult, record
-from kbgen.worksheet import (
-    AnswerLink,
-    FileRef,
-    FindingEntry,
-    QuestionEntry,
-    ReadEntry,
-    TagEntry,
-    Worksheet,
-    WorksheetInvalid,
-    parse_session,
-    parse_worksheet_file,
-)
-from kbgen.worksheet.model import parse_file_id
+
+if TYPE_CHECKING:  # the command line imports what a command needs when it runs (kbgen.cli.common)
+    from sqlalchemy import Engine
+
+    from kbgen.config import Options
+    from kbgen.record import RecordResult
+    from kbgen.worksheet import FileRef, Worksheet, WorksheetInvalid
 
 session_app = typer.Typer(help="Start a session (its row and a prefilled worksheet) and finish it (plan versus "
                                "actual).", no_args_is_help=True)
@@ -51,6 +39,8 @@ def register(app: typer.Typer, finding_app: typer.Typer | None = None) -> None:
 
 
 def _engine(options: Options) -> Engine:
+    from kbgen.db.engine import open_engine, resolve_url
+
     return open_engine(resolve_url(options.database, options.project_dir))
 
 
@@ -74,6 +64,8 @@ def session_start(
 ) -> None:
     """Create the session row (or reuse it) and write its worksheet, prefilled from the plan."""
     from kbgen.record.start import default_worksheet, start_session
+    from kbgen.wording import count
+    from kbgen.worksheet import parse_session
 
     number = parse_session(session)
     options = STATE.options(required=STATE.db is None)
@@ -84,9 +76,13 @@ def session_start(
                                force=force)
     finally:
         engine.dispose()
+    if result.plan is not None and result.plan.placeholder_questions:  # imported, but said: they are not questions
+        from kbgen.plan.questions import placeholder_summary
+
+        warn(f"{plan}: {placeholder_summary([q.line for q in result.plan.placeholder_questions])}")
     say(f"R{number}: session {result.session_action} (id {result.session_id})"
         + (f"; plan {result.plan_action}" if result.plan_action else "; no plan"))
-    say(f"wrote {_shown(target)}: {result.reads} planned files, {result.questions} questions "
+    say(f"wrote {_shown(target)}: {count(result.reads, 'planned file')}, {count(result.questions, 'question')} "
         f"(record it with: kbgen record {_shown(target)})")
 
 
@@ -96,9 +92,14 @@ def session_finish(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Plan versus actual: planned files read, findings by severity, questions answered and open."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from kbgen.db.engine import open_engine, resolve_url
     from kbgen.db.load import load_snapshot
     from kbgen.outcomes import expected_vs_actual
     from kbgen.progress import session_progress
+    from kbgen.worksheet import parse_session
 
     number = parse_session(session)
     options = STATE.options(required=STATE.db is None)
@@ -159,6 +160,9 @@ def _severity_rank(severity: str) -> int:
 # -- record ------------------------------------------------------------------------------
 
 def _run_record(ws: Worksheet, *, dry_run: bool, as_json: bool, prune: bool = False) -> RecordResult:
+    from kbgen.record import record
+    from kbgen.worksheet import WorksheetInvalid
+
     options = STATE.options(required=STATE.db is None)
     engine = _engine(options)
     try:
@@ -175,6 +179,8 @@ def _run_record(ws: Worksheet, *, dry_run: bool, as_json: bool, prune: bool = Fa
         stdout_write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
         return result
     if not STATE.quiet and result.written:
+        from rich.table import Table
+
         table = Table("", "Row", "Change", "Line", title="Would change" if dry_run else None, title_justify="left")
         for c in result.written:
             text_row(table, c.action, c.row, c.detail, str(c.line or ""))
@@ -204,6 +210,8 @@ def record_cmd(
                                         "it no longer lists.")] = False,
 ) -> None:
     """Check a session worksheet, then write it in one transaction (nothing on any problem; idempotent)."""
+    from kbgen.worksheet import WorksheetInvalid, parse_worksheet_file
+
     try:
         ws = parse_worksheet_file(worksheet, _shown(worksheet))
     except WorksheetInvalid as exc:
@@ -216,6 +224,9 @@ def record_cmd(
 
 def _file_ref(value: str) -> FileRef:
     """``4458``, ``FILE4458`` or ``package:path``."""
+    from kbgen.worksheet import FileRef
+    from kbgen.worksheet.model import parse_file_id
+
     text = value.strip()
     if ":" in text and not text.upper().startswith("FILE"):
         package, path = text.split(":", 1)
@@ -237,6 +248,8 @@ def read_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
 ) -> None:
     """Record one read of a file in a session (the same row a worksheet's read of that file writes)."""
+    from kbgen.worksheet import ReadEntry, Worksheet, parse_session
+
     entry = ReadEntry(_file_ref(file), depth, lines, notes, None)
     _run_record(Worksheet(None, parse_session(session), reads=(entry,), complete=False), dry_run=dry_run,
                 as_json=as_json)
@@ -258,6 +271,8 @@ def finding_add(
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
 ) -> None:
     """Add one finding to a session (checked like a worksheet finding); prints its F-number."""
+    from kbgen.worksheet import AnswerLink, FindingEntry, Worksheet, parse_session
+
     links = tuple(AnswerLink(q.strip(), False, None, None) for a in answers or [] for q in a.split(",") if q.strip())
     entry = FindingEntry(key, _file_ref(file), severity.strip(), category, lines, description.strip(), links,
                          True if followed_up else None, None)
@@ -273,6 +288,8 @@ def tag_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the changes as JSON.")] = False,
 ) -> None:
     """Tag files with a domain (file_domains), as a worksheet's tags do."""
+    from kbgen.worksheet import TagEntry, Worksheet, parse_session
+
     entry = TagEntry(((domain.strip(), None),), tuple(_file_ref(f) for f in files), None)
     _run_record(Worksheet(None, parse_session(session), tags=(entry,), complete=False), dry_run=dry_run,
                 as_json=as_json)
@@ -281,6 +298,7 @@ def tag_cmd(
 def text_answer(question: str, verdict: str | None, *, partial: bool, remove: bool) -> None:
     """``kbgen answer QID --verdict TEXT``: a question answered in words (the row a worksheet's answer writes)."""
     from kbgen.db.kbwrite import remove_text_answer
+    from kbgen.worksheet import QuestionEntry, Worksheet
 
     qid = question.strip()
     match = re.match(r"^Q(\d+)-", qid)

@@ -6,13 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kbgen import analysis, vocab
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
 from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_CHECK_FAILED
-from kbgen.render.myst import pct
 
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +45,10 @@ def report(
 
 def stats() -> None:
     """Headline figures in the terminal: inventory, depth, coverage, findings, gaps."""
+    from rich.table import Table
+
+    from kbgen import analysis, vocab
+    from kbgen.render.myst import pct
     from kbgen.report import load
 
     options = STATE.options()
@@ -98,8 +99,8 @@ def stats() -> None:
 
     console.print(overall)
     ex = figs.excluded
-    if ex:  # once, apart: no figure below counts them
+    if ex:  # once, apart: no figure of the command counts them, the Overall table's included
         console.print(f"{analysis.excluded_headline(ex)} ({analysis.excluded_note(ex)}). "
-                      f"{analysis.excluded_sentence(ex, 'below')}.\n", markup=False, highlight=False)
+                      f"{analysis.excluded_sentence(ex, 'here')}.\n", markup=False, highlight=False)
     for t in (depth, domains, findings, gaps):
         console.print(t)

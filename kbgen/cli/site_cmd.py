@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kbgen.build import DEFAULT_JOBS, BuildResult, SearchMode, build_site
 from kbgen.cli.common import STATE, err_console, say
 from kbgen.wording import count
+
+if TYPE_CHECKING:
+    from kbgen.build import BuildResult, SearchMode
+
+#: ``kbgen build``'s default -j (:data:`kbgen.build.DEFAULT_JOBS`; a test keeps the two equal): the
+#: build module is imported when a command runs, not to print the help.
+DEFAULT_JOBS = "1"
 
 
 def register(app: typer.Typer) -> None:
@@ -24,13 +29,17 @@ JobsOption = Annotated[str, typer.Option("--jobs", "-j", help="Parallel Sphinx p
                                         "(bench/README.md).")]
 
 
-def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode) -> BuildResult:
+def _build_with_progress(*, clean: bool, strict: bool, jobs: str, search: SearchMode | None) -> BuildResult:
+    from kbgen.build import build_site
+
     options = STATE.options()
     if STATE.quiet:
         return build_site(options, clean=clean, strict=strict, jobs=jobs, search=search)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("sphinx {task.description:<8}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
+                  console=err_console.real(), transient=True) as bar:
         task = bar.add_task("starting", total=100)
 
         def progress(phase: str, percent: int) -> None:
@@ -44,9 +53,10 @@ def build(
     clean: Annotated[bool, typer.Option("--clean", help="Discard the previous build and build from scratch.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat Sphinx warnings as errors (exit 1).")] = False,
     jobs: JobsOption = DEFAULT_JOBS,
-    search: Annotated[str, typer.Option("--search", help="Search index: auto (Pagefind when its binary runs, "
-                                        "with Sphinx's for pages opened from disk), pagefind (Pagefind only: "
-                                        "faster builds, search over HTTP only) or sphinx.")] = "auto",
+    search: Annotated[str | None, typer.Option("--search", help="Search index, overriding the project's search "
+                                               "setting: auto (Pagefind when its binary runs, with Sphinx's for "
+                                               "pages opened from disk), pagefind (Pagefind only: faster builds, "
+                                               "search over HTTP only) or sphinx.")] = None,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Build the pages as they are, without syncing "
                                           "them from the database first.")] = False,
 ) -> None:
@@ -54,12 +64,14 @@ def build(
     from kbgen.cli.kb_cmd import run_sync
     from kbgen.errors import UsageError
 
-    if search not in ("auto", "pagefind", "sphinx"):
+    if search is not None and search not in ("auto", "pagefind", "sphinx"):
         raise UsageError(f"--search must be auto, pagefind or sphinx, not {search!r}")
     if not no_sync:
         report = run_sync()
         say(f"sync: {report.summary()}")
     result = _build_with_progress(clean=clean, strict=strict, jobs=jobs, search=search)  # type: ignore[arg-type]
+    for note in result.notes:
+        say(note)
     say(result.summary())
     if STATE.quiet:
         print(result.index)

@@ -8,10 +8,14 @@ or a plan goes through :func:`text_row`, which hands Rich literal text.
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Rich is imported when a table is drawn (kbgen --help loads none of it)
+    from rich.table import Table
 
 
 def text_row(table: Table, *cells: str, end_section: bool = False) -> None:
     """Add a row of literal text (no markup, no emoji codes)."""
+    from rich.text import Text
+
     table.add_row(*(Text(cell) for cell in cells), end_section=end_section)

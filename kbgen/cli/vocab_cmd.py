@@ -5,29 +5,30 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write, warn
 from kbgen.cli.tables import text_row
-from kbgen.config import Options
-from kbgen.db.aliases import ApplyResult, category_counts, read_aliases, store_aliases
-from kbgen.db.engine import open_engine, resolve_url
-from kbgen.db.migrate import check_kb_schema, check_research_schema, ensure_kb_tables
 from kbgen.errors import EXIT_BAD_INPUT, UsageError
-from kbgen.outputs import write_if_changed
-from kbgen.vocab import Vocabulary
-from kbgen.vocab_file import AliasFile, read_alias_file, render_alias_file
-from kbgen.vocab_merge import CategoryUse, Merge, Suggestions, category_uses, suggest
+
+if TYPE_CHECKING:  # the commands import what they use when they run (kbgen --help loads none of it)
+    from rich.table import Table
+    from sqlalchemy import Engine
+
+    from kbgen.config import Options
+    from kbgen.db.aliases import ApplyResult
+    from kbgen.vocab_merge import CategoryUse, Merge, Suggestions
 
 vocab_app = typer.Typer(help="The finding-category vocabulary: canonical list, aliases, proposed merges.",
                         no_args_is_help=True)
 
 
 def _open(*, write: bool) -> tuple[Options, str, Engine]:
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_kb_schema, check_research_schema, ensure_kb_tables
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     engine = open_engine(url, readonly=not write)
@@ -45,22 +46,24 @@ def _spellings(use: CategoryUse, limit: int = 4) -> str:
     return ", ".join(shown) + (f", … {more} more" if more > 0 else "")
 
 
-def _n(count: int, noun: str) -> str:
-    plural = noun + ("es" if noun.endswith("s") else "s")
-    return f"{count:,} {noun if count == 1 else plural}"
+def _n(n: int, noun: str, plural: str | None = None) -> str:
+    from kbgen.wording import count
+
+    return count(n, noun, plural or (noun + "es" if noun.endswith("s") else None))
 
 
 def _summary(s: Suggestions) -> str:
+    counted = (f"{_n(s.findings, 'finding')}, {_n(s.spellings, 'spelling')}, "
+               f"{_n(len(s.uses), 'category', 'categories')} after case and separators")
     if not s.merges:
-        return (f"{s.findings:,} findings, {s.spellings:,} spellings, {len(s.uses):,} categories "
-                "after case and separators: no merge to propose.")
-    return (f"{s.findings:,} findings, {s.spellings:,} spellings, {len(s.uses):,} categories after case and "
-            f"separators; {_n(len(s.merges), 'proposed merge')} {'regroups' if len(s.merges) == 1 else 'regroup'} "
-            f"{_n(s.affected, 'finding')} into "
-            f"{s.categories_after:,} categories.")
+        return f"{counted}: no merge to propose."
+    return (f"{counted}; {_n(len(s.merges), 'proposed merge')} {'regroups' if len(s.merges) == 1 else 'regroup'} "
+            f"{_n(s.affected, 'finding')} into {_n(s.categories_after, 'category', 'categories')}.")
 
 
 def _merge_table(merges: list[Merge], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("Fold (spellings, findings)")
@@ -84,6 +87,12 @@ def vocab_suggest(
                                        min=0)] = 0,
 ) -> None:
     """Propose merges of near-duplicate finding categories (plurals, word forms, shared stems, typos)."""
+    from kbgen.db.aliases import category_counts, read_aliases
+    from kbgen.outputs import write_if_changed
+    from kbgen.vocab import Vocabulary
+    from kbgen.vocab_file import render_alias_file
+    from kbgen.vocab_merge import suggest
+
     options, url, engine = _open(write=False)
     try:
         with engine.connect() as conn:
@@ -133,6 +142,11 @@ def _report_apply(result: ApplyResult, dry_run: bool) -> None:
 
 def _interactive(options: Options, url: str) -> dict[str, tuple[str, str]]:
     """Ask about each proposal on the terminal; the accepted aliases with their reasons."""
+    from kbgen.db.aliases import category_counts, read_aliases
+    from kbgen.db.engine import open_engine
+    from kbgen.vocab import Vocabulary
+    from kbgen.vocab_merge import suggest
+
     engine = open_engine(url, readonly=True)
     try:
         counts = category_counts(engine)
@@ -161,6 +175,12 @@ def vocab_apply(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show the changes; write nothing.")] = False,
 ) -> None:
     """Store accepted category aliases in kbgen's own table (the findings rows are never rewritten)."""
+    from kbgen.db.aliases import read_aliases, store_aliases
+    from kbgen.db.engine import open_engine, resolve_url
+    from kbgen.db.migrate import check_kb_schema, check_research_schema, ensure_kb_tables
+    from kbgen.vocab import Vocabulary
+    from kbgen.vocab_file import AliasFile, read_alias_file
+
     options = STATE.options(required=STATE.db is None)
     url = resolve_url(options.database, options.project_dir)
     configured = Vocabulary.from_options(options)
@@ -203,6 +223,8 @@ def vocab_apply(
 
 def _dry(engine: Engine, aliases: dict[str, str], replace: bool) -> ApplyResult:
     """What :func:`store_aliases` would do, computed on a read-only connection."""
+    from kbgen.db.aliases import ApplyResult, read_aliases
+
     stored = read_aliases(engine)
     result = ApplyResult()
     for alias in sorted(aliases):
@@ -222,6 +244,12 @@ def vocab_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the vocabulary as JSON.")] = False,
 ) -> None:
     """The canonical categories, the aliases onto them and how many findings each category has."""
+    from rich.table import Table
+
+    from kbgen.db.aliases import category_counts, read_aliases
+    from kbgen.vocab import Vocabulary
+    from kbgen.vocab_merge import category_uses
+
     options, _url, engine = _open(write=False)
     try:
         with engine.connect() as conn:
@@ -257,4 +285,4 @@ def vocab_list(
     if unlisted:
         shown = ", ".join(f"{u.key} ({u.findings:,})" for u in unlisted[:15])
         more = f", … {len(unlisted) - 15:,} more" if len(unlisted) > 15 else ""
-        say(f"{len(unlisted):,} categories in use outside the list, most used first: {shown}{more}")
+        say(f"{_n(len(unlisted), 'category', 'categories')} in use outside the list, most used first: {shown}{more}")

@@ -16,9 +16,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from kbgen.errors import DatabaseError
+from kbgen.errors import DatabaseError, UsageError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: The backends kbgen reads and writes (its SQL, locks and copies are written for these two).
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 #: How long a SQLite connection waits for another writer before giving up
 #: (``KBGEN_SQLITE_BUSY_TIMEOUT`` in the environment overrides it, in seconds).
 SQLITE_BUSY_TIMEOUT_S = 10.0
@@ -94,6 +96,10 @@ def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
         raise DatabaseError(f"not a database URL: {url!r}",
                             hint="use sqlite:///path/to/research.db or postgresql+psycopg://user@host/db") from exc
     backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        # Before any driver import: "MySQLdb is not installed" would send the user to pip for nothing.
+        raise UsageError(f"unsupported database {backend!r} in the URL: kbgen works with SQLite "
+                         "(sqlite:///path) and PostgreSQL (postgresql+psycopg://…)")
     connect_args: dict[str, Any] = {}
     if backend == "sqlite":
         path = sqlite_path(url)

@@ -33,6 +33,7 @@ from kbgen.draft.expected import DomainChange, Expected
 from kbgen.draft.phrase import CODE, DATA, Phrase, code, join, text
 from kbgen.draft.select import Selection
 from kbgen.model import Snapshot
+from kbgen.plan.model import PLACEHOLDER_MARK
 from kbgen.render import escape
 from kbgen.render.myst import Md, finalize, pct
 from kbgen.wording import count
@@ -40,8 +41,9 @@ from kbgen.wording import count
 _ENV = Environment(loader=PackageLoader("kbgen.draft", "templates"), autoescape=False, finalize=finalize,
                    undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
 
-#: The mark a researcher replaces: plain words, so it reads the same raw and parsed.
-TODO = "TODO (researcher):"
+#: The mark a researcher replaces: plain words, so it reads the same raw and parsed; the plan parser
+#: notes every key question still carrying it (plan.placeholder-question).
+TODO = PLACEHOLDER_MARK
 #: What each tier suggests asking; no file names (a name in a question bullet would bind to it).
 QUESTION_HINTS: dict[str, str] = {
     "CONNECTED": "how does it serve the DEEP code it is linked to (see Context), and is that path real?",
@@ -209,11 +211,13 @@ def _header(snap: Snapshot, options: Options, draft: PlanDraft, one_package: boo
                              for d in g.domains)
     coverage = {c.name: c for c in draft.expected.domains}
     titles = [_cluster_title(c, one_package) for c in draft.clusters]
-    focus = (text(f"Deep-read {count(len(picks), 'file')} (~{sel.loc:,} LOC) — {_tiers_text(picks)} priority "
-                  f"gap{'s' if len(picks) != 1 else ''} in ")
+    # "1 CONNECTED and 1 OWN_CODE priority gaps" reads wrong in either number: the tiers go after a colon.
+    tiers = (f"{'an' if picks[0].tier[0] in 'AEIOU' else 'a'} {picks[0].tier} priority gap" if len(picks) == 1
+             else "priority gaps: " + ", ".join(f"{n:,} {t}" for t, n in _tier_counts(picks)))
+    focus = (text(f"Deep-read {count(len(picks), 'file')} (~{sel.loc:,} LOC) in ")
              + join(titles[:3] + ([text(count(len(titles) - 3, "more cluster"))] if len(titles) > 3 else []),
                     ", ", " and ")
-             + text("."))
+             + text(f" — {tiers}."))
     strategic: list[Phrase] = []
     for name in domains[:3]:
         c = coverage[name]
@@ -293,7 +297,8 @@ def _outcomes(draft: PlanDraft, one_package: bool) -> list[Md]:
     loc = draft.selection.loc
     exp = draft.expected
     n = len(picks)
-    reach = f"if all {n:,} planned files reach DEEP" if n > 1 else "if the planned file reaches DEEP"
+    reach = (f"if all {n:,} planned files reach DEEP" if n > 2 else "if both planned files reach DEEP" if n == 2
+             else "if the planned file reaches DEEP")
     lines = [Md(f"Files read: {n:,} (every planned file, read DEEP)"),
              Md(f"DEEP count: {exp.deep_now:,} → {exp.deep_after:,} ({reach})")]
     if exp.rate is not None and loc > 0:

@@ -30,6 +30,7 @@ from kbgen.analysis import TIERS, Gap
 from kbgen.config import Options
 from kbgen.errors import UsageError
 from kbgen.model import Snapshot
+from kbgen.wording import count
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,40 @@ def _limits(request: DraftRequest) -> str:
     return "; ".join(parts)
 
 
+_INVENTORY_DOC = "as kbgen's reference docs describe them in docs/reference/research-database.md"
+
+
+def nothing_to_draft(snap: Snapshot) -> UsageError:
+    """Why the HIGH domains have no gap, in the words that say what to do next.
+
+    "Every file is read" would be false on a database that has no inventory yet
+    (``kbgen init`` + ``kbgen db init``): the draft needs files, domains, HIGH
+    priorities and domain tags, and the message names the first one missing.
+    """
+    high = {d.name for d in snap.domains if d.priority == "HIGH"}
+    if not snap.files and not snap.domains:
+        return UsageError("nothing to draft from: the database has no files and no domains yet",
+                          hint="load the inventory of the code under study first: packages, files, domains and "
+                               f"file_domains, {_INVENTORY_DOC}")
+    if not snap.files:
+        return UsageError("nothing to draft from: the database has no files yet",
+                          hint="load the inventory of the code under study first: packages and files, "
+                               + _INVENTORY_DOC)
+    if not snap.domains:
+        return UsageError("nothing to draft from: the database has no domains yet (a draft plans the unread files "
+                          "of HIGH-priority domains)",
+                          hint=f"add domains and tag files with them (file_domains, or kbgen tag), {_INVENTORY_DOC}")
+    if not high:
+        return UsageError("no priority gaps: no domain has HIGH priority",
+                          hint="name a domain with --domain to draft from it, or give a domain HIGH priority")
+    if not any(high.intersection(snap.domains_of_file.get(f.id, ())) for f in snap.files):
+        return UsageError(f"no priority gaps: no file is tagged with a HIGH domain ({', '.join(sorted(high))})",
+                          hint="tag the files of those domains (kbgen tag R<n> DOMAIN FILE...), or name a domain "
+                               "with --domain")
+    return UsageError("no priority gaps left: every source file of the HIGH domains is read or excluded",
+                      hint="name a domain with --domain to draft from a MEDIUM or LOW domain")
+
+
 def select(snap: Snapshot, options: Options, request: DraftRequest) -> Selection:
     """Pick the session's files. Raises :class:`UsageError` (exit 2) when nothing is left to pick."""
     request = normalise(snap, request)
@@ -135,10 +170,9 @@ def select(snap: Snapshot, options: Options, request: DraftRequest) -> Selection
         limits = _limits(request)
         if limits:
             total = len(analysis.priority_gaps(snap, options, high_only=True))
-            raise UsageError(f"no priority gaps left for {limits}",
-                             hint=f"the database has {total:,} priority gaps in HIGH domains without these limits")
-        raise UsageError("no priority gaps left: every source file of the HIGH domains is read or excluded",
-                         hint="name a domain with --domain to draft from a MEDIUM or LOW domain")
+            raise UsageError(f"no priority gaps left for {limits}", hint=f"the database has "
+                             f"{count(total, 'priority gap')} in HIGH domains without these limits")
+        raise nothing_to_draft(snap)
     picks: list[Gap] = []
     passed: list[Gap] = []
     loc = 0

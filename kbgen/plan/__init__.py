@@ -8,6 +8,8 @@ the research database. Nothing here imports Sphinx or touches a database.
 from kbgen.plan.checks import check_against_inventory
 from kbgen.plan.model import (
     INFO_CODES,
+    PLACEHOLDER_MARK,
+    QUESTION_PLACEHOLDER,
     Cluster,
     ClusterQuestion,
     DomainTag,
@@ -20,6 +22,8 @@ from kbgen.plan.parser import parse_plan, parse_plan_file
 
 __all__ = [
     "INFO_CODES",
+    "PLACEHOLDER_MARK",
+    "QUESTION_PLACEHOLDER",
     "Cluster",
     "ClusterQuestion",
     "DomainTag",

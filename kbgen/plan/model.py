@@ -46,8 +46,16 @@ FILE_NOT_IN_DATABASE = "plan.file-not-in-database"
 PATH_AMBIGUOUS = "plan.path-ambiguous"
 SESSION_REPLACED = "plan.session-replaced"
 SESSION_ID_UNREADABLE = "plan.session-id-unreadable"
+QUESTION_PLACEHOLDER = "plan.placeholder-question"
 
-INFO_CODES = frozenset({DATE_PLACEHOLDER})
+#: The mark ``kbgen plan draft`` writes where a researcher has to write the question; a key
+#: question still carrying it is a template slot, not a question (``QUESTION_PLACEHOLDER``).
+PLACEHOLDER_MARK = "TODO (researcher):"
+
+# A placeholder question is a note, as a placeholder date is: a drafted plan is a template with
+# slots to fill, and "plan parse reads a draft with no warnings" still holds. plan import and
+# session start --plan say, once, how many questions are still placeholders.
+INFO_CODES = frozenset({DATE_PLACEHOLDER, QUESTION_PLACEHOLDER})
 
 
 @dataclass(frozen=True)
@@ -384,6 +392,12 @@ class Plan:
     def problems(self) -> tuple[PlanWarning, ...]:
         """Warnings that are not merely informational (what "no warnings" counts)."""
         return tuple(w for w in self.warnings if not w.informational)
+
+    @property
+    def placeholder_questions(self) -> tuple[Question, ...]:
+        """Key questions still carrying the draft's ``TODO (researcher):`` mark."""
+        lines = {w.line for w in self.warnings if w.code == QUESTION_PLACEHOLDER}
+        return tuple(q for q in self.questions if q.line in lines)
 
     @property
     def file_ids(self) -> tuple[int, ...]:

@@ -22,6 +22,11 @@ canonical R95 seed has such a date and must still import "with no
 warnings": an unfilled template field loses no information the rest of the
 plan or the database would not supply (the session's date is in the
 ``sessions`` table), so it is a note, not a problem.
+
+Placeholder questions: a key question still carrying ``kbgen plan draft``'s
+``TODO (researcher):`` mark is noted at its line (``plan.placeholder-question``,
+informational too): a draft reads back with no warnings, and ``plan import``
+and ``session start --plan`` add one warning saying how many are left.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from kbgen.plan.model import (
     Results,
 )
 from kbgen.plan.outcomes import expectations
-from kbgen.plan.questions import Bullet, bind_questions
+from kbgen.plan.questions import Bullet, bind_questions, placeholder_notes
 from kbgen.plan.results import results_blocks
 from kbgen.plan.tables import FileRow, file_rows, has_id_column, has_path_column, is_unknown_id_mark, read_table
 from kbgen.plan.tags import domain_tags
@@ -428,6 +433,7 @@ def parse_plan(text: str, source: str, *, session: int | None = None) -> Plan:
     bullets = [Bullet(b.children, b.line, _real_letter(b.cluster, clusters)) for b in draft.bullets]
     questions, question_warnings = bind_questions(bullets, files, number)
     warnings.extend(question_warnings)
+    warnings.extend(placeholder_notes(questions))
 
     file_ids = tuple(f.file_id for f in files if f.file_id is not None)
     cluster_questions = [ClusterQuestion(_real_letter(q.cluster, clusters), q.text, q.line)

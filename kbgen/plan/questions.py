@@ -38,7 +38,9 @@ from markdown_it.token import Token
 
 from kbgen.plan.blocks import collapse_space, plain_text
 from kbgen.plan.model import (
+    PLACEHOLDER_MARK,
     QUESTION_AMBIGUOUS_FILE,
+    QUESTION_PLACEHOLDER,
     QUESTION_UNKNOWN_FILE,
     PlannedFile,
     PlanWarning,
@@ -226,3 +228,32 @@ def bind_questions(bullets: Sequence[Bullet], files: Sequence[PlannedFile],
                                   ordinal=ordinal, cluster=cluster,
                                   paths=tuple(files[i].path for i in planned), planned=tuple(planned)))
     return questions, warnings
+
+
+#: PLACEHOLDER_MARK as a researcher may leave it (spacing, case); its colon is optional.
+_PLACEHOLDER = re.compile(r"\bTODO\s*\(\s*researcher\s*\)", re.IGNORECASE)
+_SHOWN = PLACEHOLDER_MARK.rstrip(":")
+
+
+def placeholder_notes(questions: Sequence[Question]) -> list[PlanWarning]:
+    """A note at each key question that is still the draft's ``TODO (researcher):`` slot.
+
+    Imported as it is, such a bullet would show as an open question on every page,
+    indistinguishable from a real one; the note (informational, see ``INFO_CODES``)
+    points at the line to write.
+    """
+    return [PlanWarning(QUESTION_PLACEHOLDER, q.line,
+                        f"question {q.id} is still the draft's placeholder '{_SHOWN}': write the "
+                        "question the session should answer")
+            for q in questions if _PLACEHOLDER.search(q.text)]
+
+
+def placeholder_summary(lines: Sequence[int]) -> str:
+    """``2 questions (lines 43, 44) are still 'TODO (researcher)' placeholders: ...``, the one warning of
+    ``plan import`` and ``session start --plan`` (the per-line notes may be silenced with --quiet)."""
+    where = ", ".join(f"{n:,}" for n in lines)
+    if len(lines) == 1:
+        return (f"1 question (line {where}) is still a '{_SHOWN}' placeholder: it shows as an open question until "
+                "you write it and import the plan again")
+    return (f"{len(lines):,} questions (lines {where}) are still '{_SHOWN}' placeholders: they show as open "
+            "questions until you write them and import the plan again")

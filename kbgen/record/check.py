@@ -26,6 +26,7 @@ from kbgen.db import research as rt
 from kbgen.db.aliases import read_aliases
 from kbgen.db.sessions import SessionRow, pick_session, session_rows
 from kbgen.vocab import Vocabulary
+from kbgen.wording import count
 from kbgen.worksheet import ranges
 from kbgen.worksheet.model import (
     AnswerLink,
@@ -215,6 +216,8 @@ class _Checker:
         self.vocabulary = Vocabulary.from_options(options, read_aliases(conn))
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.own_questions = 0  #: question references to this session's plan (known or not)
+        self.foreign: list[tuple[int | None, str]] = []  #: (line, ID) of references to other sessions' plans
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(Problem(line, message))
@@ -293,13 +296,15 @@ class _Checker:
 
     def question(self, line: int | None, question_id: str) -> bool:
         if question_id in self.ctx.questions:
+            self.own_questions += 1
             return True
         n = self.ws.session
         prefix = question_id.split("-", 1)[0]
         if prefix != f"Q{n}":
-            self.problem(line, f"{question_id} is a question of {prefix.replace('Q', 'R', 1)}'s plan, not R{n}'s "
-                               "(a worksheet answers its own session's questions)")
-        elif not self.ctx.plan_imported:
+            self.foreign.append((line, question_id))  # reported by foreign_questions(), once or one by one
+            return False
+        self.own_questions += 1
+        if not self.ctx.plan_imported:
             self.problem(line, f"{question_id}: R{n} has no imported plan "
                                f"(kbgen plan import PATH, or kbgen session start R{n} --plan PATH)")
         else:
@@ -308,6 +313,36 @@ class _Checker:
             self.problem(line, f"no question {question_id} in R{n}'s plan ({hint}its questions: "
                                f"{', '.join(self.ctx.questions) or 'none'})")
         return False
+
+    def foreign_questions(self) -> None:
+        """References to other sessions' questions: one problem at ``session:`` when they all are.
+
+        A worksheet whose every question belongs to another plan has the wrong
+        ``session:`` (a copied worksheet, a typo), and 21 identical lines, one per
+        question, would hide that one mistake. A worksheet that also answers its
+        own session's questions (or names one other question only) has a stray ID
+        instead: that one is named at its line, as are a one-off command's.
+        """
+        n = self.ws.session
+        if not self.foreign:
+            return
+        if self.own_questions or not self.ws.complete or len(self.foreign) < 2:
+            for line, question_id in self.foreign:
+                prefix = question_id.split("-", 1)[0]
+                self.problem(line, f"{question_id} is a question of {prefix.replace('Q', 'R', 1)}'s plan, not "
+                                   f"R{n}'s (a worksheet answers its own session's questions)")
+            return
+        sessions = list(dict.fromkeys(qid.split("-", 1)[0].replace("Q", "R", 1) for _, qid in self.foreign))
+        plans = (f"{sessions[0]}'s plan" if len(sessions) == 1
+                 else ", ".join(f"{s}'s" for s in sessions[:-1]) + f" and {sessions[-1]}'s plans")
+        first_line, first = min(self.foreign, key=lambda f: f[0] or 0)
+        where = f", first {first} at line {first_line}" if first_line else f", first {first}"
+        fix = (f"write 'session: {sessions[0]}' if this is {sessions[0]}'s worksheet" if len(sessions) == 1
+               else "set 'session:' to the session this worksheet records")
+        self.problem(self.ws.marks.get("session") or 1,
+                     f"session is R{n}, but every question ID in the worksheet belongs to {plans} "
+                     f"({count(len(self.foreign), 'reference')}{where}): {fix}; a worksheet answers its own "
+                     "session's questions")
 
     # -- entries -------------------------------------------------------------------
     def run(self) -> Checked:
@@ -325,6 +360,7 @@ class _Checker:
                                                     "last_read_date from it)")
         findings = self.findings()
         self.questions_()
+        self.foreign_questions()
         tags = self.tags()
         edges = self.edges()
         return Checked(ws, ctx, reads, unread, findings, list(ws.questions), tags, edges, self.warnings)

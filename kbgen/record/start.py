@@ -45,6 +45,8 @@ class StartResult:
     worksheet: Path
     reads: int
     questions: int
+    plan: Plan | None = None
+    """The plan given with ``--plan``, as parsed (its notes: placeholder questions)."""
 
 
 def default_worksheet(options: Options, number: int) -> Path:
@@ -87,7 +89,7 @@ def start_session(engine: Engine, options: Options, number: int, *, output: Path
     write_if_changed(output.parent / SCHEMA_COPY, project_schema(
         options.canonical_categories(), dict(vocabulary.aliases)).encode("utf-8"))
     write_if_changed(output, worksheet.encode("utf-8"))
-    return StartResult(number, session.id, action, plan_action, output, len(reads), len(questions))
+    return StartResult(number, session.id, action, plan_action, output, len(reads), len(questions), plan)
 
 
 def _shown(path: Path, base: Path) -> str:

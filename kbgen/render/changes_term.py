@@ -17,6 +17,7 @@ from kbgen.changes import ALERT_SEVERITIES, Attribution, Changes, CoverageDelta
 from kbgen.model import Snapshot
 from kbgen.render.changes_md import headline
 from kbgen.render.myst import pct
+from kbgen.wording import count
 
 T = TypeVar("T")
 
@@ -36,10 +37,17 @@ def _cut(value: str, limit: int = DESCRIPTION_WIDTH) -> Text:
     return Text(line if len(line) <= limit else line[: limit - 1] + "…")
 
 
-def _table(title: str, columns: Sequence[str], right: Sequence[str] = ()) -> Table:
+def _table(title: str, columns: Sequence[str], right: Sequence[str] = (), keep: Sequence[str] = ()) -> Table:
+    """A table whose ``right`` columns are figures and whose ``keep`` columns are never wrapped.
+
+    At 80 columns (what a pipe gets) Rich squeezes every wrappable column alike,
+    so ``2025-09-08`` became ``2025-09-`` over ``08``: identifiers (sessions,
+    dates, IDs, severities, depths) keep their width and the free text (paths,
+    descriptions) and the figures' headers wrap instead.
+    """
     table = Table(title=title, title_justify="left")
     for col in columns:
-        table.add_column(col, justify="right" if col in right else "left", overflow="fold")
+        table.add_column(col, justify="right" if col in right else "left", overflow="fold", no_wrap=col in keep)
     return table
 
 
@@ -71,9 +79,9 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
     out: list[RenderableType] = [summary]
 
     if len(breakdown) > 1:
-        per = _table("Per session", ["Session", "Date", "New findings", "Critical/high", "Read deeper",
-                                     "LOC MEDIUM+", "Answered"],
-                     ("New findings", "Critical/high", "Read deeper", "LOC MEDIUM+", "Answered"))
+        # Figures' headers on two lines: the table fits 80 columns without folding a word ("Answere" over "d").
+        figures = ("New\nfindings", "Critical\nor high", "Read\ndeeper", "LOC\nMEDIUM+", "Answered")
+        per = _table("Per session", ["Session", "Date", *figures], figures, keep=("Session", "Date"))
         for b in breakdown:
             per.add_row(_t(b.label), _t(b.first.date or "—"), f"{len(b.new_findings):,}", f"{len(b.alerts):,}",
                         f"{len(b.depth_rises):,}", f"+{b.loc_gained:,}", f"{len(b.answered):,}")
@@ -81,7 +89,8 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
 
     alerts = [f for f in c.new_findings if f.severity in ALERT_SEVERITIES]
     if alerts:
-        table = _table("New critical and high findings", ["Finding", "Severity", "File", "Description"])
+        table = _table("New critical and high findings", ["Finding", "Severity", "File", "Description"],
+                       keep=("Finding", "Severity"))
         for f in _rows(alerts, table):
             file = snap.file_by_id.get(f.file_id) if f.file_id is not None else None
             table.add_row(f.need_id, f.severity, _t(f"{file.package}/{file.path}" if file else "—"),
@@ -89,7 +98,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
         out.append(table)
 
     if c.resolved or c.superseded:
-        table = _table("Resolved and superseded", ["Finding", "Severity", "Status"])
+        table = _table("Resolved and superseded", ["Finding", "Severity", "Status"], keep=("Finding", "Severity"))
         rows = [(done.finding, f"resolved in {done.session.label}") for done in c.resolved]
         rows += [(s.finding, f"superseded by {s.by.need_id}" + (f": {s.reason}" if s.reason else ""))
                  for s in c.superseded]
@@ -103,7 +112,8 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
         out.append(_coverage(c.packages, "Package"))
 
     if c.depth_rises:
-        table = _table("Files read deeper", ["File", "Package", "LOC", "Before", "After"], ("LOC",))
+        table = _table("Files read deeper", ["File", "Package", "LOC", "Before", "After"], ("LOC",),
+                       keep=("LOC", "Before", "After"))
         for r in _rows(c.depth_rises, table):
             table.add_row(_t(r.file.path if r.file else f"file {r.file_id} (not in the files table)"),
                           _t(r.file.package if r.file else "—"),
@@ -112,7 +122,8 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
         out.append(table)
 
     if c.answered:
-        table = _table("Plan questions answered", ["Question", "Text", "Findings", "How", "Answer"])
+        table = _table("Plan questions answered", ["Question", "Text", "Findings", "How", "Answer"],
+                       keep=("Question",))
         for a in _rows(c.answered, table):
             how = a.kind + (", partly" if a.partial else "") + (f"; first in {a.earlier.label}" if a.earlier else "")
             table.add_row(a.question.id, _cut(a.question.text, 100),
@@ -120,7 +131,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
         out.append(table)
 
     if c.edges:
-        table = _table("Dependency edges", ["From", "Relationship", "To", "Verified"])
+        table = _table("Dependency edges", ["From", "Relationship", "To", "Verified"], keep=("Verified",))
         for e in _rows(c.edges, table):
             src, dst = (snap.file_by_id.get(e.dependency.source_file_id),
                         snap.file_by_id.get(e.dependency.target_file_id))
@@ -132,7 +143,7 @@ def renderables(snap: Snapshot, c: Changes, *, breakdown: Sequence[Changes] = ()
     if attribution is not None and (attribution.reads_without_session or attribution.findings_without_session
                                     or attribution.edges_unattributed):
         out.append(Text(
-            f"Not attributable to any session: {attribution.reads_without_session:,} reads and "
-            f"{attribution.findings_without_session:,} findings without a session; "
-            f"{attribution.edges_unattributed:,} of {attribution.edges_total:,} dependency edges (not dated)."))
+            f"Not attributable to any session: {count(attribution.reads_without_session, 'read')} and "
+            f"{count(attribution.findings_without_session, 'finding')} without a session; "
+            f"{attribution.edges_unattributed:,} of {count(attribution.edges_total, 'dependency edge')} (not dated)."))
     return out

@@ -36,7 +36,7 @@ from kbgen.render.myst import (
     pct,
     table,
 )
-from kbgen.render.view import SiteView
+from kbgen.render.view import SESSIONS_PER_GROUP, SiteView
 from kbgen.wording import count, verb
 
 _ENV = Environment(loader=PackageLoader("kbgen.render", "templates"), autoescape=False, finalize=finalize,
@@ -442,20 +442,27 @@ def sessions_index(view: SiteView) -> dict[str, str]:
     root = view.layout.root
     pages: dict[str, str] = {}
     group_names = []
+    held: dict[str, str] = {}  # group → how many sessions it holds, and which
     for docname, members in groups.items():
         lo, hi = members[0].number, members[-1].number
-        title = f"Sessions R{lo}–R{hi}"
+        # The title names the group's hundred, not its current members: it is shown in the
+        # navigation of every session page, so a title that grew with each new session would
+        # rewrite all of them on every build (kbgen/sphinxext/deps.py).
+        first = (lo // SESSIONS_PER_GROUP) * SESSIONS_PER_GROUP
+        title = f"Sessions R{min(lo, max(first, 1))}–R{first + SESSIONS_PER_GROUP - 1}"
         group_names.append(docname)
         rows = [[view.session_ref(s), s.date or "—", s.focus or "—",
                  len(snap.reads_of_session.get(s.id, ())), len(snap.findings_of_session.get(s.id, ())),
                  "yes" if s.number in snap.plan_by_session else "no"] for s in members]
         toc = "\n".join(f"/{view.layout.session(s)}" for s in members)
-        pages[docname] = (f"# {title}\n\n" + table(["Session", "Date", "Focus", "Reads", "Findings", "Plan"], rows)
+        held[docname] = count(len(members), "session") + (f": R{lo}–R{hi}" if lo != hi else f": R{lo}")
+        pages[docname] = (f"# {title}\n\n{held[docname]}.\n\n"
+                          + table(["Session", "Date", "Focus", "Reads", "Findings", "Plan"], rows)
                           + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     toc = "\n".join(f"/{g}" for g in group_names)
     pages[f"{root}/sessions/index"] = (
         "# Sessions\n\n" + f"{count(len(snap.sessions), 'research session')}, grouped by hundreds.\n\n"
-        + bullet_list([Md(f"[{escape.link_text(pages[g].splitlines()[0][2:])}](project:/{g}.md)")
+        + bullet_list([Md(f"[{escape.link_text(pages[g].splitlines()[0][2:])}](project:/{g}.md) ({held[g]})")
                        for g in group_names])
         + f"\n```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
     return pages

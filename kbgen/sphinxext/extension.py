@@ -151,17 +151,34 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import gcpolicy, labels, search, searchable, speedups, stable_ids
+    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, searchable, speedups, stable_ids
     from kbgen.sphinxext.feed import setup as setup_feed
 
     setup_feed(app)
+    deps.setup(app)
+    needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
     search.setup(app)
     searchable.setup(app)
     stable_ids.setup(app)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    project.setup(app)
+    return {"version": __version__, "env_version": env_version(), "parallel_read_safe": True,
+            "parallel_write_safe": True}
+
+
+def env_version() -> int:
+    """A number that changes with kbgen's Sphinx-side code: Sphinx reads every page anew when an
+    extension's ``env_version`` changes, so an environment kept by an older kbgen (its data, its
+    doctrees) is never reused, by ``kbgen build`` or a plain ``sphinx-build``."""
+    import hashlib
+
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), package.parent / "needs_model.py"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return int(digest.hexdigest()[:12], 16)
 
 
 def _apply_html_defaults(config: Config, user: frozenset[str]) -> None:
@@ -188,7 +205,8 @@ def _apply_html_defaults(config: Config, user: frozenset[str]) -> None:
 
 
 def _register_need_targets(app: Sphinx, doctree: Any) -> None:
-    """Make every need a Sphinx label, so a plain markdown link ``[text](#need-F12)`` reaches it.
+    """Make every need a Sphinx label, so a plain markdown link ``[text](#need-F12)`` reaches it;
+    note what the page references for :mod:`kbgen.sphinxext.deps` in the same pass.
 
     kbgen links needs with markdown links whose text is escaped database text (rendered
     literally, unlike a role's text); MyST resolves ``#F12`` through the standard labels.
@@ -197,14 +215,26 @@ def _register_need_targets(app: Sphinx, doctree: Any) -> None:
 
     from docutils import nodes
 
-    pattern = re.compile(ID_REGEX)
+    from kbgen.sphinxext import deps
+
+    match = re.compile(ID_REGEX).match
     std = app.env.domains.standard_domain
+    docname = app.env.docname
+    kinds: dict[type, str] | None = getattr(app, "_kbgen_node_kinds", None)
+    if kinds is None:
+        kinds = deps.node_kinds()
+        app._kbgen_node_kinds = kinds  # type: ignore[attr-defined]
+    refs: set[str] = set()
     for node in doctree.findall(nodes.Element):
-        for need_id in node.get("ids", []):
-            if pattern.match(need_id):
+        kind = kinds.get(type(node))
+        if kind is not None:
+            deps.note_node(kind, node, refs)
+        for need_id in node["ids"]:
+            if match(need_id):
                 # MyST looks labels up lowercased; the anchor keeps its case. The prefix keeps
                 # labels apart from document names (kb/files/FILE12 is also a page).
-                std.note_hyperlink_target(f"need-{need_id}".lower(), app.env.docname, need_id, need_id)
+                std.note_hyperlink_target(f"need-{need_id}".lower(), docname, need_id, need_id)
+    deps.page_read(app.env, docname, refs)
 
 
 def _add_static(app: Sphinx) -> None:

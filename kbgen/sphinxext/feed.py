@@ -43,7 +43,9 @@ def project_options(confdir: Path, srcdir: Path) -> Options | None:
 
 
 def _configure(app: Sphinx, config: Config) -> None:
-    options = project_options(Path(app.confdir), Path(app.srcdir))
+    from kbgen.sphinxext.project import project_of
+
+    options = project_of(app)
     app._kbgen_feed_title = None  # type: ignore[attr-defined]
     if options is None:
         return

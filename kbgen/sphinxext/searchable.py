@@ -12,7 +12,7 @@ is the need's head line (kbgen.js shows the best such sub-result as the hit).
 What the indexes leave out: the metadata rows of every need (``severity_raw:
 …, followed_up: no, on file: FILE2397`` repeated on every finding drowned the
 excerpts) get Sphinx's own ``no-search`` class, which its indexer skips and
-Pagefind's ``--exclude-selectors`` names too (:data:`kbgen.build.PAGEFIND_EXCLUDE`).
+Pagefind's ``--exclude-selectors`` names too (:data:`kbgen.pagefind.PAGEFIND_EXCLUDE`).
 Weights (``data-pagefind-weight``): a need's head line counts like a page
 title, the text of a finding or question twice a normal word.
 

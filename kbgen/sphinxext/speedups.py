@@ -10,7 +10,7 @@ against the originals (tests/test_sphinx_speedups.py, run on the lowest and the
 highest tested sphinx-needs by ``make test-speedups``). To support a new
 release: run that target with it, then add it to the list.
 
-The two linear-time replacements inside sphinx-needs, for sites with thousands of needs:
+The replacements inside sphinx-needs, for sites with thousands of needs:
 
 * ``NeedItem.add_backlink`` checks whether a back link is already in the
   need's list before appending it: a linear scan, so collecting the back links
@@ -24,6 +24,13 @@ The two linear-time replacements inside sphinx-needs, for sites with thousands o
 * ``NeedsList.write_json`` writes needs.json with ``json.dump``, which encodes
   through Python's pure-Python encoder (only ``json.dumps`` uses the C one).
   The replacement writes the same text with ``json.dumps``.
+* ``NeedItem.__repr__`` spells out every field of a need. Sphinx's event
+  manager formats the arguments of every event it emits for a debug line,
+  shown or not, and sphinx-needs emits two events with every need as argument
+  on each build (before post-processing and before sealing): the full repr of
+  every need, twice, on a build that changed one page. The replacement names
+  the need (``NeedItem(id='F12', docname='kb/sessions/S3')``); only Sphinx's
+  debug output (``-vv``) shows it, never a page or needs.json.
 
 What each saves is measured in bench/README.md.
 """
@@ -90,6 +97,11 @@ def sort_backlinks(self: NeedItem) -> None:
             links.sort(key=attrgetter("id"))
 
 
+def need_repr(self: NeedItem) -> str:
+    """A need's ID and page: what a debug line needs (the full form lists every field)."""
+    return f"NeedItem(id={self.get('id')!r}, docname={self.get('docname')!r})"
+
+
 def write_json(self: NeedsList, needs_file: str = "needs.json", needs_path: str = "") -> None:
     """Write needs.json as sphinx-needs does, encoded by the C encoder."""
     self._finalise()
@@ -111,7 +123,9 @@ def apply() -> bool:
         ORIGINALS["add_backlink"] = NeedItem.add_backlink
         ORIGINALS["sort_backlinks"] = NeedItem.sort_backlinks
         ORIGINALS["write_json"] = NeedsList.write_json
+        ORIGINALS["__repr__"] = NeedItem.__repr__
     NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
+    NeedItem.__repr__ = need_repr  # type: ignore[method-assign]
     NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
     NeedsList.write_json = write_json  # type: ignore[method-assign]
     return True
@@ -124,6 +138,7 @@ def remove() -> None:
         NeedItem.add_backlink = ORIGINALS["add_backlink"]  # type: ignore[method-assign]
         NeedItem.sort_backlinks = ORIGINALS["sort_backlinks"]  # type: ignore[method-assign]
         NeedsList.write_json = ORIGINALS["write_json"]  # type: ignore[method-assign]
+        NeedItem.__repr__ = ORIGINALS["__repr__"]  # type: ignore[method-assign]
 
 
 def installed() -> bool:

@@ -29,7 +29,7 @@ class WorksheetInvalid(UsageError):
     def __init__(self, problems: list[Problem], *, path: str | None) -> None:
         count = len(problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''}; nothing recorded", path=path,
-                         hint="fix them and run the command again")
+                         hint=f"fix {'it' if count == 1 else 'them'} and run the command again")
         self.problems = problems
 
     def lines(self) -> list[str]:

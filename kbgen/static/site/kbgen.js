@@ -9,7 +9,9 @@
  *    columns.
  * 3. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
  *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
- *    Sphinx's search run, exactly as a plain Sphinx site would. A Pagefind hit inside a need
+ *    Sphinx's search run, exactly as a plain Sphinx site would. Pagefind's UI loads Pagefind
+ *    through kbgen's entry module (_static/kbgen-pagefind/pagefind.js), which adds the delta
+ *    bundle of the pages changed since the main bundle was written. A Pagefind hit inside a need
  *    (each need's head line is a heading with the need's id: kbgen.sphinxext.searchable) is
  *    shown as that need — its head line, its text, a link to its anchor — not as the page.
  */
@@ -132,6 +134,13 @@
     return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
   }
 
+  // Pagefind indexes "src/telemetry.ts" or "memory_size(4" as one joined word and as its parts, so a
+  // query for a part with its punctuation ("telemetry.ts", "memory_size") matched nothing: a query
+  // word is split where punctuation joins letters or digits, and its parts are looked up together.
+  function splitIdentifiers(term) {
+    return term.replace(/([\p{L}\p{N}])[._\/\\:()\[\]<>]+(?=[\p{L}\p{N}])/gu, "$1 ");
+  }
+
   function landOnNeed(result) {
     var subs = Array.isArray(result.sub_results) ? result.sub_results : [];
     var words = (result.content || "").split(/\s+/);
@@ -169,15 +178,17 @@
         document.getElementById("kbgen-sphinx-search").hidden = true;
         document.getElementById("search-results").hidden = true;
         host.hidden = false;
+        var entry = config.pagefindEntry ? new URL(config.pagefindEntry, window.location.href) : bundle;
         var ui = new window.PagefindUI({
           element: "#kbgen-pagefind",
-          bundlePath: bundle.pathname,
+          bundlePath: entry.pathname,
           showSubResults: true,
           showImages: false,
           resetStyles: false,
           autofocus: true,
           excerptLength: 40,
           processResult: landOnNeed,
+          processTerm: splitIdentifiers,
           translations: { placeholder: "Search findings, files, questions, labels…" }
         });
         var query = new URLSearchParams(window.location.search).get("q");

@@ -1,0 +1,249 @@
+"""Pagefind's index follows the change: a build indexes the pages whose content changed into a delta
+bundle, the search page merges it with the main bundle and never shows a replaced page's old text.
+
+Real builds of the example knowledge base (real ``sphinx-build``, the real Pagefind binary), the
+bundles read back from disk (no browser needed), then the search page driven in Chromium over HTTP:
+a finding added after a full build is found, a page in the delta is listed once, and text the
+delta replaced is no longer found.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, insert, select, update
+
+from kbgen import pagefind
+from kbgen.build import build_site, doctrees_path
+from kbgen.config import Options
+from kbgen.db import research
+from kbgen.db.engine import open_engine, resolve_url
+from kbgen.sync import sync
+
+pytestmark = pytest.mark.slow
+
+NEW_PHRASE = "zanzibar quokka overflow"
+#: A phrase of F25's title (session R3), replaced below.
+OLD_PHRASE = "preopens the site root"
+REPLACEMENT = "wombat capability leak"
+
+
+def _require_pagefind() -> None:
+    if not pagefind.pagefind_available():
+        pytest.skip("the Pagefind binary does not run here")
+
+
+def _add_finding(options: Options, description: str) -> int:
+    engine = open_engine(resolve_url(options.database, options.project_dir))
+    try:
+        with engine.begin() as conn:
+            fid = int(conn.execute(select(func.max(research.findings.c.id))).scalar() or 0) + 1
+            file_id = conn.execute(select(research.findings.c.file_id)
+                                   .where(research.findings.c.session_id == 3).limit(1)).scalar()
+            conn.execute(insert(research.findings).values(
+                id=fid, file_id=file_id, session_id=3, line_start=1, line_end=2, severity="HIGH",
+                category="security", description=description, followed_up=0))
+    finally:
+        engine.dispose()
+    return fid
+
+
+def _rename_finding(options: Options, fid: int, old: str, new: str) -> None:
+    engine = open_engine(resolve_url(options.database, options.project_dir))
+    try:
+        with engine.begin() as conn:
+            text = conn.execute(select(research.findings.c.description)
+                                .where(research.findings.c.id == fid)).scalar()
+            assert old in text
+            conn.execute(update(research.findings).where(research.findings.c.id == fid)
+                         .values(description=text.replace(old, new)))
+    finally:
+        engine.dispose()
+
+
+def _fragments(bundle: Path) -> dict[str, dict[str, object]]:
+    """Every entry of a Pagefind bundle by its id: url and indexed text."""
+    out: dict[str, dict[str, object]] = {}
+    for path in (bundle / "fragment").glob("*.pf_fragment"):
+        raw = gzip.decompress(path.read_bytes())
+        out[path.name.removesuffix(".pf_fragment")] = json.loads(raw.removeprefix(b"pagefind_dcd"))
+    return out
+
+
+def _live(site: Path) -> dict[str, str]:
+    """What a search over the merged bundles sees: url → indexed text, replaced entries dropped."""
+    main = _fragments(site / pagefind.PAGEFIND_SUBDIR)
+    delta: dict[str, dict[str, object]] = {}
+    replaced: set[str] = set()
+    manifest = site / pagefind.DELTA_SUBDIR / pagefind.DELTA_MANIFEST
+    if manifest.exists():
+        replaced = set(json.loads(manifest.read_text(encoding="utf-8"))["superseded"])
+        delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    live: dict[str, str] = {}
+    for fid, entry in [*main.items(), *delta.items()]:
+        if fid in replaced:
+            continue
+        url = str(entry["url"])
+        assert url not in live, f"{url} is indexed twice"
+        live[url] = str(entry["content"]).lower()
+    return live
+
+
+@pytest.fixture
+def delta_project(example_project: Options, monkeypatch: pytest.MonkeyPatch) -> Options:
+    """The example built once with Pagefind; the delta is never folded (the example is small: a
+    session's pages are more than the fold threshold of its few dozen)."""
+    _require_pagefind()
+    monkeypatch.setattr(pagefind, "FOLD_SHARE", 1.0)
+    first = build_site(example_project)
+    assert first.search_update is not None and first.search_update.mode == "full"
+    return example_project
+
+
+def test_a_new_finding_is_indexed_in_the_delta_and_replaces_the_old_page(delta_project: Options) -> None:
+    options, site = delta_project, delta_project.build_path
+    main_before = _fragments(site / pagefind.PAGEFIND_SUBDIR)
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    sync(options)
+    result = build_site(options)
+    update = result.search_update
+    assert update is not None and update.mode == "delta" and 0 < update.indexed < result.pages / 2
+
+    # the main bundle is untouched; the delta holds the changed pages, the session page among them
+    assert _fragments(site / pagefind.PAGEFIND_SUBDIR) == main_before
+    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    assert "/kb/sessions/S3.html" in {str(e["url"]) for e in delta.values()}
+    live = _live(site)
+    assert NEW_PHRASE in live["/kb/sessions/S3.html"]
+    assert not any(NEW_PHRASE in str(e["content"]).lower() for e in main_before.values())
+    # every page of the site is still found exactly once (_live asserts no duplicates)
+    assert len(live) == len(main_before)
+
+    # a second build with nothing changed leaves the bundles alone
+    again = build_site(options)
+    assert again.mode == "up to date"
+
+    # text the delta replaces is gone from the search: F25 renamed, its old words no longer found
+    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
+    sync(options)
+    third = build_site(options)
+    assert third.search_update is not None and third.search_update.mode == "delta"
+    live = _live(site)
+    assert not any(OLD_PHRASE in text for text in live.values())
+    assert any(REPLACEMENT in text for text in live.values())
+    assert NEW_PHRASE in live["/kb/sessions/S3.html"]  # the first change is still in the delta
+
+
+def test_delta_folds_past_the_threshold_and_on_clean(delta_project: Options, monkeypatch: pytest.MonkeyPatch) -> None:
+    options, site = delta_project, delta_project.build_path
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    sync(options)
+    monkeypatch.setattr(pagefind, "FOLD_SHARE", 0.0)
+    result = build_site(options)
+    assert result.search_update is not None and result.search_update.mode == "full"
+    assert "exceed" in result.search_update.reason
+    assert not (site / pagefind.DELTA_SUBDIR).exists()
+    assert NEW_PHRASE in _live(site)["/kb/sessions/S3.html"]
+
+    monkeypatch.setattr(pagefind, "FOLD_SHARE", 1.0)
+    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
+    sync(options)
+    assert build_site(options).search_update.mode == "delta"  # type: ignore[union-attr]
+    clean = build_site(options, clean=True)
+    assert clean.search_update is not None and clean.search_update.mode == "full"
+    assert not (site / pagefind.DELTA_SUBDIR).exists()
+    assert any(REPLACEMENT in text for text in _live(site).values())
+
+
+def test_fold_rebuilds_the_main_bundle_without_the_delta(delta_project: Options) -> None:
+    options, site = delta_project, delta_project.build_path
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    sync(options)
+    build_site(options)
+    assert pagefind.has_delta(site)
+    folded = pagefind.update_index(site, doctrees_path(options), fold=True)
+    assert folded.mode == "full" and not pagefind.has_delta(site)
+    assert NEW_PHRASE in _live(site)["/kb/sessions/S3.html"]
+    assert build_site(options).mode == "up to date"
+
+
+def test_a_change_to_pages_pagefind_does_not_index_needs_no_delta(delta_project: Options) -> None:
+    """The search page has no content element: a change to it alone (a new kbgen.js digest in its
+    script tag) must not hand Pagefind an empty delta, which it refuses ("not able to build an index")."""
+    options, site = delta_project, delta_project.build_path
+    search_page = site / "search.html"
+    search_page.write_text(search_page.read_text(encoding="utf-8") + "<!-- changed -->\n", encoding="utf-8")
+    update = pagefind.update_index(site, doctrees_path(options))
+    assert update.mode in ("unchanged", "delta") and update.indexed == 0
+    assert not pagefind.has_delta(site)
+    assert pagefind.update_index(site, doctrees_path(options)).mode == "unchanged"
+
+
+# -- in the browser --------------------------------------------------------------------------
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(delta_project: Options) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(delta_project.build_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.browser
+def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_project: Options,
+                                                                         served: str) -> None:
+    from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _require_browser
+
+    sync_playwright, chromium = _require_browser()
+    options = delta_project
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
+    sync(options)
+    result = build_site(options)
+    assert result.search_update is not None and result.search_update.mode == "delta"
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            def hits(query: str) -> list[str]:
+                page.goto(served + "search.html?q=" + quote(query))
+                page.wait_for_function("document.documentElement.dataset.kbgenSearch === 'pagefind'")
+                # "3 results for …" or "No results for …", once the search has run
+                page.wait_for_function("/results? for/i.test(document.querySelector('.pagefind-ui__message')"
+                                       "?.textContent || '')")
+                return [str(a.get_attribute("href")) for a in page.locator(".pagefind-ui__result-link").all()]
+
+            found = hits(NEW_PHRASE)
+            assert any("kb/sessions/S3.html" in href for href in found), found
+            # S3 is in both bundles (the delta replaced it): listed once
+            assert sum("kb/sessions/S3.html" in href for href in found) == 1, found
+            replaced = hits(REPLACEMENT)
+            assert any("kb/sessions/S3.html" in href for href in replaced), replaced
+            # an exact-phrase search: the words of the old title occur on S3 in other places
+            assert not any("kb/sessions/S3.html" in href for href in hits(f'"{OLD_PHRASE}"'))
+            assert any("kb/sessions/S3.html" in href for href in hits(f'"{REPLACEMENT}"'))
+        finally:
+            browser.close()
+    assert errors == [], errors
