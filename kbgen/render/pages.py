@@ -305,7 +305,7 @@ def session_page(view: SiteView, s: Session) -> str:
     outcome_rows = expected_vs_actual(snap, s.number) if plan else []
     return _render(
         "session.md.j2",
-        anchor=f"session-{s.id}", heading=f"{s.label} — {s.focus or 'session'}" if s.focus else s.label,
+        anchor=f"session-{s.id}", heading=_joined(s.label, s.focus, sep=" — "),
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
         rationale=rationale_md((data.rationale if data else None) or ""),
@@ -323,9 +323,19 @@ def session_page(view: SiteView, s: Session) -> str:
     )
 
 
+def _joined(*fields: str | None, sep: str = ": ") -> Md:
+    """Several database fields on one line, each escaped on its own.
+
+    Escaping the joined text instead would let a backtick of one field pair
+    with a backtick of the next into a code span that runs across the
+    separator, showing both fields as one piece of code.
+    """
+    return Md(sep.join(escape.inline(f) for f in fields if f))
+
+
 def _cluster_question(view: SiteView, s: Session, item: ClusterQuestion) -> Md:
     """A cluster's ``**Question:**`` line, with the session's findings on the cluster's files."""
-    text = escape.inline(f"{item.cluster or ''}: {item.text}".strip(": "))
+    text = _joined(str(item.cluster) if item.cluster is not None else None, item.text)
     if item.cluster is None:
         return Md(text)
     file_ids = set(view.snap.cluster_files.get((s.number, str(item.cluster)), ()))
@@ -410,7 +420,7 @@ def file_page(view: SiteView, f: File) -> str:
                                                                                    "target_file_id"))
     deps_in = table(["Depended on by", "Relationship", "Verified", "Evidence"], dep_rows(snap.deps_in.get(f.id, ()),
                                                                                        "source_file_id"))
-    return _render("file.md.j2", heading=f"{f.package}: {f.path}", file_need=file_need(view, f), facts=facts,
+    return _render("file.md.j2", heading=_joined(f.package, f.path), file_need=file_need(view, f), facts=facts,
                    reads=reads, findings=findings, questions=questions, deps_out=deps_out, deps_in=deps_in,
                    graph=graphs.file_graph(view, f, view.graph_max_nodes))
 

@@ -146,7 +146,8 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
             what += [count(found_excluded, "finding")] if found_excluded else []
             apart = f" Not counted, on files excluded since: {' and '.join(what)}."
         log_parts.append(
-            f"### {escape.inline(_log_heading(s))}\n\n"
+            f"### {escape.inline(s.label)} ({escape.inline(s.date or 'undated')}): "
+            f"{escape.inline(s.focus or 'session')}\n\n"  # each field escaped apart: no code span across them
             f"{count(len(read_files), 'file')} read ({fmt_int(read_loc)} LOC); {count(total, 'finding')}"
             f"{': ' + counts if total else ''}.{apart}\n")
     log_md = "\n".join(log_parts) or "No session has touched this domain yet.\n"
