@@ -332,6 +332,11 @@ def gap_tier_counts(gaps: Iterable[Gap]) -> dict[str, tuple[int, int]]:
     return {t: (files[t], loc[t]) for t in TIERS}
 
 
+#: The depths an in-scope file can have, strongest first (every depth but EXCLUDED): a coverage
+#: row's per-depth file counts over these add up to its Files.
+IN_SCOPE_DEPTHS: tuple[str, ...] = tuple(d for d in vocab.DEPTHS if d != EXCLUDED)
+
+
 # -- coverage -----------------------------------------------------------------------
 
 @dataclass(frozen=True)

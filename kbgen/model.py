@@ -116,6 +116,16 @@ class Finding:
         return self.category if not raw or raw == self.category else f"{self.category} ({raw})"
 
     @property
+    def severity_shown(self) -> str:
+        """The normalised severity, and the recorded spelling where it is another word: ``MEDIUM (moderate)``.
+
+        Case and spacing are no other spelling of a severity (``High`` is HIGH), as the
+        vocabulary folds them; a recorded ``Med`` or ``moderate`` is worth showing.
+        """
+        raw = (self.severity_raw or "").strip()
+        return self.severity if not raw or vocab.severity_key(raw) == self.severity else f"{self.severity} ({raw})"
+
+    @property
     def lines(self) -> str:
         if self.line_start is None:
             return ""
@@ -192,6 +202,8 @@ FROM_FILE = "file"
 FROM_CLUSTER = "cluster"
 
 #: How a question's status reads on pages and in the terminal, by (status, inferred_from).
+#: The label of a question answered explicitly but only in part (status ``answered``).
+PARTLY_ANSWERED = "partly answered"
 STATUS_LABELS: dict[tuple[str, str | None], str] = {
     ("open", None): "open",
     ("answered", None): "answered",
@@ -511,8 +523,22 @@ class Snapshot:
             return None
         return answers[0].inferred_from
 
+    def question_partly(self, question_id: str) -> bool:
+        """Answered explicitly, but only in part: its answer in words says ``partial`` (or, without
+        one, every finding linked to it was linked ``--partial``). The status stays ``answered``;
+        the need's ``answer`` field and the label ("partly answered") say the rest."""
+        if self.question_status(question_id) != "answered":
+            return False
+        text = self.text_answer_of.get(question_id)
+        if text is not None:
+            return text.partial
+        answers = self.answers_of_question.get(question_id, ())
+        return bool(answers) and all(a.partial for a in answers)
+
     def question_label(self, question_id: str) -> str:
-        """The status as pages show it: open, answered, inferred from the file / from the cluster."""
+        """The status as pages show it: open, answered, partly answered, inferred from the file / from the cluster."""
+        if self.question_partly(question_id):
+            return PARTLY_ANSWERED
         status = self.question_status(question_id)
         return STATUS_LABELS.get((status, self.question_inference(question_id)), status)
 

@@ -33,8 +33,17 @@ class SessionProgress:
     questions: tuple[str, ...]
     explicit: tuple[str, ...]  #: answered explicitly (finding links or a text answer)
     text_only: tuple[str, ...]  #: answered in words, without any finding
+    partly: tuple[str, ...]  #: of the explicit answers, those that answer only in part
     inferred: tuple[str, ...]
     open: tuple[str, ...]
+
+    @property
+    def explicit_actual(self) -> str:
+        """The "answered explicitly" figure as the page and ``session finish`` both show it:
+        ``6/8 (1 in words only, 1 partly)``."""
+        notes = [f"{len(self.text_only)} in words only"] if self.text_only else []
+        notes += [f"{len(self.partly)} partly"] if self.partly else []
+        return f"{len(self.explicit)}/{len(self.questions)}" + (f" ({', '.join(notes)})" if notes else "")
 
     @property
     def planned_read(self) -> tuple[PlannedFile, ...]:
@@ -53,7 +62,8 @@ class SessionProgress:
             "files_read": self.files_read, "unplanned_files_read": list(self.unplanned_read),
             "findings": {sev: self.findings.get(sev, 0) for sev in vocab.SEVERITIES if self.findings.get(sev)},
             "questions": len(self.questions), "answered_explicitly": list(self.explicit),
-            "answered_in_words_only": list(self.text_only), "answered_by_inference": list(self.inferred),
+            "answered_in_words_only": list(self.text_only), "answered_partly": list(self.partly),
+            "answered_by_inference": list(self.inferred),
             "open": list(self.open),
         }
 
@@ -74,13 +84,15 @@ def session_progress(snap: Snapshot, s: Session) -> SessionProgress:
         planned.append(PlannedFile(fid, str(pf.get("path") or ""), pf.get("loc"),
                                    max(depths, key=vocab.depth_rank) if depths else None))
     questions = snap.questions_of_session.get(s.number, ()) if plan else ()
-    explicit, text_only, inferred, open_ = [], [], [], []
+    explicit, text_only, partly, inferred, open_ = [], [], [], [], []
     for q in questions:
         status = snap.question_status(q.id)
         if status == "answered":
             explicit.append(q.id)
             if not snap.answers_of_question.get(q.id):
                 text_only.append(q.id)
+            if snap.question_partly(q.id):
+                partly.append(q.id)
         elif status == "inferred":
             inferred.append(q.id)
         else:
@@ -88,4 +100,4 @@ def session_progress(snap: Snapshot, s: Session) -> SessionProgress:
     return SessionProgress(
         s, plan, tuple(planned), tuple(sorted(set(depth_of) - planned_ids)), len(depth_of),
         Counter(f.severity for f in snap.findings_of_session.get(s.id, ())), tuple(q.id for q in questions),
-        tuple(explicit), tuple(text_only), tuple(inferred), tuple(open_))
+        tuple(explicit), tuple(text_only), tuple(partly), tuple(inferred), tuple(open_))

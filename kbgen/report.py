@@ -73,7 +73,7 @@ def _link(text: str, target: Path, base: Path) -> Md:
 
 def _coverage_rows(rows: list[Coverage], link: dict[str, Md] | None = None) -> list[list[object]]:
     return [[(link or {}).get(c.name, Md(escape.cell(c.name))), *([c.priority] if link is not None else []), c.files,
-             c.depth_count("DEEP"), c.depth_count("MEDIUM"), c.depth_count("SURFACE"), c.depth_count("NOT_TOUCHED"),
+             *(c.depth_count(d) for d in analysis.IN_SCOPE_DEPTHS),
              c.loc, c.loc_read, analysis.coverage_text(c)] for c in rows]
 
 
@@ -92,7 +92,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
     latest = figs.latest_session
     when = f" ({escape.inline(latest.date)})" if latest and latest.date else ""
     as_of = f"As of session {escape.inline(latest.label)}{when}" if latest else "No sessions recorded yet"
-    depth_cols = ["Files", "DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED", "LOC", "LOC read", "Coverage"]
+    depth_cols = ["Files", *analysis.IN_SCOPE_DEPTHS, "LOC", "LOC read", "Coverage"]
     doc_links = {name: _link(name, path, base) for name, path in domain_docs.items()}
     parts: list[str] = [
         heading(1, f"{options.title}: master index"),
@@ -140,7 +140,7 @@ def render_report(snap: Snapshot, options: Options, figs: Figures, domain_docs: 
         heading(2, "Domain index"),
         table(["Domain", "Priority", "Files", "Coverage", "Description"],
               [[doc_links.get(c.name, Md(escape.cell(c.name))), c.priority, c.files, analysis.coverage_text(c),
-                escape.plain(snap.domain_by_name[c.name].description or "", 160) or "—"]
+                escape.shorten(snap.domain_by_name[c.name].description or "", 160) or "—"]
                for c in figs.domains]) or "No domains.\n",
     ]
     return "\n".join(p for p in parts if p).rstrip("\n") + "\n"
@@ -163,7 +163,7 @@ def _open_findings(snap: Snapshot, figs: Figures) -> list[str]:
         table(["Finding", "Severity", "File", "Package", "Session", "Description"],
               [[x.need_id, x.severity, *_file(snap.file_by_id.get(x.file_id) if x.file_id is not None else None),
                 snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
-                escape.plain(x.description, 120) or "—"] for x in shown]),
+                escape.shorten(x.description, 120) or "—"] for x in shown]),
     ]
 
 

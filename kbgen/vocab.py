@@ -46,9 +46,14 @@ def _key(value: str | None) -> str:
     return re.sub(r"[\s\-]+", "_", (value or "").strip().upper())
 
 
+def severity_key(value: str | None) -> str:
+    """A severity spelling with case, spaces, hyphens and underscores folded away: ``'High '`` → ``HIGH``."""
+    return _key(value).replace("_", "")
+
+
 def severity(value: str | None) -> str:
     """``'High '`` → ``HIGH``; unknown spellings → ``UNKNOWN`` (grouped last)."""
-    key = _key(value).replace("_", "")
+    key = severity_key(value)
     if key in SEVERITIES:
         return key
     return _SEVERITY_ALIASES.get(key, "UNKNOWN")

@@ -21,3 +21,8 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 def verb(n: int, one: str = "is", many: str = "are") -> str:
     """The verb agreeing with a count: ``verb(1)`` → ``is``, ``verb(3)`` → ``are``."""
     return one if n == 1 else many
+
+
+def listing(items: list[str]) -> str:
+    """Items as a sentence lists them: ``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}" if items else ""

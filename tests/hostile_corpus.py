@@ -74,6 +74,7 @@ CORPUS: dict[str, str] = {
     "backslashes": "C:\\Windows\\System32\\ \\` \\* \\| trailing backslash \\",
     "url": "http://example.invalid/?a=1&b=<2> mailto:kbevil@example.invalid",
     "long-token": LONG_TOKEN,
+    "shifts": "memory_size(4 << 30) and x >> 2, a[[0]] <<= b[[1]], 1<<n, kbevil<<5",
     "braces": "}}}{{{ }} {{ {%%} <<<>>> [[[ ]]] ::: ``` ~~~",
     "numbers": "1. 2) 3.14 10) #1 (1)=",
     # Backticks: matched runs are inert code spans (markup inside them stays text), unmatched ones

@@ -39,6 +39,8 @@ SEVERITY_SQL = """CASE UPPER(REPLACE(REPLACE(REPLACE(TRIM(COALESCE({c}, '')), ' 
   WHEN 'LOW' THEN 'LOW' WHEN 'MINOR' THEN 'LOW' WHEN 'LO' THEN 'LOW' WHEN 'INFO' THEN 'INFO'
   WHEN 'INFORMATIONAL' THEN 'INFO' WHEN 'NOTE' THEN 'INFO' WHEN 'INFORMATION' THEN 'INFO' ELSE 'UNKNOWN' END"""
 READ_SQL = "IN ('DEEP', 'MEDIUM')"
+#: The depths of in-scope files, as coverage tables count them: every file has exactly one.
+IN_SCOPE_DEPTHS = ("DEEP", "MEDIUM", "SURFACE", "MENTIONED", "NOT_TOUCHED")
 #: The two-level directory of a path, as the team's smart_priority_gaps view computes it (SQLite) and
 #: the same with PostgreSQL's string functions.
 DIR2_SQL = {
@@ -77,7 +79,8 @@ class SqlFigures:
 
     overall: dict[str, int]
     by_depth: dict[str, tuple[int, int]]
-    domains: dict[str, tuple[int, ...]]  # name → (files, loc, files_read, loc_read, DEEP, MEDIUM, SURFACE, NOT_TOUCHED)
+    #: name → (files, loc, files_read, loc_read, then the file count of each of IN_SCOPE_DEPTHS)
+    domains: dict[str, tuple[int, ...]]
     packages: dict[str, tuple[int, ...]]
     excluded: dict[str, int]  # files, loc, findings, open_findings, reads, dependencies (all out of the figures)
     domains_excluded: dict[str, int]  # name → excluded files tagged with it
@@ -114,7 +117,8 @@ def _coverage(conn: Connection, group: str, join: str) -> dict[str, tuple[int, .
                SUM(CASE WHEN {d} {READ_SQL} THEN 1 ELSE 0 END),
                SUM(CASE WHEN {d} {READ_SQL} THEN COALESCE(f.loc, 0) ELSE 0 END),
                SUM(CASE WHEN {d} = 'DEEP' THEN 1 ELSE 0 END), SUM(CASE WHEN {d} = 'MEDIUM' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {d} = 'SURFACE' THEN 1 ELSE 0 END), SUM(CASE WHEN {d} = 'NOT_TOUCHED' THEN 1 ELSE 0 END)
+               SUM(CASE WHEN {d} = 'SURFACE' THEN 1 ELSE 0 END), SUM(CASE WHEN {d} = 'MENTIONED' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {d} = 'NOT_TOUCHED' THEN 1 ELSE 0 END)
         {join} GROUP BY {group}""")
     return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}
 
@@ -311,9 +315,9 @@ def test_figures_match_plain_sql(generated_url: str, tmp_path: Path) -> None:
                 "dependencies", "package_dependencies"))
     assert {d: (n, loc) for d, n, loc in o.by_depth if n} == ref.by_depth
     assert {c.name: (c.files, c.loc, c.files_read, c.loc_read, *(c.depth_count(d) for d in
-            ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED"))) for c in figs.domains} == ref.domains
+            IN_SCOPE_DEPTHS)) for c in figs.domains} == ref.domains
     assert {c.name: (c.files, c.loc, c.files_read, c.loc_read, *(c.depth_count(d) for d in
-            ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED"))) for c in figs.packages} == ref.packages
+            IN_SCOPE_DEPTHS)) for c in figs.packages} == ref.packages
     assert {f.id for f, _ in figs.hotspots} == ref.hotspots
     assert [x.id for x in figs.open_findings] == ref.open_findings
     assert len(figs.unverified) == ref.unverified

@@ -188,6 +188,10 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             assert page.evaluate("""() => [...document.querySelectorAll('table.need tr.need.content')]
                 .filter(tr => !tr.querySelector('td > *') && tr.getBoundingClientRect().height > 0).length""") == 0
             assert not re.search(r"\(inferred[^)]*\)\s*\(inferred", page.locator("article").inner_text())
+            # 3c. a question answered in part is badged as such, not as answered
+            badges = page.evaluate("""() => Object.fromEntries(['Q3-2003', 'Q3-1012'].map(id =>
+                [id, document.querySelector('table.need:has(#' + id + ') .kb-sev-badge').textContent]))""")
+            assert badges == {"Q3-2003": "PARTLY ANSWERED", "Q3-1012": "ANSWERED"}, badges
 
             # 4. a question's answer link lands on the finding
             question.locator(f"a[href='#{FINDING}']:visible").first.click()

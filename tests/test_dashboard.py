@@ -28,7 +28,7 @@ from kbgen.render import charts, graph_svg, graphs
 from kbgen.render.view import SiteLayout, SiteView
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
-from tests.test_analysis import SqlFigures, own_package, sql_figures
+from tests.test_analysis import IN_SCOPE_DEPTHS, SqlFigures, own_package, sql_figures
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
 _HEADING = re.compile(r"^(#{1,6}) (.*)$")
@@ -285,8 +285,8 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
         shown = {}
         for r in table(dash, title):
             files, loc, files_read, loc_read = num(r["Files"]), num(r["LOC"]), 0, num(r["LOC read"])
-            shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in
-                                                                     ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
+            shown[link_text(r[name_col])] = (files, loc, loc_read, *(num(r[d]) for d in IN_SCOPE_DEPTHS))
+            assert sum(num(r[d]) for d in IN_SCOPE_DEPTHS) == files, f"{title}: depths do not add up: {r}"
             excluded = (ref.domains_excluded if name_col == "Domain" else ref.packages_excluded)
             assert unescape(r["Coverage"]) == coverage_text(files, loc, loc_read,
                                                              excluded.get(link_text(r[name_col]), 0))
@@ -606,3 +606,31 @@ def generated_project_for(root: Path, url: str) -> Options:
     init_project(root, title="Empty research")
     (root / "conf" / "kbgen.yaml").write_text(f"title: Empty research\ndatabase: {url}\n", encoding="utf-8")
     return load_options(root)
+
+
+def test_count_charts_have_whole_number_ticks() -> None:
+    """Findings are counted: the value axis never says 2.5 (matplotlib's default locator would, for 0-10)."""
+    import xml.etree.ElementTree as ET
+
+    svg = charts.stacked_bar_chart(["R1", "R2", "no session"], {"HIGH": [1, 1, 1], "LOW": [1, 0, 0]},
+                                   title="Findings", ylabel="Findings", colors=charts.SEVERITY_COLORS)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    ticks = ["".join(t.itertext()).strip() for g in root.iter(f"{ns}g") if g.get("id", "").startswith("ytick_")
+             for t in g.iter(f"{ns}text")]
+    assert len(ticks) >= 3 and all(re.fullmatch(r"\d+", t) for t in ticks), ticks
+
+
+def test_severity_chart_alt_text_counts_sessions_apart_from_findings_without_one(example_project: Options) -> None:
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+
+    snap = load_snapshot(open_engine(example_project.database), example_project)
+    excluded = {f.id for f in snap.files if f.depth == "EXCLUDED"}  # outside every figure
+    without = sum(1 for f in snap.findings if f.session_id not in snap.session_by_id and f.file_id not in excluded)
+    assert without, "the example has no finding without a session"
+    dash = (example_project.generated_path / "dashboard.inc").read_text(encoding="utf-8")
+    alt = re.search(r"findings-by-severity\.svg\n:alt: (.*)", dash)
+    assert alt, dash
+    assert (f"by severity across {len(snap.sessions)} sessions (and {without} finding"
+            f"{'' if without == 1 else 's'} without a session)") in alt.group(1)

@@ -66,6 +66,18 @@ def test_quoted_header_keeps_lines_it_does_not_generate() -> None:
     assert "## 1. Current State Summary\n\nNow.\n" in out
 
 
+def test_header_in_two_quoted_paragraphs_is_recognised_whole() -> None:
+    """kbgen's own header form (two quoted paragraphs, an empty quote line between them) and the older one
+    (two lines of one paragraph) are both replaced by the generated header, leaving nothing behind."""
+    for first in ("> **Priority**: HIGH | **Coverage**: ~40% | **Status**: In progress\n>\n",
+                  "> **Priority**: HIGH | **Coverage**: ~40% | **Status**: In Progress\n"):
+        result = migrate_text(f"# T\n\n{first}> **Last updated**: 2026-04-20 (Session R58)\n\n## 1. Summary\n\nNow.\n",
+                              "d.md")
+        assert "Priority" not in result.new_text and "Last updated" not in result.new_text
+        assert not [e for e in result.report if "other quoted lines" in e.what]
+        assert lint_text(result.new_text, "d.md") == []
+
+
 def test_existing_appendix_is_reused_not_nested() -> None:
     text = f"# T\n\n## {APPENDIX_TITLE}\n\n### Old\n\nKept.\n\n## Ideas\n\nMaybe.\n"
     out = migrate(text)

@@ -121,8 +121,8 @@ def test_domain_page_renders_document_and_links_labels(built_example: Options) -
 def test_traceability_page_percentages(built_example: Options) -> None:
     text = _html(built_example, "kb/traceability.html").get_text(" ")
     flat = " ".join(text.split())
-    assert ("88% of 8 questions answered (6 explicit, 0 inferred from the file, 1 inferred from the cluster, "
-            "1 open)") in flat
+    assert ("88% of 8 questions answered: 7 answered (5 fully and 1 partly by an explicit answer, 0 inferred from "
+            "the file, 1 inferred from the cluster) and 1 open") in flat
     assert "partial: It reconnects on a fixed one-second timer" in flat  # the verdict, next to its question
 
 

@@ -309,6 +309,10 @@ def test_hostile_corpus_renders_literally(clean_site: Site, tmp_path: Path) -> N
                    "{{kbevil}}", "javascript:alert('kbevil-5')", "<U+202E>evil<U+202C>", "zero\u200bwidth",
                    "ctrl[31mred[0m", LONG_TOKEN[:1000]):
         assert needle.replace(" ", "") in everything, needle
+    # Need titles show database text as written, spacing included (not "4 < < 30"): sphinx-needs runs
+    # no dynamic function or variant in them, so nothing has to be broken apart.
+    titles = [t.get_text() for s in site.pages.values() for t in s.select(".needs_title")]
+    assert any(CORPUS["shifts"] in t for t in titles), "the shifts payload is not literal in any need title"
     # The graphs, inline SVG on the pages, carry the payloads as text only (names, relationships, tooltips).
     graphs = [svg for soup in site.pages.values() for svg in soup.select("div.kbgen-graph svg")]
     assert graphs and sum("kbevil" in g.get_text() for g in graphs) > 5

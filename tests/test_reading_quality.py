@@ -103,3 +103,188 @@ def test_pages_say_what_was_found(example_project: Options) -> None:
     assert answers and answers.group(1) in ("answered", "inferred from the file") and "(" not in answers.group(2)
     # a finding's title is plain text: its code spans without their backticks
     assert ":::{finding} PluginHost::load preopens the site root" in session
+
+
+def test_file_pages_show_the_normalised_severity(example_project: Options) -> None:
+    """The Findings table of a file page says HIGH, as every other page does, whatever the research row spells
+    (``High``, ``medium``, ``info``); another word (``Med``) is shown beside it, as categories are."""
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+
+    snap = load_snapshot(open_engine(example_project.database), example_project)
+    raw = {f.severity_raw for f in snap.findings if f.file_id is not None}
+    assert raw - {f.severity for f in snap.findings}, "the example has no finding recorded in another case"
+    cells = []
+    for page in sorted((example_project.generated_path / "files").glob("FILE*.md")):
+        text = page.read_text(encoding="utf-8")
+        findings = text[text.index("## Findings"):] if "## Findings" in text else ""
+        cells += re.findall(r"^\| \[F\d+\]\(#need-F\d+\) \| ([^|]+) \|", findings, re.MULTILINE)
+    assert cells and set(cells) <= {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN"}, set(cells)
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("High", "HIGH"), (" high ", "HIGH"), ("HIGH", "HIGH"), (None, "HIGH"),
+                                            ("Hi", "HIGH (Hi)"), ("major", "HIGH (major)")])
+def test_severity_shown_names_another_word_only(raw: str | None, shown: str) -> None:
+    from kbgen.model import Finding
+    from kbgen.vocab import severity
+
+    f = Finding(id=1, file_id=None, session_id=None, line_start=None, line_end=None, severity=severity(raw or "HIGH"),
+                severity_raw=raw, category="x", category_raw=None, description="", followed_up=False)
+    assert f.severity_shown == shown
+
+
+def test_every_finding_label_of_a_domain_shows_in_its_document(example_project: Options) -> None:
+    """A positive finding's label (the severity registries skip it) leads its row in the Positives Registry,
+    and the severity table it is missing from says so: a reader never meets a gap (3c from M2) unexplained."""
+    from kbgen.db.engine import open_engine
+    from kbgen.db.load import load_snapshot
+
+    snap = load_snapshot(open_engine(example_project.database), example_project)
+    positives_seen = 0
+    for domain, labels in snap.labels_of_domain.items():
+        path = example_project.domains_path / domain / "analysis.md"
+        blocks = {b.key: b.text for b in split(path.read_text(encoding="utf-8")) if isinstance(b, GeneratedBlock)}
+        for lab in labels:
+            f = snap.finding_by_id.get(lab.finding_id)
+            if f is None:
+                continue
+            if snap.is_positive(f):
+                positives_seen += 1
+                assert re.search(rf"^\| {lab.text}: ", blocks["positives"], re.MULTILINE), (domain, lab.text)
+                assert re.search(rf"\b{lab.text}\b[^\n]* positive findings?, listed in the Positives Registry",
+                                 blocks["findings"]), (domain, lab.text)
+            else:
+                assert re.search(rf"^\| {lab.text} \|", blocks["findings"], re.MULTILINE), (domain, lab.text)
+    assert positives_seen, "the example has no labelled positive finding"
+
+
+def test_domain_header_shows_status_and_last_update_on_two_lines(example_project: Options) -> None:
+    """The header's two quoted lines stay two lines on GitHub and the site (not "In progress Last updated")."""
+    from markdown_it import MarkdownIt
+
+    for path in sorted(example_project.domains_path.glob("*/analysis.md")):
+        header = next(b.body for b in split(path.read_text(encoding="utf-8"))
+                      if isinstance(b, GeneratedBlock) and b.key == "header")
+        assert [line[:16] for line in header.strip().splitlines()] == ["> **Priority**: ", ">", "> **Last updated"]
+        html = MarkdownIt("commonmark").render(header)
+        assert re.search(r"<strong>Status</strong>: [^<]+</p>\s*<p><strong>Last updated</strong>", html), html
+
+
+def _table_rows(text: str, after: str) -> list[dict[str, str]]:
+    lines = text[text.index(after):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        block.append(line)
+    head = [c.strip() for c in block[0].strip("|").split("|")]
+    return [dict(zip(head, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in block[2:]]
+
+
+def test_traceability_counts_percent_and_wording_agree(example_project: Options) -> None:
+    """Answered = every kind of answer; Answered + Open = Questions; the percent is Answered / Questions;
+    the overall sentence says the same numbers. A partial answer in words is "partly answered" everywhere."""
+    import json
+    import subprocess
+    import sys
+
+    gen = example_project.generated_path
+    text = (gen / "traceability.md").read_text(encoding="utf-8")
+    kinds = ("Explicit (full)", "Explicit (partly)", "Inferred (file)", "Inferred (cluster)")
+    totals = dict.fromkeys(("Questions", "Answered", "Open", *kinds), 0)
+    for row in _table_rows(text, "## Answered per session"):
+        n = {k: int(row[k]) for k in totals}
+        assert n["Answered"] == sum(n[k] for k in kinds) and n["Answered"] + n["Open"] == n["Questions"], row
+        assert row["Answered %"] == f"{round(100 * n['Answered'] / n['Questions'])}%", row
+        totals = {k: totals[k] + n[k] for k in totals}
+    overall = re.search(r"Overall: \*\*(\d+)%\*\* of (\d+) questions answered: (\d+) answered \((\d+) fully and "
+                        r"(\d+) partly by an explicit answer, (\d+) inferred from the file, (\d+) inferred from the "
+                        r"cluster\) and (\d+) open", text)
+    assert overall, text[:1500]
+    assert [int(g) for g in overall.groups()] == [
+        round(100 * totals["Answered"] / totals["Questions"]), totals["Questions"], totals["Answered"],
+        *(totals[k] for k in kinds), totals["Open"]]
+    assert totals["Explicit (partly)"] and totals["Inferred (cluster)"], "the example lost its partial/cluster cases"
+    # Q3-2003 (a partial answer in words) reads "partly answered" on every page and in plan show
+    assert "[Q3-2003 (partly answered)](#need-Q3-2003) | partly answered |" in text
+    assert "| [Q3-2003 (partly answered)](#need-Q3-2003) | partly answered |" in (
+        gen / "files" / "FILE2003.md").read_text(encoding="utf-8")
+    session = (gen / "sessions" / "S3.md").read_text(encoding="utf-8")
+    assert "| Questions answered explicitly | 8 | 6/8 (1 in words only, 1 partly) |" in session
+    assert ':answer: "partial"' in session[session.index(":id: Q3-2003") - 400:]
+    doc = (example_project.domains_path / "live-preview" / "analysis.md").read_text(encoding="utf-8")
+    assert re.search(r"^\| Q3-2003 \| R3 \| .* \| partly answered: ", doc, re.MULTILINE)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "KBGEN_DB"}
+    shown = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(example_project.project_dir),
+                            "plan", "show", "R3", "--json"], capture_output=True, text=True, check=True, env=env)
+    questions = {q["id"]: q for q in json.loads(shown.stdout)["questions"]}
+    assert questions["Q3-2003"]["status"] == "answered" and questions["Q3-2003"]["partly"] is True
+    assert questions["Q3-2003"]["status_label"] == "partly answered"
+    assert questions["Q3-1012"]["partly"] is False
+
+
+def test_cluster_question_names_its_cluster_as_the_headings_do(example_project: Options) -> None:
+    """Q3-N1 says "the files of cluster B": the page's cluster headings carry the letter, as the plan's do."""
+    session = (example_project.generated_path / "sessions" / "S3.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"on the files of cluster ([A-Z])\b", session))
+    assert named == {"B"}
+    headings = re.findall(r"^### Cluster ([A-Z]): ", session, re.MULTILINE)
+    assert headings == ["A", "B"] and named <= set(headings)
+
+
+_RATIONALE_PLAN = """# R12 Execution Plan: Tokenizer
+
+**Date**: 2026-03-02
+**Session ID**: 12
+**Focus**: Deep-read the tokenizer.
+
+## Rationale
+
+Drafted from the priority gaps: it takes `CONNECTED` files first.
+
+- **CONNECTED** `src/lexer/lexer.rs`: imported by `src/parse/mod.rs` (DEEP)
+- `src/lexer/token_stream.rs` <script>alert(1)</script> *not bold*
+- a ``code ` span`` with a backtick
+
+1. first
+2. second `x`
+
+## Target: 1 file, ~612 LOC
+
+### Cluster A: Tokenizer (1 file, ~612 LOC)
+
+| # | File ID | File | LOC | Context |
+|---|---------|------|-----|---------|
+| 1 | 501 | `src/lexer/lexer.rs` | 612 | PROXIMATE |
+
+**Key questions**:
+- Does `lexer.rs` handle CRLF?
+"""
+
+
+def test_plan_rationale_keeps_its_lists_and_code_spans_as_inert_text() -> None:
+    """`kbgen plan draft` writes its rationale as bullets with code spans: the session page shows a list with
+    code, as the plan reads, while everything else in it stays text (plan text is data)."""
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    from kbgen.plan.parser import parse_plan
+    from kbgen.render.pages import rationale_md
+
+    plan = parse_plan(_RATIONALE_PLAN, "R12-plan.md")
+    html = BeautifulSoup(MarkdownIt("commonmark").render(rationale_md(plan.rationale or "")), "html.parser")
+    assert [p.get_text() for p in html.find_all("p")] == [
+        "Drafted from the priority gaps: it takes CONNECTED files first."]
+    bullets = html.find("ul")
+    assert bullets is not None
+    items = bullets.find_all("li", recursive=False)
+    assert [i.get_text() for i in items] == [
+        "CONNECTED src/lexer/lexer.rs: imported by src/parse/mod.rs (DEEP)",
+        "src/lexer/token_stream.rs <script>alert(1)</script> not bold",
+        "a code ` span with a backtick"]
+    assert [c.get_text() for c in items[0].find_all("code")] == ["src/lexer/lexer.rs", "src/parse/mod.rs"]
+    assert [c.get_text() for c in items[2].find_all("code")] == ["code ` span"]
+    assert not html.find_all(["script", "em", "strong"])  # plan text is data: no markup beyond code spans
+    ordered = html.find("ol")
+    assert ordered is not None and [li.get_text() for li in ordered.find_all("li")] == ["first", "second x"]

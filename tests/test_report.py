@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from bench.synthetic import generate
 from kbgen.config import Options
 from kbgen.sync import sync
-from tests.test_analysis import SqlFigures, sql_figures
+from tests.test_analysis import IN_SCOPE_DEPTHS, SqlFigures, sql_figures
 from tests.test_dashboard import (
     coverage_text,
     excluded_line,
@@ -74,8 +74,9 @@ def test_report_matches_plain_sql(project: tuple[Options, SqlFigures]) -> None:
                                  ("Coverage by package", ref.packages, "Package")):
         rows = table(text, title)
         assert {link_text(r[col]): (num(r["Files"]), num(r["LOC"]), num(r["LOC read"]),
-                                    *(num(r[d]) for d in ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")))
+                                    *(num(r[d]) for d in IN_SCOPE_DEPTHS))
                 for r in rows} == {k: (v[0], v[1], v[3], *v[4:]) for k, v in expected.items()}
+        assert all(sum(num(r[d]) for d in IN_SCOPE_DEPTHS) == num(r["Files"]) for r in rows), title
         excluded = ref.domains_excluded if col == "Domain" else ref.packages_excluded
         assert all(unescape(r["Coverage"]) == coverage_text(num(r["Files"]), num(r["LOC"]), num(r["LOC read"]),
                                                             excluded.get(link_text(r[col]), 0)) for r in rows)
@@ -176,3 +177,11 @@ def generated_project_without_db(tmp_path: Path) -> Path:
     (root / "conf").mkdir(parents=True)
     (root / "conf" / "kbgen.yaml").write_text(f"database: sqlite:///{tmp_path / 'nothing.db'}\n", encoding="utf-8")
     return root
+
+
+def test_report_shows_finding_text_as_written(example_project: Options) -> None:
+    """A description is shortened, never altered: ``memory_size(4 << 30)`` is not broken into ``4 < < 30``."""
+    proc = kbgen(example_project.project_dir, "report")
+    assert proc.returncode == 0, proc.stderr
+    row = next(r for r in tables(section(proc.stdout, "Open findings"))[1] if unescape(r["Finding"]) == "F31")
+    assert "memory_size(4 << 30)" in row["Description"]

@@ -118,3 +118,24 @@ def test_the_build_driver_gets_the_extensions_names_without_importing_sphinx() -
     code = "import sys, kbgen.build; print('sphinx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_need_titles_and_options_show_shifts_and_brackets_as_written(tmp_path: Path) -> None:
+    """``memory_size(4 << 30)`` in a need title is shown as written, and ``[[...]]``/``<<...>>`` run no function:
+    kbgen switches sphinx-needs' dynamic functions and variants off for titles as for its own fields."""
+    from bs4 import BeautifulSoup
+
+    from kbgen.render.myst import need
+
+    title = "memory_size(4 << 30) [[copy('id')]] <<meta('title')>> << x >> y >> 2"
+    for app in make_app(tmp_path, MINIMAL):
+        (Path(app.srcdir) / "index.md").write_text(
+            "# Home\n\n" + need("finding", "F1", title, options={"severity": "[[copy('id')]] 1 << 2"}),
+            encoding="utf-8")
+        app.build()
+        assert "WARNING" not in app.warning.getvalue() and "ERROR" not in app.warning.getvalue(), app.warning.getvalue()
+        soup = BeautifulSoup((Path(app.outdir) / "index.html").read_text(encoding="utf-8"), "html.parser")
+        shown = soup.select_one(".needs_title")
+        assert shown is not None and shown.get_text() == title
+        assert "[[copy('id')]] 1 << 2" in soup.get_text()

@@ -285,7 +285,8 @@ def _question_state(snap: Snapshot, question: dict[str, Any]) -> dict[str, Any]:
     qid = str(question.get("id"))
     answers = snap.answers_of_question.get(qid, ())
     return {**question, "status": snap.question_status(qid), "inferred_from": snap.question_inference(qid),
-            "status_label": snap.question_label(qid), "answers": [a.finding_id for a in answers]}
+            "status_label": snap.question_label(qid), "partly": snap.question_partly(qid),
+            "answers": [a.finding_id for a in answers]}
 
 
 _TIER_HELP = "Only this priority-gap tier (CONNECTED, OWN_CODE, PROXIMATE, NEARBY, DOMAIN_ONLY); repeatable."

@@ -129,8 +129,7 @@ def session_finish(
     text_row(table, "Files read", "—", str(progress.files_read))
     if progress.questions:
         n = len(progress.questions)
-        text_row(table, "Questions answered explicitly", str(n), f"{len(progress.explicit)}/{n}"
-             + (f" ({len(progress.text_only)} in words only)" if progress.text_only else ""))
+        text_row(table, "Questions answered explicitly", str(n), progress.explicit_actual)
         text_row(table, "Questions answered by inference", "—", f"{len(progress.inferred)}/{n}")
         text_row(table, "Open questions", "—", str(len(progress.open)))
     for severity, count in sorted(progress.findings.items(), key=lambda kv: _severity_rank(kv[0])):

@@ -216,7 +216,8 @@ class _Migration:
                 continue
             self._note(REPLACED, f"header lines ({len(header)})", node, "header (generated)")
             rest = [line for line in source if not is_header_line(line)]
-            if any(not is_blank(line) for line in rest):
+            # An empty quote line (">") only parts the header's lines (kbgen writes one between them).
+            if any(not is_blank(line.strip().lstrip(">")) for line in rest):
                 pieces.append(_Piece(node.start, node.end, rest))
                 self._note(KEPT, "other quoted lines of the header", node, where)
         text = self._process(kept, _Ctx(False, 0, where))

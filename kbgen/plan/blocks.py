@@ -103,6 +103,26 @@ def plain_text(children: Sequence[Token]) -> str:
     return "".join(parts)
 
 
+def span_text(children: Sequence[Token]) -> str:
+    """Inline tokens as text that keeps its code spans: :func:`plain_text`, with each code span
+    between backticks again (```Cache::lookup```), so a page can show it as code.
+
+    Emphasis, links and the like are still dropped (their text is kept): what comes back is
+    data for :mod:`kbgen.render.escape`, in which only code spans are markup.
+    """
+    parts: list[str] = []
+    for tok in children:
+        if tok.type == "code_inline":
+            fence = "`" * (max((len(m) for m in re.findall(r"`+", tok.content)), default=0) + 1)
+            pad = " " if tok.content.startswith("`") or tok.content.endswith("`") else ""
+            parts.append(f"{fence}{pad}{tok.content}{pad}{fence}")
+        elif tok.type in ("text", "image", "html_inline"):
+            parts.append(tok.content)
+        elif tok.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts)
+
+
 def inline_children(token: Token | None) -> list[Token]:
     if token is None or token.children is None:
         return []

@@ -50,6 +50,7 @@ from kbgen.plan.blocks import (
     normalise_newlines,
     parse_blocks,
     plain_text,
+    span_text,
     split_lines,
 )
 from kbgen.plan.checks import Stated, check_cluster, check_target
@@ -243,7 +244,7 @@ class _Walker:
                     continue
             fld = field_line(children, line)
             if fld is None:
-                prose.append(plain_text(children))
+                prose.append(span_text(children))  # (only the rationale keeps prose: with its code spans)
             else:
                 self._field(fld)
         if prose and self.section == "rationale":
@@ -327,7 +328,12 @@ class _Walker:
         elif self.section == "domain_tags":
             self.draft.tag_items.extend(items)
         elif self.section == "rationale":
-            self.draft.rationale.extend(i.text for i in items)
+            # A list stays a list (one "- item" line per item), its code spans with their backticks:
+            # the session page shows it as the plan wrote it (kbgen.render.pages.rationale_md).
+            ordered = block.kind == "ordered_list"
+            self.draft.rationale.append("\n".join(
+                f"{(i.number or n) if ordered else '-'}{'.' if ordered else ''} {collapse_space(span_text(i.children))}"
+                for n, i in enumerate(items, start=1)))
 
     _on_ordered_list = _on_bullet_list
 

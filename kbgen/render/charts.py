@@ -121,7 +121,10 @@ def line_chart(xlabels: Sequence[str], series: Mapping[str, Sequence[float]], *,
 
 def stacked_bar_chart(xlabels: Sequence[str], stacks: Mapping[str, Sequence[int]], *, title: str, ylabel: str,
                       colors: Mapping[str, str]) -> str:
-    """Vertical bars stacked by series (bottom to top in the order given), one bar per x label."""
+    """Vertical bars stacked by series (bottom to top in the order given), one bar per x label.
+
+    The values are counts, so the value axis has whole-number ticks only.
+    """
     with _rc():
         fig = _figure(4.2)
         ax = fig.add_subplot()
@@ -143,6 +146,9 @@ def stacked_bar_chart(xlabels: Sequence[str], stacks: Mapping[str, Sequence[int]
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_xlim(-0.6, max(len(xs) - 0.4, 0.6))
         ax.set_ylim(0, max([*bottom, 1]) * 1.05)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 findings
         step = _tick_step(len(xs))
         ax.set_xticks(xs[::step], [label(t, 14) for t in xlabels[::step]], rotation=90)
         ax.set_ylabel(ylabel)

@@ -43,7 +43,8 @@ CATEGORIES_PAGE = "findings-by-category"
 #: The page that defines every figure (generated: it states this project's settings).
 DEFINITIONS_PAGE = "figures"
 CHARTS_DIR = "charts"
-DEPTH_COLUMNS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "NOT_TOUCHED")
+#: A coverage row's depth columns: every in-scope depth, so they add up to the row's Files.
+DEPTH_COLUMNS: tuple[str, ...] = analysis.IN_SCOPE_DEPTHS
 
 
 # -- cells --------------------------------------------------------------------------
@@ -173,6 +174,15 @@ def growth_chart(figs: Figures) -> str:
         title="Coverage growth over sessions", ylabel="% read MEDIUM or deeper (cumulative)")
 
 
+def _severity_alt(figs: Figures) -> str:
+    """The severity chart's alt text: its sessions, and the bar of findings without one said apart."""
+    sessions = sum(1 for r in figs.severity if r.session)
+    apart = sum(r.total for r in figs.severity if not r.session)
+    without = f" (and {count(apart, 'finding')} without a session)" if apart else ""
+    return (f"Stacked bar chart of {count(figs.overall.findings, 'finding')} by severity across "
+            f"{count(sessions, 'session')}{without}; the numbers are on the session figures page.")
+
+
 def severity_chart(figs: Figures) -> str:
     return charts.stacked_bar_chart(
         [r.label for r in figs.severity],
@@ -238,8 +248,8 @@ def unverified_table(view: SiteView, deps: Sequence[Dependency]) -> Md:
         f = snap.file_by_id.get(fid)
         return file_cell(view, f) if f else f"file {fid} (not in the files table)"
     return table(["From", "Relationship", "To", "Evidence"],
-                 [[cell(d.source_file_id), d.relationship, cell(d.target_file_id), escape.plain(d.evidence, 120) or "—"]
-                  for d in deps])
+                 [[cell(d.source_file_id), d.relationship, cell(d.target_file_id),
+                   escape.shorten(d.evidence, 120) or "—"] for d in deps])
 
 
 def package_map_table(figs: Figures) -> Md:
@@ -278,9 +288,7 @@ def fragment(view: SiteView, options: Options, figs: Figures) -> str:
         _chart_ref(view, "coverage-growth", _growth_alt(figs),
                    "Cumulative share of LOC and files read MEDIUM or deeper, from the recorded file reads."),
         heading(2, "Findings by severity per session"),
-        _chart_ref(view, "findings-by-severity",
-                   f"Stacked bar chart of {count(figs.overall.findings, 'finding')} by severity across "
-                   f"{count(len(figs.severity), 'session')}; the numbers are on the session figures page.",
+        _chart_ref(view, "findings-by-severity", _severity_alt(figs),
                    "Findings per session, stacked by normalised severity."),
         heading(2, "Findings by category"),
         f"{len(figs.categories):,} categories in use, each grouping the spellings it was recorded as "

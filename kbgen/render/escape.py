@@ -49,7 +49,7 @@ of MyST would read dashes in a list item there). Besides:
 
 Option values of need directives and titles are single-line by construction
 (:func:`plain`) and sphinx-needs' dynamic functions and variants are switched
-off for every kbgen field (see :mod:`kbgen.sphinxext.extension`). Table cells add one rule
+off for the need title and every kbgen field (see :mod:`kbgen.sphinxext.extension`). Table cells add one rule
 of their own (every ``|`` escaped, inside code spans too): :mod:`kbgen.render.myst`.
 """
 
@@ -65,7 +65,6 @@ RESERVED_FILE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i i
 
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 _BIDI_RE = re.compile("[" + "".join(sorted(_BIDI)) + "]")
-_BRACKET_PAIR = re.compile(r"([\[\]<>])(?=\1)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
@@ -329,13 +328,12 @@ def block(text: object) -> str:
 def plain(text: object, limit: int = 0) -> str:
     """One line of plain text for titles and option values (no markup is parsed there).
 
-    Sequences sphinx-needs would treat as dynamic functions (``[[``) or
-    variants (``<<``) are broken with a space between every pair of equal
-    brackets (``[[[`` becomes ``[ [ [``), so they stay visible but inert:
-    sphinx-needs parses dynamic functions in need titles whatever the
-    configuration says.
+    The text is kept as it is — ``memory_size(4 << 30)``, ``a[[0]]`` — since
+    sphinx-needs' dynamic functions (``[[...]]``) and variants (``<<...>>``)
+    are switched off for every field kbgen writes, the need title included
+    (:mod:`kbgen.sphinxext.extension`).
     """
-    return shorten(_BRACKET_PAIR.sub(r"\1 ", " ".join(clean(text).split())), limit)
+    return shorten(text, limit)
 
 
 def title(text: object, limit: int = 0) -> str:

@@ -171,7 +171,7 @@ def feed_xml(view: SiteView, options: Options, shown: Sequence[Changes]) -> str:
             _el(item, "category", term=f.severity.lower())
             where = snap.file_by_id.get(f.file_id) if f.file_id is not None else None
             lines = [f.description or "(no description)", "",
-                     f"Severity: {f.severity_raw or f.severity}. Category: {f.category_raw or f.category}."]
+                     f"Severity: {f.severity_shown}. Category: {f.category_shown}."]
             if where is not None:
                 lines.append(f"File: {where.package}/{where.path}" + (f", lines {f.lines}" if f.lines else "") + ".")
             _el(item, "summary", "\n".join(lines), type="text")

@@ -154,7 +154,8 @@ def question_need(view: SiteView, q: Question) -> Md:
         "question", q.id, q.text,
         options={"status": status, "inferred": "yes" if status == "inferred" else "no",
                  "inferred_from": inferred_from or "",
-                 "answer": text_answer.answer if text_answer else "",
+                 # "partial" also for findings all linked --partial: the page calls it partly answered
+                 "answer": text_answer.answer if text_answer else "partial" if snap.question_partly(q.id) else "",
                  "verdict": text_answer.verdict if text_answer else ""},
         links=question_links(view, q),
         content="\n\n".join(body))
@@ -254,7 +255,10 @@ def session_page(view: SiteView, s: Session) -> str:
                          "yes" if fid in read_depth else "no"])
         n_files = int(cluster.stated_files or len(members))
         stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.stated_loc)} LOC)"
-        clusters.append({"title": (cluster.name or "Cluster") + stated,
+        # "Cluster B: ..." as the plan heads it: a cluster question's answer names its cluster by letter.
+        name = f"Cluster {cluster.letter}" + (f": {cluster.name}" if cluster.name else "") if cluster.letter \
+            else cluster.name or "Cluster"
+        clusters.append({"title": name + stated,
                          "table": table(["File", "Planned LOC", "Depth reached", "Lines read", "Ranges", "Read"],
                                         rows)})
 
@@ -279,7 +283,7 @@ def session_page(view: SiteView, s: Session) -> str:
     ]
     n_questions = len(progress.questions)
     if n_questions:
-        summary_rows.append(["Questions answered explicitly", n_questions, f"{len(progress.explicit)}/{n_questions}"])
+        summary_rows.append(["Questions answered explicitly", n_questions, progress.explicit_actual])
         if progress.inferred:
             summary_rows.append(["Questions answered by inference", "—", f"{len(progress.inferred)}/{n_questions}"])
         summary_rows.append(["Open questions", "—", len(progress.open)])
@@ -304,7 +308,7 @@ def session_page(view: SiteView, s: Session) -> str:
         anchor=f"session-{s.id}", heading=_joined(s.label, s.focus, sep=" — "),
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
-        rationale=Md(escape.block((data.rationale if data else None) or "")),
+        rationale=rationale_md((data.rationale if data else None) or ""),
         summary_table=table(["", "Planned", "Actual"], summary_rows),
         changes=session_section(view, s),
         clusters=clusters, unplanned=unplanned, reads_table=reads_table,
@@ -340,6 +344,29 @@ def _cluster_question(view: SiteView, s: Session, item: ClusterQuestion) -> Md:
         return Md(f"{text} — open")
     return Md(f"{text} — {escape.inline('answered (inferred from the cluster): ')}"
               + ", ".join(view.finding_ref(fid) for fid in answers))
+
+
+_LIST_LINE = re.compile(r"(?:- |(\d{1,9})\. )(.*)")
+
+
+def rationale_md(text: str) -> Md:
+    """A plan's rationale as the plan wrote it: paragraphs, and lists (a paragraph whose every line is
+    ``- item`` or ``1. item``, as the plan parser keeps them) as lists. Every paragraph and item is
+    escaped as data (:mod:`kbgen.render.escape`), so its code spans show as code and nothing else is markup.
+    """
+    parts = []
+    for chunk in (c.strip("\n") for c in escape.clean(text).split("\n\n")):
+        lines = chunk.split("\n")
+        matches = [_LIST_LINE.fullmatch(line) for line in lines]
+        if chunk and all(matches):
+            ordered = all(m.group(1) for m in matches if m)
+            if ordered:
+                parts.append("".join(f"{m.group(1)}. {escape.inline(m.group(2))}\n" for m in matches if m))
+            else:
+                parts.append(bullet_list([m.group(2) for m in matches if m]))
+        elif chunk.strip():
+            parts.append(escape.block(chunk) + "\n")
+    return Md("\n".join(parts))
 
 
 def _results_section(results: Results | None) -> Md:
@@ -378,7 +405,7 @@ def file_page(view: SiteView, f: File) -> str:
          r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
-        [need_link(x.need_id, x.need_id), x.severity_raw or x.severity, x.description or "—",
+        [need_link(x.need_id, x.need_id), x.severity_shown, x.description or "—",
          x.category_shown, x.lines or "—",
          snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
          snap.finding_status_text(x.id)]
@@ -586,19 +613,28 @@ def domains_index(view: SiteView) -> str:
 
 
 def _trace_kind(snap: Snapshot, question_id: str) -> str:
-    """``answered``, ``file`` (inferred from the file), ``cluster`` (inferred from the cluster) or ``open``."""
+    """``answered``, ``partly`` (answered explicitly, in part), ``file`` (inferred from the file),
+    ``cluster`` (inferred from the cluster) or ``open``."""
+    if snap.question_partly(question_id):
+        return "partly"
     status = snap.question_status(question_id)
     return (snap.question_inference(question_id) or "file") if status == "inferred" else status
+
+
+#: The kinds of answer the traceability page counts, each in its own column; all but ``open`` count as answered.
+_TRACE_KINDS = ("answered", "partly", "file", "cluster")
 
 
 def traceability_page(view: SiteView) -> str:
     snap = view.snap
     parts = ["# Traceability\n",
-             "Every plan question with the findings that answer it. *Answered* means an explicit answer: "
+             "Every plan question with the findings that answer it. *Explicit* means an answer given by hand: "
              "findings linked to the question (`kbgen answer`, a worksheet's `answers:`) or a verdict in words "
-             "(`kbgen record`). *Inferred from the file* means a finding on the question's file from the "
-             "question's session. *Inferred from the cluster* is for a question that names no file: a "
-             "finding from its session on a file of its cluster (weaker evidence, counted apart).\n"]
+             "(`kbgen record`), in full or *partly*: an answer that covers the question only in part (an answer "
+             "in words marked `partial`, or findings all linked with `--partial`). *Inferred from the file* means "
+             "a finding on the question's file from the question's session. *Inferred from the cluster* is for a "
+             "question that names no file: a finding from its session on a file of its cluster (weaker "
+             "evidence). Each kind has its own column; *Answered* and the percentage count them all.\n"]
     total = Counter[str]()
     per_session_rows = []
     sections = []
@@ -608,30 +644,35 @@ def traceability_page(view: SiteView) -> str:
         total.update(counts)
         session = snap.session_by_number.get(number)
         label = view.session_ref(session) if session else f"R{number}"
-        answered = counts["answered"] + counts["file"] + counts["cluster"]
-        per_session_rows.append([label, len(qs), counts["answered"], counts["file"], counts["cluster"],
-                                 counts["open"], pct(answered, len(qs))])
+        answered = sum(counts[k] for k in _TRACE_KINDS)
+        per_session_rows.append([label, len(qs), answered, *(counts[k] for k in _TRACE_KINDS), counts["open"],
+                                 pct(answered, len(qs))])
         rows = [[view.question_ref(q.id), snap.question_label(q.id), _verdict(snap, q.id),
                  Md(", ".join(view.finding_ref(a.finding_id) for a in snap.answers_of_question.get(q.id, ())))
                  or "—"] for q in qs]
         sections.append(heading(3, f"R{number}") + "\n" + table(["Question", "Status", "Verdict", "Findings"], rows))
     n = sum(total.values())
-    answered_all = total["answered"] + total["file"] + total["cluster"]
+    answered_all = sum(total[k] for k in _TRACE_KINDS)
     in_words = sum(1 for q in snap.questions if q.id in snap.text_answer_of)
     parts.append(heading(2, "Answered per session"))
-    parts.append(f"Overall: **{pct(answered_all, n)}** of {count(n, 'question')} answered "
-                 f"({total['answered']:,} explicit, {total['file']:,} inferred from the file, "
-                 f"{total['cluster']:,} inferred from the cluster, {total['open']:,} open)"
-                 + (f"; {in_words:,} of the explicit answers carry a verdict in words" if in_words else "")
+    parts.append(f"Overall: **{pct(answered_all, n)}** of {count(n, 'question')} answered: "
+                 f"{answered_all:,} answered ({total['answered']:,} fully and {total['partly']:,} partly by an "
+                 "explicit answer, "
+                 f"{total['file']:,} inferred from the file, {total['cluster']:,} inferred from the cluster) "
+                 f"and {total['open']:,} open"
+                 + (f"; {count(in_words, 'explicit answer')} {verb(in_words, 'carries', 'carry')} a verdict in words"
+                    if in_words else "")
                  + ".\n")
-    parts.append(table(["Session", "Questions", "Answered", "Inferred (file)", "Inferred (cluster)", "Open",
-                        "Answered %"], per_session_rows))
+    parts.append(table(["Session", "Questions", "Answered", "Explicit (full)", "Explicit (partly)", "Inferred (file)",
+                        "Inferred (cluster)", "Open", "Answered %"], per_session_rows))
     parts.append(heading(2, "Open questions per session"))
-    open_rows = [[f"R{number}", Md(", ".join(view.question_ref(q.id) for q in qs
-                                             if snap.question_status(q.id) == "open"))]
-                 for number, qs in sorted(snap.questions_of_session.items())
-                 if any(snap.question_status(q.id) == "open" for q in qs)]
-    parts.append(table(["Session", "Open questions"], open_rows) or "No open questions.\n")
+
+    def still_open(qid: str) -> bool:  # a partly answered question is still open in part
+        return snap.question_status(qid) == "open" or snap.question_partly(qid)
+
+    open_rows = [[f"R{number}", Md(", ".join(view.question_ref(q.id) for q in qs if still_open(q.id)))]
+                 for number, qs in sorted(snap.questions_of_session.items()) if any(still_open(q.id) for q in qs)]
+    parts.append(table(["Session", "Open or partly answered"], open_rows) or "No open questions.\n")
     parts.append(heading(2, "All questions"))
     parts += sections
     return "\n".join(parts)

@@ -10,17 +10,17 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
 from kbgen import analysis, vocab
 from kbgen.config import Options
 from kbgen.domain.structure import session_log_name
-from kbgen.model import Domain, File, Finding, Session, Snapshot
+from kbgen.model import Domain, File, Finding, Label, Session, Snapshot
 from kbgen.render import escape
 from kbgen.render.myst import Md, fmt_int, pct, table
-from kbgen.wording import count
+from kbgen.wording import count, listing
 
 SECTION_KEYS: tuple[str, ...] = ("header", "files", "findings", "positives", "dependencies", "gaps", "session_log")
 _SEVERITY_SUBSECTIONS = (("CRITICAL", "3a"), ("HIGH", "3b"), ("MEDIUM", "3c"))
@@ -43,8 +43,10 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
     files = snap.files_of_domain.get(name, ())
     sessions = session_log_order(snap, analysis.sessions_touching_domain(snap, name))
     last = snap.session_by_id[sessions[-1]] if sessions else None
+    # Two quoted lines, as the documented header has them, a paragraph each: with no empty quote line
+    # between them markdown joins them into one ("Status: In progress Last updated: ...").
     header = (f"> **Priority**: {escape.inline(domain.priority)} | **Coverage**: "
-              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n"
+              f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n>\n"
               f"> **Last updated**: {escape.inline(last.date or '—') if last else '—'}"
               f"{f' (Session {escape.inline(last.label)})' if last else ''}\n")
 
@@ -81,11 +83,15 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
             rows.append([lab.text, _describe(f), Md(escape.code(_file_name(snap, f.file_id))),
                          _session_label(snap, f.session_id), snap.finding_status_text(f.id)])
         body = table(["ID", "Description", "File(s)", "Session", "Status"], rows) or Md(f"No {severity} findings.\n")
-        findings_parts.append(f"### {number}. {severity} Findings\n\n{body}")
+        note = _positive_labels_note(snap, labels, severity)
+        findings_parts.append(f"### {number}. {severity} Findings\n\n{body}{note}")
     positives = [f for fid in sorted({f.id for fl in files for f in snap.findings_of_file.get(fl.id, ())})
                  if snap.is_positive(f := snap.finding_by_id[fid])]
+    # The columns stay Description, File(s), Session (docs/reference/domain-documents.md): a positive's
+    # label, which the severity registries skip, leads its description, so every label shows somewhere.
     positives_md = table(["Description", "File(s)", "Session"], [
-        [_describe(f), Md(escape.code(_file_name(snap, f.file_id))), _session_label(snap, f.session_id)]
+        [f"{labels[f.id].text}: {_describe(f)}" if f.id in labels else _describe(f),
+         Md(escape.code(_file_name(snap, f.file_id))), _session_label(snap, f.session_id)]
         for f in positives]) or Md("No positive findings recorded yet.\n")
 
     cross = analysis.cross_domain(snap, name)
@@ -205,6 +211,17 @@ def session_log_order(snap: Snapshot, session_ids: Iterable[int]) -> list[int]:
         name = session_log_name(shown) or " ".join(shown.split())
         return vocab.session_order_key(name), vocab.session_order_key(escape.clean(s.label)), s.date or "", sid
     return sorted(session_ids, key=key)
+
+
+def _positive_labels_note(snap: Snapshot, labels: Mapping[int, Label], severity: str) -> str:
+    """Under a severity table, the labels it skips because their findings are positives ('' if none)."""
+    skipped = sorted((lab for fid, lab in labels.items() if fid in snap.finding_by_id
+                      and snap.finding_by_id[fid].severity == severity and snap.is_positive(snap.finding_by_id[fid])),
+                     key=lambda lab: lab.number)
+    if not skipped:
+        return ""
+    what = "is a positive finding" if len(skipped) == 1 else "are positive findings"
+    return f"\n{listing([lab.text for lab in skipped])} {what}, listed in the Positives Registry (section 4).\n"
 
 
 def _describe(f: Finding) -> str:

@@ -78,7 +78,10 @@ def _defaults() -> dict[str, Any]:
             name: {"description": text, "nullable": True, "parse_dynamic_functions": False,
                    "parse_variants": False, "schema": {"type": "string"}}
             for name, text in FIELDS.items()
-        } | {"status": {"schema": {"type": "string", "enum": [name for name, _ in STATUSES]}}},
+        } | {"status": {"schema": {"type": "string", "enum": [name for name, _ in STATUSES]}},
+             # A need title is database text written as it is (``memory_size(4 << 30)``): the core
+             # field parses ``[[...]]`` and ``<<...>>`` unless told not to.
+             "title": {"parse_dynamic_functions": False, "parse_variants": False}},
         "needs_links": {
             name: {"outgoing": out, "incoming": inc, "parse_dynamic_functions": False,
                    "parse_variants": False}

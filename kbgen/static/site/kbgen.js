@@ -49,6 +49,12 @@
       if (!table.classList.contains("needs_type_question")) return;
       var status = table.querySelector(".needs_status .needs_data");
       var value = status && status.textContent.trim().toLowerCase();
+      // An explicit answer that says it is partial ("answer: partial") is only partly an answer.
+      var answer = table.querySelector(".needs_answer .needs_data");
+      if (value === "answered" && answer && answer.textContent.trim().toLowerCase() === "partial") {
+        addBadge(table, "partly answered", "medium");
+        return;
+      }
       if (value && QUESTION_STATUS[value]) addBadge(table, value, QUESTION_STATUS[value]);
     });
   }
