@@ -52,13 +52,17 @@ def _labels(db: Path, finding: int) -> list[tuple[str, str]]:
     return [(str(d), f"{letter}{number}") for d, letter, number in rows]
 
 
-def test_changed_severity_rewrites_exactly_its_pages(example_project: Options) -> None:
-    options = example_project
+def _built(options: Options) -> tuple[Path, dict[str, str], str]:
+    """Build the site; its database file, the generated pages' texts and the generated folder's prefix."""
     build_site(options)
     db = sqlite_path(resolve_url(options.database, options.project_dir))
     assert db is not None
-    before = _texts(options)
-    gen = options.generated_path.relative_to(options.project_dir).as_posix() + "/"
+    return db, _texts(options), options.generated_path.relative_to(options.project_dir).as_posix() + "/"
+
+
+def test_changed_severity_rewrites_exactly_its_pages(example_project: Options) -> None:
+    options = example_project
+    db, before, gen = _built(options)
 
     ident = re.compile(rf"(?<![\w-])F{FINDING}(?![\w-])")
     expected = {rel for rel, text in before.items() if ident.search(text)}
@@ -149,11 +153,7 @@ def _changes_section(text: str) -> str:
 def test_a_new_session_rewrites_its_page_the_changes_the_feed_and_what_shows_its_data(
         example_project: Options) -> None:
     options = example_project
-    build_site(options)
-    db = sqlite_path(resolve_url(options.database, options.project_dir))
-    assert db is not None
-    before = _texts(options)
-    gen = options.generated_path.relative_to(options.project_dir).as_posix() + "/"
+    db, before, gen = _built(options)
     with sqlite3.connect(db) as conn:
         conn.executescript(NEW_SESSION)
     report = sync(options)
