@@ -26,6 +26,7 @@ from kbgen.db.load import load_snapshot
 from kbgen.model import Dependency, File, Snapshot
 from kbgen.render import charts, graph_svg, graphs
 from kbgen.render.view import SiteLayout, SiteView
+from kbgen.report import load
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 from tests.test_analysis import IN_SCOPE_DEPTHS, SqlFigures, own_package, sql_figures
@@ -622,10 +623,8 @@ def test_count_charts_have_whole_number_ticks() -> None:
 
 
 def test_severity_chart_alt_text_counts_sessions_apart_from_findings_without_one(example_project: Options) -> None:
-    from kbgen.db.engine import open_engine
-    from kbgen.db.load import load_snapshot
 
-    snap = load_snapshot(open_engine(example_project.database), example_project)
+    snap = load(example_project)
     excluded = {f.id for f in snap.files if f.depth == "EXCLUDED"}  # outside every figure
     without = sum(1 for f in snap.findings if f.session_id not in snap.session_by_id and f.file_id not in excluded)
     assert without, "the example has no finding without a session"

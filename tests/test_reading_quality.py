@@ -17,7 +17,7 @@ from kbgen.config import Options, load_options
 from kbgen.domain.sections import GeneratedBlock, split
 from kbgen.errors import ConfigError
 from kbgen.render import escape
-from kbgen.report import make_report
+from kbgen.report import load, make_report
 from kbgen.sync import sync
 
 NOISY = re.compile(r"\\[A-Za-z0-9 \-]")
@@ -108,10 +108,8 @@ def test_pages_say_what_was_found(example_project: Options) -> None:
 def test_file_pages_show_the_normalised_severity(example_project: Options) -> None:
     """The Findings table of a file page says HIGH, as every other page does, whatever the research row spells
     (``High``, ``medium``, ``info``); another word (``Med``) is shown beside it, as categories are."""
-    from kbgen.db.engine import open_engine
-    from kbgen.db.load import load_snapshot
 
-    snap = load_snapshot(open_engine(example_project.database), example_project)
+    snap = load(example_project)
     raw = {f.severity_raw for f in snap.findings if f.file_id is not None}
     assert raw - {f.severity for f in snap.findings}, "the example has no finding recorded in another case"
     cells = []
@@ -136,10 +134,8 @@ def test_severity_shown_names_another_word_only(raw: str | None, shown: str) -> 
 def test_every_finding_label_of_a_domain_shows_in_its_document(example_project: Options) -> None:
     """A positive finding's label (the severity registries skip it) leads its row in the Positives Registry,
     and the severity table it is missing from says so: a reader never meets a gap (3c from M2) unexplained."""
-    from kbgen.db.engine import open_engine
-    from kbgen.db.load import load_snapshot
 
-    snap = load_snapshot(open_engine(example_project.database), example_project)
+    snap = load(example_project)
     positives_seen = 0
     for domain, labels in snap.labels_of_domain.items():
         path = example_project.domains_path / domain / "analysis.md"
