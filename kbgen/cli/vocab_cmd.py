@@ -14,6 +14,8 @@ from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_BAD_INPUT, UsageError
 
 if TYPE_CHECKING:  # the commands import what they use when they run (kbgen --help loads none of it)
+    from collections import Counter
+
     from rich.table import Table
     from sqlalchemy import Engine
 
@@ -23,6 +25,18 @@ if TYPE_CHECKING:  # the commands import what they use when they run (kbgen --he
 
 vocab_app = typer.Typer(help="The finding-category vocabulary: canonical list, aliases, proposed merges.",
                         no_args_is_help=True)
+
+
+def _categories_in_use() -> tuple[Options, str, Counter[str | None], dict[str, str]]:
+    """The project, its database URL, each recorded category spelling's findings and the stored aliases."""
+    from kbgen.db.aliases import category_counts, read_aliases
+
+    options, url, engine = _open(write=False)
+    try:
+        with engine.connect() as conn:
+            return options, url, category_counts(conn), read_aliases(conn)
+    finally:
+        engine.dispose()
 
 
 def _open(*, write: bool) -> tuple[Options, str, Engine]:
@@ -87,19 +101,12 @@ def vocab_suggest(
                                        min=0)] = 0,
 ) -> None:
     """Propose merges of near-duplicate finding categories (plurals, word forms, shared stems, typos)."""
-    from kbgen.db.aliases import category_counts, read_aliases
     from kbgen.outputs import write_if_changed
     from kbgen.vocab import Vocabulary
     from kbgen.vocab_file import render_alias_file
     from kbgen.vocab_merge import suggest
 
-    options, url, engine = _open(write=False)
-    try:
-        with engine.connect() as conn:
-            counts = category_counts(conn)
-            stored = read_aliases(conn)
-    finally:
-        engine.dispose()
+    options, url, counts, stored = _categories_in_use()
     result = suggest(counts, Vocabulary.from_options(options, stored))
     if output is not None:
         write_if_changed(output, render_alias_file(result, _shown(url)).encode("utf-8"))
@@ -246,17 +253,10 @@ def vocab_list(
     """The canonical categories, the aliases onto them and how many findings each category has."""
     from rich.table import Table
 
-    from kbgen.db.aliases import category_counts, read_aliases
     from kbgen.vocab import Vocabulary
     from kbgen.vocab_merge import category_uses
 
-    options, _url, engine = _open(write=False)
-    try:
-        with engine.connect() as conn:
-            counts = category_counts(conn)
-            stored = read_aliases(conn)
-    finally:
-        engine.dispose()
+    options, _url, counts, stored = _categories_in_use()
     configured = Vocabulary.from_options(options)
     vocabulary = Vocabulary.from_options(options, stored)
     uses = {u.key: u for u in category_uses(counts, vocabulary)}
