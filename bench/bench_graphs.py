@@ -53,18 +53,12 @@ def timed_sync(project: Path, *, force: bool) -> tuple[float, float, dict[str, f
 
 
 def graph_sources(project: Path) -> dict[str, str]:
-    from kbgen.db.engine import open_engine, resolve_url
-    from kbgen.db.load import load_snapshot
+    from kbgen.db.load import load_project_snapshot
     from kbgen.render.site import render_site
     from kbgen.sync import domain_doc_paths
 
     options = load_options(project)
-    url = resolve_url(options.database, options.project_dir)
-    engine = open_engine(url, readonly=True)
-    try:
-        snap = load_snapshot(engine, options, url)
-    finally:
-        engine.dispose()
+    snap = load_project_snapshot(options)
     return render_site(snap, options, domain_doc_paths(snap, options, [])).graphs
 
 

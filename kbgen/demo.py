@@ -17,7 +17,7 @@ import yaml
 
 from kbgen.build import BuildResult, build_site
 from kbgen.config import CONFIG_RELPATH, Options, load_options
-from kbgen.db.engine import open_engine, resolve_url, sqlite_path
+from kbgen.db.engine import resolve_url, sqlite_path
 from kbgen.db.plans import import_plan_folder
 from kbgen.domain.structure import PLACEHOLDERS, SUBSYSTEMS, SUMMARY
 from kbgen.errors import UsageError
@@ -62,17 +62,12 @@ def load_demo_database(options: Options) -> None:
 
 def seed_narratives(options: Options) -> list[Path]:
     """Fill the human sections of new example domain documents with the example narrative."""
-    from kbgen.db.load import load_snapshot
+    from kbgen.db.load import load_project_snapshot
     from kbgen.domain.update import GeneratedSections, render_document
     from kbgen.render.registries import domain_title
 
     narrative = yaml.safe_load((example_dir() / "narrative.yaml").read_text(encoding="utf-8"))["domains"]
-    url = resolve_url(options.database, options.project_dir)
-    engine = open_engine(url, readonly=True)
-    try:
-        snap = load_snapshot(engine, options, url)
-    finally:
-        engine.dispose()
+    snap = load_project_snapshot(options)
     seeded = []
     for name, path in domain_doc_paths(snap, options, []).items():
         story = narrative.get(name)

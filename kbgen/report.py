@@ -24,8 +24,7 @@ from urllib.parse import quote
 from kbgen import analysis
 from kbgen.analysis import Coverage, Figures
 from kbgen.config import Options
-from kbgen.db.engine import open_engine, resolve_url
-from kbgen.db.load import load_snapshot
+from kbgen.db.load import load_project_snapshot
 from kbgen.model import File, Snapshot
 from kbgen.outputs import write_if_changed
 from kbgen.render import escape
@@ -50,12 +49,7 @@ class ReportResult:
 
 def load(options: Options) -> Snapshot:
     """The snapshot, read-only (a report never writes to the database)."""
-    url = resolve_url(options.database, options.project_dir)
-    engine = open_engine(url, readonly=True)
-    try:
-        return load_snapshot(engine, options, url)
-    finally:
-        engine.dispose()
+    return load_project_snapshot(options)
 
 
 def _code(text: str) -> Md:

@@ -95,20 +95,14 @@ def session_finish(
     from rich.table import Table
     from rich.text import Text
 
-    from kbgen.db.engine import open_engine, resolve_url
-    from kbgen.db.load import load_snapshot
+    from kbgen.db.load import load_project_snapshot
     from kbgen.outcomes import expected_vs_actual
     from kbgen.progress import session_progress
     from kbgen.worksheet import parse_session
 
     number = parse_session(session)
     options = STATE.options(required=STATE.db is None)
-    url = resolve_url(options.database, options.project_dir)
-    engine = open_engine(url, readonly=True)
-    try:
-        snap = load_snapshot(engine, options, url)
-    finally:
-        engine.dispose()
+    snap = load_project_snapshot(options)
     found = snap.session_by_number.get(number)
     if found is None:
         raise UsageError(f"no session R{number} in the database", hint=f"start it with 'kbgen session start R{number}'")

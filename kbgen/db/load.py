@@ -67,6 +67,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def load_project_snapshot(options: Options) -> Snapshot:
+    """The project's snapshot, read-only: its database URL resolved against the project folder."""
+    from kbgen.db.engine import open_engine, resolve_url
+
+    url = resolve_url(options.database, options.project_dir)
+    engine = open_engine(url, readonly=True)
+    try:
+        return load_snapshot(engine, options, url)
+    finally:
+        engine.dispose()
+
+
 def load_snapshot(engine: Engine, options: Options, shown_url: str = "") -> Snapshot:
     """Load everything pages need. Raises DatabaseError for non-research databases."""
     schema = check_research_schema(engine, shown_url or str(engine.url))
