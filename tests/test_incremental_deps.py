@@ -144,6 +144,40 @@ Written by hand.
     assert "then edited" in needs["versions"][needs["current_version"]]["needs"]["F990002"]["content"]
 
 
+def test_a_need_field_its_back_links_do_not_show_rewrites_its_page_alone(built: Options) -> None:
+    """A back link names its need (and points to its page): a status or text edit leaves the pages
+    of the needs it links to as they are; a link moved rewrites the old target's page and the new one's."""
+    _append(built.docs_path / "about.md", """
+
+:::{finding} A hand-written note on the plugin host
+:id: F990003
+:severity: "LOW"
+:status: "open"
+:on_file: FILE1012
+:in_session: S3
+
+Written by hand.
+:::
+""")
+    assert _build(built) == {"about.html", "kb/files/FILE1012.html", "kb/sessions/S3.html",
+                             "kb/sessions/group-0000.html"}
+    time.sleep(0.01)
+    _edit(built.docs_path / "about.md", ':status: "open"\n:on_file: FILE1012', ':status: "closed"\n:on_file: FILE1012')
+    assert _build(built) == {"about.html"}
+    assert "closed" in (built.build_path / "about.html").read_text(encoding="utf-8")
+    time.sleep(0.01)
+    _edit(built.docs_path / "about.md", ":on_file: FILE1012", ":on_file: FILE1009")
+    assert _build(built) == {"about.html", "kb/files/FILE1012.html", "kb/files/FILE1009.html"}
+    assert "F990003" not in (built.build_path / "kb/files/FILE1012.html").read_text(encoding="utf-8")
+    assert "F990003" in (built.build_path / "kb/files/FILE1009.html").read_text(encoding="utf-8")
+    time.sleep(0.01)
+    # a new title: back links show the ID only by default, but a page may show titles
+    # (needs_show_link_title), so every page holding a target, or listing its back links, is written again
+    _edit(built.docs_path / "about.md", "A hand-written note on the plugin host", "A note on the plugin host")
+    assert _build(built) == {"about.html", "kb/files/FILE1009.html", "kb/sessions/S3.html",
+                             "kb/sessions/group-0000.html"}
+
+
 def test_a_title_in_the_header_rewrites_every_page_and_says_so(built: Options) -> None:
     _edit(built.docs_path / "about.md", "# About this site", "# About this knowledge base")
     notes: list[str] = []

@@ -522,7 +522,9 @@ def doctree_cache_after_reading(src: Path, builddir: Path) -> list[int]:
 def test_untested_versions_build_without_the_changes_and_say_so_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any]) -> None:
     src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
-    assert doctree_cache_after_reading(src, tmp_path / "tested") == [0]  # emptied as reading goes
+    with monkeypatch.context() as big:  # a build reading more pages than kbgen keeps in memory
+        big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 0)
+        assert doctree_cache_after_reading(src, tmp_path / "tested") == [0]  # emptied as reading goes
     monkeypatch.setattr(sphinx_needs, "__version__", "9.2.0")
     monkeypatch.setattr(speedups.sphinx, "__version__", "9.9.9")
     status = StringIO()
@@ -536,6 +538,27 @@ def test_untested_versions_build_without_the_changes_and_say_so_once(
     assert len(lines) == 1, lines
     assert "sphinx-needs 9.2.0 (tested: 9.0.0, 9.1.0)" in lines[0] and "Sphinx 9.9.9" in lines[0]
     assert doctree_cache_after_reading(src, tmp_path / "untested-build") == [1]  # Sphinx's own behaviour
+
+
+@pytest.mark.slow
+def test_a_small_build_keeps_its_doctrees_for_writing_and_writes_the_same_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to KEEP_DOCTREES_MAX pages read, the doctrees stay in Sphinx's cache for the write phase
+    (no unpickling them again); above it they are loaded from their pickles. Same HTML either way."""
+    pages = {"index.md": DUPLICATE_LINKS_PAGE + "\n```{toctree}\nother\n```\n",
+             "other.md": "# Other\n\nSee [the parser](#need-FILE1) and {need}`FILE2`.\n"}
+    src = write_site(tmp_path / "src", pages)
+    assert doctree_cache_after_reading(src, tmp_path / "kept") == [2]
+    with monkeypatch.context() as big:
+        big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
+        assert doctree_cache_after_reading(src, tmp_path / "emptied") == [0]
+    kept, _ = build_in_process(src, tmp_path / "kept-html", buildername="html")
+    with monkeypatch.context() as big:
+        big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
+        emptied, _ = build_in_process(src, tmp_path / "emptied-html", buildername="html")
+    assert 'href="index.html#FILE1"' in (Path(kept.outdir) / "other.html").read_text(encoding="utf-8")
+    for name in ("index.html", "other.html"):
+        assert (Path(kept.outdir) / name).read_bytes() == (Path(emptied.outdir) / name).read_bytes()
 
 
 def test_no_info_line_on_tested_versions_or_with_speedups_off(tmp_path: Path) -> None:

@@ -55,6 +55,11 @@ logger = logging.getLogger(__name__)
 ENV_ATTR = "kbgen_deps"
 #: The export key of a page's needs with all their fields: when it changes, needs.json changes.
 NEEDS_DATA = "data:needs"
+#: The export key prefix of what a page holding a need's link targets shows of it: their back
+#: links name it (its ID, or its title and type with ``needs_show_link_title``/``_type``) and
+#: point to its page. Its status and other fields are not shown there.
+SHOWN = "shown:"
+SHOWN_FIELDS = ("id", "type", "type_name", "title", "is_external", "external_url")
 #: Theme option and default of pydata-sphinx-theme: how many toctree levels below a top-level
 #: section its sidebar shows (with ``collapse_navigation``, only along the current page's path).
 NAV_DEPTH_OPTION = "navigation_depth"
@@ -198,7 +203,8 @@ def _exports(env: BuildEnvironment, docnames: set[str]) -> tuple[dict[str, dict[
         targets = sorted((kind, link.id) for kind, values in need.iter_links_items(as_str=False) for link in values)
         key = need_id.lower()
         out[doc][f"need:{key}"] = _digest(need.get("type"), need.get("title"), need.get("status"), targets)
-        links[doc][key] = frozenset(target.lower() for _, target in targets)
+        out[doc][f"{SHOWN}{key}"] = _digest(*(need.get(name) for name in SHOWN_FIELDS))
+        links[doc][key] = frozenset(f"{kind} {target.lower()}" for kind, target in targets)
         # one short digest per need as it goes: a full build digests every need of the site, and
         # holding all their fields' text at once would raise the build's peak memory
         data.setdefault(doc, []).append((need_id, _digest(sorted((k, repr(v)) for k, v in need.items()))))
@@ -297,6 +303,20 @@ def _nav_depth(app: Sphinx) -> int | None:
         return None
 
 
+def _backlinks_changed(key: str, diff: set[str], old_links: dict[str, frozenset[str]],
+                       new_links: dict[str, frozenset[str]]) -> set[str]:
+    """The needs whose back links change when need ``key`` (lowercased ID) changed as ``diff`` says.
+
+    A back link shows what :data:`SHOWN_FIELDS` hold and where the need is: when those changed
+    (or the need is new, gone or moved to another page), every need it links or linked to; when
+    only its other fields did (a file read deeper, a finding's status), only the needs it started
+    or stopped linking to, under each link name: the back links of the others read the same.
+    """
+    old, new = old_links.get(key, frozenset()), new_links.get(key, frozenset())
+    links = old | new if f"{SHOWN}{key}" in diff else old ^ new
+    return {link.rpartition(" ")[2] for link in links}
+
+
 def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """``env-updated``: the documents to write again because something they show changed."""
     deps = state(env)
@@ -336,15 +356,14 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         for key in diff:
             if key.startswith("need:"):
                 need_changed = True
-                need_targets |= old_links.get(key[5:], frozenset()) | new_links.get(key[5:], frozenset())
+                need_targets |= _backlinks_changed(key[5:], diff, old_links, new_links)
     deps.needs_changed = need_changed
     if not changed:
         return sorted(moved)
     logger.verbose("kbgen: changed exports: %s", ", ".join(sorted(changed)[:50]))
     changed.discard(NEEDS_DATA)
-    for key in list(changed):
-        if key.startswith("need:"):
-            changed.add(f"label:need-{key[5:]}")
+    # A markdown link to a need (#need-<id>) shows its own text and points to the need's label:
+    # the label's export (its page, anchor and name) is what it depends on, not the need's fields.
     need_docs = _need_docs(env) if need_targets else {}
     targets = {need_docs.get(t, "") for t in need_targets}
     changed |= {f"incoming:{t}" for t in need_targets}

@@ -23,9 +23,12 @@ bench/README.md):
   (plain sphinx-build, tests) is never paused.
 * A serial build keeps every doctree it read in memory until the write phase
   (Sphinx's ``_write_doc_doctree_cache``), to save reading them back from the
-  pickles it has just written, and a freeze would pin them. kbgen empties that
+  pickles it has just written, and a freeze would pin them. When a build reads
+  more than :data:`KEEP_DOCTREES_MAX` pages (a full build), kbgen empties that
   cache as reading goes on, so the write phase loads each doctree from its
-  pickle. The cache is a Sphinx internal: emptied only on the Sphinx releases
+  pickle. An incremental build (a new session reads a few dozen pages, some of
+  them large) keeps Sphinx's cache: loading those pickles again was a tenth of
+  its time. The cache is a Sphinx internal: emptied only on the Sphinx releases
   listed in :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
 
 ``kbgen_speedups = False`` turns all of this off, and the runner's fast exit.
@@ -43,6 +46,10 @@ from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 
 from kbgen.sphinxext import speedups
+
+#: Up to this many pages read, a build keeps the doctrees it read in memory for writing them
+#: (Sphinx's default): a bounded memory cost, against unpickling each of them again.
+KEEP_DOCTREES_MAX = 200
 
 
 class _Process:
@@ -107,6 +114,7 @@ def _collect_again(app: Sphinx) -> None:
 
 
 def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    app._kbgen_keep_doctrees = len(docnames) <= KEEP_DOCTREES_MAX  # type: ignore[attr-defined]
     if _active(app):
         gc.freeze()
 
@@ -117,7 +125,7 @@ def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document) -> None:
 
 def _clear_doctree_cache(app: Sphinx) -> None:
     """Forget the doctrees read so far (each is pickled to disk already); see the module text."""
-    if not (_active(app) and speedups.sphinx_tested()):
+    if not (_active(app) and speedups.sphinx_tested()) or getattr(app, "_kbgen_keep_doctrees", False):
         return
     cache = getattr(app.env, "_write_doc_doctree_cache", None)
     if isinstance(cache, dict):
