@@ -151,11 +151,23 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, searchable, speedups, stable_ids
+    from kbgen.sphinxext import (
+        deps,
+        gcpolicy,
+        labels,
+        needsjson,
+        project,
+        search,
+        searchable,
+        sources,
+        speedups,
+        stable_ids,
+    )
     from kbgen.sphinxext.feed import setup as setup_feed
 
     setup_feed(app)
     deps.setup(app)
+    sources.setup(app)
     needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
