@@ -276,7 +276,7 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             phone.goto(site_url + "index.html")
             assert phone.evaluate("document.documentElement.scrollWidth") <= 420
             search = phone.locator(".navbar-persistent--mobile .search-button__button").bounding_box()
-            assert search is not None and 0 <= search["x"] and search["x"] + search["width"] <= 420, search
+            assert search is not None and search["x"] >= 0 and search["x"] + search["width"] <= 420, search
             _shot(phone, "09-phone-header")
         finally:
             browser.close()
