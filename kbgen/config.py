@@ -22,6 +22,9 @@ from kbgen.vocab import category_key
 
 CONFIG_RELPATH = Path("conf") / "kbgen.yaml"
 ENV_DB_URL = "KBGEN_DB"
+#: The Atom feed's file name, in the generated folder and at the site's root (kbgen.render.feed
+#: writes it; the Sphinx extension publishes it without importing the renderer).
+FEED_FILE = "feed.xml"
 
 #: Category values (after normalisation) that mark a finding as a positive.
 DEFAULT_POSITIVE_CATEGORIES: tuple[str, ...] = (

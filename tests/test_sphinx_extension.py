@@ -134,6 +134,18 @@ def test_loading_the_extension_does_not_import_the_build_driver() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_extension_loads_no_renderer_model_or_database_library() -> None:
+    """Every Sphinx build imports what the extension's setup imports: the feed's file name must not
+    cost the renderer, the snapshot model and the analysis (a tenth of a second on each build)."""
+    code = ("import sys, importlib, pkgutil, kbgen.sphinxext as ext; "
+            "[importlib.import_module(f'kbgen.sphinxext.{m.name}') for m in pkgutil.iter_modules(ext.__path__) "
+            "if m.name != 'main']; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'matplotlib') "
+            "or m in ('kbgen.model', 'kbgen.analysis') or m.startswith('kbgen.render')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_build_driver_gets_the_extensions_names_without_importing_sphinx() -> None:
     code = "import sys, kbgen.build; print('sphinx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

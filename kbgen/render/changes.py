@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from kbgen.changes import Attribution, Changes, CoverageDelta, changes_index, latest
-from kbgen.config import Options
+from kbgen.config import FEED_FILE, Options
 from kbgen.model import Session
 from kbgen.render import escape
 from kbgen.render.dashboard import domain_cell
-from kbgen.render.feed import FEED_FILE, feed_xml
+from kbgen.render.feed import feed_xml
 from kbgen.render.myst import Md, bullet_list, doc_link, fmt_int, need_link, pct, table
 from kbgen.render.pages import _render
 from kbgen.render.view import SiteView

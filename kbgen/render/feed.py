@@ -33,12 +33,11 @@ from datetime import UTC, date, datetime
 
 from kbgen import analysis
 from kbgen.changes import ALERT_SEVERITIES, Changes
-from kbgen.config import Options
+from kbgen.config import FEED_FILE, Options
 from kbgen.model import Finding, Session
 from kbgen.render import escape
 from kbgen.render.view import SiteView
 
-FEED_FILE = "feed.xml"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EPOCH = "1970-01-01T00:00:00Z"
 #: Characters XML 1.0 cannot carry at all (escape.clean already drops the C0/C1 controls).

@@ -21,9 +21,8 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 
-from kbgen.config import CONFIG_RELPATH, Options, load_options
+from kbgen.config import CONFIG_RELPATH, FEED_FILE, Options, load_options
 from kbgen.errors import KbgenError
-from kbgen.render.feed import FEED_FILE
 
 logger = logging.getLogger(__name__)
 
