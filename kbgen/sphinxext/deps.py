@@ -22,9 +22,10 @@ it works the same for ``kbgen build`` and a plain ``sphinx-build``:
   with what it exported before, and the pages that reference a changed export
   are handed back to Sphinx to be written again (they are not re-read: their
   references are resolved anew when they are written): pages linking to a
-  changed label, need or document, pages holding the needs a changed need links
-  (or linked) to (their back links), and, when any need changed, the pages with
-  sphinx-needs tables or charts;
+  changed label, need or document, pages holding the needs a changed need
+  started or stopped linking to (their back links; all it links or linked to
+  when what a back link shows of it changed: :func:`_backlinks_changed`), and,
+  when any need changed, the pages with sphinx-needs tables or charts;
 * the navigation each page carries — the toctree entries it shows (the header's,
   and its ancestors' down to the depth the theme shows), its breadcrumbs and its
   previous and next pages, with their titles — is digested per page; the pages
