@@ -262,13 +262,29 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
         _write_state(state_path, state)  # refreshed stats of rewritten pages
         return IndexUpdate("unchanged", 0, len(changed))
     shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
+    indexed = 0
     if changed or gone:
-        collision = _write_delta(out_dir, state_dir, main, changed, gone, root)
-        if collision:
-            return _full(out_dir, state_path, pages, version, root, collision)
+        indexed += len(changed)
+        collision, same = _write_delta(out_dir, state_dir, main, changed, gone, root)
+        if same and not collision:
+            # Pages whose entry Pagefind wrote again unchanged (what changed is no part of what it
+            # indexes: a link's target, a metadata row): the main bundle's entry stays theirs.
+            for rel, entry_id in same.items():
+                st = pages[rel]
+                main[rel] = [st.st_size, st.st_mtime_ns, changed.pop(rel), entry_id]
+            shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
+            if changed:
+                indexed += len(changed)
+                collision, same = _write_delta(out_dir, state_dir, main, changed, gone, root)
+            elif gone:  # a delta of removed pages alone has nothing for Pagefind to index
+                return _full(out_dir, state_path, pages, version, root, "pages removed, none changed")
+            else:
+                same = {}
+        if collision or same:
+            return _full(out_dir, state_path, pages, version, root, collision or "a delta entry id equals a main one")
     state["delta"], state["gone"] = changed, gone
     _write_state(state_path, state)
-    return IndexUpdate("delta", len(changed), len(changed))
+    return IndexUpdate("delta", indexed, len(changed))
 
 
 def _distrust(out_dir: Path, state: dict[str, object] | None, version: str | None, root: bool) -> str:
@@ -299,8 +315,14 @@ def _full(out_dir: Path, state_path: Path, pages: dict[str, os.stat_result], ver
 
 
 def _write_delta(out_dir: Path, state_dir: Path, main: dict[str, PageRecord], changed: dict[str, str],
-                 gone: list[str], root: bool) -> str:
-    """Index the changed pages into the delta bundle and write its manifest; "" or why it cannot be used."""
+                 gone: list[str], root: bool) -> tuple[str, dict[str, str]]:
+    """Index the changed pages into the delta bundle and write its manifest.
+
+    Returns why the delta cannot be used ("" when it can), and the changed pages whose delta
+    entry is the very entry the main bundle holds for them (Pagefind names an entry by a digest
+    of what it indexed): they are not changed for the search, and the delta must be written
+    without them (the search page could not tell the two entries apart).
+    """
     staging = state_dir / "kbgen-pagefind-pages"
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -310,15 +332,25 @@ def _write_delta(out_dir: Path, state_dir: Path, main: dict[str, PageRecord], ch
         _run(pagefind_command(staging, output=target, content_root=root))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    delta_ids = set(_bundle_ids(target).values())
-    main_ids = {str(record[3]) for record in main.values() if record[3]}
-    if delta_ids & main_ids:  # Pagefind's short entry ids collided: the search page could not tell them apart
+    delta_ids = _bundle_ids(target)
+    main_ids = {str(record[3]): rel for rel, record in main.items() if record[3]}
+    same: dict[str, str] = {}
+    for rel in changed:
+        entry_id = delta_ids.get(page_url(rel))
+        if entry_id is not None and main_ids.get(entry_id) == rel:
+            same[rel] = entry_id
+    if same:
         shutil.rmtree(target, ignore_errors=True)
-        return "a delta entry id equals a main one"
+    if set(delta_ids.values()) - set(same.values()) & main_ids.keys():
+        # Pagefind's short entry ids collided across pages: the search page could not tell them apart
+        shutil.rmtree(target, ignore_errors=True)
+        return "a delta entry id equals a main one", same
+    if same:
+        return "", same
     replaced = sorted({str(main[rel][3]) for rel in _iter(changed, gone) if rel in main and main[rel][3]})
     manifest = {"pages": len(changed), "superseded": replaced}
     (target / DELTA_MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")) + "\n", encoding="utf-8")
-    return ""
+    return "", {}
 
 
 def _iter(changed: dict[str, str], gone: list[str]) -> Iterable[str]:

@@ -175,6 +175,35 @@ def test_fold_rebuilds_the_main_bundle_without_the_delta(delta_project: Options)
     assert build_site(options).mode == "up to date"
 
 
+def _insert_in_article(page: Path, html: str) -> None:
+    text = page.read_text(encoding="utf-8")
+    at = text.index(">", text.index('<article class="bd-article')) + 1
+    page.write_text(text[:at] + html + text[at:], encoding="utf-8")
+
+
+def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(delta_project: Options) -> None:
+    """A page rewritten with a change Pagefind does not index (a need's metadata row, a link's target)
+    gets the very entry the main bundle has: it stays there, the delta holds only the pages whose
+    indexed text changed, and no whole-site index is run (the entries' ids used to collide)."""
+    options, site = delta_project, delta_project.build_path
+    main_before = _fragments(site / pagefind.PAGEFIND_SUBDIR)
+    _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">metadata nobody searches</div>')
+    _insert_in_article(site / "about.html", f"<p>The {NEW_PHRASE} of the about page.</p>")
+    update = pagefind.update_index(site, doctrees_path(options))
+    assert update.mode == "delta" and update.delta_pages == 1
+    assert _fragments(site / pagefind.PAGEFIND_SUBDIR) == main_before
+    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    assert {str(e["url"]) for e in delta.values()} == {"/about.html"}
+    live = _live(site)
+    assert NEW_PHRASE in live["/about.html"] and "/kb/sessions/S3.html" in live
+    assert len(live) == len(main_before)
+    # the page whose entry stayed is recorded as indexed: the next update has nothing new to do
+    assert pagefind.update_index(site, doctrees_path(options)).mode == "unchanged"
+    # alone, such a change needs no delta at all
+    _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">more of it</div>')
+    assert pagefind.update_index(site, doctrees_path(options)).delta_pages == 1
+
+
 def test_a_change_to_pages_pagefind_does_not_index_needs_no_delta(delta_project: Options) -> None:
     """The search page has no content element: a change to it alone (a new kbgen.js digest in its
     script tag) must not hand Pagefind an empty delta, which it refuses ("not able to build an index")."""
