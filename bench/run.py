@@ -161,6 +161,8 @@ def timed_kbgen_build(options: Options, name: str) -> Step:
     built = _BUILT.search(text)
     notes = [line.strip() for line in text.splitlines() if line.strip().startswith("kbgen: ")]
     detail = f"sync {sync.group(1) if sync else '?'}; {built.group(1) if built else '?'}"
+    search = re.search(r"search: (.*?) → ", text)  # the delta index or the whole site
+    detail += f"; search: {search.group(1)}" if search else ""
     detail += "".join(f"; {note}" for note in notes)
     return Step(name, seconds, rss, detail, LAST_CPU[0])
 

@@ -552,6 +552,12 @@ def test_a_small_build_keeps_its_doctrees_for_writing_and_writes_the_same_pages(
     with monkeypatch.context() as big:
         big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
         assert doctree_cache_after_reading(src, tmp_path / "emptied") == [0]
+    sizes = sorted((tmp_path / "kept" / "doctrees" / f"{name}.doctree").stat().st_size for name in ("index", "other"))
+    with monkeypatch.context() as small:  # a budget for one of the two pickles: the older one goes
+        small.setattr(gcpolicy, "KEEP_DOCTREES_BYTES", sizes[1])
+        assert doctree_cache_after_reading(src, tmp_path / "trimmed") == [1]
+        small.setattr(gcpolicy, "KEEP_DOCTREES_BYTES", 0)
+        assert doctree_cache_after_reading(src, tmp_path / "none-kept") == [0]
     kept, _ = build_in_process(src, tmp_path / "kept-html", buildername="html")
     with monkeypatch.context() as big:
         big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)

@@ -27,9 +27,11 @@ bench/README.md):
   more than :data:`KEEP_DOCTREES_MAX` pages (a full build), kbgen empties that
   cache as reading goes on, so the write phase loads each doctree from its
   pickle. An incremental build (a new session reads a few dozen pages, some of
-  them large) keeps Sphinx's cache: loading those pickles again was a tenth of
-  its time. The cache is a Sphinx internal: emptied only on the Sphinx releases
-  listed in :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
+  them large) keeps Sphinx's cache, up to :data:`KEEP_DOCTREES_BYTES` of their
+  pickles (the oldest are let go past it, so the memory a build adds stays
+  bounded on big sites): loading those pickles again was a tenth of its time.
+  The cache is a Sphinx internal: emptied only on the Sphinx releases listed in
+  :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
 
 ``kbgen_speedups = False`` turns all of this off, and the runner's fast exit.
 """
@@ -50,6 +52,10 @@ from kbgen.sphinxext import speedups
 #: Up to this many pages read, a build keeps the doctrees it read in memory for writing them
 #: (Sphinx's default): a bounded memory cost, against unpickling each of them again.
 KEEP_DOCTREES_MAX = 200
+#: ... and as long as their pickles hold at most this many bytes (a doctree in memory is several
+#: times its pickle: this keeps an incremental build's peak within tens of megabytes of a
+#: one-page build's).
+KEEP_DOCTREES_BYTES = 5_000_000
 
 
 class _Process:
@@ -119,8 +125,34 @@ def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: lis
         gc.freeze()
 
 
-def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document) -> None:
-    _clear_doctree_cache(app)
+def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
+    if getattr(app, "_kbgen_keep_doctrees", False):
+        _trim_doctree_cache(app)
+    else:
+        _clear_doctree_cache(app)
+
+
+def _trim_doctree_cache(app: Sphinx) -> None:
+    """Let the oldest cached doctrees go while their pickles exceed :data:`KEEP_DOCTREES_BYTES`."""
+    if not (_active(app) and speedups.sphinx_tested()):
+        return
+    cache = getattr(app.env, "_write_doc_doctree_cache", None)
+    if not isinstance(cache, dict) or not cache:
+        return
+    sizes: dict[str, int] = getattr(app, "_kbgen_doctree_sizes", {})
+    app._kbgen_doctree_sizes = sizes  # type: ignore[attr-defined]
+    for docname in cache:
+        if docname not in sizes:
+            try:
+                sizes[docname] = (app.env.doctreedir / f"{docname}.doctree").stat().st_size
+            except OSError:
+                sizes[docname] = 0
+    total = sum(sizes[docname] for docname in cache)
+    for docname in list(cache):
+        if total <= KEEP_DOCTREES_BYTES:
+            break
+        total -= sizes[docname]
+        del cache[docname]
 
 
 def _clear_doctree_cache(app: Sphinx) -> None:
@@ -134,7 +166,7 @@ def _clear_doctree_cache(app: Sphinx) -> None:
 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
     if _active(app):
-        _clear_doctree_cache(app)
+        _drop_cached_doctrees(app)  # the last page read counts too
         gc.freeze()
     return ()
 
