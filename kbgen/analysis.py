@@ -202,11 +202,13 @@ def path_candidates(f: File) -> tuple[str, str, str]:
 
 def is_source_file(f: File, snap: Snapshot, options: Options) -> bool:
     """Counts for gaps: not a test, type stub or doc, and not under an exclude_paths pattern."""
-    candidates = path_candidates(f)
-    if any(matches_any(c, options.source_excludes) for c in candidates):
-        return False
-    excludes = tuple(e.pattern for e in snap.exclude_paths)
-    return not any(matches_any(c, excludes) for c in candidates)
+    return is_source_path(f.path, f.package, options.source_excludes, tuple(e.pattern for e in snap.exclude_paths))
+
+
+def is_source_path(path: str, package: str, source_excludes: tuple[str, ...], exclude_paths: tuple[str, ...]) -> bool:
+    """:func:`is_source_file` from a file's path and package name (``kbgen report`` reads no snapshot)."""
+    patterns = source_excludes + exclude_paths  # one regex: either set leaves the file out
+    return not any(matches_any(c, patterns) for c in (path, "/" + path, f"{package}/{path}"))  # path_candidates
 
 
 def is_unread(f: File) -> bool:
@@ -389,19 +391,24 @@ def coverage_text(c: Coverage) -> str:
 
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
     """One group's row, in one pass: EXCLUDED members are counted apart, never in a figure."""
+    return coverage_row(name, ((f.depth, f.loc) for f in files), priority)
+
+
+def coverage_row(name: str, files: Iterable[tuple[str, int | None]], priority: str = "") -> Coverage:
+    """:func:`_coverage` from each member's (normalised depth, LOC): ``kbgen report`` reads no snapshot."""
     threshold = vocab.depth_rank(COVERAGE_DEPTH)
     depths: Counter[str] = Counter()
     n = loc = n_read = loc_read = n_out = loc_out = 0
-    for f in files:
-        size = f.loc or 0
-        if not in_coverage(f):
+    for depth, size_or_none in files:
+        size = size_or_none or 0
+        if depth == EXCLUDED:  # not in_coverage
             n_out += 1
             loc_out += size
             continue
         n += 1
         loc += size
-        depths[f.depth] += 1
-        if vocab.depth_rank(f.depth) >= threshold:
+        depths[depth] += 1
+        if vocab.depth_rank(depth) >= threshold:
             n_read += 1
             loc_read += size
     return Coverage(name=name, files=n, loc=loc, files_read=n_read, loc_read=loc_read,
