@@ -32,11 +32,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kbgen import vocab
 from kbgen.config import Options
-from kbgen.model import Dependency, File, Finding, Session, Snapshot
 from kbgen.wording import count
+
+if TYPE_CHECKING:  # annotations only: kbgen report computes its figures without the snapshot's classes
+    from kbgen.model import Dependency, File, Finding, Session, Snapshot
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
 #: What each tier means (docs/reference/research-database.md, Priority gaps).
@@ -180,8 +183,60 @@ def like_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    combined = _any_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
-    return combined is not None and combined.match(path) is not None
+    return _matcher(patterns if isinstance(patterns, tuple) else tuple(patterns))(path)
+
+
+@dataclass(frozen=True)
+class _LikeMatcher:
+    """A set of LIKE patterns, the common shapes tested with string methods.
+
+    ``%x%``, ``%x``, ``x%`` and ``x`` without ``_`` are ``in``, ``endswith``, ``startswith``
+    and ``==`` on the lowercased path: the same answer as the regex for ASCII text (where
+    IGNORECASE is plain lowercasing), several times faster over a campaign's gap candidates.
+    Other patterns, and any non-ASCII path or one ending in a newline, go through the combined regex.
+    """
+
+    contains: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    equals: frozenset[str]
+    rest: re.Pattern[str] | None  # the patterns of other shapes
+    everything: re.Pattern[str] | None  # all of them, for non-ASCII paths
+
+    def __call__(self, path: str) -> bool:
+        if not path.isascii() or path.endswith("\n"):  # the regex's ``$`` also matches before a final newline
+            return self.everything is not None and self.everything.match(path) is not None
+        low = path.lower()
+        if low.endswith(self.suffixes) or low.startswith(self.prefixes) or low in self.equals:
+            return True
+        for c in self.contains:
+            if c in low:
+                return True
+        return self.rest is not None and self.rest.match(path) is not None
+
+
+@lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> _LikeMatcher:
+    contains: list[str] = []
+    suffixes: list[str] = []
+    prefixes: list[str] = []
+    equals: set[str] = set()
+    rest: list[str] = []
+    for p in patterns:
+        core = p.strip("%")
+        lead, trail = p.startswith("%"), p.endswith("%") and len(p) > 1
+        if not p.isascii() or "_" in p or "%" in core or p.count("%") > int(lead) + int(trail):
+            rest.append(p)
+        elif lead and trail:
+            contains.append(core.lower())
+        elif lead:
+            suffixes.append(core.lower())
+        elif trail:
+            prefixes.append(core.lower())
+        else:
+            equals.add(p.lower())
+    return _LikeMatcher(tuple(contains), tuple(suffixes), tuple(prefixes), frozenset(equals), _any_regex(tuple(rest)),
+                        _any_regex(patterns))
 
 
 @lru_cache(maxsize=64)

@@ -19,13 +19,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 from kbgen import analysis
-from kbgen.analysis import CategoryRow, Coverage, Excluded, Figures, Gap, Overall, PackageLink
+from kbgen.analysis import CategoryRow, Coverage, Excluded, Overall, PackageLink
 from kbgen.config import Options
-from kbgen.model import File
 from kbgen.outputs import write_if_changed
 from kbgen.render import escape
 from kbgen.render.categories import category_table
@@ -33,7 +32,11 @@ from kbgen.render.myst import Md, heading, pct, table
 from kbgen.wording import count
 
 if TYPE_CHECKING:
-    from kbgen.model import Snapshot
+    from collections.abc import Sequence
+
+    from kbgen.analysis import Figures
+    from kbgen.domain_paths import DomainLike
+    from kbgen.model import File, Snapshot
 
 #: Rows of the long lists in the report (the site has them all).
 HOTSPOT_ROWS = 50
@@ -41,13 +44,30 @@ OPEN_ROWS = 50
 CATEGORY_ROWS = 25
 
 
-@dataclass(frozen=True)
-class OpenRow:
+class ReportFile(NamedTuple):
+    """A file as a row of the report shows it (the direct reader builds no :class:`kbgen.model.File`)."""
+
+    path: str
+    package: str
+    depth: str
+    loc: int | None
+
+
+class ReportGap(NamedTuple):
+    """A priority gap as the report lists it (:class:`kbgen.analysis.Gap` without its evidence)."""
+
+    tier: str
+    file: ReportFile
+    domains: tuple[str, ...]
+    reason: str
+
+
+class OpenRow(NamedTuple):
     """One open finding as the report lists it."""
 
     need_id: str
     severity: str
-    file: File | None
+    file: ReportFile | None
     session: str  # its label, or "—"
     description: str
 
@@ -71,9 +91,9 @@ class ReportFigures:
     domain_descriptions: dict[str, str | None]
     packages: list[Coverage]
     hotspot_count: int
-    hotspots: list[tuple[File, tuple[str, ...]]]  # the first HOTSPOT_ROWS
+    hotspots: list[tuple[ReportFile, tuple[str, ...]]]  # the first HOTSPOT_ROWS
     gap_tiers: dict[str, tuple[int, int]]  # tier → (files, LOC), every tier
-    gaps: list[Gap]  # the first ``report_gap_limit``
+    gaps: list[ReportGap]  # the first ``report_gap_limit``
     open_count: int
     open_severities: dict[str, int]  # CRITICAL / HIGH → open findings
     open_by_package: dict[str, dict[str, int]]  # package → severity → open findings
@@ -114,22 +134,33 @@ def report_figures(snap: Snapshot, options: Options, figs: Figures | None = None
         loc_read=sum(c.loc_read for c in figs.packages),
         latest=(latest.label, latest.date) if latest else None, excluded=figs.excluded,
         domains=figs.domains, domain_descriptions={d.name: d.description for d in snap.domains},
-        packages=figs.packages, hotspot_count=len(figs.hotspots), hotspots=figs.hotspots[:HOTSPOT_ROWS],
-        gap_tiers=analysis.gap_tier_counts(figs.gaps), gaps=figs.gaps[:options.report_gap_limit],
+        packages=figs.packages, hotspot_count=len(figs.hotspots),
+        hotspots=[(_report_file(f), names) for f, names in figs.hotspots[:HOTSPOT_ROWS]],
+        gap_tiers=analysis.gap_tier_counts(figs.gaps),
+        gaps=[ReportGap(g.tier, _report_file(g.file), g.domains, g.reason)
+              for g in figs.gaps[:options.report_gap_limit]],
         open_count=len(figs.open_findings), open_severities={s: sev[s] for s in analysis.OPEN_SEVERITIES},
         open_by_package=by_package,
         open_rows=[OpenRow(x.need_id, x.severity,
-                           snap.file_by_id.get(x.file_id) if x.file_id is not None else None,
+                           _maybe_file(snap.file_by_id.get(x.file_id) if x.file_id is not None else None),
                            snap.session_by_id[x.session_id].label if x.session_id in snap.session_by_id else "—",
                            x.description) for x in figs.open_findings[:OPEN_ROWS]],
         unverified=len(figs.unverified), categories=figs.categories, package_links=figs.package_links)
+
+
+def _report_file(f: File) -> ReportFile:
+    return ReportFile(f.path, f.package, f.depth, f.loc)
+
+
+def _maybe_file(f: File | None) -> ReportFile | None:
+    return _report_file(f) if f else None
 
 
 def _code(text: str) -> Md:
     return Md(escape.code(text) or "—")
 
 
-def _file(f: File | None) -> list[object]:
+def _file(f: ReportFile | None) -> list[object]:
     return [_code(f.path), f.package] if f else ["—", "—"]
 
 
@@ -250,13 +281,14 @@ def make_report(options: Options, output: Path | None = None, *, check: bool = F
 
     started = time.perf_counter()
     direct = None if snapshot else read_report(options)
+    domains: Sequence[DomainLike]
     if direct is not None:
         figs, domains = direct
         loaded = time.perf_counter()
     else:
         snap = load(options)
         loaded = time.perf_counter()
-        figs, domains = report_figures(snap, options), list(snap.domains)
+        figs, domains = report_figures(snap, options), snap.domains
     docs = domain_doc_paths_of(domains, options, [])
     base = (output.resolve().parent if output else options.project_dir)
     text = render_report(options, figs, docs, base)

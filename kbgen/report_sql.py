@@ -24,18 +24,25 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from kbgen import analysis, vocab
-from kbgen.analysis import Coverage, Excluded, Gap, Overall, PackageLink
+from kbgen.analysis import Coverage, Excluded, Overall, PackageLink
 from kbgen.config import Options
 from kbgen.db.revision import HEAD_REVISION, VERSION_TABLE
 from kbgen.db.values import int_value, text_value
-from kbgen.model import Domain, File
+from kbgen.report import HOTSPOT_ROWS, OPEN_ROWS, OpenRow, ReportFigures, ReportFile, ReportGap
 from kbgen.vocab import Vocabulary
 
-if TYPE_CHECKING:
-    from kbgen.report import OpenRow, ReportFigures
+
+class Domain(NamedTuple):
+    """A domain as the report needs it (:class:`kbgen.model.Domain`'s fields, without the raw priority)."""
+
+    id: Any
+    name: str
+    description: str | None
+    priority: str
+    synthesis_path: str | None
 
 #: Runs one SQL statement (named ``:param`` parameters) and returns its rows as tuples.
 Query = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
@@ -154,7 +161,7 @@ class _Reader:
             self.files.append((fid, pid, text(path) or "", num(loc), depth))
         self.raw_depths = depth_of
         self.domains = [Domain(did, text(name) or f"domain-{did}", text(desc), vocab.priority(text(prio)),
-                               text(prio), text(synthesis))
+                               text(synthesis))
                         for did, name, desc, prio, synthesis in rows("domains", "id")]
         self.file_domains = rows("file_domains")
         self.sessions = [(sid, text(name) or f"R{sid}", vocab.session_number(text(name), sid), text(date))
@@ -173,8 +180,6 @@ class _Reader:
         self.read_count = query("SELECT count(*) FROM file_reads", {})[0][0]
 
     def figures(self) -> tuple[ReportFigures, list[Domain]]:
-        from kbgen.report import HOTSPOT_ROWS, OPEN_ROWS, ReportFigures
-
         files = self.files
         file_by_id = {f[0]: f for f in files}
         out = {f[0] for f in files if f[4] == analysis.EXCLUDED}
@@ -305,8 +310,8 @@ class _Reader:
             packages=package_rows, hotspot_count=len(hot),
             hotspots=[(self._file(f), names) for f, names in hot[:HOTSPOT_ROWS]],
             gap_tiers=tiers,
-            gaps=[Gap(self._file(f), tier, names, reason, (), near)
-                  for tier, f, names, reason, near in gaps[:self.options.report_gap_limit]],
+            gaps=[ReportGap(tier, self._file(f), names, reason)
+                  for tier, f, names, reason, _ in gaps[:self.options.report_gap_limit]],
             open_count=len(open_rows), open_severities={s: open_sev_counts[s] for s in analysis.OPEN_SEVERITIES},
             open_by_package=open_by_package,
             open_rows=[self._open_row(r, file_by_id, label, descriptions) for r in shown],
@@ -318,8 +323,8 @@ class _Reader:
         """:attr:`kbgen.model.File.package` of a file row."""
         return self.package_names.get(f[1], "(no package)")
 
-    def _file(self, f: FileRow) -> File:
-        return File(f[0], f[1], self._package(f), f[2], f[3], f[4], None, None, None, None)
+    def _file(self, f: FileRow) -> ReportFile:
+        return ReportFile(f[2], self._package(f), f[4], f[3])
 
     def _gaps(self, scoped: Sequence[FileRow], deps: Iterable[tuple[Any, ...]],
               domains_of_file: dict[Any, tuple[str, ...]]) -> list[tuple[str, Any, tuple[str, ...], str, int]]:
@@ -392,8 +397,6 @@ class _Reader:
 
     def _open_row(self, row: tuple[int, Any, Any, Any, str], file_by_id: dict[Any, FileRow],
                   label: dict[Any, str], descriptions: dict[Any, str]) -> OpenRow:
-        from kbgen.report import OpenRow
-
         _, xid, file_id, session_id, sev = row
         f = file_by_id.get(file_id) if file_id is not None else None
         return OpenRow(f"F{xid}", sev, self._file(f) if f else None, label.get(session_id, "—"),
