@@ -67,7 +67,7 @@ _REQUIRED = ("packages", "files", "domains", "file_domains", "sessions", "file_r
 
 def read_report(options: Options) -> tuple[ReportFigures, list[Domain]] | None:
     """The report's figures and the domains (for their documents' paths), or None: use the snapshot."""
-    from kbgen.db.urls import default_busy_timeout, resolve_url, sqlite_path
+    from kbgen.db.urls import LOCKED_HINT, default_busy_timeout, resolve_url, sqlite_path
 
     url = resolve_url(options.database, options.project_dir)
     if url.startswith("postgresql"):
@@ -88,7 +88,11 @@ def read_report(options: Options) -> tuple[ReportFigures, list[Domain]] | None:
             return conn.execute(sql, params).fetchall()
 
         return _read(query, tables, columns, options)
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # after the busy timeout: say so now, not after another
+            from kbgen.errors import DatabaseError
+
+            raise DatabaseError(f"database is locked: {url}", hint=LOCKED_HINT) from exc
         return None  # the snapshot path meets the same error and explains it
     finally:
         conn.close()

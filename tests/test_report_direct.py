@@ -7,9 +7,11 @@ research-database quirks written into it, and on PostgreSQL; without SQLAlchemy 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,44 @@ print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
 def test_result_reports_its_figures(example_project: Options, snapshot: bool) -> None:
     result = make_report(example_project, snapshot=snapshot)
     assert result.figures.overall.files > 0 and result.load_seconds <= result.seconds
+
+
+def test_locked_database_fails_once_after_the_busy_timeout(tmp_path: Path) -> None:
+    """A writer's lock: one clear error after one busy timeout (not a second wait on the snapshot path)."""
+    url = f"sqlite:///{tmp_path / 'research.db'}"
+    generate(url, scale=0.01, seed=3)
+    project = generated_project(tmp_path / "kb", url).project_dir
+    holder = sqlite3.connect(tmp_path / "research.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "kbgen", "--project", str(project), "report"],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "KBGEN_SQLITE_BUSY_TIMEOUT": "2"})
+        waited = time.perf_counter() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "database is locked" in proc.stderr and "KBGEN_SQLITE_BUSY_TIMEOUT" in proc.stderr
+    assert 2 <= waited < 4, waited  # one busy timeout, then the error
+
+
+def test_like_filters_answer_as_the_regex_does() -> None:
+    """The string-method shortcuts of :func:`kbgen.analysis.matches_any` agree with the LIKE regex,
+    case, ``_``, non-ASCII text and a final newline (which the regex's ``$`` lets through) included."""
+    import random
+
+    from kbgen.analysis import _any_regex, matches_any
+    from kbgen.config import DEFAULT_SOURCE_EXCLUDES
+
+    rng = random.Random(7)
+    pool = [*DEFAULT_SOURCE_EXCLUDES, "%.lock", "dist/%", "%", "%%", "a%b", "_", "x", "", "DOCS/%", "%.Md", "é%",
+            "%x_", "%node_modules/%"]
+    for _ in range(30_000):
+        patterns = (*rng.sample(pool, rng.randint(0, 6)),
+                    *("".join(rng.choice("abT/._-%xyzé") for _ in range(rng.randint(0, 5)))
+                      for _ in range(rng.randint(0, 2))))
+        path = "".join(rng.choice("abT/._-xyzdocsTESTéK\n") for _ in range(rng.randint(0, 14)))
+        regex = _any_regex(patterns)
+        assert matches_any(path, patterns) == (regex is not None and regex.match(path) is not None), (patterns, path)

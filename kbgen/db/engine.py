@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from kbgen.db.urls import ENV_BUSY_TIMEOUT as ENV_BUSY_TIMEOUT  # re-exported: defined without SQLAlchemy
+from kbgen.db.urls import LOCKED_HINT as LOCKED_HINT
 from kbgen.db.urls import SQLITE_BUSY_TIMEOUT_S as SQLITE_BUSY_TIMEOUT_S
 from kbgen.db.urls import default_busy_timeout as default_busy_timeout
 from kbgen.errors import DatabaseError, UsageError
@@ -23,7 +24,6 @@ from kbgen.errors import DatabaseError, UsageError
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: The backends kbgen reads and writes (its SQL, locks and copies are written for these two).
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-LOCKED_HINT = f"another program is writing it; retry when it finishes, or wait longer with {ENV_BUSY_TIMEOUT}=SECONDS"
 
 
 def database_error(exc: SQLAlchemyError, shown: str = "the database") -> DatabaseError:

@@ -19,6 +19,7 @@ from pathlib import Path
 #: (``KBGEN_SQLITE_BUSY_TIMEOUT`` in the environment overrides it, in seconds).
 SQLITE_BUSY_TIMEOUT_S = 10.0
 ENV_BUSY_TIMEOUT = "KBGEN_SQLITE_BUSY_TIMEOUT"
+LOCKED_HINT = f"another program is writing it; retry when it finishes, or wait longer with {ENV_BUSY_TIMEOUT}=SECONDS"
 
 #: A SQLite URL whose path needs no decoding: no query, no percent escapes, not in memory.
 _PLAIN_SQLITE = re.compile(r"^sqlite(\+pysqlite)?:///([^?%#]+)$")
