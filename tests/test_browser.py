@@ -269,6 +269,15 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             neighbour.click()
             page.wait_for_url(f"**/kb/files/{target}")
             assert page.locator("div.kbgen-graph svg").count() == 1  # the neighbour's own graph
+
+            # 9. on a phone the long site title gives way: no sideways scrolling, search on screen
+            phone = browser.new_page(viewport={"width": 420, "height": 800})
+            phone.set_default_timeout(TIMEOUT_MS)
+            phone.goto(site_url + "index.html")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 420
+            search = phone.locator(".navbar-persistent--mobile .search-button__button").bounding_box()
+            assert search is not None and search["x"] >= 0 and search["x"] + search["width"] <= 420, search
+            _shot(phone, "09-phone-header")
         finally:
             browser.close()
     assert errors == [], errors

@@ -112,8 +112,8 @@ def test_newer_kbgen_schema_is_refused(project: Path, tmp_path: Path) -> None:
         assert_one_line_error(kbgen(project, "--db", url, *command), "revision 9999", "newer", "upgrade kbgen")
 
 
-def test_bad_url(project: Path) -> None:
-    assert_one_line_error(kbgen(project, "--db", "not a url", "sync"), "not a database URL")
+def test_bad_url_is_bad_input(project: Path) -> None:
+    assert_one_line_error(kbgen(project, "--db", "not a url", "sync"), "not a database URL", code=2)
 
 
 @pytest.mark.parametrize("command", [["--db", "mysql://x/y", "stats"], ["--db", "mysql://x/y", "sync"],

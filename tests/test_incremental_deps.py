@@ -101,6 +101,27 @@ def test_a_domain_narrative_edit_rewrites_its_domain_page_alone(built: Options) 
     assert "as of this week" in (built.build_path / "kb/domains/plugin-sandbox.html").read_text(encoding="utf-8")
 
 
+def _edit_keeping_time(path: Path, old: str, new: str) -> None:
+    """An edit that leaves the file's old modification time, as ``cp -p``, ``rsync -t`` or a
+    machine whose file times lag its clock do: Sphinx's time check alone would miss it."""
+    st = path.stat()
+    _edit(path, old, new)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_an_edit_with_an_old_modification_time_is_read_again(built: Options) -> None:
+    notes: list[str] = []
+    _edit_keeping_time(built.docs_path / "about.md", "This page is hand-written", "This page (narwhal) is hand-written")
+    assert _build(built, notes) == {"about.html"}
+    assert "(narwhal)" in (built.build_path / "about.html").read_text(encoding="utf-8")
+    assert any("1 source changed with an older or equal modification time" in n for n in notes), notes
+    # an included file (a domain document's narrative, shown by its domain page) too
+    document = built.domains_path / "plugin-sandbox" / "analysis.md"
+    _edit_keeping_time(document, "The registry does not verify", "The registry (as of today) does not verify")
+    assert _build(built) == {"kb/domains/plugin-sandbox.html", "kb/domains/index.html"}
+    assert "as of today" in (built.build_path / "kb/domains/plugin-sandbox.html").read_text(encoding="utf-8")
+
+
 def test_a_new_label_rewrites_the_pages_linking_to_it(built: Options) -> None:
     # recording.md links to a label nobody defines yet (one warning: the link stays plain text)
     _append(built.docs_path / "recording.md", "\nSee [the narwhal notes](#narwhal-notes).\n")

@@ -83,6 +83,25 @@ def test_a_value_set_in_conf_py_wins_over_kbgens_default(tmp_path: Path) -> None
     assert config.html_show_sourcelink is False
 
 
+def test_a_conf_py_declaring_its_own_needs_keeps_kbgens(tmp_path: Path) -> None:
+    """A team's own need type, field or link is added to kbgen's, which the generated pages use;
+    redeclaring one of kbgen's by name replaces that one only."""
+    conf = MINIMAL + (
+        'needs_types = [{"directive": "risk", "title": "Risk", "prefix": "RISK", "color": "#fff", "style": "node"},\n'
+        '               {"directive": "finding", "title": "Our finding", "prefix": "F", "color": "#000", "style": "node"}]\n'
+        'needs_fields = {"owner": {"description": "who follows it up"}}\n'
+        'needs_links = {"mitigates": {"incoming": "mitigated by", "outgoing": "mitigates"}}\n'
+    )
+    config = configured(tmp_path, conf)
+    types = {t["directive"]: t for t in config.needs_types}
+    assert set(types) >= {"risk", "finding", "session", "question"}
+    assert types["finding"]["title"] == "Our finding"
+    assert [t["directive"] for t in config.needs_types].count("finding") == 1
+    assert "owner" in config.needs_fields and "severity" in config.needs_fields
+    assert config.needs_fields["title"] == {"parse_dynamic_functions": False, "parse_variants": False}
+    assert "mitigates" in config.needs_links and "answers" in config.needs_links
+
+
 def test_a_command_line_override_wins_over_kbgens_default(tmp_path: Path) -> None:
     config = configured(tmp_path, MINIMAL, {"smartquotes": True, "html_show_sourcelink": True,
                                              "kbgen_speedups": False})

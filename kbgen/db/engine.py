@@ -82,7 +82,7 @@ def open_engine(url: str, *, readonly: bool = False, must_exist: bool = True,
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {url!r}",
+        raise UsageError(f"not a database URL: {url!r}",
                             hint="use sqlite:///path/to/research.db or postgresql+psycopg://user@host/db") from exc
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:

@@ -15,6 +15,8 @@ the older name ``kbgen.sphinx`` still works). The modules:
   Pagefind-only sites;
 * :mod:`~kbgen.sphinxext.searchable` — needs as search results: head lines as
   headings with the need's id, metadata rows out of both indexes, weights;
+* :mod:`~kbgen.sphinxext.sources` — a source edited without a newer modification time
+  (copied with its old time, or on a machine whose file times lag its clock) is read again;
 * :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector, doctree-cache and
   exit policy for big builds;
 * :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs and the

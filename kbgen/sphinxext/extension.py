@@ -125,12 +125,30 @@ def user_settings(config: Config) -> frozenset[str]:
     return frozenset(raw) | frozenset(config.overrides)
 
 
+#: Settings that declare things by name (need types by directive, fields, links, layouts): a conf.py
+#: that declares its own keeps kbgen's too, which the generated pages need, unless it redeclares
+#: one of the same name (its declaration wins).
+DECLARATIONS = ("needs_types", "needs_fields", "needs_links", "needs_layouts")
+
+
+def _merge_declarations(name: str, kbgen: Any, user: Any) -> Any:
+    if isinstance(kbgen, dict) and isinstance(user, dict):
+        return kbgen | user
+    if isinstance(kbgen, list) and isinstance(user, list):  # needs_types: one dict per directive
+        mine = {t.get("directive") for t in user if isinstance(t, dict)}
+        return [t for t in kbgen if t.get("directive") not in mine] + user
+    return user  # a shape kbgen does not know: sphinx-needs will say what is wrong with it
+
+
 def _apply_defaults(app: Sphinx, config: Config) -> None:
-    """Fill in kbgen's defaults for every value conf.py (or ``-D``) did not set."""
+    """Fill in kbgen's defaults for every value conf.py (or ``-D``) did not set, and add kbgen's
+    declarations to those conf.py made (:data:`DECLARATIONS`)."""
     user = user_settings(config)
     for name, value in _defaults().items():
         if name not in user:
             config[name] = value
+        elif name in DECLARATIONS:
+            config[name] = _merge_declarations(name, value, config[name])
     _apply_html_defaults(config, user)
     extensions = list(config["myst_enable_extensions"] or [])
     if "colon_fence" not in extensions:  # kbgen writes needs as ::: fences (titles may hold backticks)
@@ -151,11 +169,23 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _apply_defaults, priority=5)
     app.connect("builder-inited", _add_static)
     app.connect("doctree-read", _register_need_targets)
-    from kbgen.sphinxext import deps, gcpolicy, labels, needsjson, project, search, searchable, speedups, stable_ids
+    from kbgen.sphinxext import (
+        deps,
+        gcpolicy,
+        labels,
+        needsjson,
+        project,
+        search,
+        searchable,
+        sources,
+        speedups,
+        stable_ids,
+    )
     from kbgen.sphinxext.feed import setup as setup_feed
 
     setup_feed(app)
     deps.setup(app)
+    sources.setup(app)
     needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
