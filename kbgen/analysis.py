@@ -186,57 +186,91 @@ def matches_any(path: str, patterns: Iterable[str]) -> bool:
     return _matcher(patterns if isinstance(patterns, tuple) else tuple(patterns))(path)
 
 
-@dataclass(frozen=True)
 class _LikeMatcher:
     """A set of LIKE patterns, the common shapes tested with string methods.
 
-    ``%x%``, ``%x``, ``x%`` and ``x`` without ``_`` are ``in``, ``endswith``, ``startswith``
-    and ``==`` on the lowercased path: the same answer as the regex for ASCII text (where
-    IGNORECASE is plain lowercasing), several times faster over a campaign's gap candidates.
-    Other patterns, and any non-ASCII path or one ending in a newline, go through the combined regex.
+    ``%x%``, ``%x``, ``x%`` and ``x`` are ``in``, ``endswith``, ``startswith`` and ``==`` on
+    the lowercased path (a ``_`` in the first two: one unanchored regex search): the same
+    answer as the anchored regex for ASCII text (where IGNORECASE is plain lowercasing),
+    several times faster over a campaign's gap candidates. Patterns of other shapes go
+    through the anchored regex; a non-ASCII path, or one ending in a newline (the regex's
+    ``$`` also matches before it), through the regex of all of them.
     """
 
-    contains: tuple[str, ...]
-    suffixes: tuple[str, ...]
-    prefixes: tuple[str, ...]
-    equals: frozenset[str]
-    rest: re.Pattern[str] | None  # the patterns of other shapes
-    everything: re.Pattern[str] | None  # all of them, for non-ASCII paths
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        contains: list[str] = []
+        suffixes: list[str] = []
+        prefixes: list[str] = []
+        equals: set[str] = set()
+        floating: list[str] = []
+        rest: list[str] = []
+        for p in patterns:
+            core = p.strip("%")
+            lead, trail = p.startswith("%"), p.endswith("%") and len(p) > 1
+            if not p.isascii() or "%" in core or p.count("%") > int(lead) + int(trail):
+                rest.append(p)
+            elif "_" in p and lead:  # %x_y% or %x_y: x, any one character, y
+                floating.append("".join("." if ch == "_" else re.escape(ch) for ch in core) + ("" if trail else r"\Z"))
+            elif "_" in p:
+                rest.append(p)
+            elif lead and trail:
+                contains.append(core.lower())
+            elif lead:
+                suffixes.append(core.lower())
+            elif trail:
+                prefixes.append(core.lower())
+            else:
+                equals.add(p.lower())
+        self.contains = tuple(contains)
+        self.suffixes = tuple(suffixes)
+        self.prefixes = tuple(prefixes)
+        self.equals = frozenset(equals)
+        self.floating = re.compile("|".join(floating), re.DOTALL | re.IGNORECASE) if floating else None
+        self.rest = _any_regex(tuple(rest))
+        self.everything = _any_regex(patterns)
 
     def __call__(self, path: str) -> bool:
-        if not path.isascii() or path.endswith("\n"):  # the regex's ``$`` also matches before a final newline
+        """Whether one of the patterns matches ``path``."""
+        if not path.isascii() or path.endswith("\n"):
             return self.everything is not None and self.everything.match(path) is not None
         low = path.lower()
-        if low.endswith(self.suffixes) or low.startswith(self.prefixes) or low in self.equals:
+        return (self._floating(path, low) or low.startswith(self.prefixes) or low in self.equals
+                or (self.rest is not None and self.rest.match(path) is not None))
+
+    def any_candidate(self, path: str, package: str) -> bool:
+        """Whether one of the patterns matches one of :func:`path_candidates`.
+
+        ``/path`` and ``path`` are ends of ``package/path``: a pattern that may start
+        anywhere (``%x%``, ``%x``) matching either of them matches it too, so those are
+        tested once, on the longest.
+        """
+        full = f"{package}/{path}"
+        if not full.isascii() or path.endswith("\n"):
+            return self.everything is not None and any(
+                self.everything.match(c) is not None for c in (path, "/" + path, full))
+        low, low_full = path.lower(), full.lower()
+        if self._floating(full, low_full):
+            return True
+        if self.prefixes and (low.startswith(self.prefixes) or low_full.startswith(self.prefixes)
+                              or ("/" + low).startswith(self.prefixes)):
+            return True
+        if self.equals and (low in self.equals or "/" + low in self.equals or low_full in self.equals):
+            return True
+        return self.rest is not None and any(self.rest.match(c) is not None for c in (path, "/" + path, full))
+
+    def _floating(self, text: str, low: str) -> bool:
+        """The patterns that may start anywhere: ``%x%``, ``%x`` (``low`` is ``text`` lowercased)."""
+        if low.endswith(self.suffixes):
             return True
         for c in self.contains:
             if c in low:
                 return True
-        return self.rest is not None and self.rest.match(path) is not None
+        return self.floating is not None and self.floating.search(text) is not None
 
 
 @lru_cache(maxsize=64)
 def _matcher(patterns: tuple[str, ...]) -> _LikeMatcher:
-    contains: list[str] = []
-    suffixes: list[str] = []
-    prefixes: list[str] = []
-    equals: set[str] = set()
-    rest: list[str] = []
-    for p in patterns:
-        core = p.strip("%")
-        lead, trail = p.startswith("%"), p.endswith("%") and len(p) > 1
-        if not p.isascii() or "_" in p or "%" in core or p.count("%") > int(lead) + int(trail):
-            rest.append(p)
-        elif lead and trail:
-            contains.append(core.lower())
-        elif lead:
-            suffixes.append(core.lower())
-        elif trail:
-            prefixes.append(core.lower())
-        else:
-            equals.add(p.lower())
-    return _LikeMatcher(tuple(contains), tuple(suffixes), tuple(prefixes), frozenset(equals), _any_regex(tuple(rest)),
-                        _any_regex(patterns))
+    return _LikeMatcher(patterns)
 
 
 @lru_cache(maxsize=64)
@@ -262,8 +296,8 @@ def is_source_file(f: File, snap: Snapshot, options: Options) -> bool:
 
 def is_source_path(path: str, package: str, source_excludes: tuple[str, ...], exclude_paths: tuple[str, ...]) -> bool:
     """:func:`is_source_file` from a file's path and package name (``kbgen report`` reads no snapshot)."""
-    patterns = source_excludes + exclude_paths  # one regex: either set leaves the file out
-    return not any(matches_any(c, patterns) for c in (path, "/" + path, f"{package}/{path}"))  # path_candidates
+    # One matcher: either set leaves the file out, whichever of path_candidates it matches.
+    return not _matcher(source_excludes + exclude_paths).any_candidate(path, package)
 
 
 def is_unread(f: File) -> bool:

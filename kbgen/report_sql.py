@@ -158,11 +158,14 @@ class _Reader:
         self.package_names = {pid: text(name) or f"package-{pid}" for pid, name in rows("packages", "id")}
         depth_of: dict[Any, str] = {}
         self.files: list[FileRow] = []  # id, package_id, path, loc, depth
+        append = self.files.append
         for fid, pid, path, loc, raw in rows("files", "id"):
             depth = depth_of.get(raw)
             if depth is None:
                 depth = depth_of[raw] = vocab.depth(text(raw))
-            self.files.append((fid, pid, text(path) or "", num(loc), depth))
+            # text(path) or "" and num(loc), short-cut for the types SQLite and PostgreSQL return
+            append((fid, pid, path if type(path) is str else text(path) or "",
+                    loc if type(loc) is int else num(loc), depth))
         self.raw_depths = depth_of
         self.domains = [Domain(did, text(name) or f"domain-{did}", text(desc), vocab.priority(text(prio)),
                                text(synthesis))

@@ -190,20 +190,26 @@ def test_locked_database_fails_once_after_the_busy_timeout(tmp_path: Path) -> No
 
 
 def test_like_filters_answer_as_the_regex_does() -> None:
-    """The string-method shortcuts of :func:`kbgen.analysis.matches_any` agree with the LIKE regex,
-    case, ``_``, non-ASCII text and a final newline (which the regex's ``$`` lets through) included."""
+    """The string-method shortcuts of :func:`kbgen.analysis.matches_any` and
+    :func:`kbgen.analysis.is_source_path` agree with the anchored LIKE regex over every path
+    candidate: case, ``_``, patterns of every shape, non-ASCII text and a final newline (which
+    the regex's ``$`` lets through) included."""
     import random
 
-    from kbgen.analysis import _any_regex, matches_any
+    from kbgen.analysis import _any_regex, is_source_path, matches_any
     from kbgen.config import DEFAULT_SOURCE_EXCLUDES
 
     rng = random.Random(7)
     pool = [*DEFAULT_SOURCE_EXCLUDES, "%.lock", "dist/%", "%", "%%", "a%b", "_", "x", "", "DOCS/%", "%.Md", "é%",
-            "%x_", "%node_modules/%"]
+            "%x_", "%node_modules/%", "%/__tests__/%", "docs/_build/%", "_a%", "%a_b", "/x%", "pk_/%"]
     for _ in range(30_000):
         patterns = (*rng.sample(pool, rng.randint(0, 6)),
                     *("".join(rng.choice("abT/._-%xyzé") for _ in range(rng.randint(0, 5)))
                       for _ in range(rng.randint(0, 2))))
         path = "".join(rng.choice("abT/._-xyzdocsTESTéK\n") for _ in range(rng.randint(0, 14)))
+        package = "".join(rng.choice("pkabx/_é\n") for _ in range(rng.randint(0, 4)))
         regex = _any_regex(patterns)
         assert matches_any(path, patterns) == (regex is not None and regex.match(path) is not None), (patterns, path)
+        candidates = (path, "/" + path, f"{package}/{path}")
+        source = not any(regex is not None and regex.match(c) is not None for c in candidates)
+        assert is_source_path(path, package, patterns, ()) == source, (patterns, path, package)
