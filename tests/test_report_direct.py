@@ -213,3 +213,22 @@ def test_like_filters_answer_as_the_regex_does() -> None:
         candidates = (path, "/" + path, f"{package}/{path}")
         source = not any(regex is not None and regex.match(c) is not None for c in candidates)
         assert is_source_path(path, package, patterns, ()) == source, (patterns, path, package)
+
+
+def test_minimal_research_database_same_bytes(tmp_path: Path) -> None:
+    """No kbgen tables, no optional research tables, optional columns missing: read as NULL and empty."""
+    url = f"sqlite:///{tmp_path / 'research.db'}"
+    generate(url, scale=0.02, seed=4)
+    options = generated_project(tmp_path / "kb", url)
+    with sqlite3.connect(tmp_path / "research.db") as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+            conn.execute(f'DROP VIEW "{name}"')
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                    "(name LIKE 'kbgen%' OR name IN ('dependencies', 'package_dependencies', "
+                                    "'exclude_paths'))").fetchall():
+            conn.execute(f'DROP TABLE "{name}"')
+        conn.execute("ALTER TABLE files DROP COLUMN loc")
+        conn.execute("ALTER TABLE domains DROP COLUMN synthesis_path")
+        conn.execute("ALTER TABLE sessions DROP COLUMN date")
+    text = _same(options)
+    assert "No package edges recorded." in text
