@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -32,8 +33,6 @@ from kbgen.render.myst import Md, heading, pct, table
 from kbgen.wording import count
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from kbgen.analysis import Figures
     from kbgen.domain_paths import DomainLike
     from kbgen.model import File, Snapshot
@@ -268,27 +267,31 @@ def _categories(figs: ReportFigures) -> list[str]:
             "groups where they differ from it.\n", category_table(shown) or "No findings recorded.\n", more]
 
 
-def make_report(options: Options, output: Path | None = None, *, check: bool = False,
-                snapshot: bool = False) -> ReportResult:
-    """Read, compute and render; write ``output`` when given (only if changed, never under ``check``).
+def read_figures(options: Options, *, snapshot: bool = False) -> tuple[ReportFigures, Sequence[DomainLike]]:
+    """The report's figures and the domains (for their documents' paths).
 
-    The figures are read straight from the database (:mod:`kbgen.report_sql`) unless it
-    cannot answer for this database, or ``snapshot`` asks for the reference path: the
-    whole snapshot and :func:`kbgen.analysis.figures`, as the site computes them.
+    Read straight from the database (:mod:`kbgen.report_sql`) unless it cannot answer for
+    this database, or ``snapshot`` asks for the reference path: the whole snapshot and
+    :func:`kbgen.analysis.figures`, as the site computes them.
     """
-    from kbgen.domain_paths import domain_doc_paths_of
     from kbgen.report_sql import read_report
 
-    started = time.perf_counter()
     direct = None if snapshot else read_report(options)
-    domains: Sequence[DomainLike]
     if direct is not None:
-        figs, domains = direct
-        loaded = time.perf_counter()
-    else:
-        snap = load(options)
-        loaded = time.perf_counter()
-        figs, domains = report_figures(snap, options), snap.domains
+        return direct
+    snap = load(options)
+    return report_figures(snap, options), snap.domains
+
+
+def make_report(options: Options, output: Path | None = None, *, check: bool = False,
+                snapshot: bool = False) -> ReportResult:
+    """Read, compute and render (:func:`read_figures`); write ``output`` when given (only if
+    changed, never under ``check``)."""
+    from kbgen.domain_paths import domain_doc_paths_of
+
+    started = time.perf_counter()
+    figs, domains = read_figures(options, snapshot=snapshot)
+    loaded = time.perf_counter()
     docs = domain_doc_paths_of(domains, options, [])
     base = (output.resolve().parent if output else options.project_dir)
     text = render_report(options, figs, docs, base)

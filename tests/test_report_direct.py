@@ -111,11 +111,32 @@ def test_quirky_campaign_same_bytes(tmp_path: Path) -> None:
     assert "LOC excluded" in text  # EXCLUDED files, in several spellings, counted apart
     assert "(no package)" in text  # files of a package that does not exist
     assert "package 9999" in text  # a declared edge to a package that does not exist
+    _same_stats(options)
+
+
+def _same_stats(options: Options) -> None:
+    """``kbgen stats`` prints the same tables from either path; its severity totals (now summed
+    over the category rows) are those of :func:`kbgen.analysis.findings_by_severity`."""
+    from kbgen import analysis, vocab
+    from kbgen.cli.common import console
+    from kbgen.cli.report_cmd import print_stats
+    from kbgen.report import load, read_figures
+
+    printed = []
+    for snapshot in (False, True):
+        with console.capture() as captured:
+            print_stats(read_figures(options, snapshot=snapshot)[0])
+        printed.append(captured.get())
+    assert printed[0] == printed[1] and "Findings by severity" in printed[0]
+    figs = analysis.figures(load(options), options)
+    by_session = [sum(r.counts[i] for r in figs.severity) for i in range(len(vocab.SEVERITIES))]
+    assert by_session == [sum(r.counts[i] for r in figs.categories) for i in range(len(vocab.SEVERITIES))]
 
 
 def test_postgresql_same_bytes(pg_url: str, tmp_path: Path) -> None:
     options = _quirky(pg_url, tmp_path, 0.03)
     _same(options)
+    _same_stats(options)
 
 
 def test_older_kbgen_tables_fall_back_to_the_snapshot(tmp_path: Path) -> None:
