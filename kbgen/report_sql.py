@@ -327,7 +327,7 @@ class _Reader:
         return figs, self.domains
 
     def _package(self, f: FileRow) -> str:
-        """:attr:`kbgen.model.File.package` of a file row."""
+        """The ``package`` a :class:`kbgen.model.File` of this row would have."""
         return self.package_names.get(f[1], "(no package)")
 
     def _file(self, f: FileRow) -> ReportFile:
