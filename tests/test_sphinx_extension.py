@@ -88,7 +88,8 @@ def test_a_conf_py_declaring_its_own_needs_keeps_kbgens(tmp_path: Path) -> None:
     redeclaring one of kbgen's by name replaces that one only."""
     conf = MINIMAL + (
         'needs_types = [{"directive": "risk", "title": "Risk", "prefix": "RISK", "color": "#fff", "style": "node"},\n'
-        '               {"directive": "finding", "title": "Our finding", "prefix": "F", "color": "#000", "style": "node"}]\n'
+        '               {"directive": "finding", "title": "Our finding", "prefix": "F", "color": "#000",\n'
+        '                "style": "node"}]\n'
         'needs_fields = {"owner": {"description": "who follows it up"}}\n'
         'needs_links = {"mitigates": {"incoming": "mitigated by", "outgoing": "mitigates"}}\n'
     )
