@@ -122,11 +122,11 @@ def _read_postgresql(url: str, options: Options) -> tuple[ReportFigures, list[Do
         engine.dispose()
 
 
-def _select(table: str, columns: dict[str, frozenset[str]], *, order: str = "", where: str = "") -> str:
+def _select(table: str, columns: dict[str, frozenset[str]], *, order: str = "") -> str:
     """``SELECT`` of the columns read from ``table``; a column the live table lacks reads as NULL."""
     have = columns.get(table, frozenset())
     cols = ", ".join(c if c in have else f"NULL AS {c}" for c in _COLUMNS[table])
-    return f"SELECT {cols} FROM {table}{f' WHERE {where}' if where else ''}{f' ORDER BY {order}' if order else ''}"
+    return f"SELECT {cols} FROM {table}{f' ORDER BY {order}' if order else ''}"
 
 
 def _read(query: Query, tables: set[str], columns: dict[str, frozenset[str]],
@@ -138,7 +138,6 @@ def _read(query: Query, tables: set[str], columns: dict[str, frozenset[str]],
         revisions = [r for (r,) in query(f"SELECT version_num FROM {VERSION_TABLE}", {})]
         if revisions != [HEAD_REVISION]:
             return None  # older (or newer) kbgen tables: the snapshot path knows each revision
-        has_kb = True
 
     def rows(table: str, order: str = "") -> list[tuple[Any, ...]]:
         return query(_select(table, columns, order=order), {}) if table in columns else []
