@@ -43,11 +43,12 @@ def move_gc_policy(package: Path) -> Path:
     (package / "sphinxext" / "gcpolicy.py").rename(moved)
     extension = package / "sphinxext" / "extension.py"
     text = extension.read_text(encoding="utf-8")
-    imports = re.search(r"^( +)from kbgen\.sphinxext import (.*?)gcpolicy, (.+)$", text, re.M)
+    # one import statement, on one line or wrapped in parentheses
+    imports = re.search(r"^( +)from kbgen\.sphinxext import (\([^)]*?|[^\n]*?)gcpolicy,\s*", text, re.M)
     assert imports, "extension.py imports gcpolicy from kbgen.sphinxext"
-    indent, before, after = imports.groups()
+    indent, before = imports.groups()
     extension.write_text(text.replace(imports.group(0), f"{indent}from kbgen import gc_policy as gcpolicy\n"
-                                                        f"{indent}from kbgen.sphinxext import {before}{after}"),
+                                                        f"{indent}from kbgen.sphinxext import {before}"),
                          encoding="utf-8")
     return moved
 
