@@ -47,6 +47,10 @@ class File:
         return f"FILE{self.id}"
 
     @property
+    def depth_shown(self) -> str:
+        return vocab.depth_shown(self.depth, self.depth_raw)
+
+    @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
@@ -90,6 +94,10 @@ class FileRead:
     lines_read: int | None
     line_ranges: str | None
     notes: str | None
+
+    @property
+    def depth_shown(self) -> str:
+        return vocab.depth_shown(self.depth, self.depth_raw)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,15 @@ def severity_rank(value: str) -> int:
     return SEVERITIES.index(value) if value in SEVERITIES else len(SEVERITIES)
 
 
+def depth_shown(normal: str, raw: str | None) -> str:
+    """The normalised depth, and the recorded spelling where it is another word: ``MEDIUM (partial)``.
+
+    Case, spaces and hyphens are no other spelling (``deep`` is DEEP, ``not-touched`` NOT_TOUCHED).
+    """
+    text = (raw or "").strip()
+    return normal if not text or _key(text) == normal else f"{normal} ({text})"
+
+
 def depth(value: str | None) -> str:
     """Normalised depth; a missing value counts as ``NOT_TOUCHED``."""
     key = _key(value)

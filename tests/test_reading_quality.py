@@ -9,11 +9,13 @@ link away, and pages that say what was found.
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from kbgen.config import Options, load_options
+from kbgen.db.urls import resolve_url, sqlite_path
 from kbgen.domain.sections import GeneratedBlock, split
 from kbgen.errors import ConfigError
 from kbgen.render import escape
@@ -129,6 +131,36 @@ def test_severity_shown_names_another_word_only(raw: str | None, shown: str) -> 
     f = Finding(id=1, file_id=None, session_id=None, line_start=None, line_end=None, severity=severity(raw or "HIGH"),
                 severity_raw=raw, category="x", category_raw=None, description="", followed_up=False)
     assert f.severity_shown == shown
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("deep", "DEEP"), (" Deep ", "DEEP"), ("not-touched", "NOT_TOUCHED"),
+                                            (None, "DEEP"), ("Full", "DEEP (Full)"),
+                                            ("shallow", "SURFACE (shallow)")])
+def test_depth_shown_names_another_word_only(raw: str | None, shown: str) -> None:
+    from kbgen.model import FileRead
+    from kbgen.vocab import depth
+
+    read = FileRead(id=1, file_id=1, session_id=None, depth=depth(raw) if raw else "DEEP", depth_raw=raw,
+                    lines_read=None, line_ranges=None, notes=None)
+    assert read.depth_shown == shown
+
+
+def test_file_pages_show_normalised_depths(example_project: Options) -> None:
+    """The Read history shows DEEP, not the recorded ``deep``; another word is shown beside it."""
+    db = sqlite_path(resolve_url(example_project.database, example_project.project_dir))
+    with sqlite3.connect(db) as conn:
+        first, second = (r[0] for r in conn.execute("SELECT id FROM file_reads ORDER BY id LIMIT 2"))
+        conn.execute("UPDATE file_reads SET depth = 'deep' WHERE id = ?", (first,))
+        conn.execute("UPDATE file_reads SET depth = 'Full' WHERE id = ?", (second,))
+    sync(example_project)
+    cells = []
+    for page in sorted((example_project.generated_path / "files").glob("FILE*.md")):
+        text = page.read_text(encoding="utf-8")
+        history = text[text.index("## Read history"):text.index("## Findings")]
+        cells += re.findall(r"^\| [^|]+ \| ([^|]+) \| [^|]+ \| [^|]+ \|$", history, re.MULTILINE)[1:]
+    shown = {c.strip() for c in cells if not set(c.strip()) <= {"-", ":"}}
+    assert "DEEP (Full)" in shown and "deep" not in shown, shown
+    assert {c.split(" (")[0] for c in shown} <= {"DEEP", "MEDIUM", "SURFACE", "MENTIONED"}, shown
 
 
 def test_every_finding_label_of_a_domain_shows_in_its_document(example_project: Options) -> None:

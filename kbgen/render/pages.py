@@ -398,11 +398,11 @@ def _results_section(results: Results | None) -> Md:
 def file_page(view: SiteView, f: File) -> str:
     snap = view.snap
     facts = table(["Package", "Path", "LOC", "Depth", "Lines read", "Last read", "Domains"],
-                  [[f.package, Md(escape.code(f.path)), f.loc, f.depth, f.lines_read, f.last_read_date,
+                  [[f.package, Md(escape.code(f.path)), f.loc, f.depth_shown, f.lines_read, f.last_read_date,
                     ", ".join(snap.domains_of_file.get(f.id, ())) or "—"]])
     reads = table(["Session", "Depth", "Lines read", "Ranges"], [
         [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
-         r.depth_raw or r.depth, r.lines_read, r.line_ranges or "—"]
+         r.depth_shown, r.lines_read, r.line_ranges or "—"]
         for r in snap.reads_of_file.get(f.id, ())])
     findings = table(["Finding", "Severity", "Description", "Category", "Lines", "Session", "Status"], [
         [need_link(x.need_id, x.need_id), x.severity_shown, x.description or "—",
