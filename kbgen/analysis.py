@@ -358,6 +358,22 @@ def dir2(path: str) -> str:
 _dir2 = dir2  # the old private name
 
 
+
+def gap_tier(connected: bool, own_package: bool, deep_neighbours: int, directory: str) -> tuple[str, str]:
+    """A priority gap's tier and the reason shown with it (docs/reference/figures.md): the one rule
+    the site and plan drafts (through :func:`priority_gaps`) and the report's direct reader
+    (:mod:`kbgen.report_sql`) share."""
+    if connected:
+        return "CONNECTED", "dependency edge to a DEEP file"
+    if own_package:
+        return "OWN_CODE", "in the team's own package"
+    if deep_neighbours >= 3:
+        return "PROXIMATE", f"{deep_neighbours} DEEP files in {directory or '(root)'}"
+    if deep_neighbours >= 1:
+        return "NEARBY", f"{deep_neighbours} DEEP file{'s' if deep_neighbours > 1 else ''} nearby"
+    return "DOMAIN_ONLY", "tagged with the domain only"
+
+
 def priority_gaps(snap: Snapshot, options: Options, *, high_only: bool = True) -> list[Gap]:
     """NOT_TOUCHED source files in (HIGH) domains, ranked in tiers, one row per file.
 
@@ -398,16 +414,7 @@ def _priority_gaps(snap: Snapshot, options: Options, high_only: bool) -> list[Ga
         if not domains or not is_source_file(f, snap, options):
             continue
         neighbours = deep_dirs.get((f.package_id, dir2(f.path)), 0)
-        if f.id in connected:
-            tier, reason = "CONNECTED", "dependency edge to a DEEP file"
-        elif f.package in own:
-            tier, reason = "OWN_CODE", "in the team's own package"
-        elif neighbours >= 3:
-            tier, reason = "PROXIMATE", f"{neighbours} DEEP files in {dir2(f.path) or '(root)'}"
-        elif neighbours >= 1:
-            tier, reason = "NEARBY", f"{neighbours} DEEP file{'s' if neighbours > 1 else ''} nearby"
-        else:
-            tier, reason = "DOMAIN_ONLY", "tagged with the domain only"
+        tier, reason = gap_tier(f.id in connected, f.package in own, neighbours, dir2(f.path))
         gaps.append(Gap(f, tier, domains, reason, tuple(connected.get(f.id, ())), neighbours))
     gaps.sort(key=lambda g: (TIERS.index(g.tier), -(g.file.loc or 0), g.file.package, g.file.path, g.file.id))
     return gaps

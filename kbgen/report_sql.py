@@ -356,16 +356,7 @@ class _Reader:
             if not domains or not analysis.is_source_path(f[2], package, source_excludes, self.exclude_paths):
                 continue
             neighbours = deep_dirs.get((f[1], analysis.dir2(f[2])), 0)
-            if f[0] in connected:
-                tier, reason = "CONNECTED", "dependency edge to a DEEP file"
-            elif package in own:
-                tier, reason = "OWN_CODE", "in the team's own package"
-            elif neighbours >= 3:
-                tier, reason = "PROXIMATE", f"{neighbours} DEEP files in {analysis.dir2(f[2]) or '(root)'}"
-            elif neighbours >= 1:
-                tier, reason = "NEARBY", f"{neighbours} DEEP file{'s' if neighbours > 1 else ''} nearby"
-            else:
-                tier, reason = "DOMAIN_ONLY", "tagged with the domain only"
+            tier, reason = analysis.gap_tier(f[0] in connected, package in own, neighbours, analysis.dir2(f[2]))
             gaps.append((tier, f, domains, reason, neighbours))
         gaps.sort(key=lambda g: (analysis.TIERS.index(g[0]), -(g[1][3] or 0), self._package(g[1]), g[1][2], g[1][0]))
         return gaps
