@@ -32,11 +32,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kbgen import vocab
 from kbgen.config import Options
-from kbgen.model import Dependency, File, Finding, Session, Snapshot
 from kbgen.wording import count
+
+if TYPE_CHECKING:  # annotations only: kbgen report computes its figures without the snapshot's classes
+    from kbgen.model import Dependency, File, Finding, Session, Snapshot
 
 TIERS: tuple[str, ...] = ("CONNECTED", "OWN_CODE", "PROXIMATE", "NEARBY", "DOMAIN_ONLY")
 #: What each tier means (docs/reference/research-database.md, Priority gaps).
@@ -180,8 +183,94 @@ def like_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    combined = _any_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
-    return combined is not None and combined.match(path) is not None
+    return _matcher(patterns if isinstance(patterns, tuple) else tuple(patterns))(path)
+
+
+class _LikeMatcher:
+    """A set of LIKE patterns, the common shapes tested with string methods.
+
+    ``%x%``, ``%x``, ``x%`` and ``x`` are ``in``, ``endswith``, ``startswith`` and ``==`` on
+    the lowercased path (a ``_`` in the first two: one unanchored regex search): the same
+    answer as the anchored regex for ASCII text (where IGNORECASE is plain lowercasing),
+    several times faster over a campaign's gap candidates. Patterns of other shapes go
+    through the anchored regex; a non-ASCII path, or one ending in a newline (the regex's
+    ``$`` also matches before it), through the regex of all of them.
+    """
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        contains: list[str] = []
+        suffixes: list[str] = []
+        prefixes: list[str] = []
+        equals: set[str] = set()
+        floating: list[str] = []
+        rest: list[str] = []
+        for p in patterns:
+            core = p.strip("%")
+            lead, trail = p.startswith("%"), p.endswith("%") and len(p) > 1
+            if not p.isascii() or "%" in core or p.count("%") > int(lead) + int(trail):
+                rest.append(p)
+            elif "_" in p and lead:  # %x_y% or %x_y: x, any one character, y
+                floating.append("".join("." if ch == "_" else re.escape(ch) for ch in core) + ("" if trail else r"\Z"))
+            elif "_" in p:
+                rest.append(p)
+            elif lead and trail:
+                contains.append(core.lower())
+            elif lead:
+                suffixes.append(core.lower())
+            elif trail:
+                prefixes.append(core.lower())
+            else:
+                equals.add(p.lower())
+        self.contains = tuple(contains)
+        self.suffixes = tuple(suffixes)
+        self.prefixes = tuple(prefixes)
+        self.equals = frozenset(equals)
+        self.floating = re.compile("|".join(floating), re.DOTALL | re.IGNORECASE) if floating else None
+        self.rest = _any_regex(tuple(rest))
+        self.everything = _any_regex(patterns)
+
+    def __call__(self, path: str) -> bool:
+        """Whether one of the patterns matches ``path``."""
+        if not path.isascii() or path.endswith("\n"):
+            return self.everything is not None and self.everything.match(path) is not None
+        low = path.lower()
+        return (self._floating(path, low) or low.startswith(self.prefixes) or low in self.equals
+                or (self.rest is not None and self.rest.match(path) is not None))
+
+    def any_candidate(self, path: str, package: str) -> bool:
+        """Whether one of the patterns matches one of :func:`path_candidates`.
+
+        ``/path`` and ``path`` are ends of ``package/path``: a pattern that may start
+        anywhere (``%x%``, ``%x``) matching either of them matches it too, so those are
+        tested once, on the longest.
+        """
+        full = f"{package}/{path}"
+        if not full.isascii() or path.endswith("\n"):
+            return self.everything is not None and any(
+                self.everything.match(c) is not None for c in (path, "/" + path, full))
+        low, low_full = path.lower(), full.lower()
+        if self._floating(full, low_full):
+            return True
+        if self.prefixes and (low.startswith(self.prefixes) or low_full.startswith(self.prefixes)
+                              or ("/" + low).startswith(self.prefixes)):
+            return True
+        if self.equals and (low in self.equals or "/" + low in self.equals or low_full in self.equals):
+            return True
+        return self.rest is not None and any(self.rest.match(c) is not None for c in (path, "/" + path, full))
+
+    def _floating(self, text: str, low: str) -> bool:
+        """The patterns that may start anywhere: ``%x%``, ``%x`` (``low`` is ``text`` lowercased)."""
+        if low.endswith(self.suffixes):
+            return True
+        for c in self.contains:
+            if c in low:
+                return True
+        return self.floating is not None and self.floating.search(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> _LikeMatcher:
+    return _LikeMatcher(patterns)
 
 
 @lru_cache(maxsize=64)
@@ -202,11 +291,13 @@ def path_candidates(f: File) -> tuple[str, str, str]:
 
 def is_source_file(f: File, snap: Snapshot, options: Options) -> bool:
     """Counts for gaps: not a test, type stub or doc, and not under an exclude_paths pattern."""
-    candidates = path_candidates(f)
-    if any(matches_any(c, options.source_excludes) for c in candidates):
-        return False
-    excludes = tuple(e.pattern for e in snap.exclude_paths)
-    return not any(matches_any(c, excludes) for c in candidates)
+    return is_source_path(f.path, f.package, options.source_excludes, tuple(e.pattern for e in snap.exclude_paths))
+
+
+def is_source_path(path: str, package: str, source_excludes: tuple[str, ...], exclude_paths: tuple[str, ...]) -> bool:
+    """:func:`is_source_file` from a file's path and package name (``kbgen report`` reads no snapshot)."""
+    # One matcher: either set leaves the file out, whichever of path_candidates it matches.
+    return not _matcher(source_excludes + exclude_paths).any_candidate(path, package)
 
 
 def is_unread(f: File) -> bool:
@@ -267,6 +358,22 @@ def dir2(path: str) -> str:
 _dir2 = dir2  # the old private name
 
 
+
+def gap_tier(connected: bool, own_package: bool, deep_neighbours: int, directory: str) -> tuple[str, str]:
+    """A priority gap's tier and the reason shown with it (docs/reference/figures.md): the one rule
+    the site and plan drafts (through :func:`priority_gaps`) and the report's direct reader
+    (:mod:`kbgen.report_sql`) share."""
+    if connected:
+        return "CONNECTED", "dependency edge to a DEEP file"
+    if own_package:
+        return "OWN_CODE", "in the team's own package"
+    if deep_neighbours >= 3:
+        return "PROXIMATE", f"{deep_neighbours} DEEP files in {directory or '(root)'}"
+    if deep_neighbours >= 1:
+        return "NEARBY", f"{deep_neighbours} DEEP file{'s' if deep_neighbours > 1 else ''} nearby"
+    return "DOMAIN_ONLY", "tagged with the domain only"
+
+
 def priority_gaps(snap: Snapshot, options: Options, *, high_only: bool = True) -> list[Gap]:
     """NOT_TOUCHED source files in (HIGH) domains, ranked in tiers, one row per file.
 
@@ -307,16 +414,7 @@ def _priority_gaps(snap: Snapshot, options: Options, high_only: bool) -> list[Ga
         if not domains or not is_source_file(f, snap, options):
             continue
         neighbours = deep_dirs.get((f.package_id, dir2(f.path)), 0)
-        if f.id in connected:
-            tier, reason = "CONNECTED", "dependency edge to a DEEP file"
-        elif f.package in own:
-            tier, reason = "OWN_CODE", "in the team's own package"
-        elif neighbours >= 3:
-            tier, reason = "PROXIMATE", f"{neighbours} DEEP files in {dir2(f.path) or '(root)'}"
-        elif neighbours >= 1:
-            tier, reason = "NEARBY", f"{neighbours} DEEP file{'s' if neighbours > 1 else ''} nearby"
-        else:
-            tier, reason = "DOMAIN_ONLY", "tagged with the domain only"
+        tier, reason = gap_tier(f.id in connected, f.package in own, neighbours, dir2(f.path))
         gaps.append(Gap(f, tier, domains, reason, tuple(connected.get(f.id, ())), neighbours))
     gaps.sort(key=lambda g: (TIERS.index(g.tier), -(g.file.loc or 0), g.file.package, g.file.path, g.file.id))
     return gaps
@@ -389,19 +487,24 @@ def coverage_text(c: Coverage) -> str:
 
 def _coverage(name: str, files: Sequence[File], priority: str = "") -> Coverage:
     """One group's row, in one pass: EXCLUDED members are counted apart, never in a figure."""
+    return coverage_row(name, ((f.depth, f.loc) for f in files), priority)
+
+
+def coverage_row(name: str, files: Iterable[tuple[str, int | None]], priority: str = "") -> Coverage:
+    """:func:`_coverage` from each member's (normalised depth, LOC): ``kbgen report`` reads no snapshot."""
     threshold = vocab.depth_rank(COVERAGE_DEPTH)
     depths: Counter[str] = Counter()
     n = loc = n_read = loc_read = n_out = loc_out = 0
-    for f in files:
-        size = f.loc or 0
-        if not in_coverage(f):
+    for depth, size_or_none in files:
+        size = size_or_none or 0
+        if depth == EXCLUDED:  # not in_coverage
             n_out += 1
             loc_out += size
             continue
         n += 1
         loc += size
-        depths[f.depth] += 1
-        if vocab.depth_rank(f.depth) >= threshold:
+        depths[depth] += 1
+        if vocab.depth_rank(depth) >= threshold:
             n_read += 1
             loc_read += size
     return Coverage(name=name, files=n, loc=loc, files_read=n_read, loc_read=loc_read,

@@ -7,15 +7,19 @@ document (``kbgen report``, ``kbgen plan draft``) does not import the page rende
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from kbgen.config import Options
 from kbgen.errors import KbgenError, KbWarning, UsageError
-from kbgen.model import Snapshot
 from kbgen.outputs import safe_join
 from kbgen.render import escape
 
-__all__ = ["domain_doc_paths", "portable_relpath"]
+if TYPE_CHECKING:
+    from kbgen.model import Snapshot
+
+__all__ = ["domain_doc_paths", "domain_doc_paths_of", "portable_relpath"]
 
 _PORTABLE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RESERVED_NAMES = escape.RESERVED_FILE_NAMES
@@ -35,12 +39,30 @@ def portable_relpath(rel: str) -> bool:
         _PORTABLE_PART.fullmatch(part) and part.split(".", 1)[0].lower() not in _RESERVED_NAMES for part in parts)
 
 
+class DomainLike(Protocol):
+    """What a domain's document path depends on (a :class:`kbgen.model.Domain` or ``kbgen report``'s row)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def synthesis_path(self) -> str | None: ...
+
+
 def domain_doc_paths(snap: Snapshot, options: Options, warnings: list[KbWarning]) -> dict[str, Path]:
     """Domain name → its analysis.md, always inside the domains root."""
+    return domain_doc_paths_of(snap.domains, options, warnings)
+
+
+def domain_doc_paths_of(domains: Sequence[DomainLike], options: Options, warnings: list[KbWarning]) -> dict[str, Path]:
+    """:func:`domain_doc_paths` from the domains alone (``kbgen report`` reads no snapshot)."""
     root = options.domains_path
     result: dict[str, Path] = {}
     used: set[Path] = set()
-    for d in snap.domains:
+    for d in domains:
         slug = escape.slug(d.name, f"domain-{d.id}")
         fallback = f"{slug if slug not in _RESERVED_NAMES else f'{slug}-{d.id}'}/analysis.md"
         rel = (d.synthesis_path or "").strip().replace("\\", "/")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbgen import vocab
-from kbgen.plan.model import Plan
+
+if TYPE_CHECKING:  # the plan parser (markdown-it) is imported only by what reads plans
+    from kbgen.plan.model import Plan
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,8 @@ class PlanRecord:
     @cached_property
     def plan(self) -> Plan:
         """The same plan, typed."""
+        from kbgen.plan.model import Plan
+
         return Plan.from_json(self.data)
 
 

@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from kbgen.errors import EnvironmentProblem, UsageError
 
 MANIFEST_NAME = ".kbgen-manifest.json"
@@ -125,6 +123,8 @@ def remove_tmp_leftovers(root: Path, pattern: str = TMP_GLOB) -> None:
 @contextmanager
 def sync_lock(root: Path, *, wait: float = 0.0) -> Iterator[None]:
     """One sync per output folder; a second one waits ``wait`` seconds, then exits clearly."""
+    from filelock import FileLock, Timeout  # only a sync locks: writing one file (kbgen report) does not
+
     root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(root / LOCK_NAME), timeout=wait)
     try:

@@ -278,6 +278,21 @@ def test_reader_finds_a_finding_and_follows_a_question_to_it(browser_kit: tuple[
             search = phone.locator(".navbar-persistent--mobile .search-button__button").bounding_box()
             assert search is not None and search["x"] >= 0 and search["x"] + search["width"] <= 420, search
             _shot(phone, "09-phone-header")
+
+            # 10. a table box taller than the screen scrolls inside itself and says so until its end
+            short = browser.new_page(viewport={"width": 1100, "height": 500})
+            short.set_default_timeout(TIMEOUT_MS)
+            short.goto(site_url + "kb/files/index.html")
+            boxes = short.locator(".bd-article .pst-scrollable-table-container")
+            tall = [i for i in range(boxes.count())
+                    if boxes.nth(i).evaluate("e => e.scrollHeight > e.clientHeight + 1")]
+            assert tall, "no table box on the files page scrolls at 500 px: pick a page with a longer table"
+            box = boxes.nth(tall[0])
+            assert "kb-more-below" in (box.get_attribute("class") or "")
+            box.evaluate("e => e.scrollIntoView({block: 'end'})")
+            _shot(short, "10-table-more-below")
+            box.evaluate("e => { e.scrollTop = e.scrollHeight; e.dispatchEvent(new Event('scroll')); }")
+            short.wait_for_function("e => !e.classList.contains('kb-more-below')", arg=box.element_handle())
         finally:
             browser.close()
     assert errors == [], errors

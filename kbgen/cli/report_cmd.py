@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kbgen.cli.common import STATE, console, err_console, say, stdout_write
 from kbgen.cli.tables import text_row
 from kbgen.errors import EXIT_CHECK_FAILED
+
+if TYPE_CHECKING:
+    from kbgen.report import ReportFigures
 
 
 def register(app: typer.Typer) -> None:
@@ -45,17 +48,19 @@ def report(
 
 def stats() -> None:
     """Headline figures in the terminal: inventory, depth, coverage, findings, gaps."""
+    from kbgen.report import read_figures
+
+    print_stats(read_figures(STATE.options())[0])
+
+
+def print_stats(figs: ReportFigures) -> None:
+    """The tables of ``kbgen stats`` (the same figures as ``kbgen report``, read the same way)."""
     from rich.table import Table
 
     from kbgen import analysis, vocab
     from kbgen.render.myst import pct
-    from kbgen.report import load
 
-    options = STATE.options()
-    snap = load(options)
-    figs = analysis.figures(snap, options)
     o = figs.overall
-
     overall = Table(title="Overall", title_justify="left")
     overall.add_column("Figure")
     overall.add_column("Count", justify="right")
@@ -63,9 +68,9 @@ def stats() -> None:
     for name, count, loc in (
             ("Packages", o.packages, None), ("Domains", o.domains, None), ("Files", o.files, o.loc),
             ("Sessions", o.sessions, None), ("Findings", o.findings, None),
-            ("Open CRITICAL/HIGH findings", len(figs.open_findings), None),
-            ("Dependency edges", o.dependencies, None), ("Unverified edges", len(figs.unverified), None),
-            ("Integration hotspots", len(figs.hotspots), None)):
+            ("Open CRITICAL/HIGH findings", figs.open_count, None),
+            ("Dependency edges", o.dependencies, None), ("Unverified edges", figs.unverified, None),
+            ("Integration hotspots", figs.hotspot_count, None)):
         text_row(overall, name, f"{count:,}", "" if loc is None else f"{loc:,}")
 
     depth = Table(title="Files by depth", title_justify="left")
@@ -85,16 +90,17 @@ def stats() -> None:
     findings = Table(title="Findings by severity", title_justify="left")
     for col in ("Severity", "All", "Open"):
         findings.add_column(col, justify="left" if col == "Severity" else "right")
-    totals = [sum(r.counts[i] for r in figs.severity) for i in range(len(vocab.SEVERITIES))]
-    open_counts = {s: sum(1 for x in figs.open_findings if x.severity == s) for s in analysis.OPEN_SEVERITIES}
+    # Every in-scope finding is in one category row: their counts add up to the findings by severity.
+    totals = [sum(r.counts[i] for r in figs.categories) for i in range(len(vocab.SEVERITIES))]
     for i, sev in enumerate(vocab.SEVERITIES):
         if totals[i] or sev in analysis.OPEN_SEVERITIES:
-            text_row(findings, sev, f"{totals[i]:,}", f"{open_counts[sev]:,}" if sev in open_counts else "—")
+            text_row(findings, sev, f"{totals[i]:,}",
+                     f"{figs.open_severities.get(sev, 0):,}" if sev in analysis.OPEN_SEVERITIES else "—")
 
     gaps = Table(title="Priority gaps (HIGH domains)", title_justify="left")
     for col in ("Tier", "Files", "LOC"):
         gaps.add_column(col, justify="left" if col == "Tier" else "right")
-    for tier, (n, loc) in analysis.gap_tier_counts(figs.gaps).items():
+    for tier, (n, loc) in figs.gap_tiers.items():
         text_row(gaps, tier, f"{n:,}", f"{loc:,}")
 
     console.print(overall)

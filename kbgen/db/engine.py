@@ -7,7 +7,6 @@ unless ``--debug`` is given.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,15 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
+from kbgen.db.urls import ENV_BUSY_TIMEOUT as ENV_BUSY_TIMEOUT  # re-exported: defined without SQLAlchemy
+from kbgen.db.urls import LOCKED_HINT as LOCKED_HINT
+from kbgen.db.urls import SQLITE_BUSY_TIMEOUT_S as SQLITE_BUSY_TIMEOUT_S
+from kbgen.db.urls import default_busy_timeout as default_busy_timeout
 from kbgen.errors import DatabaseError, UsageError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: The backends kbgen reads and writes (its SQL, locks and copies are written for these two).
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-#: How long a SQLite connection waits for another writer before giving up
-#: (``KBGEN_SQLITE_BUSY_TIMEOUT`` in the environment overrides it, in seconds).
-SQLITE_BUSY_TIMEOUT_S = 10.0
-ENV_BUSY_TIMEOUT = "KBGEN_SQLITE_BUSY_TIMEOUT"
-LOCKED_HINT = f"another program is writing it; retry when it finishes, or wait longer with {ENV_BUSY_TIMEOUT}=SECONDS"
-
-
-def default_busy_timeout() -> float:
-    """The SQLite busy timeout in seconds: the environment's, else :data:`SQLITE_BUSY_TIMEOUT_S`."""
-    try:
-        value = float(os.environ.get(ENV_BUSY_TIMEOUT) or SQLITE_BUSY_TIMEOUT_S)
-    except ValueError:
-        return SQLITE_BUSY_TIMEOUT_S
-    return value if value >= 0 else SQLITE_BUSY_TIMEOUT_S
 
 
 def database_error(exc: SQLAlchemyError, shown: str = "the database") -> DatabaseError:

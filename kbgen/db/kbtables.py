@@ -21,11 +21,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-kb_metadata = MetaData()
+from kbgen.db.revision import HEAD_REVISION as HEAD_REVISION  # re-exported: migrations look here
+from kbgen.db.revision import VERSION_TABLE as VERSION_TABLE
 
-VERSION_TABLE = "kbgen_alembic_version"
-#: The migration revision this kbgen writes and understands.
-HEAD_REVISION = "0004"
+kb_metadata = MetaData()
 
 plans = Table(
     "kbgen_plans", kb_metadata,

@@ -19,6 +19,7 @@ from kbgen.db import kbtables as kb
 from kbgen.db import research as rt
 from kbgen.db.aliases import read_aliases
 from kbgen.db.migrate import check_kb_schema, check_research_schema
+from kbgen.db.values import int_value, text_value
 from kbgen.errors import DatabaseError
 from kbgen.model import (
     Answer,
@@ -49,22 +50,8 @@ def _rows(conn: Connection, schema: rt.ResearchSchema, table: Table, cols: list[
     return list(conn.execute(stmt))
 
 
-def _text(value: Any) -> str | None:
-    """Database text as str (some tools store numbers or bytes in TEXT columns)."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
-
-
-def _int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+_text = text_value
+_int = int_value
 
 
 def load_project_snapshot(options: Options) -> Snapshot:

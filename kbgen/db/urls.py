@@ -11,8 +11,15 @@ SQLAlchemy's ``make_url``, and both give the same answer for the forms read here
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+
+#: How long a SQLite connection waits for another writer before giving up
+#: (``KBGEN_SQLITE_BUSY_TIMEOUT`` in the environment overrides it, in seconds).
+SQLITE_BUSY_TIMEOUT_S = 10.0
+ENV_BUSY_TIMEOUT = "KBGEN_SQLITE_BUSY_TIMEOUT"
+LOCKED_HINT = f"another program is writing it; retry when it finishes, or wait longer with {ENV_BUSY_TIMEOUT}=SECONDS"
 
 #: A SQLite URL whose path needs no decoding: no query, no percent escapes, not in memory.
 _PLAIN_SQLITE = re.compile(r"^sqlite(\+pysqlite)?:///([^?%#]+)$")
@@ -43,3 +50,12 @@ def resolve_url(url: str, base: Path) -> str:
     from kbgen.db import engine
 
     return engine.resolve_url(url, base)
+
+
+def default_busy_timeout() -> float:
+    """The SQLite busy timeout in seconds: the environment's, else :data:`SQLITE_BUSY_TIMEOUT_S`."""
+    try:
+        value = float(os.environ.get(ENV_BUSY_TIMEOUT) or SQLITE_BUSY_TIMEOUT_S)
+    except ValueError:
+        return SQLITE_BUSY_TIMEOUT_S
+    return value if value >= 0 else SQLITE_BUSY_TIMEOUT_S

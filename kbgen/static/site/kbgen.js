@@ -207,6 +207,20 @@
     });
   }
 
+  // A table box taller than the screen scrolls inside itself (kbgen.css): while rows are hidden
+  // below the visible ones, the box is marked and shows a shadow along its bottom edge.
+  function scrollCues() {
+    document.querySelectorAll(".bd-article .pst-scrollable-table-container").forEach(function (box) {
+      if (!box.querySelector(":scope > table:not(.need)")) return;
+      function update() {
+        box.classList.toggle("kb-more-below", box.scrollTop + box.clientHeight < box.scrollHeight - 1);
+      }
+      box.addEventListener("scroll", update, { passive: true });
+      window.addEventListener("resize", update);
+      update();
+    });
+  }
+
   function ready(fn) {
     if (document.readyState !== "loading") fn();
     else document.addEventListener("DOMContentLoaded", fn);
@@ -216,6 +230,7 @@
     markNeeds();
     markSeverityColumns();
     breakablePaths();
+    scrollCues();
     setupSearch();
   });
 })();
