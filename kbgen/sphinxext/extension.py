@@ -131,7 +131,7 @@ def user_settings(config: Config) -> frozenset[str]:
 DECLARATIONS = ("needs_types", "needs_fields", "needs_links", "needs_layouts")
 
 
-def _merge_declarations(name: str, kbgen: Any, user: Any) -> Any:
+def _merge_declarations(kbgen: Any, user: Any) -> Any:
     if isinstance(kbgen, dict) and isinstance(user, dict):
         return kbgen | user
     if isinstance(kbgen, list) and isinstance(user, list):  # needs_types: one dict per directive
@@ -148,7 +148,7 @@ def _apply_defaults(app: Sphinx, config: Config) -> None:
         if name not in user:
             config[name] = value
         elif name in DECLARATIONS:
-            config[name] = _merge_declarations(name, value, config[name])
+            config[name] = _merge_declarations(value, config[name])
     _apply_html_defaults(config, user)
     extensions = list(config["myst_enable_extensions"] or [])
     if "colon_fence" not in extensions:  # kbgen writes needs as ::: fences (titles may hold backticks)
