@@ -73,6 +73,9 @@ BuildProgress = Callable[[str, int], None]
 #: kbgen's Sphinx extension starts what it tells the user about a build with this.
 NOTE_PREFIX = "kbgen: "
 _PROGRESS_RE = re.compile(r"^(reading sources|writing output)\.\.\. \[\s*(\d+)%\]")
+#: Terminal control sequences (colours, "erase line"): Sphinx writes them when it believes it
+#: writes to a terminal, which it also believes when ``CI`` or ``FORCE_COLOR`` is set.
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class BuildFailed(KbgenError):
@@ -319,6 +322,9 @@ def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> Sp
     """Run sphinx-build, feeding its progress lines to ``progress``."""
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
+    # kbgen reads this output line by line: plain lines, whatever the CI service or the user's
+    # shell sets (with CI=true Sphinx redraws one progress line with control sequences).
+    env["NO_COLOR"] = "1"
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
                                 encoding="utf-8", errors="replace")
@@ -332,7 +338,8 @@ def _run_sphinx(cmd: list[str], cwd: Path, progress: BuildProgress | None) -> Sp
 
 
 def _follow(stream: IO[str], progress: BuildProgress | None, run: SphinxRun) -> None:
-    for line in stream:
+    for raw in stream:
+        line = _ANSI_RE.sub("", raw)
         match = _PROGRESS_RE.match(line)
         if match:
             reading = match.group(1).startswith("reading")

@@ -156,6 +156,33 @@ def test_incremental_build_rewrites_pages_that_show_changed_needs(example_projec
     assert build_staleness(example_project) is None
 
 
+def test_a_ci_service_s_terminal_settings_do_not_blind_the_build_counts(
+        example_project: Options, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI services set CI=true (some FORCE_COLOR too): Sphinx then redraws one progress line with
+    # control sequences, and kbgen must still count what it read and wrote, and show progress.
+    build_site(example_project)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    about = example_project.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + "\nA paragraph about narwhals.\n", encoding="utf-8")
+    seen: list[tuple[str, int]] = []
+    result = build_site(example_project, progress=lambda phase, percent: seen.append((phase, percent)))
+    assert result.mode == "incremental"
+    assert result.read == 1 and result.written is not None and result.written >= 1
+    assert ("reading", 100) in seen and ("writing", 100) in seen
+
+
+def test_progress_lines_are_read_through_terminal_control_sequences() -> None:
+    import io
+
+    out = io.StringIO("\x1b[2K\x1b[01mreading sources... \x1b[39;49;00m[100%] \x1b[35mabout\x1b[39;49;00m\n"
+                      "\x1b[2Kwriting output... [ 50%] about\n\x1b[2Kwriting output... [100%] index\n"
+                      "kbgen: no need changed: needs.json kept as it is\n")
+    run = build.SphinxRun()
+    build._follow(out, None, run)
+    assert (run.read, run.written, run.notes) == (1, 2, ["kbgen: no need changed: needs.json kept as it is"])
+
+
 def test_staleness_reports_missing_and_changed_builds(example_project: Options) -> None:
     assert "no built site" in (build_staleness(example_project) or "")
     build_site(example_project, search="sphinx")

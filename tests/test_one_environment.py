@@ -33,7 +33,7 @@ def _sphinx_build(options: Options) -> str:
                           cwd=options.project_dir, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
-    return proc.stdout
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", proc.stdout)  # colours: Sphinx colours under CI=true
 
 
 def _updating(stdout: str) -> tuple[int, int, int]:
