@@ -55,9 +55,12 @@ DELTA_MANIFEST = "kbgen-delta.json"
 STATE_NAME = "kbgen-pagefind.json"
 STATE_FORMAT = 1
 #: The delta is folded into the main bundle once the HTML of its pages exceeds this share of the
-#: site's: search results then merge two rankings (each bundle weighs words by its own pages), and
-#: re-indexing the growing delta on every build would approach the cost of a full index.
-FOLD_SHARE = 0.10
+#: site's: search results merge two rankings (each bundle weighs words by its own pages), and
+#: every build re-indexes the whole delta, whose cost grows with it, while a fold indexes the
+#: whole site. A build's average cost is lowest when a fold comes every √(2 × fold / (delta cost
+#: of one session's pages)) sessions; the search page fetches one index chunk per word from the
+#: delta whatever its size (bench/bench_pagefind_delta.py, bench/README.md).
+FOLD_SHARE = 0.25
 #: Page parts that are navigation, not content: Pagefind leaves them out of the index.
 PAGEFIND_EXCLUDE = (
     ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",

@@ -89,6 +89,10 @@ class DepsState:
     #: before reading is done; then it counts as changed). :mod:`kbgen.sphinxext.needsjson`
     #: writes needs.json only when it is.
     needs_changed: bool | None = None
+    #: The needs (lowercased IDs) whose entry in needs.json this build may have changed: those of
+    #: the pages whose exports changed, before and after, and every need they link or linked to
+    #: (their back links). None when not known (every need counts as touched).
+    needs_touched: frozenset[str] | None = None
 
 
 def state(env: BuildEnvironment) -> DepsState:
@@ -318,6 +322,20 @@ def _backlinks_changed(key: str, diff: set[str], old_links: dict[str, frozenset[
     return {link.rpartition(" ")[2] for link in links}
 
 
+def _touched_needs(old: dict[str, str], new: dict[str, str], old_links: dict[str, frozenset[str]],
+                   new_links: dict[str, frozenset[str]]) -> set[str]:
+    """A changed page's needs, before and after, and all they link or linked to (lowercased IDs).
+
+    More than changed, never less: a need's entry in needs.json holds its own fields (read from
+    its page) and its back links (the IDs of the needs linking to it).
+    """
+    touched = {key[5:] for key in old.keys() | new.keys() if key.startswith("need:")}
+    for links in (old_links, new_links):
+        for targets in links.values():
+            touched |= {link.rpartition(" ")[2] for link in targets}
+    return touched
+
+
 def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """``env-updated``: the documents to write again because something they show changed."""
     deps = state(env)
@@ -325,8 +343,10 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
     deps.read.clear()
     deps.before.clear()
     deps.needs_changed = None
+    deps.needs_touched = None
     if not read and not before:
         deps.needs_changed = False
+        deps.needs_touched = frozenset()
         return []
     exports, links = _exports(env, read)
     deps.exports.update(exports)
@@ -344,6 +364,7 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
     changed: set[str] = set()
     need_targets: set[str] = set()
+    touched: set[str] = set()
     need_changed = False
     for doc in read | set(before):
         old, old_links = before.get(doc, ({}, {}))  # a new document: everything it exports is new
@@ -352,6 +373,7 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
         if not diff:
             continue
         changed |= diff
+        touched |= _touched_needs(old, new, old_links, new_links)
         if NEEDS_DATA in diff:
             need_changed = True
         for key in diff:
@@ -359,6 +381,7 @@ def _dependents(app: Sphinx, env: BuildEnvironment) -> list[str]:
                 need_changed = True
                 need_targets |= _backlinks_changed(key[5:], diff, old_links, new_links)
     deps.needs_changed = need_changed
+    deps.needs_touched = frozenset(touched)
     if not changed:
         return sorted(moved)
     logger.verbose("kbgen: changed exports: %s", ", ".join(sorted(changed)[:50]))

@@ -1,22 +1,41 @@
-"""needs.json written only when a need changed.
+"""needs.json written only when a need changed, and then from the needs that changed.
 
 sphinx-needs writes the whole graph to needs.json at the end of every HTML
 build (``build-finished``), whatever the build changed: at campaign scale that
 is the encoding of every need, tens of megabytes, on a build that only edited
 a paragraph of a hand-written page. :mod:`kbgen.sphinxext.deps` compares every
-field of the needs on the pages a build read with what they held before; when
-none was added, removed or changed, and needs.json is in the output folder,
-sphinx-needs' handler is skipped for that build and the file stays as it is
-(byte for byte what it would write again).
+field of the needs on the pages a build read with what they held before, so:
+
+* when no need was added, removed or changed and needs.json is the one the
+  last build wrote, sphinx-needs' handler is skipped for that build and the
+  file stays as it is (byte for byte what it would write again);
+* when some were, and the configuration is one where a need's entry depends
+  only on its own page and on the IDs of the needs linking to it (no needs
+  file merged in, no external needs, no ``needextend``, no dynamic functions,
+  variants, constraints or derived fields: :func:`_entries_follow_pages`), the
+  entries of the needs :mod:`kbgen.sphinxext.deps` names as touched (those of
+  the changed pages, before and after, and every need they link or linked
+  to) are encoded afresh by sphinx-needs' own code (``NeedsList.add_need``),
+  the others taken from the file the last build wrote, and the whole written
+  again: the same bytes as sphinx-needs' full write (tests/test_needs_json.py),
+  without reading every field of every need. This is a replacement of
+  sphinx-needs' code and follows :mod:`kbgen.sphinxext.speedups`' rules: tested
+  releases only, off with ``kbgen_speedups = False``.
 
 Whenever that is not known — every page read, a new environment, another
-builder, an extension kbgen does not know how to skip — needs.json is written
-as usual.
+builder, a needs.json not written by the last build (:data:`STAMP_NAME`), a
+configuration kbgen cannot vouch for — needs.json is written as usual.
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
@@ -29,33 +48,182 @@ logger = logging.getLogger(__name__)
 #: sphinx-needs' ``build-finished`` handler that writes needs.json (module, function name).
 HANDLER = ("sphinx_needs.builder", "build_needs_json")
 NEEDS_FILE = "needs.json"
+#: Next to the doctrees: the size and modification time of the needs.json the last build wrote.
+#: Removed before the environment is pickled, written again once needs.json is: a build cut off in
+#: between leaves none, and the next one writes needs.json whole instead of trusting a stale file.
+STAMP_NAME = "kbgen-needs-json.json"
+#: sphinx-needs' default ``needs_builder_filter``: a need's own field decides.
+DEFAULT_FILTERS = ("", "is_external==False")
 
 
 def setup(app: Sphinx) -> None:
-    # Once reading is done and kbgen.sphinxext.deps (priority 400) knows whether a need changed;
-    # Sphinx takes the list of build-finished handlers when it emits the event, so the handler
-    # is left out here, not then.
-    app.connect("env-updated", _skip_when_unchanged, priority=450)
+    # Once reading is done and kbgen.sphinxext.deps (priority 400) knows what changed; Sphinx
+    # takes the list of build-finished handlers when it emits the event, so they are chosen here.
+    app.connect("env-updated", _choose_writer, priority=450)
+
+
+# -- the last build's file -------------------------------------------------------------------
+
+def _stamp_path(app: Sphinx) -> Path:
+    return Path(app.doctreedir) / STAMP_NAME
+
+
+def _file_stamp(path: Path) -> list[str | int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def last_written(app: Sphinx) -> bool:
+    """True when needs.json in the output folder is the one the last build wrote (its stamp)."""
+    try:
+        stamp = json.loads(_stamp_path(app).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    current = _file_stamp(Path(app.outdir) / NEEDS_FILE)
+    return current is not None and stamp == current
 
 
 def unchanged(app: Sphinx) -> bool:
-    """True when this build changed no need and needs.json is already in place."""
+    """True when this build changed no need and needs.json is the one the last build wrote."""
     if app.builder is None or app.builder.format != "html" or app.env is None:
         return False
     if deps.state(app.env).needs_changed is not False:
         return False
-    return (Path(app.outdir) / NEEDS_FILE).is_file()
+    return last_written(app)
 
 
-def _skip_when_unchanged(app: Sphinx, env: BuildEnvironment) -> None:
-    if not unchanged(app):
-        return
+# -- choosing the writer ----------------------------------------------------------------------
+
+def _sphinx_needs_handlers(app: Sphinx) -> list[Any]:
     module, name = HANDLER
-    listeners = app.events.listeners.get("build-finished", [])
-    skipped = [listener for listener in listeners
-               if getattr(listener.handler, "__module__", None) == module
-               and getattr(listener.handler, "__name__", None) == name]
-    for listener in skipped:
-        app.disconnect(listener.id)
-    if skipped:
+    return [listener for listener in app.events.listeners.get("build-finished", [])
+            if getattr(listener.handler, "__module__", None) == module
+            and getattr(listener.handler, "__name__", None) == name]
+
+
+def _choose_writer(app: Sphinx, env: BuildEnvironment) -> None:
+    trusted = last_written(app)  # the stamp is removed below, once this build may change needs.json
+    if deps.state(env).needs_changed is not False:  # whatever the builder: the HTML's file is stale now
+        _stamp_path(app).unlink(missing_ok=True)  # before the environment is pickled (see STAMP_NAME)
+    handlers = _sphinx_needs_handlers(app)
+    if not handlers or app.builder is None or app.builder.format != "html":
+        return  # no needs.json written by this build (or sphinx-needs changed its handler)
+    if unchanged(app):
+        for listener in handlers:
+            app.disconnect(listener.id)
         logger.info("kbgen: no need changed: needs.json kept as it is")
+        return
+    _stamp_path(app).unlink(missing_ok=True)
+    touched = deps.state(env).needs_touched
+    if touched is not None and trusted and _partial_applies(app, env):
+        for listener in handlers:
+            app.disconnect(listener.id)
+        original = handlers[0].handler
+
+        def write_touched(app: Sphinx, exception: BaseException | None) -> None:
+            if not _write_touched(app, touched):
+                original(app, exception)
+
+        app.connect("build-finished", write_touched)
+    app.connect("build-finished", _record_stamp(time.time_ns()), priority=900)
+
+
+def _record_stamp(started_ns: int) -> Any:
+    def record(app: Sphinx, exception: BaseException | None) -> None:
+        path = Path(app.outdir) / NEEDS_FILE
+        stamp = _file_stamp(path)
+        if stamp is not None and int(stamp[2]) >= started_ns - 2_000_000_000:  # written by this build
+            _stamp_path(app).write_text(json.dumps(stamp), encoding="utf-8")
+    return record
+
+
+def _partial_applies(app: Sphinx, env: BuildEnvironment) -> bool:
+    """Whether needs.json can be written from the touched needs (see the module text)."""
+    from kbgen.sphinxext import speedups
+
+    if not (speedups.enabled(app.config) and speedups.applies()):
+        return False
+    return _entries_follow_pages(app, env)
+
+
+def _entries_follow_pages(app: Sphinx, env: BuildEnvironment) -> bool:
+    """True when each need's needs.json entry depends on its own page and its back links only."""
+    from sphinx_needs.config import NeedsSphinxConfig
+    from sphinx_needs.data import SphinxNeedsData
+
+    config = NeedsSphinxConfig(app.config)
+    raw = app.config
+    if config.file or config.external_needs or config.constraints or config.variants:
+        return False
+    if config.builder_filter not in DEFAULT_FILTERS or getattr(raw, "needs_parse_dynamic_functions", True):
+        return False
+    if getattr(raw, "needs_functions", None) or SphinxNeedsData(env).get_or_create_extends():
+        return False
+    declarations = [*(getattr(raw, "needs_fields", None) or {}).values(),
+                    *(getattr(raw, "needs_links", None) or {}).values()]
+    for declaration in declarations:
+        if not isinstance(declaration, dict) or declaration.get("parse_dynamic_functions") \
+                or declaration.get("parse_variants") or "derive" in declaration or "derive_by_type" in declaration:
+            return False
+    return all(isinstance(t, dict) and "fields" not in t for t in getattr(raw, "needs_types", None) or [])
+
+
+# -- writing from the touched needs ----------------------------------------------------------
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_touched(app: Sphinx, touched: frozenset[str]) -> bool:
+    """Write needs.json from the last build's entries and the touched needs' fresh ones.
+
+    False (and nothing written) when the last file does not have the shape sphinx-needs writes,
+    or holds other needs than the untouched ones this build has: the caller writes it whole.
+    """
+    from sphinx_needs.data import SphinxNeedsData
+    from sphinx_needs.needsfile import NeedsList
+
+    env = app.env
+    path = Path(app.outdir) / NEEDS_FILE
+    version = getattr(env.config, "version", "unset")
+    try:
+        with _collector_paused():  # a million new containers: the collector would walk them again and again
+            old = json.loads(path.read_text(encoding="utf-8"))
+        old_needs: dict[str, Any] = old["versions"][version]["needs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(old_needs, dict) or set(old["versions"]) != {version}:
+        return False
+    needs = SphinxNeedsData(env).get_needs_view()
+    filtered = app.config.needs_builder_filter != ""
+    kept = {need_id for need_id, need in needs.items() if not (filtered and need["is_external"])}
+    fresh = {need_id for need_id in kept if need_id.lower() in touched}
+    if not (kept - fresh) <= old_needs.keys():
+        return False  # a need the file lacks though this build did not touch it
+    needs_list = NeedsList(env, app.outdir, app.srcdir)
+    for need_id in sorted(fresh):
+        needs_list.add_need(version, needs[need_id])
+    needs_list.update_or_add_version(version)
+    entry = needs_list.needs_list["versions"][version]
+    written = entry["needs"]
+    entry["needs"] = {need_id: old_needs[need_id] for need_id in kept - fresh} | written
+    entry["needs_amount"] = len(entry["needs"])
+    try:
+        needs_list.write_json()
+    except OSError as exc:
+        logger.error(f"Error during writing json file: {exc}")
+        return True
+    logger.info("kbgen: needs.json written from %d touched need%s of %d", len(fresh),
+                "" if len(fresh) == 1 else "s", len(kept))
+    return True
+
