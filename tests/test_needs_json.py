@@ -9,7 +9,9 @@ be byte for byte the one a clean build of the same sources writes (sphinx-needs'
 * a hand-written need linking to generated needs (their back links), its text edited, its links
   moved to other needs, and the need removed again.
 
-And the cases that must fall back to sphinx-needs' full write: a needs.json the last build did not
+The next write takes the untouched entries at the offsets the last one recorded (checked against
+the text: offsets that do not match are not used). And the cases that must fall back to
+sphinx-needs' full write: a needs.json the last build did not
 write (its stamp gone, the file edited), and ``kbgen_speedups = False``.
 """
 
@@ -128,9 +130,13 @@ def test_a_hand_written_need_added_edited_relinked_and_removed(built: Options, t
     assert needs["F990010"]["on_file"] == ["FILE1012"] and "F990010" in needs["FILE1012"]["on_file_back"]
     assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
 
+    # kbgen's writer records where each entry is: the next write reuses them without decoding
+    stamp = json.loads((doctrees_path(built) / needsjson.STAMP_NAME).read_text(encoding="utf-8"))
+    assert len(stamp["entries"]) == len(_needs(built))
     _edit(about, "Written by hand.", "Written by hand, then edited.")
     assert _partial(_build(built)) >= 1
     assert "then edited" in str(_needs(built)["F990010"]["content"])
+    assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
 
     _edit(about, ":on_file: FILE1012", ":on_file: FILE1002")  # the old target loses a back link
     _partial(_build(built))
@@ -160,6 +166,19 @@ def test_a_needs_json_the_last_build_did_not_write_is_written_whole(built: Optio
     # the stamp follows: the next change is written from the touched needs again
     _edit(about, "Written by hand.", "Written by hand, then edited.")
     _partial(_build(built))
+
+
+def test_offsets_that_do_not_match_the_file_are_not_used(built: Options, tmp_path: Path) -> None:
+    about = built.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + HAND_NEED, encoding="utf-8")
+    _partial(_build(built))
+    stamp_path = doctrees_path(built) / needsjson.STAMP_NAME
+    stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+    stamp["entries"] = [[need_id, start + 1, end + 1] for need_id, start, end in stamp["entries"]]
+    stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
+    _edit(about, "Written by hand.", "Written by hand, then edited.")
+    _partial(_build(built))  # from the file decoded instead
+    assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
 
 
 def test_a_build_cut_off_before_needs_json_leaves_no_stamp(built: Options) -> None:

@@ -16,9 +16,11 @@ field of the needs on the pages a build read with what they held before, so:
   entries of the needs :mod:`kbgen.sphinxext.deps` names as touched (those of
   the changed pages, before and after, and every need they link or linked
   to) are encoded afresh by sphinx-needs' own code (``NeedsList.add_need``),
-  the others taken from the file the last build wrote, and the whole written
-  again: the same bytes as sphinx-needs' full write (tests/test_needs_json.py),
-  without reading every field of every need. This is a replacement of
+  the others taken as text from the file the last build wrote (at the offsets
+  kbgen's writer recorded in the stamp; the first time after a full write, by
+  decoding the file), and the whole written again: the same bytes as
+  sphinx-needs' full write (tests/test_needs_json.py), without reading every
+  field of every need or encoding them again. This is a replacement of
   sphinx-needs' code and follows :mod:`kbgen.sphinxext.speedups`' rules: tested
   releases only, off with ``kbgen_speedups = False``.
 
@@ -76,14 +78,19 @@ def _file_stamp(path: Path) -> list[str | int] | None:
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
 
 
-def last_written(app: Sphinx) -> bool:
-    """True when needs.json in the output folder is the one the last build wrote (its stamp)."""
+def _read_stamp(app: Sphinx) -> dict[str, Any] | None:
+    """The stamp when needs.json in the output folder is the one the last build wrote, else None."""
     try:
         stamp = json.loads(_stamp_path(app).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
     current = _file_stamp(Path(app.outdir) / NEEDS_FILE)
-    return current is not None and stamp == current
+    return stamp if isinstance(stamp, dict) and current is not None and stamp.get("file") == current else None
+
+
+def last_written(app: Sphinx) -> bool:
+    """True when needs.json in the output folder is the one the last build wrote (its stamp)."""
+    return _read_stamp(app) is not None
 
 
 def unchanged(app: Sphinx) -> bool:
@@ -105,7 +112,7 @@ def _sphinx_needs_handlers(app: Sphinx) -> list[Any]:
 
 
 def _choose_writer(app: Sphinx, env: BuildEnvironment) -> None:
-    trusted = last_written(app)  # the stamp is removed below, once this build may change needs.json
+    stamp = _read_stamp(app)  # removed below, once this build may change needs.json
     if deps.state(env).needs_changed is not False:  # whatever the builder: the HTML's file is stale now
         _stamp_path(app).unlink(missing_ok=True)  # before the environment is pickled (see STAMP_NAME)
     handlers = _sphinx_needs_handlers(app)
@@ -118,13 +125,14 @@ def _choose_writer(app: Sphinx, env: BuildEnvironment) -> None:
         return
     _stamp_path(app).unlink(missing_ok=True)
     touched = deps.state(env).needs_touched
-    if touched is not None and trusted and _partial_applies(app, env):
+    if touched is not None and stamp is not None and _partial_applies(app, env):
         for listener in handlers:
             app.disconnect(listener.id)
         original = handlers[0].handler
+        entries = stamp.get("entries")
 
         def write_touched(app: Sphinx, exception: BaseException | None) -> None:
-            if not _write_touched(app, touched):
+            if not _write_touched(app, touched, entries if isinstance(entries, list) else None):
                 original(app, exception)
 
         app.connect("build-finished", write_touched)
@@ -135,8 +143,10 @@ def _record_stamp(started_ns: int) -> Any:
     def record(app: Sphinx, exception: BaseException | None) -> None:
         path = Path(app.outdir) / NEEDS_FILE
         stamp = _file_stamp(path)
-        if stamp is not None and int(stamp[2]) >= started_ns - 2_000_000_000:  # written by this build
-            _stamp_path(app).write_text(json.dumps(stamp), encoding="utf-8")
+        if stamp is None or int(stamp[2]) < started_ns - 2_000_000_000:
+            return  # not written by this build
+        if _read_stamp(app) is None:  # written whole by sphinx-needs (kbgen's writer stamps its own)
+            _write_stamp(app, stamp, None)
     return record
 
 
@@ -184,11 +194,52 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _write_touched(app: Sphinx, touched: frozenset[str]) -> bool:
+def _write_stamp(app: Sphinx, file_stamp: list[str | int], entries: list[list[str | int]] | None) -> None:
+    data: dict[str, Any] = {"file": file_stamp}
+    if entries is not None:
+        data["entries"] = entries
+    _stamp_path(app).write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+
+
+#: Stands for the needs object while the rest of needs.json is encoded (a NUL never ends up in
+#: an encoded string: JSON escapes it).
+SENTINEL = "\x00kbgen-needs\x00"
+
+
+def _old_entries(text: str, entries: list[list[str | int]] | None) -> dict[str, str] | None:
+    """Each need's encoded entry in the last needs.json, by ID.
+
+    From the offsets kbgen's writer recorded (each checked against the text around it), else by
+    decoding the file and encoding every entry again (the first time after a full write).
+    """
+    if entries is not None:
+        out: dict[str, str] = {}
+        for item in entries:
+            need_id, start, end = str(item[0]), int(item[1]), int(item[2])
+            key = json.dumps(need_id) + ": "
+            if text[start - len(key):start] != key or text[end:end + 1] not in (",", "}"):
+                break
+            out[need_id] = text[start:end]
+        else:
+            return out
+    with _collector_paused():  # a million new containers: the collector would walk them again and again
+        try:
+            old = json.loads(text)
+            needs = old["versions"][old["current_version"]]["needs"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(needs, dict) or len(old["versions"]) != 1:
+            return None
+        return {need_id: json.dumps(entry, sort_keys=True) for need_id, entry in needs.items()}
+
+
+def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str | int]] | None) -> bool:
     """Write needs.json from the last build's entries and the touched needs' fresh ones.
 
-    False (and nothing written) when the last file does not have the shape sphinx-needs writes,
-    or holds other needs than the untouched ones this build has: the caller writes it whole.
+    The text is what ``json.dumps(..., sort_keys=True)`` makes of the whole (sphinx-needs' write):
+    each need's entry is encoded on its own, the entries joined in key order as the encoder joins
+    them. False (and nothing written) when the last file cannot be read that way, or lacks an
+    untouched need this build has: the caller writes it whole.
     """
     from sphinx_needs.data import SphinxNeedsData
     from sphinx_needs.needsfile import NeedsList
@@ -197,33 +248,51 @@ def _write_touched(app: Sphinx, touched: frozenset[str]) -> bool:
     path = Path(app.outdir) / NEEDS_FILE
     version = getattr(env.config, "version", "unset")
     try:
-        with _collector_paused():  # a million new containers: the collector would walk them again and again
-            old = json.loads(path.read_text(encoding="utf-8"))
-        old_needs: dict[str, Any] = old["versions"][version]["needs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        text = path.read_text(encoding="ascii")  # json.dumps escapes every non-ASCII character
+    except (OSError, UnicodeDecodeError):
         return False
-    if not isinstance(old_needs, dict) or set(old["versions"]) != {version}:
+    old = _old_entries(text, entries)
+    if old is None:
         return False
     needs = SphinxNeedsData(env).get_needs_view()
     filtered = app.config.needs_builder_filter != ""
     kept = {need_id for need_id, need in needs.items() if not (filtered and need["is_external"])}
     fresh = {need_id for need_id in kept if need_id.lower() in touched}
-    if not (kept - fresh) <= old_needs.keys():
+    if not (kept - fresh) <= old.keys():
         return False  # a need the file lacks though this build did not touch it
     needs_list = NeedsList(env, app.outdir, app.srcdir)
     for need_id in sorted(fresh):
         needs_list.add_need(version, needs[need_id])
     needs_list.update_or_add_version(version)
-    entry = needs_list.needs_list["versions"][version]
-    written = entry["needs"]
-    entry["needs"] = {need_id: old_needs[need_id] for need_id in kept - fresh} | written
-    entry["needs_amount"] = len(entry["needs"])
+    needs_list._finalise()  # what write_json does first: the project, version and (no) time stamps
+    data = needs_list.needs_list
+    entry = data["versions"][version]
+    encoded = {need_id: old[need_id] for need_id in kept - fresh}
+    encoded.update((need_id, json.dumps(value, sort_keys=True)) for need_id, value in entry["needs"].items())
+    entry["needs"] = SENTINEL  # type: ignore[typeddict-item]
+    entry["needs_amount"] = len(encoded)
+    head, marker = json.dumps(data, sort_keys=True), json.dumps(SENTINEL)
+    if head.count(marker) != 1:
+        return False
+    before, after = head.split(marker)
+    parts, pos = [before, "{"], len(before) + 1
+    offsets: list[list[str | int]] = []
+    for index, need_id in enumerate(sorted(encoded)):
+        key = ("" if index == 0 else ", ") + json.dumps(need_id) + ": "
+        value = encoded[need_id]
+        parts += [key, value]
+        offsets.append([need_id, pos + len(key), pos + len(key) + len(value)])
+        pos += len(key) + len(value)
+    parts += ["}", after]
     try:
-        needs_list.write_json()
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("".join(parts))
     except OSError as exc:
         logger.error(f"Error during writing json file: {exc}")
         return True
+    stamp = _file_stamp(path)
+    if stamp is not None:
+        _write_stamp(app, stamp, offsets)
     logger.info("kbgen: needs.json written from %d touched need%s of %d", len(fresh),
                 "" if len(fresh) == 1 else "s", len(kept))
     return True
-
