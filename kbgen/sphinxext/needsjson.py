@@ -206,31 +206,76 @@ def _write_stamp(app: Sphinx, file_stamp: list[str | int], entries: list[list[st
 SENTINEL = "\x00kbgen-needs\x00"
 
 
-def _old_entries(text: str, entries: list[list[str | int]] | None) -> dict[str, str] | None:
-    """Each need's encoded entry in the last needs.json, by ID.
+def _old_entries(text: str, entries: list[list[str | int]] | None, version: str) -> dict[str, tuple[int, int]] | None:
+    """Where each need's encoded entry is in the last needs.json, by ID (start and end offsets).
 
     From the offsets kbgen's writer recorded (each checked against the text around it), else by
-    decoding the file and encoding every entry again (the first time after a full write).
+    walking the file's needs object one entry at a time (the first time after a full write; the
+    whole file is never decoded at once, which would hold every need's fields twice).
     """
     if entries is not None:
-        out: dict[str, str] = {}
+        out: dict[str, tuple[int, int]] = {}
         for item in entries:
             need_id, start, end = str(item[0]), int(item[1]), int(item[2])
             key = json.dumps(need_id) + ": "
             if text[start - len(key):start] != key or text[end:end + 1] not in (",", "}"):
                 break
-            out[need_id] = text[start:end]
+            out[need_id] = (start, end)
         else:
             return out
-    with _collector_paused():  # a million new containers: the collector would walk them again and again
-        try:
-            old = json.loads(text)
-            needs = old["versions"][old["current_version"]]["needs"]
-        except (ValueError, KeyError, TypeError):
-            return None
-        if not isinstance(needs, dict) or len(old["versions"]) != 1:
-            return None
-        return {need_id: json.dumps(entry, sort_keys=True) for need_id, entry in needs.items()}
+    try:
+        return _walk_entries(text, version)
+    except (ValueError, IndexError):
+        return None
+
+
+def _walk_entries(text: str, version: str) -> dict[str, tuple[int, int]] | None:
+    """The offsets of the entries of ``versions[version].needs`` in text ``json.dumps`` wrote."""
+    decoder = json.JSONDecoder()
+    pos = 0
+
+    def expect(literal: str) -> None:
+        nonlocal pos
+        if not text.startswith(literal, pos):
+            raise ValueError(f"expected {literal!r} at {pos}")
+        pos += len(literal)
+
+    def key() -> str:
+        nonlocal pos
+        value, pos = decoder.raw_decode(text, pos)
+        expect(": ")
+        if not isinstance(value, str):
+            raise ValueError("a key is no string")
+        return value
+
+    def skip() -> None:
+        nonlocal pos
+        _, pos = decoder.raw_decode(text, pos)
+
+    expect("{")
+    while key() != "versions":
+        skip()
+        expect(", ")
+    expect("{")
+    if key() != version:
+        return None
+    expect("{")
+    while key() != "needs":
+        skip()
+        expect(", ")
+    expect("{")
+    out: dict[str, tuple[int, int]] = {}
+    if text.startswith("}", pos):
+        return out
+    with _collector_paused():  # each entry decoded and dropped: no garbage the collector must find
+        while True:
+            need_id = key()
+            start = pos
+            skip()
+            out[need_id] = (start, pos)
+            if text.startswith("}", pos):
+                return out
+            expect(", ")
 
 
 def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str | int]] | None) -> bool:
@@ -238,8 +283,9 @@ def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str 
 
     The text is what ``json.dumps(..., sort_keys=True)`` makes of the whole (sphinx-needs' write):
     each need's entry is encoded on its own, the entries joined in key order as the encoder joins
-    them. False (and nothing written) when the last file cannot be read that way, or lacks an
-    untouched need this build has: the caller writes it whole.
+    them; an untouched entry is copied from the last file as it is. False (and nothing written)
+    when the last file cannot be read that way, or lacks an untouched need this build has: the
+    caller writes it whole.
     """
     from sphinx_needs.data import SphinxNeedsData
     from sphinx_needs.needsfile import NeedsList
@@ -251,7 +297,7 @@ def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str 
         text = path.read_text(encoding="ascii")  # json.dumps escapes every non-ASCII character
     except (OSError, UnicodeDecodeError):
         return False
-    old = _old_entries(text, entries)
+    old = _old_entries(text, entries, version)
     if old is None:
         return False
     needs = SphinxNeedsData(env).get_needs_view()
@@ -267,26 +313,31 @@ def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str 
     needs_list._finalise()  # what write_json does first: the project, version and (no) time stamps
     data = needs_list.needs_list
     entry = data["versions"][version]
-    encoded = {need_id: old[need_id] for need_id in kept - fresh}
-    encoded.update((need_id, json.dumps(value, sort_keys=True)) for need_id, value in entry["needs"].items())
+    encoded = {need_id: json.dumps(value, sort_keys=True) for need_id, value in entry["needs"].items()}
     entry["needs"] = SENTINEL  # type: ignore[typeddict-item]
-    entry["needs_amount"] = len(encoded)
+    entry["needs_amount"] = len(kept)
     head, marker = json.dumps(data, sort_keys=True), json.dumps(SENTINEL)
     if head.count(marker) != 1:
         return False
     before, after = head.split(marker)
-    parts, pos = [before, "{"], len(before) + 1
     offsets: list[list[str | int]] = []
-    for index, need_id in enumerate(sorted(encoded)):
-        key = ("" if index == 0 else ", ") + json.dumps(need_id) + ": "
-        value = encoded[need_id]
-        parts += [key, value]
-        offsets.append([need_id, pos + len(key), pos + len(key) + len(value)])
-        pos += len(key) + len(value)
-    parts += ["}", after]
+    pos = len(before) + 1
     try:
+        # Written piece by piece: no second copy of the file in memory.
         with open(path, "w", encoding="ascii") as handle:
-            handle.write("".join(parts))
+            handle.write(before + "{")
+            for index, need_id in enumerate(sorted(kept)):
+                key = ("" if index == 0 else ", ") + json.dumps(need_id) + ": "
+                if need_id in encoded:
+                    value = encoded[need_id]
+                else:
+                    start, end = old[need_id]
+                    value = text[start:end]
+                handle.write(key)
+                handle.write(value)
+                offsets.append([need_id, pos + len(key), pos + len(key) + len(value)])
+                pos += len(key) + len(value)
+            handle.write("}" + after)
     except OSError as exc:
         logger.error(f"Error during writing json file: {exc}")
         return True
