@@ -12,7 +12,8 @@ be byte for byte the one a clean build of the same sources writes (sphinx-needs'
 The next write takes the untouched entries at the offsets the last one recorded (checked against
 the text: offsets that do not match are not used). And the cases that must fall back to
 sphinx-needs' full write: a needs.json the last build did not
-write (its stamp gone, the file edited), and ``kbgen_speedups = False``.
+write (its stamp gone, the file edited), a sphinx-needs setting changed (Sphinx then writes
+every page and reads none), and ``kbgen_speedups = False``.
 """
 
 from __future__ import annotations
@@ -190,6 +191,24 @@ def test_a_build_cut_off_before_needs_json_leaves_no_stamp(built: Options) -> No
     assert not any("needs.json written from" in note for note in notes), notes
     assert "F990010" in _needs(built)
     assert (doctrees_path(built) / needsjson.STAMP_NAME).is_file()
+
+
+def test_a_setting_that_shapes_needs_json_rewrites_it(built: Options, tmp_path: Path) -> None:
+    """A sphinx-needs setting of the HTML kind makes Sphinx write every page and read none: no
+    need changes, yet needs.json must follow the setting (the stamp holds a digest of them)."""
+    conf = built.docs_path / "conf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nneeds_json_remove_defaults = True\n", encoding="utf-8")
+    result = build_site(built, search="sphinx", quiet=True)
+    assert result.warnings == 0
+    assert not any("needs.json kept" in note for note in result.notes), result.notes
+    data = json.loads((built.build_path / "needs.json").read_text(encoding="utf-8"))
+    assert data["versions"][data["current_version"]].get("needs_defaults_removed") is True
+    assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
+    # and the next change is written from the touched needs, under the new setting
+    about = built.docs_path / "about.md"
+    about.write_text(about.read_text(encoding="utf-8") + HAND_NEED, encoding="utf-8")
+    _partial(_build(built))
+    assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
 
 
 def test_speedups_off_writes_needs_json_whole(built: Options, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ configuration kbgen cannot vouch for — needs.json is written as usual.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -50,9 +51,11 @@ logger = logging.getLogger(__name__)
 #: sphinx-needs' ``build-finished`` handler that writes needs.json (module, function name).
 HANDLER = ("sphinx_needs.builder", "build_needs_json")
 NEEDS_FILE = "needs.json"
-#: Next to the doctrees: the size and modification time of the needs.json the last build wrote.
-#: Removed before the environment is pickled, written again once needs.json is: a build cut off in
-#: between leaves none, and the next one writes needs.json whole instead of trusting a stale file.
+#: Next to the doctrees: the path, size and modification time of the needs.json the last build
+#: wrote, a digest of the settings that shape it (:func:`_config_digest`) and, when kbgen wrote it,
+#: where each need's entry is. Removed before the environment is pickled, written again once
+#: needs.json is: a build cut off in between leaves none, and the next one writes needs.json whole
+#: instead of trusting a stale file.
 STAMP_NAME = "kbgen-needs-json.json"
 #: sphinx-needs' default ``needs_builder_filter``: a need's own field decides.
 DEFAULT_FILTERS = ("", "is_external==False")
@@ -78,14 +81,36 @@ def _file_stamp(path: Path) -> list[str | int] | None:
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
 
 
+def _config_digest(app: Sphinx) -> str:
+    """A digest of the settings needs.json depends on: sphinx-needs' (``needs_*``), the project and
+    version. Settings that only change how pages are written make Sphinx write every page without
+    reading any (no need changes), while the file's entries may have to change with them."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return sorted((repr(k), plain(v)) for k, v in value.items())
+        if isinstance(value, (set, frozenset)):
+            return sorted(repr(plain(v)) for v in value)
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return repr(value)
+
+    settings = sorted((item.name, plain(item.value)) for item in app.config
+                      if item.name.startswith("needs_") or item.name in ("project", "version"))
+    return hashlib.blake2b(repr(settings).encode("utf-8"), digest_size=16).hexdigest()
+
+
 def _read_stamp(app: Sphinx) -> dict[str, Any] | None:
-    """The stamp when needs.json in the output folder is the one the last build wrote, else None."""
+    """The stamp when needs.json in the output folder is the one the last build wrote with the same
+    settings, else None."""
     try:
         stamp = json.loads(_stamp_path(app).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     current = _file_stamp(Path(app.outdir) / NEEDS_FILE)
-    return stamp if isinstance(stamp, dict) and current is not None and stamp.get("file") == current else None
+    if not isinstance(stamp, dict) or current is None or stamp.get("file") != current:
+        return None
+    return stamp if stamp.get("config") == _config_digest(app) else None
 
 
 def last_written(app: Sphinx) -> bool:
@@ -195,7 +220,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _write_stamp(app: Sphinx, file_stamp: list[str | int], entries: list[list[str | int]] | None) -> None:
-    data: dict[str, Any] = {"file": file_stamp}
+    data: dict[str, Any] = {"file": file_stamp, "config": _config_digest(app)}
     if entries is not None:
         data["entries"] = entries
     _stamp_path(app).write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
