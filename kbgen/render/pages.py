@@ -425,6 +425,37 @@ def file_page(view: SiteView, f: File) -> str:
                    graph=graphs.file_graph(view, f, view.graph_max_nodes))
 
 
+def file_page_inputs(view: SiteView, f: File) -> str:
+    """Everything :func:`file_page` reads for ``f``, as one text: equal texts give equal pages.
+
+    The sync keeps a file page whose inputs did not change instead of rendering it again
+    (:mod:`kbgen.render.page_cache`), so this must name every fact the page shows, and it errs
+    on the side of more: the file, its reads and their sessions, its findings with their status
+    text and session, its questions with their label, its domains, and for each file its edges
+    join (the table rows and the graph's nodes) that file, whether it has a need and a page, and
+    its degree (the graph keeps the best-connected neighbours). What the whole site shares (the
+    code, the options, the layout) is the cache's salt, not part of this text.
+    """
+    snap = view.snap
+    parts: list[object] = [f, view.layout.file(f)]
+    domains = snap.domains_of_file.get(f.id, ())
+    parts.append([(d, view.domain_need_ids.get(d)) for d in domains])
+    for r in snap.reads_of_file.get(f.id, ()):
+        parts += [r, snap.session_by_id.get(r.session_id) if r.session_id is not None else None]
+    for x in snap.findings_of_file.get(f.id, ()):
+        parts += [x, snap.finding_status_text(x.id),
+                  snap.session_by_id.get(x.session_id) if x.session_id is not None else None]
+    parts += [(q.id, snap.question_label(q.id)) for q in snap.questions_of_file.get(f.id, ())]
+    edges = [*snap.deps_out.get(f.id, ()), *snap.deps_in.get(f.id, ())]
+    parts += edges
+    for other in sorted({i for d in edges for i in (d.source_file_id, d.target_file_id)}):
+        g = snap.file_by_id.get(other)
+        parts.append((other, g, g is not None and view.layout.file(g), other in view.need_file_ids,
+                      other in view.page_file_ids,
+                      len(snap.deps_out.get(other, ())) + len(snap.deps_in.get(other, ()))))
+    return "\n".join(map(repr, parts))
+
+
 def other_files_page(view: SiteView) -> str:
     parts = [ORPHAN, "# Files named but not read\n",
              "Files that a plan or a finding names but no session read at SURFACE or deeper. "
