@@ -24,6 +24,7 @@ from kbgen.errors import DatabaseError, KbgenError, KbWarning
 from kbgen.outputs import (
     LOCK_NAME,
     MANIFEST_NAME,
+    SafeRoot,
     digest,
     read_manifest,
     remove_tmp_leftovers,
@@ -175,8 +176,9 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
             write_manifest(root, {**manifest_old, **manifest_new})
         total = len(pages) + len(domain_docs)
         done = 0
+        under_root = SafeRoot(root)
         for rel, text in sorted(pages.items()):
-            target = safe_join(root, rel)
+            target = under_root.join(rel)
             # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
             _apply(target, text.encode("utf-8"), report,
                    label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,

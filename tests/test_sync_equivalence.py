@@ -196,7 +196,8 @@ def test_kept_pages_are_not_rendered(example_project: Options, monkeypatch: pyte
     _add_session(_db(example_project))
     report = sync(example_project)
     file_pages = {w.rsplit("/", 1)[-1] for w in report.written if "/files/FILE" in w}
-    assert rendered and report.kept > 0
-    assert len(rendered) + report.kept == len(list((example_project.generated_path / "files").glob("FILE*.md")))
+    pages_kept = len(list((example_project.generated_path / "files").glob("FILE*.md"))) - len(rendered)
+    assert rendered and pages_kept > 0
+    assert report.kept >= pages_kept  # and the charts whose data did not change
     # every rendered page is one whose inputs changed; the written ones are among them
     assert file_pages <= {f"FILE{i}.md" for i in rendered}

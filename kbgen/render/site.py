@@ -50,15 +50,16 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     # Session and file pages (about half of the rendering time) are rendered in a forked child
     # meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
     view.page_files  # noqa: B018 - computed once here, inherited by the child
+    view.page_cache = cache
     session_changes(view)
     entity_pages = run_aside(lambda: _entity_pages(view, cache))
     try:
         out = _other_pages(view, options, domain_docs)
     finally:
         entities, entity_graphs, fresh, kept = entity_pages()
-    if cache is not None:  # what a forked child rendered or kept, for the cache to store
+    if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
         cache.fresh.update(fresh)
-        cache.kept = kept
+        cache.kept += kept
     out.update(entities)
     layout = view.layout
     domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
