@@ -1,8 +1,10 @@
 """Pages kept, not rendered again, when their inputs did not change.
 
 A sync renders every page before it can tell which changed; at campaign scale
-most of them are file pages, and a new session changes a handful. Each file page's
-inputs are digested (:func:`kbgen.render.pages.file_page_inputs`) and the digest
+most of them are file and session pages, and a new session changes a handful. The
+inputs of each file page, session page and chart are digested
+(:func:`kbgen.render.pages.file_page_inputs`, :func:`~kbgen.render.pages.session_page_inputs`,
+the chart's data in :mod:`kbgen.render.dashboard`) and the digest
 is stored after the sync, with a digest of the page's text as rendered (before the
 dependency digest line of :mod:`kbgen.render.deps` is appended) and the graphs the
 page shows. On the next sync a page whose inputs digest the same is taken from the
@@ -101,8 +103,8 @@ class PageCache:
         if kept is not None and os.environ.get(VERIFY_ENV):
             rendered = render()
             if rendered != kept:
-                raise StaleCacheEntry(f"{rel}: the page kept by the cache differs from the page rendered again; "
-                                      "kbgen.render.pages.file_page_inputs misses an input")
+                raise StaleCacheEntry(f"{rel}: the page kept by the cache differs from the page rendered again: "
+                                      "its inputs (kbgen.render.pages, *_inputs) miss something it shows")
         if kept is None:
             text, graphs = render()
         else:

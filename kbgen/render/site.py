@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kbgen.config import Options
 from kbgen.forked import run_aside
-from kbgen.model import File, Snapshot
+from kbgen.model import Snapshot
 from kbgen.render import pages
 from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
@@ -96,26 +96,37 @@ def _entity_pages(view: SiteView, cache: PageCache | None
     cache's entries (with the count of pages kept) travel back with the pages.
     """
     out = _Pages(view.layout)
-    for s in view.snap.sessions:
-        out.put(view.layout.session(s), pages.session_page(view, s))
     kept_graphs: dict[str, str] = {}
+
+    def page(docname: str, inputs: str, render: Callable[[], str]) -> None:
+        assert cache is not None
+
+        def rendered() -> tuple[str, dict[str, str]]:
+            """The page and the graphs it shows (collected apart, then added to the view's)."""
+            shared, view.graph_sources = view.graph_sources, {}
+            try:
+                return render(), dict(view.graph_sources)
+            finally:
+                shared.update(view.graph_sources)
+                view.graph_sources = shared
+        text, page_graphs = cache.page(_relpath(view.layout, docname), inputs, rendered)
+        out.put(docname, text)
+        kept_graphs.update(page_graphs)
+
+    for s in view.snap.sessions:
+        docname = view.layout.session(s)
+        if cache is None:
+            out.put(docname, pages.session_page(view, s))
+            continue
+        context = pages.session_context(view, s)
+        page(docname, pages.session_page_inputs(view, s, context),
+             lambda s=s, context=context: pages.render_session_page(view, s, context))  # type: ignore[misc]
     for f in view.page_files:
         docname = view.layout.file(f)
         if cache is None:
             out.put(docname, pages.file_page(view, f))
             continue
-
-        def render(f: File = f) -> tuple[str, dict[str, str]]:
-            """The page and the graphs it shows (collected apart, then added to the view's)."""
-            shared, view.graph_sources = view.graph_sources, {}
-            try:
-                return pages.file_page(view, f), dict(view.graph_sources)
-            finally:
-                shared.update(view.graph_sources)
-                view.graph_sources = shared
-        text, page_graphs = cache.page(_relpath(view.layout, docname), pages.file_page_inputs(view, f), render)
-        out.put(docname, text)
-        kept_graphs.update(page_graphs)
+        page(docname, pages.file_page_inputs(view, f), lambda f=f: pages.file_page(view, f))  # type: ignore[misc]
     graphs = {**view.graph_sources, **kept_graphs}
     if cache is None:
         return out, graphs, {}, 0
