@@ -12,8 +12,9 @@ file on disk, its dependency line stripped, provided the result still digests as
 stored: a deleted, truncated or hand-edited page is rendered again.
 
 Everything the pages share is the cache's salt: kbgen's code fingerprint
-(:mod:`kbgen.fingerprint`), the options and the layout. Another kbgen, another
-configuration: every page is rendered. The cache lives next to the manifest in
+(:mod:`kbgen.fingerprint`), the options, the layout, and the versions of Python and of
+the libraries whose output lands in a page or chart. Another kbgen, another configuration,
+another matplotlib: every page is rendered. The cache lives next to the manifest in
 the generated folder (``.kbgen-pages.json``, machine-local like the sync state).
 
 ``KBGEN_PAGE_CACHE_VERIFY=1`` renders the pages the cache would keep as well and
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +134,28 @@ class PageCache:
         write_if_changed(self.root / CACHE_NAME, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
 
 
+#: Libraries whose output is part of a page or chart: another version may write other bytes.
+LIBRARIES = ("jinja2", "markupsafe", "matplotlib", "markdown_it")
+
+
+def _versions() -> list[str]:
+    """Python's version and, for each library, its package file's path, size and modification time:
+    an upgrade or reinstall rewrites it. (Asking ``importlib.metadata`` costs a tenth of a second,
+    importing matplotlib for its ``__version__`` more.)"""
+    from importlib.util import find_spec
+
+    out = [sys.version]
+    for name in LIBRARIES:
+        spec = find_spec(name)
+        origin = spec.origin if spec is not None else None
+        try:
+            st = os.stat(origin) if origin else None
+        except OSError:
+            st = None
+        out.append(f"{name} {origin} {st.st_size if st else '-'} {st.st_mtime_ns if st else '-'}")
+    return out
+
+
 def cache_salt(code: str, options: object, layout_root: str) -> str:
-    """What every page shares: kbgen's code, the options, the layout."""
-    return _sha("\n".join([code, repr(options), layout_root]))
+    """What every page shares: kbgen's code, the options, the layout, Python and the libraries that write."""
+    return _sha("\n".join([code, repr(options), layout_root, *_versions()]))
