@@ -201,3 +201,24 @@ def test_kept_pages_are_not_rendered(example_project: Options, monkeypatch: pyte
     assert report.kept >= pages_kept  # and the charts whose data did not change
     # every rendered page is one whose inputs changed; the written ones are among them
     assert file_pages <= {f"FILE{i}.md" for i in rendered}
+
+
+def test_a_tampered_cache_is_not_trusted(example_project: Options, tmp_path: Path) -> None:
+    """A cache entry naming a graph by another DOT, or digesting another text, makes its page rendered again."""
+    import json
+
+    cache_file = example_project.generated_path / CACHE_NAME
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    with_graphs = [rel for rel, entry in data["pages"].items() if entry[3]]
+    assert with_graphs, "the example has file pages with a dependency graph"
+    for rel in with_graphs:
+        data["pages"][rel][3] = {graph: "digraph { injected }" for graph in data["pages"][rel][3]}
+    plain = next(rel for rel, entry in data["pages"].items() if not entry[3] and rel.startswith("files/"))
+    data["pages"][plain][1] = "0" * 64
+    cache_file.write_text(json.dumps(data), encoding="utf-8")
+    _add_session(_db(example_project))  # past the no-op shortcut
+    report = sync(example_project)
+    assert report.kept <= len(data["pages"]) - len(with_graphs) - 1
+    fresh = _from_scratch(example_project, tmp_path / "fresh")
+    assert _tree(example_project) == _tree(fresh)
+    assert "injected" not in cache_file.read_text(encoding="utf-8")

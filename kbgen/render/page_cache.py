@@ -126,6 +126,11 @@ class PageCache:
         text = without_dependency_line(written) + "\n" * entry.tail
         if _sha(text) != entry.text:
             return None
+        if entry.graphs:  # a graph's file is named by its DOT: a DOT that does not match is no page's
+            from kbgen.render.graph_svg import svg_relpath
+
+            if any(svg_relpath(dot) != graph for graph, dot in entry.graphs.items()):
+                return None
         return text, dict(entry.graphs)
 
     def save(self) -> None:

@@ -43,8 +43,9 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
                 cache: PageCache | None = None) -> RenderedSite:
     """Every generated page. ``domain_docs`` maps domain name → its analysis.md path.
 
-    With a ``cache`` (:mod:`kbgen.render.page_cache`), file pages whose inputs did not change
-    since the last sync are taken from disk instead of rendered; the result is the same.
+    With a ``cache`` (:mod:`kbgen.render.page_cache`), the file pages, session pages and charts
+    whose inputs did not change since the last sync are taken from disk instead of rendered; the
+    result is the same.
     """
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
     # Session and file pages (about half of the rendering time) are rendered in a forked child
