@@ -57,19 +57,19 @@ main()
 """
 
 
-def _run(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _times(cmd: list[str], cwd: Path, runs: int) -> list[tuple[float, float]]:
-    _run(cmd, cwd)  # warm the file cache and the bytecode
-    return [_run(cmd, cwd) for _ in range(runs)]
+def _times(cmd: list[str], cwd: Path, runs: int, env: dict[str, str] | None = None) -> list[tuple[float, float]]:
+    _run(cmd, cwd, env)  # warm the file cache and the bytecode
+    return [_run(cmd, cwd, env) for _ in range(runs)]
 
 
 def _line(name: str, times: list[tuple[float, float]]) -> str:
@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         floor = _times([sys.executable, "-c", _FLOOR, "--project", str(project), "-q", "report", "-o", str(out)],
                        project, args.runs)
         report = _times([*base, "report", "-o", str(out)], project, args.runs)
+        # As a user types it in the project folder: no option given, so no value checker is built
+        # (kbgen/cli/lazy_options.py), and without that replacement.
+        plain = _times([sys.executable, "-m", "kbgen", "report"], project, args.runs)
+        eager = _times([sys.executable, "-m", "kbgen", "report"], project, args.runs,
+                       env=dict(os.environ, KBGEN_LAZY_OPTIONS="0"))
         stats = [] if args.no_stats else _times([*base, "stats"], project, args.runs)
         load_after = os.getloadavg()
 
@@ -120,14 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     print(_line("kbgen --help", helped))
     print(_line("command line up to the report's body", floor))
     print(_line("kbgen report -o MASTER-INDEX.md", report))
+    print(_line("kbgen report (in the project, to stdout)", plain))
+    print(_line("  the same, KBGEN_LAZY_OPTIONS=0", eager))
     if stats:
         print(_line("kbgen stats", stats))
     print(f"in process (imports done), fastest: direct {fast.seconds:.3f} s (reading and figures "
           f"{fast.load_seconds:.3f} s), snapshot path {slow.seconds:.3f} s (loading and figures "
           f"{slow.load_seconds:.3f} s); texts "
           f"{'identical' if direct.text == reference.text else 'DIFFERENT'}; MASTER-INDEX.md {size / 1024:.0f} kB")
-    best = min(w for w, _ in report)
-    print(f"target {TARGET_S:g} s (the campaign's node script): {'met' if best <= TARGET_S else 'not met'}")
+    best = min(w for w, _ in plain)  # the node script prints the report, as this command does
+    print(f"target {TARGET_S:g} s (the campaign's node script, printing the report): "
+          f"{'met' if best <= TARGET_S else 'not met'} by kbgen report (fastest wall {best:.3f} s)")
     return 0 if best < LIMIT_S and direct.text == reference.text else 1
 
 

@@ -12,11 +12,13 @@ import sys
 
 import typer
 
-from kbgen.cli import common
+from kbgen.cli import common, lazy_options
 from kbgen.cli.db_cmd import db_app
 from kbgen.cli.kb_cmd import register as register_kb
 from kbgen.cli.plan_cmd import plan_app
 from kbgen.cli.vocab_cmd import vocab_app
+
+lazy_options.install()
 
 app = typer.Typer(name="kbgen", help="Turn a code-research ledger into a published knowledge base.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
