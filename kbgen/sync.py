@@ -24,6 +24,7 @@ from kbgen.errors import DatabaseError, KbgenError, KbWarning
 from kbgen.outputs import (
     LOCK_NAME,
     MANIFEST_NAME,
+    SafeRoot,
     digest,
     read_manifest,
     remove_tmp_leftovers,
@@ -51,6 +52,7 @@ class SyncReport:
     dry_run: bool = False
     check: bool = False
     shortcut: bool = False  # no input changed: nothing was rendered
+    kept: int = 0  # pages taken from disk: their inputs had not changed (kbgen.render.page_cache)
 
     @property
     def stale(self) -> list[str]:
@@ -116,8 +118,10 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     from kbgen.db.engine import open_engine
     from kbgen.db.load import load_snapshot
     from kbgen.db.migrate import check_research_schema, ensure_kb_tables
+    from kbgen.fingerprint import code_fingerprint
     from kbgen.labels import assign_labels
     from kbgen.render import graph_svg
+    from kbgen.render.page_cache import PageCache, cache_salt
     from kbgen.render.site import render_site
 
     writes_db = not (check or dry_run or readonly)
@@ -153,7 +157,12 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
         domain_docs = render_domain_docs(snap, options, doc_paths)
-        site = render_site(snap, options, doc_paths)
+        # ``force`` renders every page; the cache's entries are stored afresh all the same.
+        cache = PageCache.load(root, cache_salt(code_fingerprint(), options, options.generated_subdir))
+        if force:
+            cache.entries = {}
+        site = render_site(snap, options, doc_paths, cache)
+        report.kept = cache.kept
         if write:
             remove_tmp_leftovers(root, ".*.tmp")
             remove_tmp_leftovers(options.domains_path)
@@ -167,8 +176,9 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
             write_manifest(root, {**manifest_old, **manifest_new})
         total = len(pages) + len(domain_docs)
         done = 0
+        under_root = SafeRoot(root)
         for rel, text in sorted(pages.items()):
-            target = safe_join(root, rel)
+            target = under_root.join(rel)
             # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
             _apply(target, text.encode("utf-8"), report,
                    label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
@@ -192,6 +202,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
                     target.unlink()
         if write:
             write_manifest(root, manifest_new)
+            cache.save()
             store_fingerprint(options, input_fingerprint(options, url))
         if progress:
             progress("pages", total, total)

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from kbgen.config import Options
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.errors import UsageError
-from kbgen.outputs import MANIFEST_NAME, safe_join
+from kbgen.outputs import MANIFEST_NAME, SafeRoot, safe_join
 from kbgen.sync import portable_relpath, sync
 from tests.hostile_corpus import HOSTILE_PATHS
 
@@ -64,6 +64,32 @@ def outside_snapshot(base: Path, project: Path) -> dict[str, bytes | str]:
 def test_safe_join_refuses_everything_outside(tmp_path: Path, relative: str) -> None:
     with pytest.raises(UsageError, match="refusing to write outside"):
         safe_join(tmp_path, relative)
+    with pytest.raises(UsageError, match="refusing to write outside"):
+        SafeRoot(tmp_path).join(relative)
+
+
+def test_safe_root_joins_as_safe_join_does(tmp_path: Path) -> None:
+    """The sync's join (each folder resolved once) answers as :func:`safe_join`: links in and out, files and folders."""
+    root = tmp_path / "root"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "out").symlink_to(tmp_path / "outside")
+    (root / "in").symlink_to(root / "a")
+    (root / "a" / "file-out.md").symlink_to(tmp_path / "outside" / "x.md")
+    (root / "a" / "file-in.md").symlink_to(root / "a" / "b" / "y.md")
+    joiner = SafeRoot(root)
+    for rel in ("x.md", "a/x.md", "a/b/x.md", "new/x.md", "new/x.md", "in/x.md", "in/b/x.md", "a/file-in.md",
+                "out/x.md", "a/file-out.md", "a/b/x.md"):
+        try:
+            expected: Path | str = safe_join(root, rel)
+        except UsageError:
+            expected = "refused"
+        try:
+            got: Path | str = joiner.join(rel)
+        except UsageError:
+            got = "refused"
+        assert got == expected, rel
+    assert joiner.join("a/b/x.md") == (root / "a" / "b" / "x.md").resolve()
 
 
 def test_safe_join_refuses_a_symlink_out(tmp_path: Path) -> None:
@@ -120,7 +146,7 @@ def test_hostile_paths_and_names_stay_inside(example_project: Options, tmp_path:
     assert len(unsafe) == len(refused) > 10
     for rel in tree(options.generated_path):
         assert SAFE_NAME.fullmatch(rel) or rel in ("_labels.json", ".kbgen-manifest.json", ".kbgen-sync.lock",
-                                                      ".kbgen-state.json"), rel
+                                                      ".kbgen-state.json", ".kbgen-pages.json"), rel
     for rel in tree(options.domains_path):
         assert SAFE_NAME.fullmatch(rel), rel
     # The {include} of every domain page is one line naming a portable path.

@@ -51,6 +51,22 @@ def test_init_writes_the_scaffold_and_never_overwrites(tmp_path: Path) -> None:
     assert (tmp_path / WORKFLOW).read_text(encoding="utf-8") == "# edited by hand\n"
 
 
+def test_the_scaffold_gitignore_keeps_machine_local_files_out_of_git(tmp_path: Path) -> None:
+    import subprocess
+
+    from kbgen.outputs import LOCK_NAME
+    from kbgen.render.page_cache import CACHE_NAME
+    from kbgen.sync_state import STATE_NAME
+
+    init_project(tmp_path)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    local = [f"docs/kb/{name}" for name in (STATE_NAME, CACHE_NAME, LOCK_NAME)] + ["build/site/index.html",
+                                                                                   "db/research.db"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *local], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert sorted(proc.stdout.split()) == sorted(local)
+
+
 def test_pages_workflow_builds_strictly_and_deploys_with_the_official_actions(tmp_path: Path) -> None:
     init_project(tmp_path)
     flow = _workflow(tmp_path)

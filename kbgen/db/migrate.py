@@ -10,21 +10,23 @@ A database whose kbgen schema is *newer* than this kbgen is refused (exit 3).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from kbgen.db.kbtables import HEAD_REVISION, VERSION_TABLE
 from kbgen.db.research import ResearchSchema, research_metadata
 from kbgen.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
@@ -32,13 +34,27 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     return {rev.revision for rev in script.walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The kbgen schema revision stored in the database (None: no kbgen tables)."""
+    """The kbgen schema revision stored in the database (None: no kbgen tables).
+
+    The version table is read directly when it holds one revision (every command that reads
+    or writes kbgen's tables asks, and importing Alembic costs more than the rest of a small
+    command); Alembic answers the other cases (no row, several heads) as it always did.
+    """
     with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        rows = conn.execute(text(f'SELECT version_num FROM "{VERSION_TABLE}"')).all()
+        if len(rows) == 1 and isinstance(rows[0][0], str):
+            return rows[0][0]
+        from alembic.runtime.migration import MigrationContext
+
         ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         return ctx.get_current_revision()
 
@@ -46,7 +62,7 @@ def current_revision(engine: Engine) -> str | None:
 def check_kb_schema(engine: Engine) -> str | None:
     """Refuse a kbgen schema newer than this kbgen; return the current revision."""
     rev = current_revision(engine)
-    if rev is not None and rev not in known_revisions():
+    if rev is not None and rev != HEAD_REVISION and rev not in known_revisions():
         raise DatabaseError(
             f"the database's kbgen tables are at revision {rev}, newer than this kbgen understands",
             hint="upgrade kbgen (pip install -U kbgen)")
@@ -59,6 +75,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     if before == HEAD_REVISION:
         return before, before
     with engine.begin() as conn:
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+
         if conn.dialect.name == "postgresql":
             # Two processes upgrading at once must not both create the tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))

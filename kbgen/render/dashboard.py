@@ -18,7 +18,8 @@ whether the fragment is included or not.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from kbgen import analysis, vocab
 from kbgen.analysis import Coverage, Figures
@@ -132,11 +133,15 @@ def coverage_table(view: SiteView, rows: Sequence[Coverage], *, kind: str) -> Md
     return table(headers, body)
 
 
-def coverage_chart(rows: Sequence[Coverage], *, kind: str) -> str:
+#: A chart to draw: the function of :mod:`kbgen.render.charts`, its arguments and keyword arguments.
+ChartCall = tuple[Callable[..., str], tuple[Any, ...], dict[str, Any]]
+
+
+def coverage_chart(rows: Sequence[Coverage], *, kind: str) -> ChartCall:
     """Bars for the groups that have a coverage (in-scope LOC); the others are named in the caption."""
     drawn = [c for c in rows if c.has_coverage]
-    return charts.hbar_chart([c.name for c in drawn], [c.percent for c in drawn],
-                             title=f"Coverage by {kind}", xlabel="LOC read MEDIUM or deeper (%)", xmax=105.0)
+    return (charts.hbar_chart, ([c.name for c in drawn], [c.percent for c in drawn]),
+            {"title": f"Coverage by {kind}", "xlabel": "LOC read MEDIUM or deeper (%)", "xmax": 105.0})
 
 
 def _range_alt(rows: Sequence[Coverage], kind: str) -> str:
@@ -164,14 +169,14 @@ def _growth_alt(figs: Figures) -> str:
             "the session figures page.")
 
 
-def growth_chart(figs: Figures) -> str:
+def growth_chart(figs: Figures) -> ChartCall:
     o = figs.overall
-    return charts.line_chart(
+    return (charts.line_chart, (
         [p.session.label for p in figs.growth],
         {"LOC read MEDIUM+ (% of all LOC)": [100.0 * p.loc / o.loc if o.loc else 0.0 for p in figs.growth],
          "Files read MEDIUM+ (% of all files)": [100.0 * p.files / o.files if o.files else 0.0
-                                                 for p in figs.growth]},
-        title="Coverage growth over sessions", ylabel="% read MEDIUM or deeper (cumulative)")
+                                                 for p in figs.growth]}),
+        {"title": "Coverage growth over sessions", "ylabel": "% read MEDIUM or deeper (cumulative)"})
 
 
 def _severity_alt(figs: Figures) -> str:
@@ -183,11 +188,11 @@ def _severity_alt(figs: Figures) -> str:
             f"{count(sessions, 'session')}{without}; the numbers are on the session figures page.")
 
 
-def severity_chart(figs: Figures) -> str:
-    return charts.stacked_bar_chart(
+def severity_chart(figs: Figures) -> ChartCall:
+    return (charts.stacked_bar_chart, (
         [r.label for r in figs.severity],
-        {sev: [r.counts[i] for r in figs.severity] for i, sev in enumerate(vocab.SEVERITIES)},
-        title="Findings by severity per session", ylabel="Findings", colors=charts.SEVERITY_COLORS)
+        {sev: [r.counts[i] for r in figs.severity] for i, sev in enumerate(vocab.SEVERITIES)}),
+        {"title": "Findings by severity per session", "ylabel": "Findings", "colors": charts.SEVERITY_COLORS})
 
 
 def growth_table(view: SiteView, figs: Figures) -> Md:
@@ -443,17 +448,30 @@ def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, 
     }
 
 
-def _charts(figs: Figures) -> dict[str, str]:
-    return {
+def _charts(view: SiteView, figs: Figures) -> dict[str, str]:
+    """The four charts; with the sync's page cache, a chart whose data did not change is kept, not drawn
+    (and matplotlib not imported when none changed)."""
+    calls = {
         f"{CHARTS_DIR}/coverage-by-domain.svg": coverage_chart(figs.domains, kind="domain"),
         f"{CHARTS_DIR}/coverage-by-package.svg": coverage_chart(figs.packages, kind="package"),
         f"{CHARTS_DIR}/coverage-growth.svg": growth_chart(figs),
         f"{CHARTS_DIR}/findings-by-severity.svg": severity_chart(figs),
     }
+    out = {}
+    for rel, (draw, args, kwargs) in calls.items():
+        def render(draw: Callable[..., str] = draw, args: tuple[Any, ...] = args,
+                   kwargs: dict[str, Any] = kwargs) -> tuple[str, dict[str, str]]:
+            return draw(*args, **kwargs), {}
+        if view.page_cache is None:
+            out[rel] = render()[0]
+        else:
+            inputs = repr((draw.__name__, args, sorted(kwargs.items())))
+            out[rel] = view.page_cache.page(rel, inputs, render)[0]
+    return out
 
 
 def dashboard(view: SiteView, options: Options) -> dict[str, str]:
     """The fragment, its detail pages (added to the knowledge-base toctree) and its charts."""
     figs = analysis.figures(view.snap, options)
     return {DASHBOARD_FRAGMENT: fragment(view, options, figs), **_detail_pages(view, options, figs),
-            **_charts(figs)}
+            **_charts(view, figs)}

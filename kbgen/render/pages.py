@@ -211,6 +211,33 @@ def unsessioned_findings(view: SiteView) -> list[Finding]:
 
 
 def session_page(view: SiteView, s: Session) -> str:
+    return render_session_page(view, s, session_context(view, s))
+
+
+def render_session_page(view: SiteView, s: Session, context: dict[str, Any]) -> str:
+    """The session page from :func:`session_context` and the session's findings (the costly part)."""
+    return _render("session.md.j2", **context,
+                   finding_groups=_findings_by_severity(view, view.snap.findings_of_session.get(s.id, ())))
+
+
+def finding_need_inputs(view: SiteView, f: Finding) -> tuple[object, ...]:
+    """Everything :func:`finding_need` reads for ``f``: the finding, its links, status, answers and labels."""
+    snap = view.snap
+    return (f, finding_links(view, f), snap.finding_status_text(f.id), view.labels_text(f.id), view.status(f.id),
+            [(a, snap.question_label(a.question_id)) for a in snap.questions_of_finding.get(f.id, ())])
+
+
+def session_page_inputs(view: SiteView, s: Session, context: dict[str, Any]) -> str:
+    """What a session page shows, as one text: its context (every part but the findings, already
+    rendered) and the inputs of each finding's need; equal texts give equal pages
+    (:mod:`kbgen.render.page_cache`)."""
+    parts: list[object] = [view.layout.session(s), sorted(context.items())]
+    parts += [finding_need_inputs(view, f) for f in view.snap.findings_of_session.get(s.id, ())]
+    return "\n".join(map(repr, parts))
+
+
+def session_context(view: SiteView, s: Session) -> dict[str, Any]:
+    """Every part of a session page but its findings' needs."""
     from kbgen.render.changes import session_section
 
     snap = view.snap
@@ -225,7 +252,6 @@ def session_page(view: SiteView, s: Session) -> str:
         read_lines[r.file_id] += r.lines_read or 0
         if r.line_ranges:
             read_ranges.setdefault(r.file_id, []).append(r.line_ranges)
-    findings = snap.findings_of_session.get(s.id, ())
     planned = list(data.files) if data else []
     planned_ids = {pf.file_id for pf in planned if pf.file_id is not None}
     excluded = analysis.excluded_ids(snap)
@@ -303,8 +329,7 @@ def session_page(view: SiteView, s: Session) -> str:
     outcomes = data.outcomes if data else ()
     cluster_questions = data.cluster_questions if data else ()
     outcome_rows = expected_vs_actual(snap, s.number) if plan else []
-    return _render(
-        "session.md.j2",
+    return dict(
         anchor=f"session-{s.id}", heading=_joined(s.label, s.focus, sep=" — "),
         session_need=session_need(view, s), plan=bool(plan),
         plan_fields=Md("\\\n".join(fields)),
@@ -315,7 +340,6 @@ def session_page(view: SiteView, s: Session) -> str:
         questions=Md("\n".join(question_need(view, q) for q in questions)),
         cluster_questions=bullet_list([_cluster_question(view, s, c) for c in cluster_questions])
         if cluster_questions else "",
-        finding_groups=_findings_by_severity(view, findings),
         outcomes=bullet_list(list(outcomes)) if outcomes else "",
         outcome_table=table(["Outcome", "Expected", "Actual", "Result"],
                             [[r.label, r.expected, r.actual, r.result] for r in outcome_rows]),
@@ -423,6 +447,37 @@ def file_page(view: SiteView, f: File) -> str:
     return _render("file.md.j2", heading=_joined(f.package, f.path), file_need=file_need(view, f), facts=facts,
                    reads=reads, findings=findings, questions=questions, deps_out=deps_out, deps_in=deps_in,
                    graph=graphs.file_graph(view, f, view.graph_max_nodes))
+
+
+def file_page_inputs(view: SiteView, f: File) -> str:
+    """Everything :func:`file_page` reads for ``f``, as one text: equal texts give equal pages.
+
+    The sync keeps a file page whose inputs did not change instead of rendering it again
+    (:mod:`kbgen.render.page_cache`), so this must name every fact the page shows, and it errs
+    on the side of more: the file, its reads and their sessions, its findings with their status
+    text and session, its questions with their label, its domains, and for each file its edges
+    join (the table rows and the graph's nodes) that file, whether it has a need and a page, and
+    its degree (the graph keeps the best-connected neighbours). What the whole site shares (the
+    code, the options, the layout) is the cache's salt, not part of this text.
+    """
+    snap = view.snap
+    parts: list[object] = [f, view.layout.file(f)]
+    domains = snap.domains_of_file.get(f.id, ())
+    parts.append([(d, view.domain_need_ids.get(d)) for d in domains])
+    for r in snap.reads_of_file.get(f.id, ()):
+        parts += [r, snap.session_by_id.get(r.session_id) if r.session_id is not None else None]
+    for x in snap.findings_of_file.get(f.id, ()):
+        parts += [x, snap.finding_status_text(x.id),
+                  snap.session_by_id.get(x.session_id) if x.session_id is not None else None]
+    parts += [(q.id, snap.question_label(q.id)) for q in snap.questions_of_file.get(f.id, ())]
+    edges = [*snap.deps_out.get(f.id, ()), *snap.deps_in.get(f.id, ())]
+    parts += edges
+    for other in sorted({i for d in edges for i in (d.source_file_id, d.target_file_id)}):
+        g = snap.file_by_id.get(other)
+        parts.append((other, g, g is not None and view.layout.file(g), other in view.need_file_ids,
+                      other in view.page_file_ids,
+                      len(snap.deps_out.get(other, ())) + len(snap.deps_in.get(other, ()))))
+    return "\n".join(map(repr, parts))
 
 
 def other_files_page(view: SiteView) -> str:

@@ -14,6 +14,7 @@ from kbgen.model import Snapshot
 from kbgen.render import pages
 from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
+from kbgen.render.page_cache import Entry, PageCache
 from kbgen.render.view import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
@@ -38,18 +39,28 @@ class RenderedSite:
     graphs: dict[str, str]
 
 
-def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path]) -> RenderedSite:
-    """Every generated page. ``domain_docs`` maps domain name → its analysis.md path."""
+def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
+                cache: PageCache | None = None) -> RenderedSite:
+    """Every generated page. ``domain_docs`` maps domain name → its analysis.md path.
+
+    With a ``cache`` (:mod:`kbgen.render.page_cache`), the file pages, session pages and charts
+    whose inputs did not change since the last sync are taken from disk instead of rendered; the
+    result is the same.
+    """
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
     # Session and file pages (about half of the rendering time) are rendered in a forked child
     # meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
     view.page_files  # noqa: B018 - computed once here, inherited by the child
+    view.page_cache = cache
     session_changes(view)
-    entity_pages = run_aside(lambda: _entity_pages(view))
+    entity_pages = run_aside(lambda: _entity_pages(view, cache))
     try:
         out = _other_pages(view, options, domain_docs)
     finally:
-        entities, entity_graphs = entity_pages()
+        entities, entity_graphs, fresh, kept = entity_pages()
+    if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
+        cache.fresh.update(fresh)
+        cache.kept += kept
     out.update(entities)
     layout = view.layout
     domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
@@ -78,17 +89,49 @@ class _Pages(dict[str, str]):
         self[_relpath(self.layout, docname)] = text
 
 
-def _entity_pages(view: SiteView) -> tuple[dict[str, str], dict[str, str]]:
-    """One page per session and per file that has one; and the graphs they show.
+def _entity_pages(view: SiteView, cache: PageCache | None
+                  ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], int]:
+    """One page per session and per file that has one; the graphs they show; the cache's new entries.
 
-    In a forked child the view is the child's copy, so the graphs travel back with the pages.
+    In a forked child the view and the cache are the child's copies, so the graphs and the
+    cache's entries (with the count of pages kept) travel back with the pages.
     """
     out = _Pages(view.layout)
+    kept_graphs: dict[str, str] = {}
+
+    def page(docname: str, inputs: str, render: Callable[[], str]) -> None:
+        assert cache is not None
+
+        def rendered() -> tuple[str, dict[str, str]]:
+            """The page and the graphs it shows (collected apart, then added to the view's)."""
+            shared, view.graph_sources = view.graph_sources, {}
+            try:
+                return render(), dict(view.graph_sources)
+            finally:
+                shared.update(view.graph_sources)
+                view.graph_sources = shared
+        text, page_graphs = cache.page(_relpath(view.layout, docname), inputs, rendered)
+        out.put(docname, text)
+        kept_graphs.update(page_graphs)
+
     for s in view.snap.sessions:
-        out.put(view.layout.session(s), pages.session_page(view, s))
+        docname = view.layout.session(s)
+        if cache is None:
+            out.put(docname, pages.session_page(view, s))
+            continue
+        context = pages.session_context(view, s)
+        page(docname, pages.session_page_inputs(view, s, context),
+             lambda s=s, context=context: pages.render_session_page(view, s, context))  # type: ignore[misc]
     for f in view.page_files:
-        out.put(view.layout.file(f), pages.file_page(view, f))
-    return out, dict(view.graph_sources)
+        docname = view.layout.file(f)
+        if cache is None:
+            out.put(docname, pages.file_page(view, f))
+            continue
+        page(docname, pages.file_page_inputs(view, f), lambda f=f: pages.file_page(view, f))  # type: ignore[misc]
+    graphs = {**view.graph_sources, **kept_graphs}
+    if cache is None:
+        return out, graphs, {}, 0
+    return out, graphs, cache.fresh, cache.kept
 
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:

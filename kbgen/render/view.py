@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from kbgen import analysis, vocab
 from kbgen.model import File, Finding, Session, Snapshot, file_sort_key
 from kbgen.needs_model import domain_need_id
 from kbgen.render import escape
 from kbgen.render.myst import Md, need_link
+
+if TYPE_CHECKING:
+    from kbgen.render.page_cache import PageCache
 
 #: Session pages are grouped by hundreds in the sidebar.
 SESSIONS_PER_GROUP = 100
@@ -52,6 +56,8 @@ class SiteView:
         #: Each graph's SVG file (relative to the generated folder) → its DOT, filled as pages are
         #: rendered (:func:`kbgen.render.graphs.directive`); ``kbgen sync`` draws or reuses the files.
         self.graph_sources: dict[str, str] = {}
+        #: The sync's cache of pages kept when their inputs did not change (None: render everything).
+        self.page_cache: PageCache | None = None
 
     @cached_property
     def page_files(self) -> tuple[File, ...]:
