@@ -295,3 +295,34 @@ def test_a_new_session_rewrites_its_neighbours_not_every_session_page(built: Opt
     assert sessions == {"kb/sessions/S5.html", "kb/sessions/S4.html", "kb/sessions/group-0000.html",
                         "kb/sessions/index.html"}, sessions
     assert 'href="S5.html"' in (built.build_path / "kb/sessions/S4.html").read_text(encoding="utf-8")
+
+
+def test_a_file_read_for_the_first_time_moves_its_need_to_its_own_page_cleanly(built: Options) -> None:
+    """A file nobody had read has its need on the shared listing page (kb/files/other); read DEEP, it
+    gets a page of its own, which Sphinx reads before the listing (``FILE1015`` sorts before
+    ``other``). The need must move without a duplicate-ID warning and be on the new page only."""
+    from sqlalchemy import insert, update
+
+    from kbgen.db import research
+    from kbgen.db.engine import open_engine, resolve_url
+
+    engine = open_engine(resolve_url(built.database, built.project_dir))
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(research.sessions).values(id=5, name="R5", date="2025-10-01",
+                                                          focus="The plugin ABI, at last"))
+            conn.execute(insert(research.file_reads).values(id=900, file_id=1015, session_id=5, depth="DEEP",
+                                                            lines_read=120, line_ranges="1-120"))
+            conn.execute(update(research.files).where(research.files.c.id == 1015)
+                         .values(depth="DEEP", lines_read=120, last_read_date="2025-10-01"))
+    finally:
+        engine.dispose()
+    report = sync(built)
+    assert any(str(path).endswith("files/FILE1015.md") for path in report.written)
+    result = build_site(built, search="sphinx", quiet=True)
+    assert result.mode == "incremental"
+    assert result.warnings == 0, result.warning_lines
+    needs = json.loads((built.build_path / "needs.json").read_text(encoding="utf-8"))
+    need = needs["versions"][needs["current_version"]]["needs"]["FILE1015"]
+    assert need["docname"] == "kb/files/FILE1015"
+    assert 'id="FILE1015"' not in (built.build_path / "kb/files/other.html").read_text(encoding="utf-8")

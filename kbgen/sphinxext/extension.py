@@ -175,6 +175,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         labels,
         needsjson,
         project,
+        purge,
         search,
         searchable,
         sources,
@@ -186,6 +187,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_feed(app)
     deps.setup(app)
     sources.setup(app)
+    purge.setup(app)
     needsjson.setup(app)
     labels.setup(app)
     speedups.setup(app)
