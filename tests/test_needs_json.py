@@ -45,9 +45,8 @@ VALUES (61, 1002, 5, 10, 40, 'CRITICAL', 'security', 'Host functions trust guest
 INSERT INTO kbgen_finding_status (finding_id, status, session_id, superseded_by, reason, updated_at)
 VALUES (28, 'resolved', 5, NULL, NULL, '2025-09-29T12:00:00Z');
 """
-#: (A file read for the first time deeply enough to get a page of its own moves its need from the
-#: shared listing page to its own: sphinx-needs then reports a duplicate ID when the new page is
-#: read before the listing. Not this module's concern: the session reads a file that has a page.)
+#: (The session reads a file that has a page already; a file that gets its first page is
+#: tests/test_incremental_deps.py's test_a_file_read_for_the_first_time_moves_its_need_to_its_own_page_cleanly.)
 
 HAND_NEED = """
 
