@@ -8,10 +8,8 @@ sections untouched, and never deleted.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +19,7 @@ from kbgen.db.urls import resolve_url, sqlite_path
 from kbgen.domain_paths import domain_doc_paths as domain_doc_paths  # re-exported: callers import it from here
 from kbgen.domain_paths import portable_relpath as portable_relpath
 from kbgen.errors import DatabaseError, KbgenError, KbWarning
+from kbgen.gcpause import collector_paused
 from kbgen.outputs import (
     LOCK_NAME,
     MANIFEST_NAME,
@@ -77,23 +76,6 @@ def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path])
         sections = GeneratedSections(**domain_sections(snap, d, options, path))
         out[path] = render_document(existing, sections, title=domain_title(d))
     return out
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Keep CPython's cyclic garbage collector off while a sync runs.
-
-    Loading and rendering allocate millions of short-lived containers and no
-    garbage cycles worth collecting, while every collection walks the whole
-    loaded snapshot (what that cost is in bench/README.md).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @collector_paused()

@@ -31,12 +31,9 @@ configuration kbgen cannot vouch for — needs.json is written as usual.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from kbgen.gcpause import collector_paused
 from kbgen.sphinxext import deps
 
 logger = logging.getLogger(__name__)
@@ -208,17 +206,6 @@ def _entries_follow_pages(app: Sphinx, env: BuildEnvironment) -> bool:
 
 # -- writing from the touched needs ----------------------------------------------------------
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _write_stamp(app: Sphinx, file_stamp: list[str | int], entries: list[list[str | int]] | None) -> None:
     data: dict[str, Any] = {"file": file_stamp, "config": _config_digest(app)}
     if entries is not None:
@@ -292,7 +279,7 @@ def _walk_entries(text: str, version: str) -> dict[str, tuple[int, int]] | None:
     out: dict[str, tuple[int, int]] = {}
     if text.startswith("}", pos):
         return out
-    with _collector_paused():  # each entry decoded and dropped: no garbage the collector must find
+    with collector_paused():  # each entry decoded and dropped: no garbage the collector must find
         while True:
             need_id = key()
             start = pos
