@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -159,14 +158,19 @@ def _choose_writer(app: Sphinx, env: BuildEnvironment) -> None:
                 original(app, exception)
 
         app.connect("build-finished", write_touched)
-    app.connect("build-finished", _record_stamp(time.time_ns()), priority=900)
+    app.connect("build-finished", _record_stamp(_file_stamp(Path(app.outdir) / NEEDS_FILE)), priority=900)
 
 
-def _record_stamp(started_ns: int) -> Any:
+def _record_stamp(before: list[str | int] | None) -> Any:
+    """Stamp needs.json once the build has written it: its size and time differ from ``before``.
+
+    Compared with the file as it was, never with the clock: on a machine whose file times lag
+    its clock (see :mod:`kbgen.sphinxext.sources`) a file just written looks older than the build.
+    """
     def record(app: Sphinx, exception: BaseException | None) -> None:
         path = Path(app.outdir) / NEEDS_FILE
         stamp = _file_stamp(path)
-        if stamp is None or int(stamp[2]) < started_ns - 2_000_000_000:
+        if stamp is None or stamp == before:
             return  # not written by this build
         if _read_stamp(app) is None:  # written whole by sphinx-needs (kbgen's writer stamps its own)
             _write_stamp(app, stamp, None)
