@@ -32,6 +32,14 @@ bench/README.md):
   bounded on big sites): loading those pickles again was a tenth of its time.
   The cache is a Sphinx internal: emptied only on the Sphinx releases listed in
   :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
+* Sphinx also keeps the pickled bytes of every doctree it loads from disk
+  (``_pickled_doctree_cache``), for the whole build, in case the page is
+  loaded again. In the write phase each page is loaded once, so on a full build
+  that cache ends up holding the pickles of the whole site (the doctree folder
+  but the environment) next to everything else. kbgen drops a page's bytes
+  once its doctree is resolved (``doctree-resolved``); a later load of the same
+  page (rare: a numbered toctree, a ``numref``) reads its file again. Same
+  Sphinx releases, same switch.
 
 ``kbgen_speedups = False`` turns all of this off, and the runner's fast exit.
 """
@@ -92,6 +100,7 @@ def setup(app: Sphinx) -> None:
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", _drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
+    app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
 
@@ -162,6 +171,15 @@ def _clear_doctree_cache(app: Sphinx) -> None:
     cache = getattr(app.env, "_write_doc_doctree_cache", None)
     if isinstance(cache, dict):
         cache.clear()
+
+
+def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Drop the bytes Sphinx kept of the page just resolved for writing (see the module text)."""
+    if not (_active(app) and speedups.sphinx_tested()):
+        return
+    cache = getattr(app.env, "_pickled_doctree_cache", None)
+    if isinstance(cache, dict):
+        cache.pop(docname, None)
 
 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
