@@ -220,3 +220,25 @@ def test_speedups_off_writes_needs_json_whole(built: Options, tmp_path: Path) ->
     notes = _build(built)
     assert not any("needs.json written from" in note for note in notes), notes
     assert (built.build_path / "needs.json").read_bytes() == _full_write(built, tmp_path)
+
+
+def test_a_full_build_writes_sphinx_needs_bytes_one_entry_at_a_time(built: Options, tmp_path: Path) -> None:
+    """A clean build's needs.json comes from kbgen's writer (each need's entry made by sphinx-needs'
+    ``add_need``, encoded, written and dropped): the bytes of sphinx-needs' own write of the same
+    sources (speedups off), and the entries' offsets stamped for the next build."""
+    text = (built.build_path / "needs.json").read_text(encoding="ascii")
+    stamp = json.loads((doctrees_path(built) / needsjson.STAMP_NAME).read_text(encoding="utf-8"))
+    needs = _needs(built)
+    assert [entry[0] for entry in stamp["entries"]] == sorted(needs)
+    for need_id, start, end in stamp["entries"]:
+        assert json.loads(text[start:end]) == needs[need_id]
+    copy = tmp_path / "original"
+    shutil.copytree(built.project_dir, copy, ignore=shutil.ignore_patterns("build"))
+    original = load_options(copy)
+    conf = original.docs_path / "conf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nkbgen_speedups = False\n", encoding="utf-8")
+    result = build_site(original, clean=True, search="sphinx", quiet=True)
+    assert result.mode == "fresh" and result.warnings == 0
+    assert (original.build_path / "needs.json").read_bytes() == text.encode("ascii")
+    written_by_sphinx_needs = json.loads((doctrees_path(original) / needsjson.STAMP_NAME).read_text(encoding="utf-8"))
+    assert "entries" not in written_by_sphinx_needs

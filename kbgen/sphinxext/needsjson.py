@@ -146,18 +146,22 @@ def _choose_writer(app: Sphinx, env: BuildEnvironment) -> None:
         logger.info("kbgen: no need changed: needs.json kept as it is")
         return
     _stamp_path(app).unlink(missing_ok=True)
-    touched = deps.state(env).needs_touched
-    if touched is not None and stamp is not None and _partial_applies(app, env):
+    if _streaming_applies(app):
         for listener in handlers:
             app.disconnect(listener.id)
         original = handlers[0].handler
-        entries = stamp.get("entries")
+        touched = deps.state(env).needs_touched
+        partial = touched is not None and stamp is not None and _entries_follow_pages(app, env)
+        entries = stamp.get("entries") if partial and stamp is not None else None
 
-        def write_touched(app: Sphinx, exception: BaseException | None) -> None:
-            if not _write_touched(app, touched, entries if isinstance(entries, list) else None):
+        def write(app: Sphinx, exception: BaseException | None) -> None:
+            if partial and touched is not None \
+                    and _write_touched(app, touched, entries if isinstance(entries, list) else None):
+                return
+            if not _write_all(app):
                 original(app, exception)
 
-        app.connect("build-finished", write_touched)
+        app.connect("build-finished", write)
     app.connect("build-finished", _record_stamp(_file_stamp(Path(app.outdir) / NEEDS_FILE)), priority=900)
 
 
@@ -177,13 +181,17 @@ def _record_stamp(before: list[str | int] | None) -> Any:
     return record
 
 
-def _partial_applies(app: Sphinx, env: BuildEnvironment) -> bool:
-    """Whether needs.json can be written from the touched needs (see the module text)."""
+def _streaming_applies(app: Sphinx) -> bool:
+    """Whether kbgen writes needs.json (see the module text): speedups on, a tested sphinx-needs, and
+    the file made of this build's needs only (no needs file merged in, the default filter)."""
+    from sphinx_needs.config import NeedsSphinxConfig
+
     from kbgen.sphinxext import speedups
 
     if not (speedups.enabled(app.config) and speedups.applies()):
         return False
-    return _entries_follow_pages(app, env)
+    config = NeedsSphinxConfig(app.config)
+    return not config.file and config.builder_filter in DEFAULT_FILTERS
 
 
 def _entries_follow_pages(app: Sphinx, env: BuildEnvironment) -> bool:
@@ -325,30 +333,86 @@ def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str 
     needs_list = NeedsList(env, app.outdir, app.srcdir)
     for need_id in sorted(fresh):
         needs_list.add_need(version, needs[need_id])
+    encoded = {need_id: json.dumps(value, sort_keys=True)
+               for need_id, value in needs_list.needs_list["versions"].get(version, {}).get("needs", {}).items()}
+
+    def entry(need_id: str) -> str:
+        if need_id in encoded:
+            return encoded[need_id]
+        start, end = old[need_id]
+        return text[start:end]
+
+    if not _write_file(app, needs_list, version, sorted(kept), entry):
+        return False
+    logger.info("kbgen: needs.json written from %d touched need%s of %d", len(fresh),
+                "" if len(fresh) == 1 else "s", len(kept))
+    return True
+
+
+def _write_all(app: Sphinx) -> bool:
+    """Write needs.json from every need, as sphinx-needs' ``build_needs_json`` does, one entry at a time.
+
+    sphinx-needs builds the writable fields of every need into one dictionary, then encodes it
+    whole: at campaign scale both are held at once, at the very end of the build, on top of the
+    environment (the build's peak memory: bench/README.md). Here each need's entry is made by
+    sphinx-needs' own ``NeedsList.add_need``, encoded and written, then dropped; the text is the
+    same (tests/test_needs_json.py). The entries' offsets are stamped, so the next build that
+    changes a few needs does not have to walk the file to find them.
+    """
+    import os
+
+    from sphinx_needs.config import NeedsSphinxConfig
+    from sphinx_needs.data import SphinxNeedsData
+    from sphinx_needs.needsfile import NeedsList
+
+    env = app.env
+    if not NeedsSphinxConfig(env.config).build_json:
+        return True
+    if os.path.exists(os.path.join(app.srcdir, NEEDS_FILE)):  # what sphinx-needs says here
+        logger.info("needs.json found, but will not be used because needs_file not configured.")
+    version = getattr(env.config, "version", "unset")
+    needs = SphinxNeedsData(env).get_needs_view()
+    filtered = app.config.needs_builder_filter != ""
+    kept = sorted(need_id for need_id, need in needs.items() if not (filtered and need["is_external"]))
+    needs_list = NeedsList(env, app.outdir, app.srcdir)
+
+    def entry(need_id: str) -> str:
+        needs_list.add_need(version, needs[need_id])
+        return json.dumps(needs_list.needs_list["versions"][version]["needs"].pop(need_id), sort_keys=True)
+
+    if not _write_file(app, needs_list, version, kept, entry):
+        return False
+    logger.info("Needs successfully exported")
+    return True
+
+
+def _write_file(app: Sphinx, needs_list: Any, version: str, kept: list[str], entry: Any) -> bool:
+    """Write needs.json: ``needs_list``'s other fields as ``json.dumps(..., sort_keys=True)`` writes
+    them, the needs object made of ``entry(need_id)`` for each of ``kept`` (sorted), joined as the
+    encoder joins them; stamp the file with each entry's offsets. False (nothing written) when the
+    text around the needs cannot be made that way; True once written or failed with an error logged.
+    """
     needs_list.update_or_add_version(version)
     needs_list._finalise()  # what write_json does first: the project, version and (no) time stamps
     data = needs_list.needs_list
-    entry = data["versions"][version]
-    encoded = {need_id: json.dumps(value, sort_keys=True) for need_id, value in entry["needs"].items()}
-    entry["needs"] = SENTINEL  # type: ignore[typeddict-item]
-    entry["needs_amount"] = len(kept)
+    version_entry = data["versions"][version]
+    version_entry["needs"] = SENTINEL
+    version_entry["needs_amount"] = len(kept)
     head, marker = json.dumps(data, sort_keys=True), json.dumps(SENTINEL)
+    version_entry["needs"] = {}  # add_need fills it again, one entry at a time
     if head.count(marker) != 1:
         return False
     before, after = head.split(marker)
+    path = Path(app.outdir) / NEEDS_FILE
     offsets: list[list[str | int]] = []
     pos = len(before) + 1
     try:
         # Written piece by piece: no second copy of the file in memory.
         with open(path, "w", encoding="ascii") as handle:
             handle.write(before + "{")
-            for index, need_id in enumerate(sorted(kept)):
+            for index, need_id in enumerate(kept):
                 key = ("" if index == 0 else ", ") + json.dumps(need_id) + ": "
-                if need_id in encoded:
-                    value = encoded[need_id]
-                else:
-                    start, end = old[need_id]
-                    value = text[start:end]
+                value = entry(need_id)
                 handle.write(key)
                 handle.write(value)
                 offsets.append([need_id, pos + len(key), pos + len(key) + len(value)])
@@ -360,6 +424,4 @@ def _write_touched(app: Sphinx, touched: frozenset[str], entries: list[list[str 
     stamp = _file_stamp(path)
     if stamp is not None:
         _write_stamp(app, stamp, offsets)
-    logger.info("kbgen: needs.json written from %d touched need%s of %d", len(fresh),
-                "" if len(fresh) == 1 else "s", len(kept))
     return True
