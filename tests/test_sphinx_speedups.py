@@ -35,12 +35,15 @@ from typing import Any
 import pytest
 import sphinx_needs
 import sphinx_needs.directives.need as need_directive
+import sphinx_needs.needs as needs_module
 import sphinx_needs.needsfile as needsfile
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
 from sphinx.testing.util import SphinxTestApp
 from sphinx_needs.data import SphinxNeedsData
+from sphinx_needs.exceptions import FunctionParsingException
+from sphinx_needs.functions.functions import DynamicFunctionParsed
 from sphinx_needs.need_item import NeedItem, NeedLink
 from sphinx_needs.needs_schema import FieldsSchema
 from sphinx_needs.needsfile import NeedsList
@@ -380,6 +383,72 @@ def test_whole_build_same_back_links_and_needs_json_as_original(
         ["F2", "F3", "F10", "FILE1", "FILE2"]  # natural order
 
 
+@pytest.mark.slow
+def test_html_build_writes_the_same_needs_json_as_sphinx_needs(tmp_path: Path) -> None:
+    """An HTML build's needs.json is written by kbgen one entry at a time (kbgen.sphinxext.needsjson):
+    the bytes sphinx-needs' own handler writes with speedups off, parts and repeated links included."""
+    src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
+    overrides = {"needs_reproducible_json": True}
+    replaced_app, _ = build_in_process(src, tmp_path / "replaced", buildername="html", confoverrides=overrides)
+    original_app, _ = build_in_process(src, tmp_path / "original", buildername="html",
+                                       confoverrides={**overrides, "kbgen_speedups": False})
+    replaced_json = (replaced_app.outdir / "needs.json").read_bytes()
+    assert replaced_json == (original_app.outdir / "needs.json").read_bytes()
+    stamp = json.loads((Path(replaced_app.doctreedir) / "kbgen-needs-json.json").read_text(encoding="utf-8"))
+    assert [entry[0] for entry in stamp["entries"]] == sorted(json.loads(replaced_json)["versions"][""]["needs"])
+
+
+# -- speedups: node_match, from_string ------------------------------------------------
+
+
+def test_node_match_answers_as_the_original_on_every_node_of_the_example(
+        built_example: Options, speedups_applied: dict[str, Any]) -> None:
+    from docutils import nodes
+    from sphinx import addnodes
+    from sphinx_needs.nodes import Need
+
+    pickles = sorted(doctrees_path(built_example).rglob("*.doctree"))
+    assert len(pickles) > 10
+    kinds: list[Any] = [Need, [Need], [nodes.table, addnodes.toctree, Need], [nodes.Text, nodes.Element]]
+    matched = 0
+    for path in pickles:
+        tree = pickle.loads(path.read_bytes())
+        for kind in kinds:
+            replaced, original = speedups.node_match(kind), speedups_applied["node_match"](kind)
+            answers = [(replaced(node), original(node)) for node in tree.findall()]
+            assert all(mine == theirs for mine, theirs in answers)
+            matched += sum(mine for mine, _ in answers)
+    assert matched > 100
+    assert needs_module.node_match is speedups.node_match  # what process_caller calls at run time
+
+
+@pytest.mark.parametrize("text", [
+    "meta_all(no_links=True, exclude=['layout', 'style'])", "meta('status', 'Status: ')",
+    "meta_id()", "collapse_button('meta', collapsed='icon:arrow-down-circle', visible='icon:arrow-right-circle')",
+    "copy(need.title, 1, [1, 'a', True])"])
+def test_from_string_parses_once_as_the_original_and_hands_out_fresh_lists(
+        text: str, speedups_applied: dict[str, Any]) -> None:
+    allow = text.startswith("copy")
+    original = speedups_applied["from_string"].__func__(DynamicFunctionParsed, text, allow_need=allow)
+    first = DynamicFunctionParsed.from_string(text, allow_need=allow)
+    second = DynamicFunctionParsed.from_string(text, allow_need=allow)
+    assert first == original == second and type(first) is DynamicFunctionParsed
+    for a, b in zip([*first.args, *(v for _, v in first.kwargs)], [*second.args, *(v for _, v in second.kwargs)],
+                    strict=True):
+        if isinstance(a, list):
+            assert a is not b
+            a.append("changed by a caller")  # meta_all extends its exclude list in place
+    assert DynamicFunctionParsed.from_string(text, allow_need=allow) == original
+
+
+def test_from_string_raises_as_the_original_every_time(speedups_applied: dict[str, Any]) -> None:
+    for _ in range(2):
+        with pytest.raises(FunctionParsingException):
+            DynamicFunctionParsed.from_string("meta(")
+        with pytest.raises(FunctionParsingException):
+            DynamicFunctionParsed.from_string("copy(need.title)")  # need.* only with allow_need
+
+
 # -- speedups: write_json ----------------------------------------------------------
 
 
@@ -461,6 +530,8 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch.setattr(NeedItem, "sort_backlinks", speedups_applied["sort_backlinks"])
     monkeypatch.setattr(NeedsList, "write_json", speedups_applied["write_json"])
     monkeypatch.setattr(NeedItem, "__repr__", speedups_applied["__repr__"])
+    monkeypatch.setattr(needs_module, "node_match", speedups_applied["node_match"])
+    monkeypatch.setattr(DynamicFunctionParsed, "from_string", speedups_applied["from_string"])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -474,6 +545,8 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert NeedItem.add_backlink is unpatched["add_backlink"]
     assert NeedsList.write_json is unpatched["write_json"]
     assert NeedItem.__repr__ is unpatched["__repr__"]
+    assert needs_module.node_match is unpatched["node_match"]
+    assert DynamicFunctionParsed.__dict__["from_string"] is unpatched["from_string"]
     assert speedups.ORIGINALS == {}
 
 
@@ -495,8 +568,10 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
     assert NeedsList.write_json is speedups.write_json
     recorded = speedups.ORIGINALS
     assert recorded == {"add_backlink": unpatched["add_backlink"], "sort_backlinks": unpatched["sort_backlinks"],
-                        "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"]}
+                        "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"],
+                        "node_match": unpatched["node_match"], "from_string": unpatched["from_string"]}
     assert NeedItem.__repr__ is speedups.need_repr
+    assert needs_module.node_match is speedups.node_match
 
 
 def test_state_restored_after_the_version_tests(speedups_applied: dict[str, Any]) -> None:
@@ -565,6 +640,37 @@ def test_a_small_build_keeps_its_doctrees_for_writing_and_writes_the_same_pages(
     assert 'href="index.html#FILE1"' in (Path(kept.outdir) / "other.html").read_text(encoding="utf-8")
     for name in ("index.html", "other.html"):
         assert (Path(kept.outdir) / name).read_bytes() == (Path(emptied.outdir) / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_a_full_build_keeps_no_pickled_doctrees_once_written_and_writes_the_same_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sphinx keeps the bytes of every doctree it loads for writing; kbgen lets each go once the
+    page is resolved, so a full build does not end up holding the whole doctree folder."""
+    pages = {"index.md": DUPLICATE_LINKS_PAGE + "\n```{toctree}\nother\n```\n",
+             "other.md": "# Other\n\nSee [the parser](#need-FILE1) and {need}`FILE2`.\n"}
+    src = write_site(tmp_path / "src", pages)
+    monkeypatch.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 0)  # a full build: every doctree loaded from its pickle
+    held: dict[str, list[int]] = {}
+
+    def recorder(name: str) -> Callable[[Sphinx], None]:
+        def connect(app: Sphinx) -> None:
+            def load_from_pickles(app: Sphinx, env: BuildEnvironment) -> list[str]:
+                env._write_doc_doctree_cache.clear()  # as kbgen's full build does (speedups off: not done)
+                return []
+
+            def record(app: Sphinx, exception: BaseException | None) -> None:
+                held.setdefault(name, []).append(len(app.env._pickled_doctree_cache))
+            app.connect("env-updated", load_from_pickles, priority=1000)
+            app.connect("build-finished", record)
+        return connect
+
+    kbgen_app, _ = build_in_process(src, tmp_path / "kbgen", buildername="html", connect=recorder("kbgen"))
+    sphinx_app, _ = build_in_process(src, tmp_path / "sphinx", buildername="html", connect=recorder("sphinx"),
+                                     confoverrides={"kbgen_speedups": False})
+    assert held == {"kbgen": [0], "sphinx": [2]}
+    for name in ("index.html", "other.html"):
+        assert (Path(kbgen_app.outdir) / name).read_bytes() == (Path(sphinx_app.outdir) / name).read_bytes()
 
 
 def test_no_info_line_on_tested_versions_or_with_speedups_off(tmp_path: Path) -> None:

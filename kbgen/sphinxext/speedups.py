@@ -31,6 +31,17 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
   every need, twice, on a build that changed one page. The replacement names
   the need (``NeedItem(id='F12', docname='kb/sessions/S3')``); only Sphinx's
   debug output (``-vv``) shows it, never a page or needs.json.
+* ``node_match`` (in ``sphinx_needs.needs``) makes the test sphinx-needs'
+  ``doctree-resolved`` handlers pass to ``findall`` over every node of every
+  page written: ``any(isinstance(node, t) for t in types)``, a generator per
+  node. The replacement asks ``isinstance(node, types)`` with the same types as
+  a tuple: the same answer, in one C call.
+* ``DynamicFunctionParsed.from_string`` parses a function string such as
+  ``meta_all(no_links=True, exclude=[...])`` with ``ast.parse``. The need
+  layouts call it for each of their functions on every need written, always
+  with the same few strings. The replacement parses each string once and hands
+  out a copy (list arguments copied too: ``meta_all`` extends its ``exclude``
+  list in place); strings that do not parse raise as before, every time.
 
 What each saves is measured in bench/README.md.
 """
@@ -44,9 +55,11 @@ from typing import Any
 
 import sphinx
 import sphinx_needs
+import sphinx_needs.needs as needs_module
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
+from sphinx_needs.functions.functions import DynamicFunctionParsed
 from sphinx_needs.need_item import NeedItem, NeedLink
 from sphinx_needs.needsfile import NeedsList
 
@@ -110,6 +123,38 @@ def write_json(self: NeedsList, needs_file: str = "needs.json", needs_path: str 
         handle.write(text)
 
 
+def node_match(node_types: Any) -> Any:
+    """A ``findall`` condition: is the node of one of ``node_types`` (a type or a list of types)."""
+    types = tuple(node_types) if isinstance(node_types, list) else (node_types,)
+
+    def condition(node: Any) -> bool:
+        return isinstance(node, types)
+
+    return condition
+
+
+#: Parsed function strings: (string, allow_need) → the parse.
+_PARSED: dict[tuple[str, bool], DynamicFunctionParsed] = {}
+
+
+def _fresh(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+@classmethod  # type: ignore[misc]
+def from_string(cls: type[DynamicFunctionParsed], func_string: str, *,
+                allow_need: bool = False) -> DynamicFunctionParsed:
+    """sphinx-needs' parse of a function string, once per string; each caller gets its own lists."""
+    key = (func_string, allow_need)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = ORIGINALS["from_string"].__func__(cls, func_string, allow_need=allow_need)
+        if cls is DynamicFunctionParsed:
+            _PARSED[key] = parsed
+    return cls(parsed.name, tuple(_fresh(arg) for arg in parsed.args),
+               tuple((name, _fresh(arg)) for name, arg in parsed.kwargs))
+
+
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
 ORIGINALS: dict[str, Any] = {}
 
@@ -124,6 +169,10 @@ def apply() -> bool:
         ORIGINALS["sort_backlinks"] = NeedItem.sort_backlinks
         ORIGINALS["write_json"] = NeedsList.write_json
         ORIGINALS["__repr__"] = NeedItem.__repr__
+        ORIGINALS["node_match"] = needs_module.node_match
+        ORIGINALS["from_string"] = DynamicFunctionParsed.__dict__["from_string"]
+    needs_module.node_match = node_match
+    DynamicFunctionParsed.from_string = from_string  # type: ignore[assignment]
     NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
     NeedItem.__repr__ = need_repr  # type: ignore[method-assign]
     NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
@@ -139,6 +188,8 @@ def remove() -> None:
         NeedItem.sort_backlinks = ORIGINALS["sort_backlinks"]  # type: ignore[method-assign]
         NeedsList.write_json = ORIGINALS["write_json"]  # type: ignore[method-assign]
         NeedItem.__repr__ = ORIGINALS["__repr__"]  # type: ignore[method-assign]
+        needs_module.node_match = ORIGINALS["node_match"]
+        DynamicFunctionParsed.from_string = ORIGINALS["from_string"]
 
 
 def installed() -> bool:
