@@ -673,6 +673,36 @@ def test_a_full_build_keeps_no_pickled_doctrees_once_written_and_writes_the_same
         assert (Path(kbgen_app.outdir) / name).read_bytes() == (Path(sphinx_app.outdir) / name).read_bytes()
 
 
+@pytest.mark.slow
+def test_a_full_build_collects_the_oldest_generation_less_often_and_puts_the_thresholds_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_site(tmp_path / "src", GC_PAGES)
+    before = gc.get_threshold()
+    assert before[2] != gcpolicy.FULL_BUILD_THRESHOLD2
+    seen: dict[str, list[tuple[int, int, int]]] = {}
+
+    def recorder(name: str) -> Callable[[Sphinx], None]:
+        def connect(app: Sphinx) -> None:
+            def record(app: Sphinx, *args: Any) -> None:
+                seen.setdefault(name, []).append(gc.get_threshold())
+            app.connect("source-read", record)
+            app.connect("doctree-resolved", record)
+        return connect
+
+    build_in_process(src, tmp_path / "small", buildername="html", connect=recorder("small"))
+    with monkeypatch.context() as big:  # more pages than kbgen keeps doctrees for: a full build
+        big.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
+        build_in_process(src, tmp_path / "full", buildername="html", connect=recorder("full"))
+        build_in_process(src, tmp_path / "off", buildername="html", connect=recorder("off"),
+                         confoverrides={"kbgen_speedups": False})
+    assert set(seen["small"]) == {before} and set(seen["off"]) == {before}
+    assert set(seen["full"]) == {(before[0], before[1], gcpolicy.FULL_BUILD_THRESHOLD2)}
+    assert len(seen["full"]) == 4  # two pages read, two written
+    assert gc.get_threshold() == before
+    for name in ("index.html", "other.html"):
+        assert (tmp_path / "full" / "html" / name).read_bytes() == (tmp_path / "off" / "html" / name).read_bytes()
+
+
 def test_no_info_line_on_tested_versions_or_with_speedups_off(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n"})
     for name, overrides in (("on", {}), ("off", {"kbgen_speedups": False})):

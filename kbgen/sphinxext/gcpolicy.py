@@ -32,6 +32,17 @@ bench/README.md):
   bounded on big sites): loading those pickles again was a tenth of its time.
   The cache is a Sphinx internal: emptied only on the Sphinx releases listed in
   :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
+* A full build reads and then writes thousands of pages, and each page's
+  doctree (cycles: every node points to its parent) lives long enough to
+  reach the oldest generation before it dies. CPython then runs a full
+  collection whenever that garbage reaches a quarter of the objects left
+  since the last one, which on a fresh build means every few pages, each
+  walking everything not frozen (on a fresh build, the environment being built
+  while reading). While a build reads more than :data:`KEEP_DOCTREES_MAX`
+  pages, kbgen asks for a full collection at most once every
+  :data:`FULL_BUILD_THRESHOLD2` collections of the middle generation (CPython's
+  default: 10), and puts the thresholds back when the build ends. The garbage
+  waiting meanwhile is bounded by that count (figures in bench/README.md).
 * Sphinx also keeps the pickled bytes of every doctree it loads from disk
   (``_pickled_doctree_cache``), for the whole build, in case the page is
   loaded again. In the write phase each page is loaded once, so on a full build
@@ -64,6 +75,8 @@ KEEP_DOCTREES_MAX = 200
 #: times its pickle: this keeps an incremental build's peak within tens of megabytes of a
 #: one-page build's).
 KEEP_DOCTREES_BYTES = 5_000_000
+#: A full build's third collector threshold (see the module text; CPython's default is 10).
+FULL_BUILD_THRESHOLD2 = 50
 
 
 class _Process:
@@ -73,6 +86,8 @@ class _Process:
     paused = False
     #: The runner may end with ``os._exit`` (speedups on, see :mod:`kbgen.sphinxext.main`).
     fast_exit = True
+    #: The collector's thresholds before a full build changed them (None: not changed).
+    thresholds: tuple[int, int, int] | None = None
 
 
 PROCESS = _Process()
@@ -132,6 +147,10 @@ def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: lis
     app._kbgen_keep_doctrees = len(docnames) <= KEEP_DOCTREES_MAX  # type: ignore[attr-defined]
     if _active(app):
         gc.freeze()
+        if not app._kbgen_keep_doctrees and PROCESS.thresholds is None:  # type: ignore[attr-defined]
+            PROCESS.thresholds = gc.get_threshold()
+            first, second, _ = PROCESS.thresholds
+            gc.set_threshold(first, second, FULL_BUILD_THRESHOLD2)
 
 
 def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
@@ -185,10 +204,18 @@ def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
     if _active(app):
         _drop_cached_doctrees(app)  # the last page read counts too
+        if PROCESS.thresholds is not None:
+            # A full build: the doctrees read are garbage waiting for a full collection; frozen,
+            # they would stay in memory to the end of the build (and through the pickling of the
+            # environment, the build's peak before this). One collection frees them first.
+            gc.collect()
         gc.freeze()
     return ()
 
 
 def _unfreeze(app: Sphinx, exception: BaseException | None) -> None:
+    if PROCESS.thresholds is not None:
+        gc.set_threshold(*PROCESS.thresholds)
+        PROCESS.thresholds = None
     if _active(app):
         gc.unfreeze()
