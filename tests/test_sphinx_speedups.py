@@ -703,6 +703,32 @@ def test_a_full_build_collects_the_oldest_generation_less_often_and_puts_the_thr
         assert (tmp_path / "full" / "html" / name).read_bytes() == (tmp_path / "off" / "html" / name).read_bytes()
 
 
+@pytest.mark.slow
+def test_a_full_build_frees_the_doctrees_it_read_before_freezing_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctrees read are garbage (cycles) once pickled; frozen with the environment they would
+    stay in memory to the end of the build."""
+    import weakref
+
+    src = write_site(tmp_path / "src", GC_PAGES)
+    monkeypatch.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
+    read: list[weakref.ref[Any]] = []
+    alive_when_writing: list[int] = []
+
+    def connect(app: Sphinx) -> None:
+        def remember(app: Sphinx, doctree: Any) -> None:
+            read.append(weakref.ref(doctree))
+
+        def count(app: Sphinx, doctree: Any, docname: str) -> None:
+            alive_when_writing.append(sum(ref() is not None for ref in read))
+        app.connect("doctree-read", remember)
+        app.connect("doctree-resolved", count)
+
+    build_in_process(src, tmp_path / "full", buildername="html", connect=connect)
+    assert len(read) == 2
+    assert alive_when_writing == [0, 0]
+
+
 def test_no_info_line_on_tested_versions_or_with_speedups_off(tmp_path: Path) -> None:
     src = write_site(tmp_path / "src", {"index.md": "# Tiny\n"})
     for name, overrides in (("on", {}), ("off", {"kbgen_speedups": False})):
