@@ -26,7 +26,13 @@ field of the needs on the pages a build read with what they held before, so:
 
 Whenever that is not known — every page read, a new environment, another
 builder, a needs.json not written by the last build (:data:`STAMP_NAME`), a
-configuration kbgen cannot vouch for — needs.json is written as usual.
+configuration kbgen cannot vouch for — needs.json is written whole. kbgen
+writes it whole too, one need at a time (:func:`_write_all`: sphinx-needs'
+``add_need`` makes each entry, which is encoded, written and dropped), when
+the file holds this build's needs alone (no ``needs_file`` merged in, the
+default ``needs_builder_filter``) and the speedups apply: sphinx-needs builds
+every entry into one dictionary and encodes the whole, both held at the end of
+a full build, on top of the environment. Otherwise sphinx-needs writes it.
 """
 
 from __future__ import annotations
