@@ -704,14 +704,16 @@ def test_a_full_build_collects_the_oldest_generation_less_often_and_puts_the_thr
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("freeze_every", [1, 100])
 def test_a_full_build_frees_the_doctrees_it_read_before_freezing_the_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        freeze_every: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The doctrees read are garbage (cycles) once pickled; frozen with the environment they would
-    stay in memory to the end of the build."""
+    stay in memory to the end of the build. Also when reading freezes between pages."""
     import weakref
 
     src = write_site(tmp_path / "src", GC_PAGES)
     monkeypatch.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
+    monkeypatch.setattr(gcpolicy, "FREEZE_EVERY_PAGES", freeze_every)
     read: list[weakref.ref[Any]] = []
     alive_when_writing: list[int] = []
 

@@ -43,6 +43,12 @@ bench/README.md):
   :data:`FULL_BUILD_THRESHOLD2` collections of the middle generation (CPython's
   default: 10), and puts the thresholds back when the build ends. The garbage
   waiting meanwhile is bounded by that count (figures in bench/README.md).
+  What a fresh build adds to the environment while reading is not frozen yet,
+  and every full collection walked it: every :data:`FREEZE_EVERY_PAGES` pages
+  read (between two pages, when none of their doctrees is held any more),
+  kbgen collects and freezes what is there. Once sphinx-needs has
+  post-processed its needs (``write-started``), what that made is collected and
+  frozen too, before the pages are written.
 * Sphinx also keeps the pickled bytes of every doctree it loads from disk
   (``_pickled_doctree_cache``), for the whole build, in case the page is
   loaded again. In the write phase each page is loaded once, so on a full build
@@ -77,6 +83,8 @@ KEEP_DOCTREES_MAX = 200
 KEEP_DOCTREES_BYTES = 5_000_000
 #: A full build's third collector threshold (see the module text; CPython's default is 10).
 FULL_BUILD_THRESHOLD2 = 50
+#: A full build freezes what reading added to the environment every this many pages.
+FREEZE_EVERY_PAGES = 100
 
 
 class _Process:
@@ -114,7 +122,9 @@ def setup(app: Sphinx) -> None:
     app.connect("builder-inited", _collect_again, priority=1)
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", _drop_cached_doctrees)
+    app.connect("env-purge-doc", _freeze_now_and_then)
     app.connect("env-updated", _freeze_read_environment, priority=999)
+    app.connect("write-started", _freeze_post_processed, priority=900)  # after sphinx-needs (500)
     app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
@@ -199,6 +209,27 @@ def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) 
     cache = getattr(app.env, "_pickled_doctree_cache", None)
     if isinstance(cache, dict):
         cache.pop(docname, None)
+
+
+def _collect_and_freeze() -> None:
+    gc.collect()
+    gc.freeze()
+
+
+def _freeze_now_and_then(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """A full build, between two pages read: collect and freeze every FREEZE_EVERY_PAGES pages."""
+    if PROCESS.thresholds is None or not _active(app):
+        return
+    count = getattr(app, "_kbgen_pages_purged", 0) + 1
+    app._kbgen_pages_purged = count  # type: ignore[attr-defined]
+    if count % FREEZE_EVERY_PAGES == 0:
+        _clear_doctree_cache(app)  # the last page's doctree: already pickled, garbage once let go
+        _collect_and_freeze()
+
+
+def _freeze_post_processed(app: Sphinx, builder: object) -> None:
+    if PROCESS.thresholds is not None and _active(app):
+        _collect_and_freeze()
 
 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
