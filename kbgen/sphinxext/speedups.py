@@ -169,10 +169,10 @@ def apply() -> bool:
         ORIGINALS["sort_backlinks"] = NeedItem.sort_backlinks
         ORIGINALS["write_json"] = NeedsList.write_json
         ORIGINALS["__repr__"] = NeedItem.__repr__
-        ORIGINALS["node_match"] = needs_module.node_match
+        ORIGINALS["node_match"] = getattr(needs_module, "node_match")  # noqa: B009 (not re-exported)
         ORIGINALS["from_string"] = DynamicFunctionParsed.__dict__["from_string"]
-    needs_module.node_match = node_match
-    DynamicFunctionParsed.from_string = from_string  # type: ignore[assignment]
+    setattr(needs_module, "node_match", node_match)  # noqa: B010
+    setattr(DynamicFunctionParsed, "from_string", from_string)  # noqa: B010
     NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
     NeedItem.__repr__ = need_repr  # type: ignore[method-assign]
     NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
@@ -188,8 +188,8 @@ def remove() -> None:
         NeedItem.sort_backlinks = ORIGINALS["sort_backlinks"]  # type: ignore[method-assign]
         NeedsList.write_json = ORIGINALS["write_json"]  # type: ignore[method-assign]
         NeedItem.__repr__ = ORIGINALS["__repr__"]  # type: ignore[method-assign]
-        needs_module.node_match = ORIGINALS["node_match"]
-        DynamicFunctionParsed.from_string = ORIGINALS["from_string"]
+        setattr(needs_module, "node_match", ORIGINALS["node_match"])  # noqa: B010
+        setattr(DynamicFunctionParsed, "from_string", ORIGINALS["from_string"])  # noqa: B010
 
 
 def installed() -> bool:
