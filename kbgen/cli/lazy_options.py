@@ -141,5 +141,6 @@ def install() -> bool:
         return value
 
     process_value._kbgen_lazy = True  # type: ignore[attr-defined]
+    process_value._kbgen_original = original  # type: ignore[attr-defined]  # for the equivalence tests
     parameter.process_value = process_value  # type: ignore[method-assign]
     return True
