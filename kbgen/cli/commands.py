@@ -143,14 +143,15 @@ class CommandGroup(TyperGroup):
         super().__init__(commands=commands, **attrs)
         self.commands = LazyCommands(self.commands)
 
-    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        return self.commands.get(cmd_name)
-
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)  # the names alone: Typer's own asks for every command
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        """The help's command list, from the table for a command not built (the text a built one gives)."""
+        """The help's command list, from the table for a command not built (the text a built one gives).
+
+        Typer's own listing is run over stand-ins carrying the table's help paragraph, so the
+        layout, the truncation to the terminal's width and the section title stay Typer's.
+        """
         commands = self.commands
         assert isinstance(commands, LazyCommands)
         listed = dict.fromkeys(self.list_commands(ctx))
