@@ -14,7 +14,8 @@ fastest of ``--runs`` and median, with the load average, since the machine may b
 The commands are timed with their bytecode written: the benchmark compiles the kbgen it
 measures first (``compileall``), as ``pip install`` does for an installed wheel. Without it, in
 an environment with ``PYTHONDONTWRITEBYTECODE=1`` (this machine's), every run compiles kbgen's
-modules from source again, about 40 ms of each command; ``--as-is`` measures that.
+modules from source again, about 40 ms of each command. ``--as-is`` leaves the bytecode as it
+is: that cost is measured only where no ``__pycache__`` was written before.
 To time another checkout (``git archive main | tar -x -C /tmp/kbgen-main``), run this script
 with ``PYTHONPATH=/tmp/kbgen-main``: the commands and the in-process figures use that kbgen.
 
