@@ -211,9 +211,22 @@ def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) 
         cache.pop(docname, None)
 
 
-def _collect_and_freeze() -> None:
+def _collect_and_freeze(app: Sphinx) -> None:
+    _release_last_read(app)
     gc.collect()
     gc.freeze()
+
+
+def _release_last_read(app: Sphinx) -> None:
+    """Sphinx 8 reuses one docutils publisher per file type for reading, and it holds the last
+    page read (its document, and its reader's and writer's) until the next page: frozen then,
+    that doctree would stay to the end of the build. The next page read sets them again."""
+    if not speedups.sphinx_tested():
+        return
+    for publisher in getattr(app.registry, "publishers", {}).values():
+        for holder in (publisher, getattr(publisher, "reader", None), getattr(publisher, "writer", None)):
+            if holder is not None and getattr(holder, "document", None) is not None:
+                holder.document = None
 
 
 def _freeze_now_and_then(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
@@ -224,12 +237,12 @@ def _freeze_now_and_then(app: Sphinx, env: BuildEnvironment, docname: str) -> No
     app._kbgen_pages_purged = count  # type: ignore[attr-defined]
     if count % FREEZE_EVERY_PAGES == 0:
         _clear_doctree_cache(app)  # the last page's doctree: already pickled, garbage once let go
-        _collect_and_freeze()
+        _collect_and_freeze(app)
 
 
 def _freeze_post_processed(app: Sphinx, builder: object) -> None:
     if PROCESS.thresholds is not None and _active(app):
-        _collect_and_freeze()
+        _collect_and_freeze(app)
 
 
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
@@ -239,6 +252,7 @@ def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str
             # A full build: the doctrees read are garbage waiting for a full collection; frozen,
             # they would stay in memory to the end of the build (and through the pickling of the
             # environment, the build's peak before this). One collection frees them first.
+            _release_last_read(app)
             gc.collect()
         gc.freeze()
     return ()
