@@ -11,7 +11,8 @@ be byte for byte the one a clean build of the same sources writes (sphinx-needs'
 
 The next write takes the untouched entries at the offsets the last one recorded (checked against
 the text: offsets that do not match are not used). And the cases that must fall back to
-sphinx-needs' full write: a needs.json the last build did not
+a full write (kbgen's, one entry at a time, the bytes of sphinx-needs' own: the last test; with
+``kbgen_speedups = False``, sphinx-needs' own): a needs.json the last build did not
 write (its stamp gone, the file edited), a sphinx-needs setting changed (Sphinx then writes
 every page and reads none), and ``kbgen_speedups = False``.
 """
@@ -161,7 +162,7 @@ def test_a_needs_json_the_last_build_did_not_write_is_written_whole(built: Optio
     about.write_text(about.read_text(encoding="utf-8") + HAND_NEED, encoding="utf-8")
     notes = _build(built)
     assert not any("needs.json written from" in note for note in notes), notes
-    assert not site_json.read_text(encoding="utf-8").endswith("\n")  # sphinx-needs' own write
+    assert not site_json.read_text(encoding="utf-8").endswith("\n")  # written whole again
     assert "F990010" in _needs(built)
     # the stamp follows: the next change is written from the touched needs again
     _edit(about, "Written by hand.", "Written by hand, then edited.")
