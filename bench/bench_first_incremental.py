@@ -40,7 +40,10 @@ def _with_code(path: Path) -> None:
 
 def _kbgen(project: Path, *args: str) -> tuple[float, float, float, str]:
     """``kbgen --project PROJECT ARGS`` in a child: wall s, CPU s, peak RSS MB, its output."""
-    seconds, rss, stdout, stderr = run_child([sys.executable, "-m", "kbgen", "--project", str(project), *args])
+    # In the project folder: ``python -m`` puts the working folder first on sys.path, and this
+    # checkout's kbgen must not shadow the one on PYTHONPATH.
+    seconds, rss, stdout, stderr = run_child([sys.executable, "-m", "kbgen", "--project", str(project), *args],
+                                             cwd=project)
     return seconds, LAST_CPU[0], rss, stdout + stderr
 
 
