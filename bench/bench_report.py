@@ -11,6 +11,14 @@ MASTER-INDEX.md``), so the time includes interpreter start-up, imports and readi
 database: what a user waits for. Wall and CPU (user + system of the child) are reported,
 fastest of ``--runs`` and median, with the load average, since the machine may be shared.
 
+The commands are timed with their bytecode written: the benchmark compiles the kbgen it
+measures first (``compileall``), as ``pip install`` does for an installed wheel. Without it, in
+an environment with ``PYTHONDONTWRITEBYTECODE=1`` (this machine's), every run compiles kbgen's
+modules from source again, about 40 ms of each command. ``--as-is`` leaves the bytecode as it
+is: that cost is measured only where no ``__pycache__`` was written before.
+To time another checkout (``git archive main | tar -x -C /tmp/kbgen-main``), run this script
+with ``PYTHONPATH=/tmp/kbgen-main``: the commands and the in-process figures use that kbgen.
+
 The floor under the command is measured the same way: the interpreter alone (``python -c
 pass``), ``kbgen --help``, and the command line parsing ``-q report -o FILE`` up to the
 command's body (``kbgen.report`` replaced by a stub that exits), which is what typer costs
@@ -22,6 +30,7 @@ and the two texts are compared.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import statistics
@@ -32,9 +41,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
-    sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:  # bench.synthetic from the checkout; kbgen from PYTHONPATH first, if given
+    sys.path.append(str(REPO))
 
+import kbgen  # noqa: E402
 from bench.campaign import campaign_project  # noqa: E402
 from kbgen.config import Options, load_options  # noqa: E402
 from kbgen.report import ReportResult, make_report  # noqa: E402
@@ -91,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="an existing research database URL instead of generating one")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (default 5)")
     parser.add_argument("--no-stats", action="store_true", help="time kbgen report only")
+    parser.add_argument("--as-is", action="store_true",
+                        help="do not compile kbgen's bytecode first (measure what the environment gives)")
     args = parser.parse_args(argv)
+    code = Path(kbgen.__file__).parent
+    if not args.as_is:
+        compileall.compile_dir(code, quiet=1)
+    bytecode = "as is" if args.as_is else "compiled"
 
     with tempfile.TemporaryDirectory(prefix="kbgen-bench-report-") as tmp:
         project = Path(tmp)
@@ -119,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         slow = _in_process(options, max(1, args.runs // 2), snapshot=True)
         size = out.stat().st_size
 
+    print(f"kbgen from {code} (bytecode {bytecode}; PYTHONDONTWRITEBYTECODE="
+          f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
     print(f"x{args.scale:g}; load average {' '.join(f'{x:.2f}' for x in load_before)} before, "
           f"{' '.join(f'{x:.2f}' for x in load_after)} after; fastest of {args.runs}")
     print(_line("python -c pass (interpreter start-up)", interpreter))
@@ -134,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{slow.load_seconds:.3f} s); texts "
           f"{'identical' if direct.text == reference.text else 'DIFFERENT'}; MASTER-INDEX.md {size / 1024:.0f} kB")
     best = min(w for w, _ in plain)  # the node script prints the report, as this command does
-    print(f"target {TARGET_S:g} s (the campaign's node script, printing the report): "
-          f"{'met' if best <= TARGET_S else 'not met'} by kbgen report (fastest wall {best:.3f} s)")
+    best_cpu = min(c for _, c in plain)
+    print(f"target {TARGET_S:g} s (the campaign's node script, printing the report): CPU "
+          f"{'met' if best_cpu <= TARGET_S else 'not met'} (fastest {best_cpu:.3f} s), wall "
+          f"{'met' if best <= TARGET_S else 'not met'} (fastest {best:.3f} s; the machine's load counts there)")
     return 0 if best < LIMIT_S and direct.text == reference.text else 1
 
 

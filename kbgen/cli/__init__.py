@@ -13,29 +13,15 @@ import sys
 import typer
 
 from kbgen.cli import common, lazy_options
-from kbgen.cli.db_cmd import db_app
-from kbgen.cli.kb_cmd import register as register_kb
-from kbgen.cli.plan_cmd import plan_app
-from kbgen.cli.vocab_cmd import vocab_app
+from kbgen.cli.commands import SETTINGS, CommandGroup
 
 lazy_options.install()
 
+# The commands come from kbgen/cli/commands.py's table: a command's module is imported, and the
+# command built, only when the arguments name it.
 app = typer.Typer(name="kbgen", help="Turn a code-research ledger into a published knowledge base.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  rich_markup_mode=None)
+                  cls=CommandGroup, **SETTINGS)
 app.callback()(common.root_options)
-app.add_typer(db_app, name="db")
-app.add_typer(plan_app, name="plan")
-app.add_typer(vocab_app, name="vocab")
-register_kb(app)
-for _name in ("kbgen.cli.domain_cmd", "kbgen.cli.site_cmd", "kbgen.cli.report_cmd", "kbgen.cli.changes_cmd"):
-    try:
-        module = __import__(_name, fromlist=["register"])
-    except ModuleNotFoundError as exc:  # a command group still being written
-        if exc.name != _name:
-            raise
-        continue
-    module.register(app)
 
 
 def main() -> None:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 db_app = typer.Typer(help="Create research databases and upgrade kbgen's own tables.", no_args_is_help=True)
 
 
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
 @db_app.command("init")
 def db_init(url: Annotated[str, typer.Argument(help="Database URL, e.g. sqlite:///db/research.db")]) -> None:
     """Create an empty research database with the full schema (and kbgen's tables)."""

@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # the command line imports what a command needs when it runs 
 plan_app = typer.Typer(help="Parse, import and inspect execution plans.", no_args_is_help=True)
 
 
+def register(app: typer.Typer) -> None:
+    app.add_typer(plan_app, name="plan")
+
+
 def plan_files(paths: list[Path]) -> list[Path]:
     """Files as given; folders expand to their ``*.md`` files, sorted."""
     result: list[Path] = []

@@ -27,6 +27,10 @@ vocab_app = typer.Typer(help="The finding-category vocabulary: canonical list, a
                         no_args_is_help=True)
 
 
+def register(app: typer.Typer) -> None:
+    app.add_typer(vocab_app, name="vocab")
+
+
 def _categories_in_use() -> tuple[Options, str, Counter[str | None], dict[str, str]]:
     """The project, its database URL, each recorded category spelling's findings and the stored aliases."""
     from kbgen.db.aliases import category_counts, read_aliases
