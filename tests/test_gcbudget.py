@@ -12,6 +12,7 @@ pages are the same bytes either way.
 from __future__ import annotations
 
 import gc
+import mmap
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,9 @@ from sphinx.errors import ExtensionError
 
 from kbgen.sphinxext import gcbudget, gcpolicy
 from tests.test_sphinx_speedups import GC_PAGES, build_in_process, write_site
+
+#: What each page read or written leaves as cyclic garbage in these tests.
+GARBAGE_BYTES = 8 * 1024 * 1024
 
 pytestmark = pytest.mark.skipif(gcbudget.resident_bytes() is None, reason="no /proc/self/statm here")
 
@@ -62,9 +66,13 @@ class Probe:
             self.collections.setdefault(name, []).append(len(self.counter))
         return record
 
-    def make_garbage(self, app: Sphinx, doctree: Any) -> None:
-        """A reference cycle that is garbage once the page is read: only a full collection frees it."""
-        cycle: dict[str, Any] = {}
+    def make_garbage(self, app: Sphinx, *args: Any) -> None:
+        """A reference cycle holding 8 MB, garbage once the handler returns: only a full collection
+        frees it (the resident memory grows by more than the test's budget at every page)."""
+        payload = mmap.mmap(-1, GARBAGE_BYTES)  # its own mapping: resident once touched, returned when freed
+        for offset in range(0, GARBAGE_BYTES, mmap.PAGESIZE):
+            payload[offset] = 1
+        cycle: dict[str, Any] = {"payload": payload}
         cycle["self"] = cycle
         holder = type("Holder", (), {})()
         holder.cycle = cycle
@@ -75,10 +83,12 @@ class Probe:
 
     def after_reading(self, app: Sphinx, env: Any) -> list[str]:
         self.garbage_alive_after_reading = [ref() is not None for ref in self._garbage]
+        self._garbage.clear()
         return []
 
     def connect(self, app: Sphinx) -> None:
         app.connect("doctree-read", self.make_garbage, priority=100)
+        app.connect("doctree-resolved", self.make_garbage, priority=100)
         app.connect("doctree-read", self.listener("doctree-read"), priority=900)
         app.connect("env-updated", self.after_reading, priority=1000)  # after gcpolicy's freeze (999)
         app.connect("doctree-resolved", self.listener("doctree-resolved"), priority=900)
@@ -96,21 +106,21 @@ def build(tmp_path: Path, name: str, counter: list[int], **kwargs: Any) -> Probe
 def test_full_collections_follow_the_budget_in_a_build_that_keeps_its_doctrees(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_collections: list[int]) -> None:
     original = gc.get_threshold()[2]
-    monkeypatch.setenv(gcbudget.BUDGET_ENV, "0.000001")  # one byte: a collection at every page
+    monkeypatch.setenv(gcbudget.BUDGET_ENV, "1")  # 1 MB: each page's 8 MB of garbage starts a collection
     probe = build(tmp_path, "paced", full_collections)
     assert probe.thresholds["doctree-read"] == [gcbudget._NEVER] * 2  # CPython's own full collections off
     assert probe.thresholds["doctree-resolved"] == [gcbudget._NEVER] * 2
     assert probe.thresholds["build-finished, after kbgen"] == [original]
     read, resolved = probe.collections["doctree-read"], probe.collections["doctree-resolved"]
-    assert read[0] >= 1 and read[1] > read[0]  # one as each page was read
-    assert resolved[0] > read[1] and resolved[1] > resolved[0]  # one before reading ended, one per page written
+    assert read == [1, 2]  # one as each page was read (after the first, the garbage of the one before)
+    assert resolved == [4, 5]  # one before the freeze, then one per page written
     assert probe.garbage_alive_after_reading == [False, False]  # freed before the freeze, not frozen
 
     monkeypatch.setenv(gcbudget.BUDGET_ENV, "100000")  # never reached: only the collection before the freeze
     full_collections.clear()
     probe = build(tmp_path, "large-budget", full_collections)
     assert probe.collections["doctree-read"] == [0, 0]
-    assert probe.collections["doctree-resolved"] == [1, 1]
+    assert probe.collections["doctree-resolved"] == [1, 1]  # the one before the freeze
     assert probe.garbage_alive_after_reading == [False, False]
     paced = sorted(p.relative_to(tmp_path / "paced") for p in (tmp_path / "paced").rglob("*.html"))
     assert paced
