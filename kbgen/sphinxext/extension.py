@@ -171,6 +171,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", _register_need_targets)
     from kbgen.sphinxext import (
         deps,
+        gcbudget,
         gcpolicy,
         labels,
         needsjson,
@@ -192,6 +193,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     labels.setup(app)
     speedups.setup(app)
     gcpolicy.setup(app)
+    gcbudget.setup(app)
     search.setup(app)
     searchable.setup(app)
     stable_ids.setup(app)
