@@ -37,7 +37,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # bench.synthetic is imported from the checkout, not installed
-    sys.path.insert(0, str(REPO))
+    # After the entries of PYTHONPATH (sys.path[0] is this script's folder): a checkout named there
+    # is the kbgen measured, here and in the ``--child-*`` processes (``bench_first_incremental.py``).
+    _named = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    sys.path.insert(1 + len(_named) if _named else 0, str(REPO))
 
 from kbgen.build import DEFAULT_JOBS, sphinx_command  # noqa: E402
 from kbgen.config import Options, load_options  # noqa: E402
@@ -87,7 +90,12 @@ LAST_CPU = [0.0]
 def run_child(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, float, str, str]:
     """Run ``cmd``; return (seconds, peak RSS of the child tree's largest process in MB, stdout, stderr).
 
-    Its CPU time goes to :data:`LAST_CPU`."""
+    Its CPU time goes to :data:`LAST_CPU`. Without ``cwd`` the child runs in the temporary folder,
+    never in the folder this benchmark was started from: ``python -m kbgen`` puts its working
+    folder first on ``sys.path``, so started from a checkout it would import that checkout's kbgen
+    instead of the one ``PYTHONPATH`` names."""
+    if cwd is None:
+        cwd = Path(tempfile.gettempdir())
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
