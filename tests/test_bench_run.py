@@ -46,7 +46,8 @@ def test_the_benchmark_script_puts_its_checkout_after_pythonpath(other_checkout:
     # checkout to sys.path (for ``bench.synthetic``), after the entries of PYTHONPATH.
     code = ("import importlib.util, sys; "
             f"spec = importlib.util.spec_from_file_location('bench_run', {str(REPO / 'bench' / 'run.py')!r}); "
-            "spec.loader.exec_module(importlib.util.module_from_spec(spec)); "
+            "module = sys.modules['bench_run'] = importlib.util.module_from_spec(spec); "
+            "spec.loader.exec_module(module); "
             "import kbgen; print(kbgen.WHO)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env=dict(os.environ), timeout=60)
