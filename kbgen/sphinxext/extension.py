@@ -179,6 +179,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         purge,
         search,
         searchable,
+        settled,
         sources,
         speedups,
         stable_ids,
@@ -198,6 +199,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     searchable.setup(app)
     stable_ids.setup(app)
     project.setup(app)
+    settled.setup(app)
     return {"version": __version__, "env_version": env_version(), "parallel_read_safe": True,
             "parallel_write_safe": True}
 
