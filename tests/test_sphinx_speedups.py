@@ -25,6 +25,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 import types
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sphinx
 import sphinx_needs
 import sphinx_needs.directives.need as need_directive
 import sphinx_needs.needs as needs_module
@@ -40,6 +42,7 @@ import sphinx_needs.needsfile as needsfile
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
+from sphinx.search import IndexBuilder, js_index
 from sphinx.testing.util import SphinxTestApp
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.exceptions import FunctionParsingException
@@ -1040,3 +1043,85 @@ def test_sphinx_main_main_returns_the_exit_code_in_process(tmp_path: Path) -> No
     src = write_site(tmp_path / "src", {"index.rst": "Tiny\n====\n"}, conf='project = "t"\n')
     assert main(["-b", "dummy", "-q", str(src), str(tmp_path / "out")]) == 0
     assert main(["-b", "no-such-builder", "-q", str(src), str(tmp_path / "out2")]) == 2
+
+
+# -- speedups inside Sphinx: IndexBuilder.prune -------------------------------------
+
+
+@pytest.fixture
+def sphinx_speedups_kept() -> Iterator[None]:
+    """Whether Sphinx's prune is replaced is process state: each test leaves it as it found it."""
+    before = IndexBuilder.prune is speedups.prune
+    yield
+    if before:
+        speedups.apply_sphinx()
+    else:
+        speedups.remove_sphinx()
+
+
+def _example_indexer(env: BuildEnvironment, site: Path) -> IndexBuilder:
+    indexer = IndexBuilder(env, "en", {}, None)
+    with (site / "searchindex.js").open(encoding="utf-8") as handle:
+        indexer.load(handle, js_index)
+    assert len(indexer._titles) > 50 and indexer._mapping
+    return indexer
+
+
+@pytest.mark.parametrize("kind", ["dict", "set", "list", "generator"])
+def test_prune_keeps_what_sphinx_keeps(kind: str, example_env: BuildEnvironment, built_example: Options,
+                                       sphinx_speedups_kept: None) -> None:
+    """The example site's index pruned to all documents but a few, given as the HTML builder gives
+    them (the environment's ``all_docs`` dictionary, a set) or otherwise: the same index (the bytes of
+    a dumped index: the next test)."""
+    assert speedups.apply_sphinx(), "this Sphinx is not a checked version"
+    original = speedups.SPHINX_ORIGINALS["prune"]
+    indexer = _example_indexer(example_env, built_example.build_path)
+    names = sorted(indexer._titles)
+    kept = {name: None for name in names[::-1] if name not in names[3:9]}  # reversed: order matters for titles
+
+    def given() -> Any:
+        return {"dict": lambda: dict(kept), "set": lambda: set(kept), "list": lambda: list(kept),
+                "generator": lambda: list(kept)}[kind]()
+
+    replaced, reference = indexer, _example_indexer(example_env, built_example.build_path)
+    replaced.prune(iter(given()) if kind == "generator" else given())
+    original(reference, given())
+    assert IndexBuilder.prune is speedups.prune
+    assert list(replaced._titles) == list(reference._titles)
+    assert replaced._mapping == reference._mapping and replaced._title_mapping == reference._title_mapping
+    assert replaced._all_titles == reference._all_titles and replaced._filenames == reference._filenames
+    assert list(replaced._all_titles) == list(reference._all_titles)  # freeze() reads them in this order
+    assert set(reference._titles) == set(kept) and len(reference._titles) < len(names)
+
+
+def test_apply_sphinx_replaces_nothing_on_other_sphinx_versions(monkeypatch: pytest.MonkeyPatch,
+                                                                sphinx_speedups_kept: None) -> None:
+    speedups.apply_sphinx()
+    original = speedups.SPHINX_ORIGINALS["prune"]
+    monkeypatch.setattr(sphinx, "__version__", "9.9.9")
+    assert speedups.apply_sphinx() is False
+    assert IndexBuilder.prune is original
+
+
+@pytest.mark.slow
+def test_html_build_writes_the_same_search_index_as_sphinx(tmp_path: Path, sphinx_speedups_kept: None) -> None:
+    """Two HTML builds of the same pages, then one page edited: with the speedups and without
+    (``kbgen_speedups = False``), searchindex.js is the same bytes after each."""
+    src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE,
+                                        "other.md": "# Other page\n\nSome searchable words here.\n"})
+    outputs: dict[bool, list[bytes]] = {}
+    for on in (True, False):
+        overrides = {"needs_reproducible_json": True, "kbgen_speedups": on}
+        out = tmp_path / ("replaced" if on else "original")
+        app, _ = build_in_process(src, out, buildername="html", confoverrides=overrides)
+        assert (IndexBuilder.prune is speedups.prune) is on
+        first = (app.outdir / "searchindex.js").read_bytes()
+        page = src / "other.md"
+        time.sleep(0.05)  # a later modification time than the first build's reading of the page
+        page.write_text("# Other page\n\nOther words now.\n", encoding="utf-8")
+        app, _ = build_in_process(src, out, buildername="html", confoverrides=overrides, freshenv=False)
+        outputs[on] = [first, (app.outdir / "searchindex.js").read_bytes()]
+        page.write_text("# Other page\n\nSome searchable words here.\n", encoding="utf-8")
+    assert outputs[True] == outputs[False]
+    # The edited page's old words pruned (Sphinx keeps a word with no document left).
+    assert b'"searchabl":1' in outputs[True][0] and b'"searchabl":[]' in outputs[True][1]

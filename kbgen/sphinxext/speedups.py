@@ -43,6 +43,16 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
   out a copy (list arguments copied too: ``meta_all`` extends its ``exclude``
   list in place); strings that do not parse raise as before, every time.
 
+And one inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+
+* ``IndexBuilder.prune`` (Sphinx's search index) keeps, in the document set of
+  every indexed word, the documents it is given. Before dumping the index,
+  the HTML builder gives it the environment's ``all_docs``, a dictionary:
+  ``set.intersection_update`` makes a set of it again for each of the
+  thousands of words, on every build that writes a page. The replacement makes
+  the set once and does the rest as Sphinx does (titles kept in the order the
+  documents were given).
+
 What each saves is measured in bench/README.md.
 """
 
@@ -50,6 +60,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
@@ -58,6 +69,7 @@ import sphinx_needs
 import sphinx_needs.needs as needs_module
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.search import IndexBuilder
 from sphinx.util import logging
 from sphinx_needs.functions.functions import DynamicFunctionParsed
 from sphinx_needs.need_item import NeedItem, NeedLink
@@ -155,6 +167,50 @@ def from_string(cls: type[DynamicFunctionParsed], func_string: str, *,
                tuple((name, _fresh(arg)) for name, arg in parsed.kwargs))
 
 
+def prune(self: IndexBuilder, docnames: Iterable[str]) -> None:
+    """Sphinx's ``IndexBuilder.prune`` (remove the data of every document not in ``docnames``), with
+    the documents made a set once rather than once per indexed word."""
+    names = docnames if isinstance(docnames, (set, frozenset, dict, list, tuple)) else list(docnames)
+    keep = names if isinstance(names, (set, frozenset)) else set(names)
+    titles, all_titles, filenames = self._titles, self._all_titles, self._filenames
+    new_titles = {}
+    new_alltitles = {}
+    new_filenames = {}
+    for docname in names:
+        if docname in titles:
+            new_titles[docname] = titles[docname]
+            new_alltitles[docname] = all_titles[docname]
+            new_filenames[docname] = filenames[docname]
+    self._titles = new_titles
+    self._filenames = new_filenames
+    self._all_titles = new_alltitles
+    for wordnames in self._mapping.values():
+        wordnames.intersection_update(keep)
+    for wordnames in self._title_mapping.values():
+        wordnames.intersection_update(keep)
+
+
+#: Sphinx's own functions kbgen replaces, recorded by the first :func:`apply_sphinx`.
+SPHINX_ORIGINALS: dict[str, Any] = {}
+
+
+def apply_sphinx() -> bool:
+    """Install the replacements inside Sphinx (idempotent); False, and none installed, on an untested Sphinx."""
+    if not sphinx_tested():
+        remove_sphinx()
+        return False
+    if not SPHINX_ORIGINALS:
+        SPHINX_ORIGINALS["prune"] = IndexBuilder.prune
+    IndexBuilder.prune = prune  # type: ignore[method-assign]
+    return True
+
+
+def remove_sphinx() -> None:
+    """Put Sphinx's own functions back."""
+    if SPHINX_ORIGINALS:
+        IndexBuilder.prune = SPHINX_ORIGINALS["prune"]  # type: ignore[method-assign]
+
+
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
 ORIGINALS: dict[str, Any] = {}
 
@@ -208,11 +264,12 @@ def _configure(app: Sphinx, config: Config) -> None:
     """Apply or remove the replacements for this build, saying once why any is left out."""
     if not enabled(config):
         remove()
+        remove_sphinx()
         return
     off = []
     if not apply():
         off.append(f"sphinx-needs {sphinx_needs.__version__} (tested: {', '.join(TESTED_SPHINX_NEEDS)})")
-    if not sphinx_tested():
+    if not apply_sphinx():
         off.append(f"Sphinx {sphinx.__version__} (tested: {', '.join(TESTED_SPHINX)})")
     if off:
         logger.info("kbgen: speedups left out for untested versions: %s; the output is the same, "
