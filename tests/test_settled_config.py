@@ -110,3 +110,14 @@ def test_the_placeholders_name_kbgens_own_folders() -> None:
     names = settled.placeholders()
     assert names == {str(TEMPLATES_DIR): "<kbgen>/static/templates", str(STATIC_DIR): "<kbgen>/static/site"}
     assert TEMPLATES_DIR.is_dir() and STATIC_DIR.is_dir()
+
+
+def test_another_theme_keeps_its_options_and_finds_no_configuration_change(tmp_path: Path) -> None:
+    docs = _project(tmp_path, 'html_theme = "alabaster"\nhtml_theme_options = {"description": "A settled site"}\n')
+    _sphinx_build(docs)
+    _touch(docs / "one.md")
+    second = _sphinx_build(docs)
+    assert "configuration has changed" not in second, second
+    assert "A settled site" in (docs.parent / "build/site/index.html").read_text(encoding="utf-8")
+    html = (docs.parent / "build/site/one.html").read_text(encoding="utf-8")
+    assert 'title="Link to this heading">¶</a>' in html  # Sphinx's own icon: only pydata's is set early

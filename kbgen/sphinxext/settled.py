@@ -18,8 +18,9 @@ Here, so that it finds nothing:
 
 * the permalink icon the theme would set is kbgen's default when the theme is
   pydata-sphinx-theme (the same value, set before the comparison);
-* the builder's theme options become a copy of the configured ones before the theme's handler
-  runs (what the theme's own code says Sphinx does), so its additions stay with the builder;
+* with pydata-sphinx-theme, the builder's theme options become a copy of the configured ones
+  before the theme's handler runs (what the theme's own code says Sphinx does; every reader of its
+  additions asks the builder), so they stay with the builder;
 * ``templates_path`` is given back its configured value once the builder's template loader has
   been made from it (the theme's folder stays in the loader; nothing reads the option later).
 
@@ -67,10 +68,14 @@ def _settle_config(app: Sphinx, config: Config) -> None:
 
 
 def _settle_builder(app: Sphinx) -> None:
+    from kbgen.sphinxext.extension import DEFAULT_THEME
+
     builder = app.builder
     config = app.config
     options = getattr(builder, "theme_options", None)
-    if isinstance(options, dict) and options is config.html_theme_options:
+    # Only for the theme whose handlers were checked to read the builder's options: another theme
+    # may fill the configured dictionary at builder-inited and expect the builder to see it.
+    if config.html_theme == DEFAULT_THEME and isinstance(options, dict) and options is config.html_theme_options:
         builder.theme_options = dict(options)  # type: ignore[attr-defined]
     configured = getattr(app, _CONFIGURED, None)
     if configured is not None and getattr(builder, "templates", None) is not None:
