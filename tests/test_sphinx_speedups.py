@@ -19,6 +19,7 @@ What is checked, on real sphinx-needs code and real builds (nothing under test i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import json
 import os
@@ -535,6 +536,8 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch.setattr(NeedItem, "__repr__", speedups_applied["__repr__"])
     monkeypatch.setattr(needs_module, "node_match", speedups_applied["node_match"])
     monkeypatch.setattr(DynamicFunctionParsed, "from_string", speedups_applied["from_string"])
+    for name in ("add_need", "remove_need", "remove_doc"):
+        monkeypatch.setattr(SphinxNeedsData, name, speedups_applied[name])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -550,6 +553,7 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert NeedItem.__repr__ is unpatched["__repr__"]
     assert needs_module.node_match is unpatched["node_match"]
     assert DynamicFunctionParsed.__dict__["from_string"] is unpatched["from_string"]
+    assert SphinxNeedsData.remove_doc is unpatched["remove_doc"]
     assert speedups.ORIGINALS == {}
 
 
@@ -572,8 +576,11 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
     recorded = speedups.ORIGINALS
     assert recorded == {"add_backlink": unpatched["add_backlink"], "sort_backlinks": unpatched["sort_backlinks"],
                         "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"],
-                        "node_match": unpatched["node_match"], "from_string": unpatched["from_string"]}
+                        "node_match": unpatched["node_match"], "from_string": unpatched["from_string"],
+                        "add_need": unpatched["add_need"], "remove_need": unpatched["remove_need"],
+                        "remove_doc": unpatched["remove_doc"]}
     assert NeedItem.__repr__ is speedups.need_repr
+    assert SphinxNeedsData.remove_doc is speedups.remove_doc
     assert needs_module.node_match is speedups.node_match
 
 
@@ -1125,3 +1132,76 @@ def test_html_build_writes_the_same_search_index_as_sphinx(tmp_path: Path, sphin
     assert outputs[True] == outputs[False]
     # The edited page's old words pruned (Sphinx keeps a word with no document left).
     assert b'"searchabl":1' in outputs[True][0] and b'"searchabl":[]' in outputs[True][1]
+
+
+# -- speedups: remove_doc through the index of needs by page -------------------------------------
+
+
+def _fresh_env(built: Options) -> BuildEnvironment:
+    with (doctrees_path(built) / "environment.pickle").open("rb") as handle:
+        env = pickle.load(handle)
+    env._needs_is_post_processed = False  # as during reading, when pages are purged
+    return env
+
+
+def _on_page(need: NeedItem, page: str) -> NeedItem:
+    """A copy of ``need`` read from ``page``."""
+    moved = copy.copy(need)
+    moved._source = dataclasses.replace(need._source, docname=page)
+    assert moved.is_in_document(page) and need.is_in_document(need["docname"])
+    return moved
+
+
+def _needs_state(env: BuildEnvironment) -> tuple[Any, ...]:
+    data = SphinxNeedsData(env)
+    return (list(data.get_needs_mutable()), sorted(getattr(env, "_needs_all_nodes", {})),
+            data.get_or_create_docs(), dict(data.get_or_create_extends()), dict(data.get_or_create_umls()))
+
+
+def test_remove_doc_removes_what_sphinx_needs_removes(built_example: Options,
+                                                      speedups_applied: dict[str, Any]) -> None:
+    """Pages purged twice each (as an incremental build does), with needs added, overwritten and
+    removed in between: the same needs, need nodes and page lists as sphinx-needs' own functions."""
+    envs = {"replaced": _fresh_env(built_example), "original": _fresh_env(built_example)}
+    needs = SphinxNeedsData(envs["original"]).get_needs_mutable()
+    pages = sorted({need["docname"] for need in needs.values()})
+    assert len(pages) > 20 and len(needs) > 50
+    purged = pages[::5] + ["no/such/page"]
+    before = len(needs)
+    moved = copy.copy(needs[next(i for i, n in needs.items() if n["docname"] == pages[1])])
+    gone = next(i for i, n in needs.items() if n["docname"] == pages[3])  # removed on its own
+    for name, env in envs.items():
+        data = SphinxNeedsData(env)
+        calls = speedups_applied if name == "original" else {
+            "add_need": speedups.add_need, "remove_need": speedups.remove_need, "remove_doc": speedups.remove_doc}
+        for page in purged:  # kbgen's purge of every page read first
+            calls["remove_doc"](data, page)
+        for page in purged:  # then Sphinx's own, page by page, each read after it is purged
+            calls["remove_doc"](data, page)
+            if page == purged[2]:
+                # a need read into this page, with the ID of one of pages[1]'s (it replaces that one)
+                fresh = _on_page(moved, page)
+                calls["add_need"](data, fresh)
+                calls["remove_need"](data, gone)
+        calls["remove_doc"](data, purged[2])  # the need read into it goes again
+        calls["remove_doc"](data, pages[1])   # the replaced need is no longer of this page: kept
+    replaced, original = _needs_state(envs["replaced"]), _needs_state(envs["original"])
+    assert replaced == original
+    assert moved["id"] not in original[0]  # read into purged[2], then purged with it
+    assert gone not in original[0]
+    assert len(original[0]) < before - len(purged) + 2  # the needs of the purged pages are gone
+
+
+def test_remove_doc_indexes_again_after_a_change_it_did_not_see(built_example: Options,
+                                                                speedups_applied: dict[str, Any]) -> None:
+    """A need put in the dictionary without ``add_need`` changes its size: the index is made again."""
+    env = _fresh_env(built_example)
+    data = SphinxNeedsData(env)
+    needs = data.get_needs_mutable()
+    page = sorted({need["docname"] for need in needs.values()})[0]
+    speedups.remove_doc(data, "no/such/page")  # the index made
+    stray_id, stray = next((i, n) for i, n in needs.items() if n["docname"] != page)
+    needs["STRAY-1"] = _on_page(stray, page)
+    speedups.remove_doc(data, page)
+    assert "STRAY-1" not in needs and stray_id in needs
+    assert not any(need.is_in_document(page) for need in needs.values())

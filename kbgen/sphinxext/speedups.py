@@ -42,6 +42,16 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
   with the same few strings. The replacement parses each string once and hands
   out a copy (list arguments copied too: ``meta_all`` extends its ``exclude``
   list in place); strings that do not parse raise as before, every time.
+* ``SphinxNeedsData.remove_doc`` (sphinx-needs' handler of ``env-purge-doc``)
+  scans every need to find those of the page purged, and an incremental build
+  purges each page it reads twice (:mod:`kbgen.sphinxext.purge`, then Sphinx's
+  own loop): two scans of all the site's needs per page read. The replacement
+  finds them in an index of the needs by page, made in one scan and kept up to
+  date by ``add_need`` and ``remove_need`` (the only other ways sphinx-needs
+  adds or removes a need); it is made again whenever the number of needs is
+  not the one it recorded, and every need it names is checked to be of the
+  page before it is removed. The rest (the page lists, extends, diagrams) as
+  sphinx-needs does.
 
 And one inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
@@ -71,6 +81,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.search import IndexBuilder
 from sphinx.util import logging
+from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
 from sphinx_needs.need_item import NeedItem, NeedLink
 from sphinx_needs.needsfile import NeedsList
@@ -143,6 +154,72 @@ def node_match(node_types: Any) -> Any:
         return isinstance(node, types)
 
     return condition
+
+
+#: The needs of each page: [the needs dictionary indexed, its size when last checked, {page: [IDs]}].
+#: One slot (the environment being built); never pickled with the environment.
+_BY_DOC: list[Any] = [None, -1, {}]
+
+
+def _page(need: NeedItem) -> Any:
+    """The page ``NeedItem.is_in_document`` compares with."""
+    return need._source.dict_repr.get("docname")
+
+
+def _index_of(needs: dict[str, Any]) -> dict[str | None, list[str]]:
+    """The page → need IDs index of ``needs``, made again when it is not the one indexed or its
+    size is not the one recorded."""
+    if _BY_DOC[0] is needs and _BY_DOC[1] == len(needs):
+        index: dict[str | None, list[str]] = _BY_DOC[2]
+        return index
+    index = {}
+    for need_id, need in needs.items():
+        index.setdefault(_page(need), []).append(need_id)
+    _BY_DOC[:] = [needs, len(needs), index]
+    return index
+
+
+def add_need(self: SphinxNeedsData, need: NeedItem) -> None:
+    """sphinx-needs' ``add_need``, noting the need in the index of its page."""
+    needs = self._env_needs
+    indexed = _BY_DOC[0] is needs and _BY_DOC[1] == len(needs)
+    ORIGINALS["add_need"](self, need)
+    if indexed:
+        _BY_DOC[2].setdefault(_page(need), []).append(need["id"])
+        _BY_DOC[1] = len(needs)
+
+
+def remove_need(self: SphinxNeedsData, need_id: str) -> None:
+    """sphinx-needs' ``remove_need``; the index keeps the ID, checked when its page is purged."""
+    needs = self._env_needs
+    indexed = _BY_DOC[0] is needs and _BY_DOC[1] == len(needs)
+    ORIGINALS["remove_need"](self, need_id)
+    if indexed:
+        _BY_DOC[1] = len(needs)
+
+
+def remove_doc(self: SphinxNeedsData, docname: str) -> None:
+    """sphinx-needs' ``remove_doc``, the page's needs found through the index."""
+    if self.needs_is_post_processed:
+        raise RuntimeError("Needs have already been post-processed and frozen.")
+    needs = self._env_needs
+    for need_id in _index_of(needs).pop(docname, ()):
+        need = needs.get(need_id)
+        if need is not None and need.is_in_document(docname):
+            del needs[need_id]
+            self.remove_need_node(need_id)
+    _BY_DOC[1] = len(needs)
+    docs = self.get_or_create_docs()
+    for key, value in docs.items():
+        docs[key] = [doc for doc in value if doc != docname]
+    extends = self.get_or_create_extends()
+    for extend_id in list(extends):
+        if extends[extend_id]["docname"] == docname:
+            del extends[extend_id]
+    umls = self.get_or_create_umls()
+    for uml_id in list(umls):
+        if umls[uml_id]["docname"] == docname:
+            del umls[uml_id]
 
 
 #: Parsed function strings: (string, allow_need) → the parse.
@@ -227,12 +304,19 @@ def apply() -> bool:
         ORIGINALS["__repr__"] = NeedItem.__repr__
         ORIGINALS["node_match"] = getattr(needs_module, "node_match")  # noqa: B009 (not re-exported)
         ORIGINALS["from_string"] = DynamicFunctionParsed.__dict__["from_string"]
+        ORIGINALS["add_need"] = SphinxNeedsData.add_need
+        ORIGINALS["remove_need"] = SphinxNeedsData.remove_need
+        ORIGINALS["remove_doc"] = SphinxNeedsData.remove_doc
+    _BY_DOC[:] = [None, -1, {}]
     setattr(needs_module, "node_match", node_match)  # noqa: B010
     setattr(DynamicFunctionParsed, "from_string", from_string)  # noqa: B010
     NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
     NeedItem.__repr__ = need_repr  # type: ignore[method-assign]
     NeedItem.sort_backlinks = sort_backlinks  # type: ignore[method-assign]
     NeedsList.write_json = write_json  # type: ignore[method-assign]
+    SphinxNeedsData.add_need = add_need  # type: ignore[method-assign]
+    SphinxNeedsData.remove_need = remove_need  # type: ignore[method-assign]
+    SphinxNeedsData.remove_doc = remove_doc  # type: ignore[method-assign]
     return True
 
 
@@ -246,6 +330,10 @@ def remove() -> None:
         NeedItem.__repr__ = ORIGINALS["__repr__"]  # type: ignore[method-assign]
         setattr(needs_module, "node_match", ORIGINALS["node_match"])  # noqa: B010
         setattr(DynamicFunctionParsed, "from_string", ORIGINALS["from_string"])  # noqa: B010
+        SphinxNeedsData.add_need = ORIGINALS["add_need"]  # type: ignore[method-assign]
+        SphinxNeedsData.remove_need = ORIGINALS["remove_need"]  # type: ignore[method-assign]
+        SphinxNeedsData.remove_doc = ORIGINALS["remove_doc"]  # type: ignore[method-assign]
+    _BY_DOC[:] = [None, -1, {}]
 
 
 def installed() -> bool:
