@@ -1166,7 +1166,7 @@ def test_remove_doc_removes_what_sphinx_needs_removes(built_example: Options,
     needs = SphinxNeedsData(envs["original"]).get_needs_mutable()
     pages = sorted({need["docname"] for need in needs.values()})
     assert len(pages) > 20 and len(needs) > 50
-    purged = pages[::5] + ["no/such/page"]
+    purged = [*pages[::5], "no/such/page"]
     before = len(needs)
     moved = copy.copy(needs[next(i for i, n in needs.items() if n["docname"] == pages[1])])
     gone = next(i for i, n in needs.items() if n["docname"] == pages[3])  # removed on its own
