@@ -140,7 +140,7 @@ def test_cpython_paces_the_collector_otherwise(case: str, tmp_path: Path, monkey
                                                full_collections: list[int]) -> None:
     """No budget: CPython's pacing, or on a full build gcpolicy's (full collections asked for less often)."""
     original = gc.get_threshold()[2]
-    paced = gcpolicy.FULL_BUILD_THRESHOLD2 if case == "full build" else original
+    paced = gcbudget.FULL_BUILD_THRESHOLD2 if case == "full build" else original
     overrides: dict[str, Any] = {}
     if case == "budget off":
         monkeypatch.setenv(gcbudget.BUDGET_ENV, "0")

@@ -1,7 +1,7 @@
 """Memory, garbage-collector and exit policy for big builds.
 
-Three things make a large knowledge base's build slow or fat (figures in
-bench/README.md):
+What makes a large knowledge base's build slow or fat, and what kbgen does
+about it (figures in bench/README.md):
 
 * CPython's cyclic garbage collector walks every live object in each full
   collection, and a Sphinx environment holds millions that live until the
@@ -32,23 +32,10 @@ bench/README.md):
   bounded on big sites): loading those pickles again was a tenth of its time.
   The cache is a Sphinx internal: emptied only on the Sphinx releases listed in
   :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
-* A full build reads and then writes thousands of pages, and each page's
-  doctree (cycles: every node points to its parent) lives long enough to
-  reach the oldest generation before it dies. CPython then runs a full
-  collection whenever that garbage reaches a quarter of the objects left
-  since the last one, which on a fresh build means every few pages, each
-  walking everything not frozen (on a fresh build, the environment being built
-  while reading). While a build reads more than :data:`KEEP_DOCTREES_MAX`
-  pages, kbgen asks for a full collection at most once every
-  :data:`FULL_BUILD_THRESHOLD2` collections of the middle generation (CPython's
-  default: 10), and puts the thresholds back when the build ends. The garbage
-  waiting meanwhile is bounded by that count (figures in bench/README.md).
-  What a fresh build adds to the environment while reading is not frozen yet,
-  and every full collection walked it: every :data:`FREEZE_EVERY_PAGES` pages
-  read (between two pages, when none of their doctrees is held any more),
-  kbgen collects and freezes what is there. Once sphinx-needs has
-  post-processed its needs (``write-started``), what that made is collected and
-  frozen too, before the pages are written.
+* When the collector runs its full collections (the policies of a full and
+  of an incremental build) is :mod:`kbgen.sphinxext.gcbudget`'s part: it runs
+  one just before the freeze that ends reading, so what reading left as
+  garbage is freed rather than frozen.
 * Sphinx also keeps the pickled bytes of every doctree it loads from disk
   (``_pickled_doctree_cache``), for the whole build, in case the page is
   loaded again. In the write phase each page is loaded once, so on a full build
@@ -81,10 +68,6 @@ KEEP_DOCTREES_MAX = 200
 #: times its pickle: this keeps an incremental build's peak within tens of megabytes of a
 #: one-page build's).
 KEEP_DOCTREES_BYTES = 5_000_000
-#: A full build's third collector threshold (see the module text; CPython's default is 10).
-FULL_BUILD_THRESHOLD2 = 50
-#: A full build freezes what reading added to the environment every this many pages.
-FREEZE_EVERY_PAGES = 100
 
 
 class _Process:
@@ -94,8 +77,6 @@ class _Process:
     paused = False
     #: The runner may end with ``os._exit`` (speedups on, see :mod:`kbgen.sphinxext.main`).
     fast_exit = True
-    #: The collector's thresholds before a full build changed them (None: not changed).
-    thresholds: tuple[int, int, int] | None = None
 
 
 PROCESS = _Process()
@@ -121,10 +102,8 @@ def setup(app: Sphinx) -> None:
     app.connect("config-inited", _configure, priority=900)
     app.connect("builder-inited", _collect_again, priority=1)
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
-    app.connect("doctree-read", _drop_cached_doctrees)
-    app.connect("env-purge-doc", _freeze_now_and_then)
+    app.connect("doctree-read", drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
-    app.connect("write-started", _freeze_post_processed, priority=900)  # after sphinx-needs (500)
     app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
@@ -157,14 +136,17 @@ def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: lis
     app._kbgen_keep_doctrees = len(docnames) <= KEEP_DOCTREES_MAX  # type: ignore[attr-defined]
     if _active(app):
         gc.freeze()
-        if not app._kbgen_keep_doctrees and PROCESS.thresholds is None:  # type: ignore[attr-defined]
-            PROCESS.thresholds = gc.get_threshold()
-            first, second, _ = PROCESS.thresholds
-            gc.set_threshold(first, second, FULL_BUILD_THRESHOLD2)
 
 
-def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
-    if getattr(app, "_kbgen_keep_doctrees", False):
+def keeps_doctrees(app: Sphinx) -> bool:
+    """Whether the build ``app`` runs keeps the doctrees it reads for writing (an incremental
+    build) rather than loading them from their pickles (a full build); set when reading starts."""
+    return bool(getattr(app, "_kbgen_keep_doctrees", False))
+
+
+def drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
+    """Trim (incremental build) or empty (full build) the doctrees kept for writing."""
+    if keeps_doctrees(app):
         _trim_doctree_cache(app)
     else:
         _clear_doctree_cache(app)
@@ -195,7 +177,7 @@ def _trim_doctree_cache(app: Sphinx) -> None:
 
 def _clear_doctree_cache(app: Sphinx) -> None:
     """Forget the doctrees read so far (each is pickled to disk already); see the module text."""
-    if not (_active(app) and speedups.sphinx_tested()) or getattr(app, "_kbgen_keep_doctrees", False):
+    if not (_active(app) and speedups.sphinx_tested()) or keeps_doctrees(app):
         return
     cache = getattr(app.env, "_write_doc_doctree_cache", None)
     if isinstance(cache, dict):
@@ -211,13 +193,7 @@ def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) 
         cache.pop(docname, None)
 
 
-def _collect_and_freeze(app: Sphinx) -> None:
-    _release_last_read(app)
-    gc.collect()
-    gc.freeze()
-
-
-def _release_last_read(app: Sphinx) -> None:
+def release_last_read(app: Sphinx) -> None:
     """Sphinx 8 reuses one docutils publisher per file type for reading, and it holds the last
     page read (its document, and its reader's and writer's) until the next page: frozen then,
     that doctree would stay to the end of the build. The next page read sets them again."""
@@ -229,38 +205,14 @@ def _release_last_read(app: Sphinx) -> None:
                 holder.document = None
 
 
-def _freeze_now_and_then(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """A full build, between two pages read: collect and freeze every FREEZE_EVERY_PAGES pages."""
-    if PROCESS.thresholds is None or not _active(app):
-        return
-    count = getattr(app, "_kbgen_pages_purged", 0) + 1
-    app._kbgen_pages_purged = count  # type: ignore[attr-defined]
-    if count % FREEZE_EVERY_PAGES == 0:
-        _clear_doctree_cache(app)  # the last page's doctree: already pickled, garbage once let go
-        _collect_and_freeze(app)
-
-
-def _freeze_post_processed(app: Sphinx, builder: object) -> None:
-    if PROCESS.thresholds is not None and _active(app):
-        _collect_and_freeze(app)
-
-
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
+    """Reading is done: freeze what it left alive (gcbudget collected the garbage just before)."""
     if _active(app):
-        _drop_cached_doctrees(app)  # the last page read counts too
-        if PROCESS.thresholds is not None:
-            # A full build: the doctrees read are garbage waiting for a full collection; frozen,
-            # they would stay in memory to the end of the build (and through the pickling of the
-            # environment, the build's peak before this). One collection frees them first.
-            _release_last_read(app)
-            gc.collect()
+        drop_cached_doctrees(app)  # the last page read counts too
         gc.freeze()
     return ()
 
 
 def _unfreeze(app: Sphinx, exception: BaseException | None) -> None:
-    if PROCESS.thresholds is not None:
-        gc.set_threshold(*PROCESS.thresholds)
-        PROCESS.thresholds = None
     if _active(app):
         gc.unfreeze()
