@@ -95,8 +95,10 @@ class Pacing:
         self.baseline = baseline
         #: Full collections kbgen ran itself.
         self.collections = 0
-        #: Pages whose reading started.
+        #: Pages purged before reading (a full build's count).
         self.pages = 0
+        #: A page was read since the last freeze (an incremental build's).
+        self.read_since_freeze = False
 
 
 def resident_bytes() -> int | None:
@@ -162,14 +164,21 @@ def _collect(app: Sphinx, state: Pacing, *, freeze: bool = False) -> None:
 
 
 def _between_pages(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """A full build: collect and freeze every FREEZE_EVERY_PAGES pages read."""
+    """Between two pages read: a full build collects and freezes every FREEZE_EVERY_PAGES pages,
+    an incremental build after every page (what is new since the last page: that page's doctree,
+    kept for writing, and the garbage its reading left)."""
     state = pacing(app)
     if state is None:
         return
     state.pages += 1
-    if state.policy is Policy.FULL and state.pages % FREEZE_EVERY_PAGES == 0:
-        gcpolicy.drop_cached_doctrees(app)  # the last page's doctree: already pickled, garbage once let go
+    if state.policy is Policy.FULL:
+        if state.pages % FREEZE_EVERY_PAGES == 0:
+            gcpolicy.drop_cached_doctrees(app)  # the last page's doctree: already pickled, garbage once let go
+            _collect(app, state, freeze=True)
+    elif state.read_since_freeze and speedups.sphinx_tested():
+        # (kbgen.sphinxext.purge purges every page to read before the first: not a page read)
         _collect(app, state, freeze=True)
+        state.read_since_freeze = False
 
 
 def _maybe_collect(app: Sphinx, doctree: nodes.document | None = None) -> None:
@@ -177,6 +186,8 @@ def _maybe_collect(app: Sphinx, doctree: nodes.document | None = None) -> None:
     state = pacing(app)
     if state is None or state.policy is not Policy.INCREMENTAL:
         return
+    if doctree is not None:
+        state.read_since_freeze = True
     now = resident_bytes()
     if now is not None and now - state.baseline > state.budget:
         gc.collect()
@@ -185,7 +196,7 @@ def _maybe_collect(app: Sphinx, doctree: nodes.document | None = None) -> None:
 
 
 def _maybe_collect_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    _maybe_collect(app)
+    _maybe_collect(app, None)
 
 
 def _collect_before_freeze(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:

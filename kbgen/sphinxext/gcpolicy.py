@@ -56,6 +56,7 @@ from contextlib import contextmanager
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.builders import Builder
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 
@@ -104,6 +105,7 @@ def setup(app: Sphinx) -> None:
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
+    app.connect("write-started", _dismantle_when_written, priority=900)
     app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
@@ -172,7 +174,49 @@ def _trim_doctree_cache(app: Sphinx) -> None:
         if total <= KEEP_DOCTREES_BYTES:
             break
         total -= sizes[docname]
-        del cache[docname]
+        dismantle(cache.pop(docname))
+
+
+def dismantle(doctree: nodes.Node) -> None:
+    """Break every reference cycle of a doctree nothing uses any more, so reference counting
+    frees it even frozen (see the module text); each node is left empty."""
+    stack: list[nodes.Node] = [doctree]
+    while stack:
+        node = stack.pop()
+        attributes = getattr(node, "__dict__", None)
+        if attributes is None:
+            continue
+        children = attributes.get("children")
+        if children:
+            stack.extend(children)
+        attributes.clear()
+
+
+def _dismantle_when_written(app: Sphinx, builder: Builder) -> None:
+    """Dismantle each doctree kept from reading once the builder has written its page.
+
+    They were frozen with what reading left alive; a frozen doctree is never collected, and
+    after ``write_doc`` Sphinx holds none of it (the writer's last document is replaced by the
+    next page's). Only the builder's ``write_doc`` knows that moment: kbgen wraps it on this
+    builder, for this build, and only for the doctrees that were in the cache when writing
+    started (a doctree loaded from its pickle is not frozen: the collector frees it).
+    """
+    if not (_active(app) and speedups.sphinx_tested() and keeps_doctrees(app)):
+        return
+    cache = getattr(app.env, "_write_doc_doctree_cache", None)
+    if not isinstance(cache, dict) or not cache:
+        return
+    kept: dict[str, nodes.document] = dict(cache)
+    write_doc = builder.write_doc
+
+    def write_and_dismantle(docname: str, doctree: nodes.document) -> None:
+        write_doc(docname, doctree)
+        if kept.get(docname) is doctree:
+            del kept[docname]
+            dismantle(doctree)
+
+    builder.write_doc = write_and_dismantle  # type: ignore[method-assign]
+    app._kbgen_unwrap_write_doc = (builder, kept)  # type: ignore[attr-defined]
 
 
 def _clear_doctree_cache(app: Sphinx) -> None:
@@ -214,5 +258,11 @@ def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str
 
 
 def _unfreeze(app: Sphinx, exception: BaseException | None) -> None:
+    wrapped = getattr(app, "_kbgen_unwrap_write_doc", None)
+    if wrapped is not None:
+        builder, kept = wrapped
+        vars(builder).pop("write_doc", None)  # the class's method again
+        kept.clear()
+        del app._kbgen_unwrap_write_doc  # type: ignore[attr-defined]
     if _active(app):
         gc.unfreeze()
