@@ -33,13 +33,23 @@ not:
   free: objects in reference cycles that lived long enough to reach the oldest
   generation (a doctree once it is written, the parser's state once a page is
   read). So CPython's automatic full collections are off (the young
-  generations are still collected as usual) and kbgen runs one when the
-  process's resident memory has grown by :data:`BUDGET_BYTES` since the last
-  one, checked as each page is read and as each page is about to be written.
-  The memory a build may hold in uncollected garbage is bounded by the budget,
-  and the number of full collections follows the memory the build allocates
-  rather than the number of objects it keeps. The budget needs the resident
-  memory (``/proc``); :data:`BUDGET_ENV` sets it or turns it off.
+  generations are still collected as usual) and kbgen runs its own. Between
+  two pages read it collects and freezes: what is not frozen then is only the
+  page just read (its doctree, kept for writing, and the garbage its reading
+  left), so that collection is cheap and no later one walks that doctree again.
+  :mod:`~kbgen.sphinxext.gcpolicy` makes sure a frozen doctree is still freed
+  once its page is written or the cache lets it go (frozen objects in cycles
+  are otherwise never freed). While a page is read and written, a full
+  collection runs when the process's resident memory has grown by
+  :data:`BUDGET_BYTES` since the last one, checked as each page is read and as
+  each page is about to be written: the memory a build may hold in uncollected
+  garbage is bounded by the budget, and the number of those collections
+  follows the memory the build allocates rather than the objects it keeps. The
+  budget needs the resident memory (``/proc``); :data:`BUDGET_ENV` sets it or
+  turns it off (and with it this policy: CPython's pacing). The freeze between
+  pages needs the Sphinx releases of
+  :data:`kbgen.sphinxext.speedups.TESTED_SPHINX` (what frees the frozen
+  doctrees relies on Sphinx's doctree cache and ``write_doc``).
 
 Either way, one collection runs just before ``gcpolicy`` freezes what reading
 left alive (``env-updated``): garbage frozen there would stay until the build

@@ -36,6 +36,16 @@ about it (figures in bench/README.md):
   of an incremental build) is :mod:`kbgen.sphinxext.gcbudget`'s part: it runs
   one just before the freeze that ends reading, so what reading left as
   garbage is freed rather than frozen.
+* A doctree kept for writing is frozen, with what reading left alive or
+  earlier (an incremental build freezes between pages read:
+  :mod:`~kbgen.sphinxext.gcbudget`), and a frozen object in a reference cycle
+  is never freed until the build ends (docutils nodes point to their parent,
+  the document to its nodes by id). Once nothing uses a kept doctree any more
+  (its page written: Sphinx's ``write_doc`` returned; or the cache let it go),
+  kbgen dismantles it (:func:`dismantle`: every node emptied, so no cycle is
+  left) and reference counting frees it. Without that, the doctrees of the
+  pages written would stay in memory to the end, and what resolving them for
+  writing added (not frozen) would be walked by every later collection.
 * Sphinx also keeps the pickled bytes of every doctree it loads from disk
   (``_pickled_doctree_cache``), for the whole build, in case the page is
   loaded again. In the write phase each page is loaded once, so on a full build
