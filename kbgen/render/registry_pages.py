@@ -101,8 +101,9 @@ def _file_pages(rows: Sequence[FileRow], folder: Path) -> list[tuple[str, list[R
         base = f"files-{escape.slug(package, 'package')}"
         pages = []
         for i, part in enumerate(parts):
-            # Named after the package, then the first path of the page (stable: cuts do not move).
-            name = base if len(parts) == 1 else f"{base}-{escape.slug(part[0].file.path, 'files')}"
+            # The first page is named after the package, the next ones after the path they start at: a
+            # cut does not move, so neither does a name (a file read before the first path joins page 1).
+            name = base if i == 0 else f"{base}-{escape.slug(part[0].file.path, 'files')}"
             name = _unique(name, used)
             first = f" from {escape.code(part[0].file.path)}" if len(parts) > 1 else ""
             pages.append(RegistryPage(
