@@ -16,8 +16,9 @@ from bench.synthetic import generate
 from kbgen.build import build_site
 from kbgen.config import Options, load_options
 from kbgen.domain.sections import GeneratedBlock, split
+from kbgen.domain.update import GeneratedSections, skeleton
 from kbgen.render import registry_pages
-from kbgen.render.registries import FileRow
+from kbgen.render.registries import DomainRegistries, FileRow
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 
@@ -226,3 +227,30 @@ def test_a_page_of_a_big_package_never_exceeds_the_maximum(small_thresholds: Non
     assert sum(p.rows for p in pages) == 300
     assert max(p.rows for p in pages) == registry_pages.FILE_PAGE_MAX
     assert len({p.name for p in pages}) == len(pages)
+
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM")
+
+
+def _registries(files: int) -> DomainRegistries:
+    return DomainRegistries(_rows(*(f"src/{i:03}.ts" for i in range(files))),
+                            {s: [] for s in SEVERITIES}, dict.fromkeys(SEVERITIES, ""), [])
+
+
+def _document(extra: str = "") -> str:
+    return skeleton(GeneratedSections.empty(), title="Demo") + extra
+
+
+def test_a_quoted_marker_keeps_the_registry_on_the_domain_page(small_thresholds: None) -> None:
+    def page(document: str, files: int) -> registry_pages.SplitDomainPage:
+        return registry_pages.domain_page_body(domain="demo", document=document, regs=_registries(files),
+                                               include_path="../../../domains/demo/analysis.md",
+                                               domain_docname="kb/domains/demo", folder=Path("/x"))
+
+    split_page = page(_document(), 20)
+    assert ":end-before:" in split_page.body and split_page.pages
+    # The include cuts at the first occurrence of the marker's text: quoted in prose, it would cut there.
+    whole = page(_document("\nOur registry starts at `<!-- kbgen:begin files -->`.\n"), 20)
+    assert ":end-before:" not in whole.body and not whole.pages
+    short = page(_document(), 8)
+    assert ":end-before:" not in short.body and not short.pages
