@@ -200,7 +200,7 @@ def domain_page_body(*, domain: str, document: str | None, include_path: str, re
                 listed.append(f"{publish('File Registry', package_pages[0])} ({package_pages[0].rows:,})")
             else:
                 links = ", ".join(f"{publish('File Registry', p)} ({p.rows:,})" for p in package_pages)
-                listed.append(f"{escape.inline(package)} ({sum(p.rows for p in package_pages):,} on "
+                listed.append(f"{escape.inline(package)} ({count(sum(p.rows for p in package_pages), 'file')} on "
                               f"{len(package_pages)} pages: {links})")
         standing["files"] = (f"{count(len(regs.files), 'file')} read MEDIUM or deeper, listed per package: "
                              f"{', '.join(listed)}.\n")
