@@ -37,7 +37,7 @@ test-fast: $(VENV)/.installed-test
 # The tests that compare kbgen's build speedups with the unpatched libraries, byte for byte, on the
 # lowest and the highest sphinx-needs (and Sphinx) that kbgen's speedups list as tested
 # (kbgen/sphinxext/speedups.py: TESTED_SPHINX_NEEDS, TESTED_SPHINX), each in a venv of its own.
-SPEEDUP_TESTS := tests/test_sphinx_speedups.py tests/test_sphinx_extension.py tests/test_needs_json.py
+SPEEDUP_TESTS := tests/test_sphinx_speedups.py tests/test_sphinx_extension.py tests/test_needs_json.py tests/test_gcbudget.py
 SPEEDUPS_LOW := "sphinx-needs==9.0.0" "sphinx==8.2.3"
 SPEEDUPS_HIGH := "sphinx-needs==9.1.0" "sphinx==9.0.4"
 

@@ -36,6 +36,7 @@ from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_finger
 
 if TYPE_CHECKING:
     from kbgen.model import Snapshot
+    from kbgen.render.registries import DomainRegistries
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,15 +66,21 @@ class SyncReport:
                 f"in {self.seconds:.1f} s{note}")
 
 
-def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path]) -> dict[Path, str]:
+def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path],
+                       registries: dict[str, DomainRegistries] | None = None) -> dict[Path, str]:
+    """Each domain's document with fresh registries. ``registries`` is filled with their rows, by domain
+    name: the site shows the long ones on pages of their own (:mod:`kbgen.render.registry_pages`)."""
     from kbgen.domain.update import GeneratedSections, render_document
-    from kbgen.render.registries import domain_sections, domain_title
+    from kbgen.render.registries import domain_registries, domain_sections, domain_title
 
     out: dict[Path, str] = {}
     for d in snap.domains:
         path = paths[d.name]
         existing = path.read_text(encoding="utf-8") if path.exists() else None
-        sections = GeneratedSections(**domain_sections(snap, d, options, path))
+        regs = domain_registries(snap, d, options)
+        if registries is not None:
+            registries[d.name] = regs
+        sections = GeneratedSections(**domain_sections(snap, d, options, path, regs))
         out[path] = render_document(existing, sections, title=domain_title(d))
     return out
 
@@ -138,12 +145,14 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     write = not (check or dry_run)
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
-        domain_docs = render_domain_docs(snap, options, doc_paths)
+        registries: dict[str, DomainRegistries] = {}
+        domain_docs = render_domain_docs(snap, options, doc_paths, registries)
         # ``force`` renders every page; the cache's entries are stored afresh all the same.
         cache = PageCache.load(root, cache_salt(code_fingerprint(), options, options.generated_subdir))
         if force:
             cache.entries = {}
-        site = render_site(snap, options, doc_paths, cache)
+        site = render_site(snap, options, doc_paths, cache, registries=registries,
+                           documents={name: domain_docs[path] for name, path in doc_paths.items()})
         report.kept = cache.kept
         if write:
             remove_tmp_leftovers(root, ".*.tmp")

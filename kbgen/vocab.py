@@ -25,6 +25,8 @@ _SEVERITY_ALIASES = {
 }
 #: Label letters per severity (domain documents label C/H/M findings).
 SEVERITY_LETTERS: dict[str, str] = {"CRITICAL": "C", "HIGH": "H", "MEDIUM": "M"}
+#: A finding label as a token of text (``C3``, not ``SC3`` nor ``C3a``): what the site turns into a link.
+LABEL_RE = re.compile(r"(?<![A-Za-z0-9_-])([CHM])(\d{1,5})(?![A-Za-z0-9_])")
 
 DEPTHS: tuple[str, ...] = ("DEEP", "MEDIUM", "SURFACE", "MENTIONED", "NOT_TOUCHED", "EXCLUDED")
 _DEPTH_RANK = {"DEEP": 5, "MEDIUM": 4, "SURFACE": 3, "MENTIONED": 2, "NOT_TOUCHED": 1, "EXCLUDED": 0}

@@ -2,9 +2,11 @@
 
 Real in-process Sphinx builds of a small kbgen site: while a build that keeps its doctrees reads
 and writes, CPython's automatic full collections are off and kbgen runs its own when the resident
-memory grew by the budget (every page with a budget of one byte), and once before the read
-environment is frozen (garbage made while reading is freed, not frozen); the collector's thresholds
-are back when the build ends, failed or not. A build that does not keep its doctrees (a full
+memory grew by the budget (every page with a budget of one byte), between two pages read (then
+freezes: the next collection walks only what is new), and once before the read environment is
+frozen (garbage made while reading is freed, not frozen); each doctree kept from reading, frozen,
+is freed once its page is written or once the cache lets it go; the collector's thresholds are back
+when the build ends, failed or not. A build that does not keep its doctrees (a full
 build), ``KBGEN_GC_BUDGET_MB=0`` and ``kbgen_speedups = False`` leave CPython's pacing alone. The
 pages are the same bytes either way.
 """
@@ -118,15 +120,16 @@ def test_full_collections_follow_the_budget_in_a_build_that_keeps_its_doctrees(
     assert probe.thresholds["doctree-resolved"] == [gcbudget._NEVER] * 2
     assert probe.thresholds["build-finished, after kbgen"] == [original]
     read, resolved = probe.collections["doctree-read"], probe.collections["doctree-resolved"]
-    assert read == [1, 2]  # one as each page was read (after the first, the garbage of the one before)
-    assert resolved == [4, 5]  # one before the freeze, then one per page written
+    # one as each page was read, and one (then a freeze) between the two pages
+    assert read == [1, 3]
+    assert resolved == [5, 6]  # one before the freeze, then one per page written
     assert probe.garbage_alive_after_reading == [False, False]  # freed before the freeze, not frozen
 
-    monkeypatch.setenv(gcbudget.BUDGET_ENV, "100000")  # never reached: only the collection before the freeze
+    monkeypatch.setenv(gcbudget.BUDGET_ENV, "100000")  # never reached: between the pages, before the freeze
     full_collections.clear()
     probe = build(tmp_path, "large-budget", full_collections)
-    assert probe.collections["doctree-read"] == [0, 0]
-    assert probe.collections["doctree-resolved"] == [1, 1]  # the one before the freeze
+    assert probe.collections["doctree-read"] == [0, 1]
+    assert probe.collections["doctree-resolved"] == [2, 2]
     assert probe.garbage_alive_after_reading == [False, False]
     paced = sorted(p.relative_to(tmp_path / "paced") for p in (tmp_path / "paced").rglob("*.html"))
     assert paced
@@ -140,7 +143,7 @@ def test_cpython_paces_the_collector_otherwise(case: str, tmp_path: Path, monkey
                                                full_collections: list[int]) -> None:
     """No budget: CPython's pacing, or on a full build gcpolicy's (full collections asked for less often)."""
     original = gc.get_threshold()[2]
-    paced = gcpolicy.FULL_BUILD_THRESHOLD2 if case == "full build" else original
+    paced = gcbudget.FULL_BUILD_THRESHOLD2 if case == "full build" else original
     overrides: dict[str, Any] = {}
     if case == "budget off":
         monkeypatch.setenv(gcbudget.BUDGET_ENV, "0")
@@ -179,3 +182,104 @@ def test_budget_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
                             ("-3", 0)):
         monkeypatch.setenv(gcbudget.BUDGET_ENV, value)
         assert gcbudget.budget_bytes() == expected, value
+
+
+class KeptDoctrees:
+    """Weak references to every doctree read, and which were alive and frozen at given moments."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, weakref.ref[Any]] = {}
+        self.frozen_before_next_read: list[int] = []
+        self.alive_when_written: dict[str, list[str]] = {}
+        self.alive_at_the_end: list[str] = []
+        self.wrapped_after_build: bool | None = None
+
+    def alive(self) -> list[str]:
+        """The doctrees still whole: neither freed nor dismantled (an empty ``document`` object
+        the HTML writer holds until its next page is all that may stay of one)."""
+        return sorted(name for name, ref in self.read.items() if ref() is not None and vars(ref()))
+
+    def connect(self, app: Sphinx) -> None:
+        def remember(app: Sphinx, doctree: Any) -> None:
+            self.read[app.env.docname] = weakref.ref(doctree)
+
+        def frozen(app: Sphinx, docname: str) -> None:
+            self.frozen_before_next_read.append(gc.get_freeze_count())
+
+        def written(app: Sphinx, doctree: Any, docname: str) -> None:
+            self.alive_when_written[docname] = self.alive()
+
+        def end(app: Sphinx, exception: BaseException | None) -> None:
+            self.alive_at_the_end = self.alive()  # before kbgen unfreezes (10_000): still frozen then
+
+        app.connect("doctree-read", remember, priority=100)
+        app.connect("source-read", lambda app, docname, source: frozen(app, docname))
+        app.connect("doctree-resolved", written, priority=900)
+        app.connect("build-finished", end, priority=9_998)
+
+
+BIG_PAGES = {  # a page large enough that its doctree is worth keeping track of, and a small one
+    "index.md": "# Home\n\n```{toctree}\nother\n```\n\n" + "".join(
+        f":::{{finding}} Finding {n}\n:id: F{n}\n\nSome *text* with `code` and [a link](#F1).\n:::\n\n"
+        for n in range(1, 60)),
+    "other.md": "# Other\n\n:::{file} a.rs\n:id: FILE1\n:::\n\nSee {need}`F1`.\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trim", [False, True])
+def test_kept_doctrees_frozen_between_pages_are_freed_once_written_or_let_go(
+        trim: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_collections: list[int]) -> None:
+    """The doctree of each page read is frozen before the next page is read (the collector does not
+    walk it again), and freed all the same: once its page is written, or once the cache lets it go
+    (``trim``: no doctree kept). The pages are the bytes CPython's own pacing writes."""
+    monkeypatch.delenv(gcbudget.BUDGET_ENV, raising=False)
+    if trim:
+        monkeypatch.setattr(gcpolicy, "KEEP_DOCTREES_BYTES", 0)
+    src = write_site(tmp_path / "src", BIG_PAGES)
+    kept = KeptDoctrees()
+    app, _ = build_in_process(src, tmp_path / "paced", buildername="html", connect=kept.connect)
+    assert sorted(kept.read) == ["index", "other"]
+    first, second = kept.frozen_before_next_read
+    assert second > first  # the first page's objects (its doctree unless trimmed) frozen before the second
+    if trim:
+        assert kept.alive_when_written == {"index": [], "other": []}  # let go while reading
+    else:
+        # each kept doctree stays until its page is written (index before other), then goes
+        assert kept.alive_when_written == {"index": ["index", "other"], "other": ["other"]}
+    assert kept.alive_at_the_end == []
+    assert "write_doc" not in vars(app.builder)  # the builder's own method again
+    assert gc.get_freeze_count() == 0
+
+    monkeypatch.setenv(gcbudget.BUDGET_ENV, "0")
+    reference = KeptDoctrees()
+    build_in_process(src, tmp_path / "cpython", buildername="html", connect=reference.connect,
+                     confoverrides={"kbgen_speedups": False})
+    for name in ("index.html", "other.html", "searchindex.js"):
+        assert (tmp_path / "paced" / "html" / name).read_bytes() == (tmp_path / "cpython" / "html" / name).read_bytes()
+
+
+def test_a_dismantled_doctree_is_freed_even_frozen() -> None:
+    """Frozen objects in cycles are never collected; a dismantled doctree has no cycle left."""
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    document = new_document("<test>", get_default_settings(Parser))
+    section = nodes.section(ids=["s1"])
+    section += nodes.title(text="Title")
+    section += nodes.paragraph(text="Some text")
+    document += section
+    document.note_explicit_target(section)
+    refs = [weakref.ref(node) for node in (document, section, *section.children)]
+    gc.collect()
+    gc.freeze()
+    try:
+        del section
+        gcpolicy.dismantle(document)
+        assert not vars(document)  # no children, no ids: nothing points back to it
+        del document
+        assert [ref() for ref in refs] == [None] * len(refs)  # reference counting alone freed them
+    finally:
+        gc.unfreeze()

@@ -689,7 +689,7 @@ def test_a_full_build_collects_the_oldest_generation_less_often_and_puts_the_thr
     src = write_site(tmp_path / "src", GC_PAGES)
     monkeypatch.setenv(gcbudget.BUDGET_ENV, "0")  # the small build's own pacing (tests/test_gcbudget.py)
     before = gc.get_threshold()
-    assert before[2] != gcpolicy.FULL_BUILD_THRESHOLD2
+    assert before[2] != gcbudget.FULL_BUILD_THRESHOLD2
     seen: dict[str, list[tuple[int, int, int]]] = {}
 
     def recorder(name: str) -> Callable[[Sphinx], None]:
@@ -707,7 +707,7 @@ def test_a_full_build_collects_the_oldest_generation_less_often_and_puts_the_thr
         build_in_process(src, tmp_path / "off", buildername="html", connect=recorder("off"),
                          confoverrides={"kbgen_speedups": False})
     assert set(seen["small"]) == {before} and set(seen["off"]) == {before}
-    assert set(seen["full"]) == {(before[0], before[1], gcpolicy.FULL_BUILD_THRESHOLD2)}
+    assert set(seen["full"]) == {(before[0], before[1], gcbudget.FULL_BUILD_THRESHOLD2)}
     assert len(seen["full"]) == 4  # two pages read, two written
     assert gc.get_threshold() == before
     for name in ("index.html", "other.html"):
@@ -724,7 +724,7 @@ def test_a_full_build_frees_the_doctrees_it_read_before_freezing_the_environment
 
     src = write_site(tmp_path / "src", GC_PAGES)
     monkeypatch.setattr(gcpolicy, "KEEP_DOCTREES_MAX", 1)
-    monkeypatch.setattr(gcpolicy, "FREEZE_EVERY_PAGES", freeze_every)
+    monkeypatch.setattr(gcbudget, "FREEZE_EVERY_PAGES", freeze_every)
     read: list[weakref.ref[Any]] = []
     alive_when_writing: list[int] = []
 

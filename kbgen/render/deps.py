@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from kbgen.render.myst import referenced_needs
+from kbgen.vocab import LABEL_RE
 
 DIGEST_PREFIX = "% kbgen-deps: "
 
@@ -32,11 +33,15 @@ NeedsByPage = Mapping[str, Sequence[tuple[str, Mapping[str, Sequence[str]]]]]
 
 
 def with_dependency_digests(pages: dict[str, str], needs: NeedsByPage, labels: dict[str, dict[str, str]],
-                            domain_pages: Mapping[str, str]) -> dict[str, str]:
+                            domain_pages: Mapping[str, str],
+                            registry_pages: Mapping[str, str] | None = None) -> dict[str, str]:
     """The pages with a digest line appended to every MyST page that depends on others.
 
     ``labels`` is domain → finding label → finding need ID; ``domain_pages`` is the page
-    (relative path) of each domain page → its domain name.
+    (relative path) of each domain page → its domain name, ``registry_pages`` the same for the
+    pages of a domain's registries (:mod:`kbgen.render.registry_pages`). A domain page depends
+    on every label of its domain (the document's human text may name any); a registry page only
+    on the labels its text shows, so a new finding leaves the other pages of the registry alone.
     """
     defined_on = {need_id: rel for rel, items in needs.items() for need_id, _ in items}
     incoming: dict[str, list[str]] = defaultdict(list)
@@ -57,6 +62,11 @@ def with_dependency_digests(pages: dict[str, str], needs: NeedsByPage, labels: d
         if domain is not None:
             for label, finding in sorted(labels.get(domain, {}).items()):
                 facts.append(f"label {label} {finding} {defined_on.get(finding, '?')}")
+        domain = registry_pages.get(rel) if registry_pages else None
+        if domain is not None:
+            known = labels.get(domain, {})
+            for label in sorted({m.group(0) for m in LABEL_RE.finditer(text)} & known.keys()):
+                facts.append(f"label {label} {known[label]} {defined_on.get(known[label], '?')}")
         if facts:
             digest = hashlib.sha256("\n".join(facts).encode("utf-8")).hexdigest()[:20]
             result[rel] = text.rstrip("\n") + f"\n\n{DIGEST_PREFIX}{digest}\n"

@@ -641,8 +641,8 @@ def files_pages(view: SiteView) -> dict[str, str]:
     return listing.pages(top, "Files read", body)
 
 
-def domain_page(view: SiteView, name: str, include_path: str) -> str:
-    """The site page of a domain: its need, then the domain document itself (included)."""
+def domain_page(view: SiteView, name: str, body: str) -> str:
+    """The site page of a domain: the domain document (``body`` includes it), its graph, its need."""
     snap = view.snap
     d = snap.domain_by_name[name]
     domain_need = need("domain", view.domain_need_ids[name], name,
@@ -650,8 +650,7 @@ def domain_page(view: SiteView, name: str, include_path: str) -> str:
                                 "coverage": analysis.coverage_text(analysis.domain_coverage_row(snap, name))},
                        content=escape.block(d.description) if d.description else "")
     return (f"---\nkbgen-domain: {json.dumps(name)}\n---\n\n"
-            f"```{{include}} {include_path}\n:relative-docs: ../\n:relative-images:\n```\n\n"
-            f"{graphs.domain_graph(view, name, view.graph_max_nodes)}\n## Domain record\n\n{domain_need}")
+            f"{body}\n{graphs.domain_graph(view, name, view.graph_max_nodes)}\n## Domain record\n\n{domain_need}")
 
 
 def domains_index(view: SiteView) -> str:

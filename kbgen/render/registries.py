@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,8 +38,116 @@ def _file_name(snap: Snapshot, file_id: int | None) -> str:
     return f.path if f else "—"
 
 
-def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: Path | None = None) -> dict[str, str]:
-    """Section key → markdown body for one domain (written to ``doc_path``: links are relative to it)."""
+#: The columns of the three registries (docs/reference/domain-documents.md).
+FILE_HEADERS = ("File", "Package", "LOC", "Real%", "Depth", "Key Verdict", "Session")
+FINDING_HEADERS = ("ID", "Description", "File(s)", "Session", "Status")
+POSITIVE_HEADERS = ("Description", "File(s)", "Session")
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A File Registry row. Its ``[more]`` link is relative to the page it lands on, so it is made there."""
+
+    file: File
+    verdict: str  # the key verdict as the cell shows it (escaped, shortened)
+    more: Path | None  # the file's page, when the cell shortened the verdict
+    session: str
+
+    def cells(self, base: Path | None) -> list[object]:
+        """The row's cells on a page in folder ``base`` (None: no link, the verdict alone)."""
+        verdict = Md(f"{self.verdict} [more]({_href(self.more, base)})" if self.more and base else self.verdict)
+        f = self.file
+        return [Md(escape.code(f.path)), f.package, f.loc, "—", f.depth, verdict, self.session]
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """A row of a severity's Findings Registry, with its label's number (the registry's order)."""
+
+    number: int
+    cells: list[object]
+
+
+@dataclass(frozen=True)
+class DomainRegistries:
+    """The rows of a domain's three registries, built once for its document and its site pages."""
+
+    files: list[FileRow]
+    #: Severity → its rows, in label order (CRITICAL, HIGH, MEDIUM).
+    findings: dict[str, list[FindingRow]]
+    #: Severity → the note under its table naming the labels it skips (positives), or "".
+    notes: dict[str, str]
+    positives: list[list[object]]
+
+
+def domain_registries(snap: Snapshot, domain: Domain, options: Options) -> DomainRegistries:
+    """The rows of the File, Findings and Positives registries of ``domain``."""
+    name = domain.name
+    files = snap.files_of_domain.get(name, ())
+    rank = {sid: i for i, sid in enumerate(session_log_order(snap, snap.session_by_id))}
+    last_session: dict[int, int] = {}
+    for r in snap.reads:
+        if r.session_id is not None and r.session_id in snap.session_by_id:
+            last_session[r.file_id] = max(last_session.get(r.file_id, r.session_id), r.session_id,
+                                          key=rank.__getitem__)
+    file_rows = []
+    for fl in sorted(files, key=_registry_key):
+        if not analysis.read_medium_plus(fl):
+            continue
+        text = key_verdict(snap, fl)
+        short = escape.shorten(text, options.verdict_max_chars)
+        # The whole verdict is on the file's page (its notes, or its finding's text).
+        more = None if short == " ".join(escape.clean(text).split()) else (
+            options.generated_path / "files" / f"{fl.need_id}.md")
+        file_rows.append(FileRow(fl, escape.cell(short) or "—", more, _session_label(snap, last_session.get(fl.id))))
+
+    labels = {lab.finding_id: lab for lab in snap.labels_of_domain.get(name, ())}
+    findings: dict[str, list[FindingRow]] = {}
+    notes: dict[str, str] = {}
+    for severity, _ in _SEVERITY_SUBSECTIONS:
+        items = [(labels[fid], snap.finding_by_id[fid]) for fid in labels
+                 if fid in snap.finding_by_id and snap.finding_by_id[fid].severity == severity
+                 and not snap.is_positive(snap.finding_by_id[fid])]
+        findings[severity] = [
+            FindingRow(lab.number, [lab.text, _describe(f), Md(escape.code(_file_name(snap, f.file_id))),
+                                    _session_label(snap, f.session_id), snap.finding_status_text(f.id)])
+            for lab, f in sorted(items, key=lambda item: item[0].number)]
+        notes[severity] = _positive_labels_note(snap, labels, severity)
+    positives = [f for fid in sorted({f.id for fl in files for f in snap.findings_of_file.get(fl.id, ())})
+                 if snap.is_positive(f := snap.finding_by_id[fid])]
+    # The columns stay Description, File(s), Session (docs/reference/domain-documents.md): a positive's
+    # label, which the severity registries skip, leads its description, so every label shows somewhere.
+    positive_rows: list[list[object]] = [
+        [f"{labels[f.id].text}: {_describe(f)}" if f.id in labels else _describe(f),
+         Md(escape.code(_file_name(snap, f.file_id))), _session_label(snap, f.session_id)]
+        for f in positives]
+    return DomainRegistries(file_rows, findings, notes, positive_rows)
+
+
+def files_table(rows: Sequence[FileRow], base: Path | None) -> Md:
+    """File Registry rows as a table on a page in folder ``base`` ("" for no rows)."""
+    return table(FILE_HEADERS, [r.cells(base) for r in rows])
+
+
+def findings_table(rows: Sequence[FindingRow]) -> Md:
+    return table(FINDING_HEADERS, [r.cells for r in rows])
+
+
+def positives_table(rows: Sequence[Sequence[object]]) -> Md:
+    return table(POSITIVE_HEADERS, rows)
+
+
+def severity_heading(severity: str) -> str:
+    """``### 3a. CRITICAL Findings``: a severity's subsection heading, in the findings block."""
+    return f"### {dict(_SEVERITY_SUBSECTIONS)[severity]}. {severity} Findings"
+
+
+def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: Path | None = None,
+                    regs: DomainRegistries | None = None) -> dict[str, str]:
+    """Section key → markdown body for one domain (written to ``doc_path``: links are relative to it).
+
+    ``regs``: the domain's registry rows when the caller built them already (:func:`domain_registries`).
+    """
     name = domain.name
     files = snap.files_of_domain.get(name, ())
     sessions = session_log_order(snap, analysis.sessions_touching_domain(snap, name))
@@ -49,50 +158,14 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
               f"{coverage_line(analysis.domain_coverage_row(snap, name))}\n>\n"
               f"> **Last updated**: {escape.inline(last.date or '—') if last else '—'}"
               f"{f' (Session {escape.inline(last.label)})' if last else ''}\n")
-
-    rank = {sid: i for i, sid in enumerate(session_log_order(snap, snap.session_by_id))}
-    last_session: dict[int, int] = {}
-    for r in snap.reads:
-        if r.session_id is not None and r.session_id in snap.session_by_id:
-            last_session[r.file_id] = max(last_session.get(r.file_id, r.session_id), r.session_id,
-                                          key=rank.__getitem__)
-    registry = [f for f in sorted(files, key=_registry_key) if analysis.read_medium_plus(f)]
-
-    def verdict(f: File) -> Md:
-        text = key_verdict(snap, f)
-        short = escape.shorten(text, options.verdict_max_chars)
-        if short == " ".join(escape.clean(text).split()) or doc_path is None:
-            return Md(escape.cell(short) or "—")
-        # The whole verdict is on the file's page (its notes, or its finding's text).
-        page = options.generated_path / "files" / f"{f.need_id}.md"
-        return Md(f"{escape.cell(short)} [more]({_href(page, doc_path.parent)})")
-
-    files_md = table(["File", "Package", "LOC", "Real%", "Depth", "Key Verdict", "Session"], [
-        [Md(escape.code(f.path)), f.package, f.loc, "—", f.depth, verdict(f),
-         _session_label(snap, last_session.get(f.id))] for f in registry]) or Md(
+    regs = regs or domain_registries(snap, domain, options)
+    files_md = files_table(regs.files, doc_path.parent if doc_path else None) or Md(
         "No file of this domain has been read MEDIUM or deeper yet.\n")
-
-    labels = {lab.finding_id: lab for lab in snap.labels_of_domain.get(name, ())}
     findings_parts = []
-    for severity, number in _SEVERITY_SUBSECTIONS:
-        rows = []
-        items = [(labels[fid], snap.finding_by_id[fid]) for fid in labels
-                 if fid in snap.finding_by_id and snap.finding_by_id[fid].severity == severity
-                 and not snap.is_positive(snap.finding_by_id[fid])]
-        for lab, f in sorted(items, key=lambda item: item[0].number):
-            rows.append([lab.text, _describe(f), Md(escape.code(_file_name(snap, f.file_id))),
-                         _session_label(snap, f.session_id), snap.finding_status_text(f.id)])
-        body = table(["ID", "Description", "File(s)", "Session", "Status"], rows) or Md(f"No {severity} findings.\n")
-        note = _positive_labels_note(snap, labels, severity)
-        findings_parts.append(f"### {number}. {severity} Findings\n\n{body}{note}")
-    positives = [f for fid in sorted({f.id for fl in files for f in snap.findings_of_file.get(fl.id, ())})
-                 if snap.is_positive(f := snap.finding_by_id[fid])]
-    # The columns stay Description, File(s), Session (docs/reference/domain-documents.md): a positive's
-    # label, which the severity registries skip, leads its description, so every label shows somewhere.
-    positives_md = table(["Description", "File(s)", "Session"], [
-        [f"{labels[f.id].text}: {_describe(f)}" if f.id in labels else _describe(f),
-         Md(escape.code(_file_name(snap, f.file_id))), _session_label(snap, f.session_id)]
-        for f in positives]) or Md("No positive findings recorded yet.\n")
+    for severity, _ in _SEVERITY_SUBSECTIONS:
+        body = findings_table(regs.findings[severity]) or Md(f"No {severity} findings.\n")
+        findings_parts.append(f"{severity_heading(severity)}\n\n{body}{regs.notes[severity]}")
+    positives_md = positives_table(regs.positives) or Md("No positive findings recorded yet.\n")
 
     cross = analysis.cross_domain(snap, name)
     deps_md = table(["Domain", "Edges out", "Edges in", "Shared files"], [

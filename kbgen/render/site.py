@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,8 @@ from kbgen.render import pages
 from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
 from kbgen.render.page_cache import Entry, PageCache
+from kbgen.render.registries import DomainRegistries, domain_registries
+from kbgen.render.registry_pages import domain_page_body
 from kbgen.render.view import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
@@ -40,8 +42,13 @@ class RenderedSite:
 
 
 def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
-                cache: PageCache | None = None) -> RenderedSite:
+                cache: PageCache | None = None, *, documents: Mapping[str, str] | None = None,
+                registries: Mapping[str, DomainRegistries] | None = None) -> RenderedSite:
     """Every generated page. ``domain_docs`` maps domain name → its analysis.md path.
+
+    ``documents`` (domain name → the document's text as the sync writes it; else read from disk) and
+    ``registries`` (its registry rows, :func:`kbgen.render.registries.domain_registries`; else built
+    here) say which registries go on their own pages (:mod:`kbgen.render.registry_pages`).
 
     With a ``cache`` (:mod:`kbgen.render.page_cache`), the file pages, session pages and charts
     whose inputs did not change since the last sync are taken from disk instead of rendered; the
@@ -55,7 +62,8 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     session_changes(view)
     entity_pages = run_aside(lambda: _entity_pages(view, cache))
     try:
-        out = _other_pages(view, options, domain_docs)
+        registry_pages: dict[str, str] = {}
+        out = _other_pages(view, options, domain_docs, documents, registries, registry_pages)
     finally:
         entities, entity_graphs, fresh, kept = entity_pages()
     if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
@@ -68,7 +76,8 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
              for docname, items in pages.needs_by_page(view, domain_docnames).items()}
     domain_pages = {_relpath(layout, docname): name for name, docname in domain_docnames.items()}
     graphs = {**view.graph_sources, **entity_graphs}
-    return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages),
+    return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages,
+                                                registry_pages),
                         dict(sorted(graphs.items())))
 
 
@@ -134,8 +143,13 @@ def _entity_pages(view: SiteView, cache: PageCache | None
     return out, graphs, cache.fresh, cache.kept
 
 
-def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path]) -> dict[str, str]:
-    """Indexes, listings, domain pages, dashboards and the labels file."""
+def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
+                 documents: Mapping[str, str] | None, registries: Mapping[str, DomainRegistries] | None,
+                 registry_pages: dict[str, str]) -> dict[str, str]:
+    """Indexes, listings, domain pages, dashboards and the labels file.
+
+    ``registry_pages`` is filled with the page (relative path) of each registry page → its domain.
+    """
     snap, layout = view.snap, view.layout
     out = _Pages(layout)
     put = out.put
@@ -156,7 +170,17 @@ def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path])
             continue
         slug = view.domain_slugs[d.name]
         include = Path(os.path.relpath(doc, generated_domains)).as_posix()
-        put(layout.domain(slug), pages.domain_page(view, d.name, include))
+        regs = registries.get(d.name) if registries is not None else None
+        if regs is None:
+            regs = domain_registries(snap, d, options)
+        document = documents.get(d.name) if documents is not None else (
+            doc.read_text(encoding="utf-8") if doc.is_file() else None)
+        split = domain_page_body(domain=d.name, document=document, include_path=include, regs=regs,
+                                 domain_docname=layout.domain(slug), folder=generated_domains / slug)
+        put(layout.domain(slug), pages.domain_page(view, d.name, split.body))
+        for docname, text in split.pages.items():
+            put(docname, text)
+            registry_pages[_relpath(layout, docname)] = d.name
     put(f"{layout.root}/domains/index", pages.domains_index(view))
     put(f"{layout.root}/traceability", pages.traceability_page(view))
     for producer in _producers():

@@ -19,8 +19,8 @@ the older name ``kbgen.sphinx`` still works). The modules:
   (copied with its old time, or on a machine whose file times lag its clock) is read again;
 * :mod:`~kbgen.sphinxext.gcpolicy` — the garbage-collector, doctree-cache and
   exit policy for big builds;
-* :mod:`~kbgen.sphinxext.gcbudget` — full collections paced by the memory an
-  incremental build allocates, not by the objects it keeps;
+* :mod:`~kbgen.sphinxext.gcbudget` — when the collector runs its full
+  collections: one pacing, a policy for full builds and one for incremental builds;
 * :mod:`~kbgen.sphinxext.speedups` — kbgen's replacements inside sphinx-needs and the
   tested-versions guard of every change kbgen makes to third-party code;
 * :mod:`~kbgen.sphinxext.main` — ``python -m kbgen.sphinxext.main``, the

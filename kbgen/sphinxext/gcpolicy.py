@@ -1,7 +1,7 @@
 """Memory, garbage-collector and exit policy for big builds.
 
-Three things make a large knowledge base's build slow or fat (figures in
-bench/README.md):
+What makes a large knowledge base's build slow or fat, and what kbgen does
+about it (figures in bench/README.md):
 
 * CPython's cyclic garbage collector walks every live object in each full
   collection, and a Sphinx environment holds millions that live until the
@@ -32,23 +32,20 @@ bench/README.md):
   bounded on big sites): loading those pickles again was a tenth of its time.
   The cache is a Sphinx internal: emptied only on the Sphinx releases listed in
   :data:`kbgen.sphinxext.speedups.TESTED_SPHINX`.
-* A full build reads and then writes thousands of pages, and each page's
-  doctree (cycles: every node points to its parent) lives long enough to
-  reach the oldest generation before it dies. CPython then runs a full
-  collection whenever that garbage reaches a quarter of the objects left
-  since the last one, which on a fresh build means every few pages, each
-  walking everything not frozen (on a fresh build, the environment being built
-  while reading). While a build reads more than :data:`KEEP_DOCTREES_MAX`
-  pages, kbgen asks for a full collection at most once every
-  :data:`FULL_BUILD_THRESHOLD2` collections of the middle generation (CPython's
-  default: 10), and puts the thresholds back when the build ends. The garbage
-  waiting meanwhile is bounded by that count (figures in bench/README.md).
-  What a fresh build adds to the environment while reading is not frozen yet,
-  and every full collection walked it: every :data:`FREEZE_EVERY_PAGES` pages
-  read (between two pages, when none of their doctrees is held any more),
-  kbgen collects and freezes what is there. Once sphinx-needs has
-  post-processed its needs (``write-started``), what that made is collected and
-  frozen too, before the pages are written.
+* When the collector runs its full collections (the policies of a full and
+  of an incremental build) is :mod:`kbgen.sphinxext.gcbudget`'s part: it runs
+  one just before the freeze that ends reading, so what reading left as
+  garbage is freed rather than frozen.
+* A doctree kept for writing is frozen, with what reading left alive or
+  earlier (an incremental build freezes between pages read:
+  :mod:`~kbgen.sphinxext.gcbudget`), and a frozen object in a reference cycle
+  is never freed until the build ends (docutils nodes point to their parent,
+  the document to its nodes by id). Once nothing uses a kept doctree any more
+  (its page written: Sphinx's ``write_doc`` returned; or the cache let it go),
+  kbgen dismantles it (:func:`dismantle`: every node emptied, so no cycle is
+  left) and reference counting frees it. Without that, the doctrees of the
+  pages written would stay in memory to the end, and what resolving them for
+  writing added (not frozen) would be walked by every later collection.
 * Sphinx also keeps the pickled bytes of every doctree it loads from disk
   (``_pickled_doctree_cache``), for the whole build, in case the page is
   loaded again. In the write phase each page is loaded once, so on a full build
@@ -69,6 +66,7 @@ from contextlib import contextmanager
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.builders import Builder
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 
@@ -81,10 +79,6 @@ KEEP_DOCTREES_MAX = 200
 #: times its pickle: this keeps an incremental build's peak within tens of megabytes of a
 #: one-page build's).
 KEEP_DOCTREES_BYTES = 5_000_000
-#: A full build's third collector threshold (see the module text; CPython's default is 10).
-FULL_BUILD_THRESHOLD2 = 50
-#: A full build freezes what reading added to the environment every this many pages.
-FREEZE_EVERY_PAGES = 100
 
 
 class _Process:
@@ -94,8 +88,6 @@ class _Process:
     paused = False
     #: The runner may end with ``os._exit`` (speedups on, see :mod:`kbgen.sphinxext.main`).
     fast_exit = True
-    #: The collector's thresholds before a full build changed them (None: not changed).
-    thresholds: tuple[int, int, int] | None = None
 
 
 PROCESS = _Process()
@@ -121,10 +113,9 @@ def setup(app: Sphinx) -> None:
     app.connect("config-inited", _configure, priority=900)
     app.connect("builder-inited", _collect_again, priority=1)
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
-    app.connect("doctree-read", _drop_cached_doctrees)
-    app.connect("env-purge-doc", _freeze_now_and_then)
+    app.connect("doctree-read", drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
-    app.connect("write-started", _freeze_post_processed, priority=900)  # after sphinx-needs (500)
+    app.connect("write-started", _dismantle_when_written, priority=900)
     app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
 
@@ -157,14 +148,17 @@ def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: lis
     app._kbgen_keep_doctrees = len(docnames) <= KEEP_DOCTREES_MAX  # type: ignore[attr-defined]
     if _active(app):
         gc.freeze()
-        if not app._kbgen_keep_doctrees and PROCESS.thresholds is None:  # type: ignore[attr-defined]
-            PROCESS.thresholds = gc.get_threshold()
-            first, second, _ = PROCESS.thresholds
-            gc.set_threshold(first, second, FULL_BUILD_THRESHOLD2)
 
 
-def _drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
-    if getattr(app, "_kbgen_keep_doctrees", False):
+def keeps_doctrees(app: Sphinx) -> bool:
+    """Whether the build ``app`` runs keeps the doctrees it reads for writing (an incremental
+    build) rather than loading them from their pickles (a full build); set when reading starts."""
+    return bool(getattr(app, "_kbgen_keep_doctrees", False))
+
+
+def drop_cached_doctrees(app: Sphinx, doctree: nodes.document | None = None) -> None:
+    """Trim (incremental build) or empty (full build) the doctrees kept for writing."""
+    if keeps_doctrees(app):
         _trim_doctree_cache(app)
     else:
         _clear_doctree_cache(app)
@@ -190,12 +184,54 @@ def _trim_doctree_cache(app: Sphinx) -> None:
         if total <= KEEP_DOCTREES_BYTES:
             break
         total -= sizes[docname]
-        del cache[docname]
+        dismantle(cache.pop(docname))
+
+
+def dismantle(doctree: nodes.Node) -> None:
+    """Break every reference cycle of a doctree nothing uses any more, so reference counting
+    frees it even frozen (see the module text); each node is left empty."""
+    stack: list[nodes.Node] = [doctree]
+    while stack:
+        node = stack.pop()
+        attributes = getattr(node, "__dict__", None)
+        if attributes is None:
+            continue
+        children = attributes.get("children")
+        if children:
+            stack.extend(children)
+        attributes.clear()
+
+
+def _dismantle_when_written(app: Sphinx, builder: Builder) -> None:
+    """Dismantle each doctree kept from reading once the builder has written its page.
+
+    They were frozen with what reading left alive; a frozen doctree is never collected, and
+    after ``write_doc`` Sphinx holds none of it (the writer's last document is replaced by the
+    next page's). Only the builder's ``write_doc`` knows that moment: kbgen wraps it on this
+    builder, for this build, and only for the doctrees that were in the cache when writing
+    started (a doctree loaded from its pickle is not frozen: the collector frees it).
+    """
+    if not (_active(app) and speedups.sphinx_tested() and keeps_doctrees(app)):
+        return
+    cache = getattr(app.env, "_write_doc_doctree_cache", None)
+    if not isinstance(cache, dict) or not cache:
+        return
+    kept: dict[str, nodes.document] = dict(cache)
+    write_doc = builder.write_doc
+
+    def write_and_dismantle(docname: str, doctree: nodes.document) -> None:
+        write_doc(docname, doctree)
+        if kept.get(docname) is doctree:
+            del kept[docname]
+            dismantle(doctree)
+
+    builder.write_doc = write_and_dismantle  # type: ignore[method-assign]
+    app._kbgen_unwrap_write_doc = (builder, kept)  # type: ignore[attr-defined]
 
 
 def _clear_doctree_cache(app: Sphinx) -> None:
     """Forget the doctrees read so far (each is pickled to disk already); see the module text."""
-    if not (_active(app) and speedups.sphinx_tested()) or getattr(app, "_kbgen_keep_doctrees", False):
+    if not (_active(app) and speedups.sphinx_tested()) or keeps_doctrees(app):
         return
     cache = getattr(app.env, "_write_doc_doctree_cache", None)
     if isinstance(cache, dict):
@@ -211,13 +247,7 @@ def _forget_pickled_doctree(app: Sphinx, doctree: nodes.document, docname: str) 
         cache.pop(docname, None)
 
 
-def _collect_and_freeze(app: Sphinx) -> None:
-    _release_last_read(app)
-    gc.collect()
-    gc.freeze()
-
-
-def _release_last_read(app: Sphinx) -> None:
+def release_last_read(app: Sphinx) -> None:
     """Sphinx 8 reuses one docutils publisher per file type for reading, and it holds the last
     page read (its document, and its reader's and writer's) until the next page: frozen then,
     that doctree would stay to the end of the build. The next page read sets them again."""
@@ -229,38 +259,20 @@ def _release_last_read(app: Sphinx) -> None:
                 holder.document = None
 
 
-def _freeze_now_and_then(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """A full build, between two pages read: collect and freeze every FREEZE_EVERY_PAGES pages."""
-    if PROCESS.thresholds is None or not _active(app):
-        return
-    count = getattr(app, "_kbgen_pages_purged", 0) + 1
-    app._kbgen_pages_purged = count  # type: ignore[attr-defined]
-    if count % FREEZE_EVERY_PAGES == 0:
-        _clear_doctree_cache(app)  # the last page's doctree: already pickled, garbage once let go
-        _collect_and_freeze(app)
-
-
-def _freeze_post_processed(app: Sphinx, builder: object) -> None:
-    if PROCESS.thresholds is not None and _active(app):
-        _collect_and_freeze(app)
-
-
 def _freeze_read_environment(app: Sphinx, env: BuildEnvironment) -> Iterable[str]:
+    """Reading is done: freeze what it left alive (gcbudget collected the garbage just before)."""
     if _active(app):
-        _drop_cached_doctrees(app)  # the last page read counts too
-        if PROCESS.thresholds is not None:
-            # A full build: the doctrees read are garbage waiting for a full collection; frozen,
-            # they would stay in memory to the end of the build (and through the pickling of the
-            # environment, the build's peak before this). One collection frees them first.
-            _release_last_read(app)
-            gc.collect()
+        drop_cached_doctrees(app)  # the last page read counts too
         gc.freeze()
     return ()
 
 
 def _unfreeze(app: Sphinx, exception: BaseException | None) -> None:
-    if PROCESS.thresholds is not None:
-        gc.set_threshold(*PROCESS.thresholds)
-        PROCESS.thresholds = None
+    wrapped = getattr(app, "_kbgen_unwrap_write_doc", None)
+    if wrapped is not None:
+        builder, kept = wrapped
+        vars(builder).pop("write_doc", None)  # the class's method again
+        kept.clear()
+        del app._kbgen_unwrap_write_doc  # type: ignore[attr-defined]
     if _active(app):
         gc.unfreeze()

@@ -10,7 +10,6 @@ front matter / metadata via the generated wrapper page.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-LABEL_RE = re.compile(r"(?<![A-Za-z0-9_-])([CHM])(\d{1,5})(?![A-Za-z0-9_])")
+from kbgen.vocab import LABEL_RE
+
 LABELS_FILE = "_labels.json"
 
 
