@@ -24,7 +24,7 @@ from myst_parser.parsers.docutils_ import Parser
 from myst_parser.parsers.mdit import create_md_parser
 
 from kbgen.render import escape
-from kbgen.render.myst import Md, bullet_list, heading, need, table
+from kbgen.render.myst import Md, bullet_list, heading, joined, need, table
 from tests.hostile_corpus import CORPUS, dangerous_signatures, hostile_text, squash, visible
 
 #: Every MyST syntax extension that could turn text into markup (linkify needs an extra package).
@@ -225,3 +225,16 @@ def _reference_clean(text: object) -> str:
 @given(hostile_text)
 def test_regex_clean_matches_the_character_loop(text: str) -> None:
     assert escape.clean(text) == _reference_clean(text)
+
+
+def test_joined_values_keep_their_own_backticks_and_emphasis() -> None:
+    # Two domain names with one backtick each: joined first and escaped after, the two backticks
+    # paired into a code span across the separator (found by test_hostile_site's generated strings).
+    names = ["a`2) x", "<!--**<img src=x onerror=y>*`y", "*lone", "under_"]
+    soup = render(str(table(["Domains"], [[joined(names)]])))
+    assert not soup.find_all("span"), soup
+    assert not soup.find_all(["em", "strong"]), soup
+    cell = soup.find("td")
+    assert cell is not None and squash(cell.get_text()) == squash(", ".join(names))
+    escaped_together = render(str(table(["Domains"], [[", ".join(names)]])))
+    assert escaped_together.find_all("span"), "the test no longer shows the pairing it guards against"

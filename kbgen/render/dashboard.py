@@ -27,7 +27,7 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, figures_doc, graphs
 from kbgen.render.categories import category_table
-from kbgen.render.myst import Md, doc_link, heading, need_link, pct, table
+from kbgen.render.myst import Md, doc_link, heading, joined, need_link, pct, table
 from kbgen.render.pages import Listing
 from kbgen.render.view import SiteView
 from kbgen.wording import count, verb
@@ -211,7 +211,7 @@ def severity_table(view: SiteView, figs: Figures) -> Md:
 
 def hotspot_table(view: SiteView, items: Sequence[tuple[File, tuple[str, ...]]]) -> Md:
     return table(["File", "Package", "Depth", "LOC", "Domains", "Domain names"],
-                 [[file_cell(view, f), f.package, f.depth, f.loc, len(names), ", ".join(names)]
+                 [[file_cell(view, f), f.package, f.depth, f.loc, len(names), joined(names)]
                   for f, names in items])
 
 
@@ -236,7 +236,7 @@ def open_by_package(view: SiteView, items: Sequence[Finding]) -> Md:
 
 def gap_table(view: SiteView, gaps: Sequence[analysis.Gap]) -> Md:
     return table(["Tier", "File", "Package", "LOC", "Domains", "Why"],
-                 [[g.tier, file_cell(view, g.file), g.file.package, g.file.loc, ", ".join(g.domains), g.reason]
+                 [[g.tier, file_cell(view, g.file), g.file.package, g.file.loc, joined(g.domains), g.reason]
                   for g in gaps])
 
 

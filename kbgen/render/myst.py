@@ -96,6 +96,16 @@ def _option(value: object) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def joined(items: Iterable[object], sep: str = ", ") -> Md:
+    """Database values listed in one cell or line, each escaped on its own.
+
+    Escaping the joined text would be wrong: a backtick in one value and one in the
+    next would pair up across the separator into a code span (and likewise
+    ``*``/``_`` runs into emphasis), though neither value has markup of its own.
+    """
+    return Md(sep.join(escape.cell(item) for item in items))
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, widths: str = "") -> Md:
     """A GFM pipe table. Cells that are not :class:`Md` are escaped."""
     head = "| " + " | ".join(escape.cell(h).replace("|", "\\|") for h in headers) + " |"

@@ -31,6 +31,7 @@ from kbgen.render.myst import (
     finalize,
     fmt_int,
     heading,
+    joined,
     need,
     need_link,
     pct,
@@ -277,7 +278,7 @@ def session_context(view: SiteView, s: Session) -> dict[str, Any]:
                 shown = Md(f"{shown if isinstance(shown, Md) else escape.inline(shown)} (no ID in the plan; "
                            "found by path)")
             rows.append([shown, pf.loc, reached(fid) if fid in read_depth else "not read",
-                         read_lines.get(fid) or "—", ", ".join(read_ranges.get(fid, [])) or "—",
+                         read_lines.get(fid) or "—", joined(read_ranges.get(fid, [])) or "—",
                          "yes" if fid in read_depth else "no"])
         n_files = int(cluster.stated_files or len(members))
         stated = f" ({count(n_files, 'file')}, ~{fmt_int(cluster.stated_loc)} LOC)"
@@ -290,7 +291,7 @@ def session_context(view: SiteView, s: Session) -> dict[str, Any]:
 
     def read_rows(file_ids: Iterable[int]) -> list[list[object]]:
         return [[view.file_role(fid), reached(fid), read_lines.get(fid) or "—",
-                 ", ".join(read_ranges.get(fid, [])) or "—"]
+                 joined(read_ranges.get(fid, [])) or "—"]
                 for fid in sorted(file_ids, key=lambda i: file_sort_key(snap.file_by_id[i])
                                   if i in snap.file_by_id else ("~", "", i))]
     read_headers = ["File", "Depth", "Lines read", "Ranges"]
@@ -352,7 +353,8 @@ def _joined(*fields: str | None, sep: str = ": ") -> Md:
 
     Escaping the joined text instead would let a backtick of one field pair
     with a backtick of the next into a code span that runs across the
-    separator, showing both fields as one piece of code.
+    separator, showing both fields as one piece of code (table cells:
+    :func:`kbgen.render.myst.joined`).
     """
     return Md(sep.join(escape.inline(f) for f in fields if f))
 
@@ -423,7 +425,7 @@ def file_page(view: SiteView, f: File) -> str:
     snap = view.snap
     facts = table(["Package", "Path", "LOC", "Depth", "Lines read", "Last read", "Domains"],
                   [[f.package, Md(escape.code(f.path)), f.loc, f.depth_shown, f.lines_read, f.last_read_date,
-                    ", ".join(snap.domains_of_file.get(f.id, ())) or "—"]])
+                    joined(snap.domains_of_file.get(f.id, ())) or "—"]])
     reads = table(["Session", "Depth", "Lines read", "Ranges"], [
         [view.session_ref(snap.session_by_id[r.session_id]) if r.session_id in snap.session_by_id else "—",
          r.depth_shown, r.lines_read, r.line_ranges or "—"]
