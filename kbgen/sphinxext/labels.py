@@ -79,14 +79,36 @@ def _load_labels(app: Sphinx) -> dict[str, dict[str, str]]:
 
 
 def _needs_locations(app: Sphinx) -> dict[str, str]:
+    """Need ID → the page defining it, made once per write phase.
+
+    Every domain page and registry page asks for it, and it walks every need of
+    the site: made again for each, it grew with the site times the pages a
+    build writes. Needs change only while pages are read, so it is forgotten
+    when reading starts and when it ends (:func:`_forget_needs_locations`).
+    """
+    cached: dict[str, str] | None = getattr(app, _LOCATIONS_ATTR, None)
+    if cached is not None:
+        return cached
     from sphinx_needs.data import SphinxNeedsData
 
     try:
         needs = SphinxNeedsData(app.env).get_needs_view()
     except Exception:  # sphinx-needs internals vary; labels then stay plain text
         return {}
-    return {nid: str(need["docname"]) for nid, need in needs.items() if need.get("docname")}
+    cached = {nid: str(need["docname"]) for nid, need in needs.items() if need.get("docname")}
+    setattr(app, _LOCATIONS_ATTR, cached)
+    return cached
+
+
+_LOCATIONS_ATTR = "_kbgen_needs_locations"
+
+
+def _forget_needs_locations(app: Sphinx, *args: object) -> list[str]:
+    setattr(app, _LOCATIONS_ATTR, None)
+    return []
 
 
 def setup(app: Sphinx) -> None:
     app.add_post_transform(LinkFindingLabels)
+    app.connect("env-before-read-docs", _forget_needs_locations)
+    app.connect("env-updated", _forget_needs_locations)
