@@ -150,8 +150,10 @@ def test_long_registries_get_their_own_pages(tmp_path: Path, small_thresholds: N
             if a.get_text() == "more"]
     assert more and all((site / "memory-and-learning" / a["href"]).resolve().is_file() for a in more)
 
-    # Short registries stay inline: a domain below every threshold has no registry page.
-    small = [d for d in options.domains_path.iterdir() if not (site / d.name).is_dir()]
+    # Short registries stay inline: a domain below every threshold has no registry page (its knowledge
+    # gaps may have one: the tables of the whole document are long).
+    small = [d for d in options.domains_path.iterdir()
+             if not any(p.stem != registry_pages.GAPS_PAGE for p in (site / d.name).glob("*.html"))]
     assert small, "the generated campaign has no domain with short registries"
     small_doc = (options.domains_path / small[0].name / "analysis.md").read_text(encoding="utf-8")
     small_rows = _table_rows(_block(small_doc, "files"))
@@ -254,3 +256,91 @@ def test_a_quoted_marker_keeps_the_registry_on_the_domain_page(small_thresholds:
     assert ":end-before:" not in whole.body and not whole.pages
     short = page(_document(), 8)
     assert ":end-before:" not in short.body and not short.pages
+
+
+def _gap_rows(rows: int) -> str:
+    return "\n".join(["| File | Package | LOC | Why |", "|---|---|---|---|",
+                      *(f"| `src/{i}.ts` | pkg | 10 | 3 DEEP files in src |" for i in range(rows))])
+
+
+def test_the_gaps_of_a_long_document_get_a_page_that_includes_them(small_thresholds: None) -> None:
+    def page(document: str, files: int) -> registry_pages.SplitDomainPage:
+        return registry_pages.domain_page_body(domain="demo", document=document, regs=_registries(files),
+                                               include_path="../../../domains/demo/analysis.md",
+                                               domain_docname="kb/domains/demo", folder=Path("/x"))
+
+    def with_gaps(document: str, rows: int) -> str:
+        return document.replace("<!-- kbgen:begin gaps -->\n", f"<!-- kbgen:begin gaps -->\n{_gap_rows(rows)}\n", 1)
+
+    # 9 gaps: 9 rows in the document's tables, over the threshold of 8.
+    split_page = page(with_gaps(_document(), 9), 6)
+    assert set(split_page.pages) == {"kb/domains/demo/gaps"}  # the files stay: 6 rows
+    gaps_page = split_page.pages["kb/domains/demo/gaps"]
+    assert ('```{include} ../../../../domains/demo/analysis.md\n:relative-docs: ../\n:relative-images:\n'
+            ':start-after: "<!-- kbgen:begin gaps -->"\n:end-before: "<!-- kbgen:end gaps -->"\n```') in gaps_page
+    assert "[demo](project:/kb/domains/demo.md)" in gaps_page  # the way back
+    body = split_page.body
+    assert body.index(':end-before: "<!-- kbgen:begin gaps -->"') < body.index("(project:/kb/domains/demo/gaps.md)")
+    assert body.index("(project:/kb/domains/demo/gaps.md)") < body.index(':start-after: "<!-- kbgen:end gaps -->"')
+    assert "/kb/domains/demo/gaps\n" in body  # in the domain page's (hidden) toctree
+    # With the File Registry moved out too, the blocks leave in document order.
+    both = page(with_gaps(_document(), 9), 20)
+    assert set(both.pages) > {"kb/domains/demo/gaps", "kb/domains/demo/files-pkg"}
+    assert both.body.index("begin files") < both.body.index("begin gaps")
+    # Short tables keep the gaps on the domain page; so does a quoted gaps marker.
+    assert not page(with_gaps(_document(), 8), 6).pages
+    quoted = with_gaps(_document("\nThe gaps start at `<!-- kbgen:begin gaps -->`.\n"), 9)
+    assert not page(quoted, 6).pages
+
+
+def _html_mtimes(site: Path) -> dict[str, int]:
+    return {p.relative_to(site).as_posix(): p.stat().st_mtime_ns for p in site.rglob("*.html")
+            if not p.relative_to(site).parts[0].startswith(("_", "pagefind"))}
+
+
+@pytest.mark.slow
+def test_a_change_to_the_gaps_alone_reads_the_gaps_page_not_the_domain_page(
+        tmp_path: Path, small_thresholds: None) -> None:
+    import time
+
+    options = _project(tmp_path)
+    assert not sync(options).warnings
+    site = options.build_path / "kb" / "domains"
+    assert build_site(options, strict=True, search="sphinx").warnings == 0
+    with_page = sorted(p.parent.name for p in site.glob(f"*/{registry_pages.GAPS_PAGE}.html"))
+    domain = next(name for name in with_page
+                  if _table_rows(_block((options.domains_path / name / "analysis.md").read_text(encoding="utf-8"),
+                                        "gaps")))
+    document = options.domains_path / domain / "analysis.md"
+    domain_html, gaps_html = site / f"{domain}.html", site / domain / f"{registry_pages.GAPS_PAGE}.html"
+    page_before = domain_html.read_bytes()
+
+    # What another domain's session does to this one: a gap's reason changes, nothing else.
+    text = document.read_text(encoding="utf-8")
+    row = _table_rows(_block(text, "gaps"))[0]
+    document.write_text(text.replace(row, row[:-2] + ", narwhal |", 1), encoding="utf-8")
+    time.sleep(0.01)
+    before = _html_mtimes(options.build_path)
+    result = build_site(options, search="sphinx", quiet=True)
+    assert result.mode == "incremental" and result.warnings == 0
+    assert result.read == 1, result.read  # the gaps page alone
+    assert any("1 page not read again" in note for note in result.notes), result.notes
+    after = _html_mtimes(options.build_path)
+    rewritten = {rel for rel, mtime in after.items() if before.get(rel) != mtime}
+    assert f"kb/domains/{domain}/{registry_pages.GAPS_PAGE}.html" in rewritten
+    assert f"kb/domains/{domain}.html" not in rewritten, result.notes
+    assert "narwhal" in gaps_html.read_text(encoding="utf-8")
+    assert domain_html.read_bytes() == page_before
+
+    # The domain page's own text changes (a narrative line): it is read again; the gaps page is not.
+    text = document.read_text(encoding="utf-8")
+    document.write_text(text.replace("## 8. Session Log", "A line about walruses.\n\n## 8. Session Log", 1),
+                        encoding="utf-8")
+    time.sleep(0.01)
+    before = _html_mtimes(options.build_path)
+    result = build_site(options, search="sphinx", quiet=True)
+    assert result.mode == "incremental" and result.warnings == 0
+    rewritten = {rel for rel, mtime in _html_mtimes(options.build_path).items() if before.get(rel) != mtime}
+    assert f"kb/domains/{domain}.html" in rewritten
+    assert "walruses" in domain_html.read_text(encoding="utf-8")
+    assert f"kb/domains/{domain}/{registry_pages.GAPS_PAGE}.html" not in rewritten

@@ -21,6 +21,14 @@ holding what it changed:
   on the page of its neighbours, and no other cut moves.
 
 Small registries stay on the domain page, so a small knowledge base reads as one page.
+
+The Knowledge Gaps block changes with other domains' sessions: a gap's reason counts the DEEP
+files of its directory, and a file read in one domain is a neighbour of another domain's gaps.
+When the document's tables hold more than :data:`INLINE_MAX_ROWS` rows, the block is shown on
+a page of its own (``<domain>/gaps``), which includes just that block of the document, so such a
+session re-reads that short page and not the domain page: Sphinx re-reads a page whenever a
+file it includes changes, and :mod:`kbgen.sphinxext.pieces` narrows that to the pieces a page
+includes.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ FILE_CUT_EVERY = 64
 FILE_PAGE_MAX = 200
 
 _BLOCK_KEYS = ("files", "findings", "positives")
+#: The generated block shown on a page of its own on a big domain page, included from the document.
+GAPS_KEY = "gaps"
+#: The name of that page under the domain's folder.
+GAPS_PAGE = "gaps"
 
 
 @dataclass(frozen=True)
@@ -156,9 +168,34 @@ def _moved_out(regs: DomainRegistries, document: str) -> list[str]:
     long = {"files": len(regs.files) > INLINE_MAX_ROWS,
             "findings": any(len(rows) > INLINE_MAX_ROWS for rows in regs.findings.values()),
             "positives": len(regs.positives) > INLINE_MAX_ROWS}
-    order = [b.key for b in split(document) if isinstance(b, GeneratedBlock)]
-    return [key for key in order if key in _BLOCK_KEYS and long[key]
-            and document.count(begin_marker(key)) == 1 and document.count(end_marker(key)) == 1]
+    blocks = [b for b in split(document) if isinstance(b, GeneratedBlock)]
+
+    def once(key: str) -> bool:
+        return document.count(begin_marker(key)) == 1 and document.count(end_marker(key)) == 1
+
+    moved = [b.key for b in blocks if b.key in _BLOCK_KEYS and long[b.key] and once(b.key)]
+    # The gaps block leaves the page of a domain whose tables are long (whatever already left): its
+    # domain page, a few hundred table rows and a session log, is then worth not reading again.
+    if (sum(_table_rows(b.body) for b in blocks) > INLINE_MAX_ROWS and any(b.key == GAPS_KEY for b in blocks)
+            and once(GAPS_KEY)):
+        moved.append(GAPS_KEY)
+    order = [b.key for b in blocks]
+    return sorted(moved, key=order.index)
+
+
+def _table_rows(text: str) -> int:
+    """The body rows of the pipe tables in ``text`` (a line opening with ``|`` that is no delimiter row,
+    less one header row per table)."""
+    rows = tables = 0
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if set(line) <= set("|-: ") and previous.startswith("|"):
+                tables += 1
+            else:
+                rows += 1
+        previous = line
+    return rows - tables
 
 
 def _include(path: str, start_after: str | None, end_before: str | None) -> str:
@@ -193,6 +230,14 @@ def domain_page_body(*, domain: str, document: str | None, include_path: str, re
         return _link(docname, page.link)
 
     standing: dict[str, str] = {}
+    if GAPS_KEY in moved:
+        docname = f"{domain_docname}/{GAPS_PAGE}"
+        pages[docname] = (f"{front}# {escape.inline(domain)} — Knowledge gaps\n\n"
+                          f"The knowledge gaps of the domain {back}: its unread files by priority tier, and the "
+                          "plan questions on its files not answered yet.\n\n"
+                          + _include(f"../{include_path}", begin_marker(GAPS_KEY), end_marker(GAPS_KEY)))
+        standing[GAPS_KEY] = (f"Unread files by priority tier and open plan questions: "
+                              f"{_link(docname, 'the knowledge gaps of the domain')}.\n")
     if "files" in moved:
         listed = []
         for package, package_pages in _file_pages(regs.files, folder):

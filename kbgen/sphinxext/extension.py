@@ -175,6 +175,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         gcpolicy,
         labels,
         needsjson,
+        parents,
         project,
         purge,
         search,
@@ -189,6 +190,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_feed(app)
     deps.setup(app)
     sources.setup(app)
+    parents.setup(app)
     purge.setup(app)
     needsjson.setup(app)
     labels.setup(app)
