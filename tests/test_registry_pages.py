@@ -344,3 +344,16 @@ def test_a_change_to_the_gaps_alone_reads_the_gaps_page_not_the_domain_page(
     assert f"kb/domains/{domain}.html" in rewritten
     assert "walruses" in domain_html.read_text(encoding="utf-8")
     assert f"kb/domains/{domain}/{registry_pages.GAPS_PAGE}.html" not in rewritten
+
+    # The pages these incremental builds left are the ones Sphinx writes from scratch, speedups off.
+    def html(site: Path) -> dict[str, bytes]:
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")
+                if not p.relative_to(site).parts[0].startswith(("_", "pagefind"))}
+
+    incremental = html(options.build_path)
+    conf = options.docs_path / "conf.py"
+    conf.write_text(conf.read_text(encoding="utf-8") + "\nkbgen_speedups = False\n", encoding="utf-8")
+    assert build_site(options, search="sphinx", quiet=True).warnings == 0  # conf.py changed: every page read
+    scratch = html(options.build_path)
+    assert scratch.keys() == incremental.keys()
+    assert [rel for rel in scratch if scratch[rel] != incremental[rel]] == []
