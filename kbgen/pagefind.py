@@ -17,9 +17,10 @@ The search page loads Pagefind through kbgen's entry module
 drops the replaced entries from the results, so every page is found once, with
 its current text. A page rewritten with new links but the same text gets from
 Pagefind the very entry (same id) the main bundle holds: that entry is not
-replaced, and the search page lists an entry both bundles hold once. A build re-indexes only the pages whose indexed content
-changed: a page's entry depends only on the content element Pagefind reads
-(pydata-sphinx-theme's article, :data:`PAGEFIND_ROOT`), so a page Sphinx rewrote
+replaced, and the search page lists an entry both bundles hold once. A build
+re-indexes only the pages whose indexed content changed: a page's entry depends
+only on the content element Pagefind reads (pydata-sphinx-theme's article,
+:data:`PAGEFIND_ROOT`), so a page Sphinx rewrote
 with the same article — a new sidebar entry, say — keeps its entry. Which pages
 changed is found from file stats first and content digests of the pages whose
 stats changed, recorded in ``kbgen-pagefind.json`` next to the doctrees.
