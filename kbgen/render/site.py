@@ -16,7 +16,7 @@ from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
 from kbgen.render.page_cache import Entry, PageCache
 from kbgen.render.registries import DomainRegistries, domain_registries
-from kbgen.render.registry_pages import domain_page_body
+from kbgen.render.registry_pages import GAPS_PAGE, domain_page_body
 from kbgen.render.view import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
@@ -75,6 +75,10 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     needs = {_relpath(layout, docname): items
              for docname, items in pages.needs_by_page(view, domain_docnames).items()}
     domain_pages = {_relpath(layout, docname): name for name, docname in domain_docnames.items()}
+    # A knowledge-gaps page shows a block of the document (question texts may name any label), as the
+    # domain page does: it depends on every label of its domain, the other registry pages on theirs.
+    for rel in [rel for rel in registry_pages if rel.endswith(f"/{GAPS_PAGE}.md")]:
+        domain_pages[rel] = registry_pages.pop(rel)
     graphs = {**view.graph_sources, **entity_graphs}
     return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages,
                                                 registry_pages),
