@@ -1399,3 +1399,33 @@ def test_node_cache_converted_when_the_speedups_are_switched(tmp_path: Path) -> 
     assert all("Follow-up on both" in page and "inline part" in page for page in pages)
     edits = [page.replace("<p>Edit 1.</p>\n", "").replace("<p>Edit 2.</p>\n", "") for page in pages]
     assert edits[0] == edits[1] == edits[2] and edits[2] != pages[2]
+
+
+@pytest.mark.slow
+def test_needextract_page_the_same_after_a_parallel_read(tmp_path: Path) -> None:
+    """Pages read by two worker processes: each worker's node cache (pickled back to the main
+    process and merged by sphinx-needs) gives the extracting page sphinx-needs' own does."""
+    pages = dict(EXTRACT_PAGES)
+    for i in range(6):
+        pages[f"p{i}.md"] = (f"# P{i}\n\n:::{{finding}} Extra {i}\n:id: F{100 + i}\n:depends_on: F2\n\n"
+                             f"Text {i} mentions {{need}}`F3`.\n:::\n")
+    names = "\n".join(f"p{i}" for i in range(6))
+    pages["index.md"] = pages["index.md"].replace("extract\n```", f"extract\n{names}\n```")
+    # in need-id order: the needs a parallel read merges come in the order the workers finish
+    pages["extract.md"] = pages["extract.md"].replace(":filter:", ":sort_by: id\n:filter:")
+    src = write_site(tmp_path / "src", pages)
+    extracts = {}
+    for on in (True, False):
+        warnings = StringIO()
+        app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=True, parallel=2,
+                            confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on},
+                            status=StringIO(), warning=warnings)
+        try:
+            app.build()
+        finally:
+            app.cleanup()
+        assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+        assert type(app.env._needs_all_nodes) is (speedups.NeedNodes if on else dict)
+        extracts[on] = (app.outdir / "extract.html").read_bytes()
+    assert extracts[True] == extracts[False]
+    assert b"Extra 5" in extracts[True] and b"Text 0 mentions" in extracts[True]
