@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -55,12 +56,13 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     result is the same.
     """
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
-    # Session and file pages (about half of the rendering time) are rendered in a forked child
-    # meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
+    # Session and file pages (about half of the rendering time when each is rendered) are rendered in a
+    # forked child meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
     view.page_files  # noqa: B018 - computed once here, inherited by the child
     view.page_cache = cache
     session_changes(view)
-    entity_pages = run_aside(lambda: _entity_pages(view, cache))
+    compute = functools.partial(_entity_pages, view, cache)
+    entity_pages = run_aside(compute) if _renders_most(view, cache) else compute
     try:
         registry_pages: dict[str, str] = {}
         out = _other_pages(view, options, domain_docs, documents, registries, registry_pages)
@@ -79,6 +81,19 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages,
                                                 registry_pages),
                         dict(sorted(graphs.items())))
+
+
+def _renders_most(view: SiteView, cache: PageCache | None) -> bool:
+    """Whether most session and file pages will be rendered, not kept: the case a forked child pays for.
+
+    With the last sync's pages in the cache (a new session, an edit) most of them are kept; the
+    child then overlaps little work and costs more CPU than it saves: the pages it sends back
+    pickled and the memory it copies on write as it touches the inherited snapshot.
+    """
+    if cache is None:
+        return True
+    pages = len(view.snap.sessions) + len(view.page_files)
+    return len(cache.entries) < pages // 2
 
 
 def _relpath(layout: SiteLayout, docname: str) -> str:
