@@ -86,7 +86,7 @@ def _lay_out(fig: Any) -> None:
 
     (ax,) = fig.axes
     width, height = fig.get_size_inches() * 72.0
-    renderer = RendererSVG(width, height, io.StringIO())
+    renderer = RendererSVG(width, height, io.StringIO())  # type: ignore[no-untyped-call]
     legend = sum(leg.get_tightbbox(renderer).width + 2 * PAD_PT for leg in fig.legends)
     ticks = None
     for _ in range(2):
