@@ -67,10 +67,11 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
         registry_pages: dict[str, str] = {}
         out = _other_pages(view, options, domain_docs, documents, registries, registry_pages)
     finally:
-        entities, entity_graphs, fresh, kept = entity_pages()
+        entities, entity_graphs, fresh, kept, kept_files = entity_pages()
     if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
         cache.fresh.update(fresh)
         cache.kept += kept
+        cache.kept_files.update(kept_files)
     out.update(entities)
     layout = view.layout
     domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
@@ -114,11 +115,11 @@ class _Pages(dict[str, str]):
 
 
 def _entity_pages(view: SiteView, cache: PageCache | None
-                  ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], int]:
+                  ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], int, dict[str, tuple[int, str]]]:
     """One page per session and per file that has one; the graphs they show; the cache's new entries.
 
     In a forked child the view and the cache are the child's copies, so the graphs and the
-    cache's entries (with the count of pages kept) travel back with the pages.
+    cache's entries (with the count of pages kept and what their files hold) travel back with the pages.
     """
     out = _Pages(view.layout)
     kept_graphs: dict[str, str] = {}
@@ -154,8 +155,8 @@ def _entity_pages(view: SiteView, cache: PageCache | None
         page(docname, pages.file_page_inputs(view, f), lambda f=f: pages.file_page(view, f))  # type: ignore[misc]
     graphs = {**view.graph_sources, **kept_graphs}
     if cache is None:
-        return out, graphs, {}, 0
-    return out, graphs, cache.fresh, cache.kept
+        return out, graphs, {}, 0, {}
+    return out, graphs, cache.fresh, cache.kept, cache.kept_files
 
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
