@@ -15,9 +15,12 @@ campaign scale that was a fixed cost of every build however small the change
 The search page loads Pagefind through kbgen's entry module
 (``_static/kbgen-pagefind/pagefind.js``), which merges the delta bundle and
 drops the replaced entries from the results, so every page is found once, with
-its current text. A build re-indexes only the pages whose indexed content
-changed: a page's entry depends only on the content element Pagefind reads
-(pydata-sphinx-theme's article, :data:`PAGEFIND_ROOT`), so a page Sphinx rewrote
+its current text. A page rewritten with new links but the same text gets from
+Pagefind the very entry (same id) the main bundle holds: that entry is not
+replaced, and the search page lists an entry both bundles hold once. A build
+re-indexes only the pages whose indexed content changed: a page's entry depends
+only on the content element Pagefind reads (pydata-sphinx-theme's article,
+:data:`PAGEFIND_ROOT`), so a page Sphinx rewrote
 with the same article — a new sidebar entry, say — keeps its entry. Which pages
 changed is found from file stats first and content digests of the pages whose
 stats changed, recorded in ``kbgen-pagefind.json`` next to the doctrees.
@@ -265,26 +268,21 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
         _write_state(state_path, state)  # refreshed stats of rewritten pages
         return IndexUpdate("unchanged", 0, len(changed))
     shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
-    indexed = 0
+    indexed = len(changed)
     if changed or gone:
-        indexed += len(changed)
         collision, same = _write_delta(out_dir, state_dir, main, changed, gone, root)
-        if same and not collision:
-            # Pages whose entry Pagefind wrote again unchanged (what changed is no part of what it
-            # indexes: a link's target, a metadata row): the main bundle's entry stays theirs.
-            for rel, entry_id in same.items():
-                st = pages[rel]
-                main[rel] = [st.st_size, st.st_mtime_ns, changed.pop(rel), entry_id]
-            shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
-            if changed:
-                indexed += len(changed)
-                collision, same = _write_delta(out_dir, state_dir, main, changed, gone, root)
-            elif gone:  # a delta of removed pages alone has nothing for Pagefind to index
+        if collision:
+            return _full(out_dir, state_path, pages, version, root, collision)
+        # Pages whose entry Pagefind wrote again unchanged (what changed is no part of what it indexes:
+        # a link's target, a metadata row): the main bundle's entry stays theirs. The delta keeps its
+        # copy of that very entry, which the search page lists once (see the module text).
+        for rel, entry_id in same.items():
+            st = pages[rel]
+            main[rel] = [st.st_size, st.st_mtime_ns, changed.pop(rel), entry_id]
+        if not changed:
+            shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)  # nothing but copies of main entries
+            if gone:  # a delta of removed pages alone has nothing for Pagefind to index
                 return _full(out_dir, state_path, pages, version, root, "pages removed, none changed")
-            else:
-                same = {}
-        if collision or same:
-            return _full(out_dir, state_path, pages, version, root, collision or "a delta entry id equals a main one")
     state["delta"], state["gone"] = changed, gone
     _write_state(state_path, state)
     return IndexUpdate("delta", indexed, len(changed))
@@ -323,8 +321,9 @@ def _write_delta(out_dir: Path, state_dir: Path, main: dict[str, PageRecord], ch
 
     Returns why the delta cannot be used ("" when it can), and the changed pages whose delta
     entry is the very entry the main bundle holds for them (Pagefind names an entry by a digest
-    of what it indexed): they are not changed for the search, and the delta must be written
-    without them (the search page could not tell the two entries apart).
+    of what it indexed): they are not changed for the search. Their main entries are not
+    superseded, and the search page lists an entry both bundles hold once, so the delta keeps
+    them rather than Pagefind indexing the other pages a second time.
     """
     staging = state_dir / "kbgen-pagefind-pages"
     shutil.rmtree(staging, ignore_errors=True)
@@ -342,18 +341,16 @@ def _write_delta(out_dir: Path, state_dir: Path, main: dict[str, PageRecord], ch
         entry_id = delta_ids.get(page_url(rel))
         if entry_id is not None and main_ids.get(entry_id) == rel:
             same[rel] = entry_id
-    if same:
-        shutil.rmtree(target, ignore_errors=True)
     if set(delta_ids.values()) - set(same.values()) & main_ids.keys():
         # Pagefind's short entry ids collided across pages: the search page could not tell them apart
         shutil.rmtree(target, ignore_errors=True)
         return "a delta entry id equals a main one", same
-    if same:
-        return "", same
-    replaced = sorted({str(main[rel][3]) for rel in _iter(changed, gone) if rel in main and main[rel][3]})
-    manifest = {"pages": len(changed), "superseded": replaced}
+    # the main entries of the pages changed or gone, except those the delta holds again unchanged
+    replaced = sorted({str(main[rel][3]) for rel in _iter(changed, gone)
+                       if rel in main and main[rel][3] and rel not in same})
+    manifest = {"pages": len(changed) - len(same), "superseded": replaced}
     (target / DELTA_MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")) + "\n", encoding="utf-8")
-    return "", {}
+    return "", same
 
 
 def _iter(changed: dict[str, str], gone: list[str]) -> Iterable[str]:

@@ -9,6 +9,7 @@ delta replaced is no longer found.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import http.server
@@ -16,6 +17,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -88,9 +90,11 @@ def _live(site: Path) -> dict[str, str]:
         replaced = set(json.loads(manifest.read_text(encoding="utf-8"))["superseded"])
         delta = _fragments(site / pagefind.DELTA_SUBDIR)
     live: dict[str, str] = {}
+    seen: set[str] = set()
     for fid, entry in [*main.items(), *delta.items()]:
-        if fid in replaced:
+        if fid in replaced or fid in seen:  # an entry both bundles hold is listed once
             continue
+        seen.add(fid)
         url = str(entry["url"])
         assert url not in live, f"{url} is indexed twice"
         live[url] = str(entry["content"]).lower()
@@ -181,19 +185,29 @@ def _insert_in_article(page: Path, html: str) -> None:
     page.write_text(text[:at] + html + text[at:], encoding="utf-8")
 
 
-def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(delta_project: Options) -> None:
+def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(
+        delta_project: Options, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page rewritten with a change Pagefind does not index (a need's metadata row, a link's target)
-    gets the very entry the main bundle has: it stays there, the delta holds only the pages whose
-    indexed text changed, and no whole-site index is run (the entries' ids used to collide)."""
+    gets the very entry the main bundle has: that entry is not superseded, the page counts as
+    unchanged for the search (listed once: the search page drops the delta's copy), and Pagefind runs
+    once, neither a second time without the page nor over the whole site (the entries' ids used to
+    collide)."""
     options, site = delta_project, delta_project.build_path
+    runs: list[list[str]] = []
+    run = pagefind._run
+    monkeypatch.setattr(pagefind, "_run", lambda cmd: (runs.append(cmd), run(cmd))[1])
     main_before = _fragments(site / pagefind.PAGEFIND_SUBDIR)
+    s3_entry = next(fid for fid, e in main_before.items() if e["url"] == "/kb/sessions/S3.html")
     _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">metadata nobody searches</div>')
     _insert_in_article(site / "about.html", f"<p>The {NEW_PHRASE} of the about page.</p>")
     update = pagefind.update_index(site, doctrees_path(options))
-    assert update.mode == "delta" and update.delta_pages == 1
+    assert update.mode == "delta" and update.delta_pages == 1 and len(runs) == 1
     assert _fragments(site / pagefind.PAGEFIND_SUBDIR) == main_before
     delta = _fragments(site / pagefind.DELTA_SUBDIR)
-    assert {str(e["url"]) for e in delta.values()} == {"/about.html"}
+    assert {str(e["url"]) for e in delta.values()} == {"/about.html", "/kb/sessions/S3.html"}
+    assert s3_entry in delta  # the main bundle's very entry, not superseded
+    manifest = json.loads((site / pagefind.DELTA_SUBDIR / pagefind.DELTA_MANIFEST).read_text(encoding="utf-8"))
+    assert s3_entry not in manifest["superseded"] and manifest["pages"] == 1
     live = _live(site)
     assert NEW_PHRASE in live["/about.html"] and "/kb/sessions/S3.html" in live
     assert len(live) == len(main_before)
@@ -202,6 +216,8 @@ def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(delta
     # alone, such a change needs no delta at all
     _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">more of it</div>')
     assert pagefind.update_index(site, doctrees_path(options)).delta_pages == 1
+    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    assert {str(e["url"]) for e in delta.values()} == {"/about.html", "/kb/sessions/S3.html"}
 
 
 def test_a_change_to_pages_pagefind_does_not_index_needs_no_delta(delta_project: Options) -> None:
@@ -235,19 +251,22 @@ def served(delta_project: Options) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.mark.browser
-def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_project: Options,
-                                                                         served: str) -> None:
+def _hits(page: Any, served: str, query: str) -> list[str]:
+    """The result links the site's search page lists for ``query``."""
+    page.goto(served + "search.html?q=" + quote(query))
+    page.wait_for_function("document.documentElement.dataset.kbgenSearch === 'pagefind'")
+    # "3 results for …" or "No results for …", once the search has run
+    page.wait_for_function("/results? for/i.test(document.querySelector('.pagefind-ui__message')"
+                           "?.textContent || '')")
+    return [str(a.get_attribute("href")) for a in page.locator(".pagefind-ui__result-link").all()]
+
+
+@contextlib.contextmanager
+def _browser_page() -> Iterator[Any]:
+    """A page of headless Chromium; no script error may occur on it."""
     from tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _require_browser
 
     sync_playwright, chromium = _require_browser()
-    options = delta_project
-    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
-    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
-    sync(options)
-    result = build_site(options)
-    assert result.search_update is not None and result.search_update.mode == "delta"
-
     errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
@@ -255,24 +274,45 @@ def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-            def hits(query: str) -> list[str]:
-                page.goto(served + "search.html?q=" + quote(query))
-                page.wait_for_function("document.documentElement.dataset.kbgenSearch === 'pagefind'")
-                # "3 results for …" or "No results for …", once the search has run
-                page.wait_for_function("/results? for/i.test(document.querySelector('.pagefind-ui__message')"
-                                       "?.textContent || '')")
-                return [str(a.get_attribute("href")) for a in page.locator(".pagefind-ui__result-link").all()]
-
-            found = hits(NEW_PHRASE)
-            assert any("kb/sessions/S3.html" in href for href in found), found
-            # S3 is in both bundles (the delta replaced it): listed once
-            assert sum("kb/sessions/S3.html" in href for href in found) == 1, found
-            replaced = hits(REPLACEMENT)
-            assert any("kb/sessions/S3.html" in href for href in replaced), replaced
-            # an exact-phrase search: the words of the old title occur on S3 in other places
-            assert not any("kb/sessions/S3.html" in href for href in hits(f'"{OLD_PHRASE}"'))
-            assert any("kb/sessions/S3.html" in href for href in hits(f'"{REPLACEMENT}"'))
+            yield page
         finally:
             browser.close()
     assert errors == [], errors
+
+
+@pytest.mark.browser
+def test_search_page_finds_the_new_finding_once_and_not_the_replaced_text(delta_project: Options,
+                                                                         served: str) -> None:
+    options = delta_project
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
+    sync(options)
+    result = build_site(options)
+    assert result.search_update is not None and result.search_update.mode == "delta"
+
+    with _browser_page() as page:
+        found = _hits(page, served, NEW_PHRASE)
+        assert any("kb/sessions/S3.html" in href for href in found), found
+        # S3 is in both bundles (the delta replaced it): listed once
+        assert sum("kb/sessions/S3.html" in href for href in found) == 1, found
+        replaced = _hits(page, served, REPLACEMENT)
+        assert any("kb/sessions/S3.html" in href for href in replaced), replaced
+        # an exact-phrase search: the words of the old title occur on S3 in other places
+        assert not any("kb/sessions/S3.html" in href for href in _hits(page, served, f'"{OLD_PHRASE}"'))
+        assert any("kb/sessions/S3.html" in href for href in _hits(page, served, f'"{REPLACEMENT}"'))
+
+
+@pytest.mark.browser
+def test_search_page_lists_an_entry_both_bundles_hold_once(delta_project: Options, served: str) -> None:
+    """S3 rewritten with a change Pagefind does not index: the delta holds the main bundle's very entry
+    for it, not superseded; the search page lists S3 once."""
+    options, site = delta_project, delta_project.build_path
+    _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">metadata nobody searches</div>')
+    _insert_in_article(site / "about.html", f"<p>The {NEW_PHRASE} of the about page.</p>")
+    pagefind.update_index(site, doctrees_path(options))
+    assert "/kb/sessions/S3.html" in {str(e["url"]) for e in _fragments(site / pagefind.DELTA_SUBDIR).values()}
+
+    with _browser_page() as page:
+        found = _hits(page, served, f'"{OLD_PHRASE}"')
+        assert sum("kb/sessions/S3.html" in href for href in found) == 1, found
+        assert any("about.html" in href for href in _hits(page, served, NEW_PHRASE))

@@ -28,9 +28,16 @@ function withDelta() {
 }
 
 function current(response) {
-  if (!response || !replaced.size) return response;
-  const results = response.results.filter(function (result) { return !replaced.has(result.id); });
+  if (!response) return response;
+  // An entry both bundles hold (a page rewritten with the same indexed text keeps its id): once.
+  const seen = new Set();
+  const results = response.results.filter(function (result) {
+    if (replaced.has(result.id) || seen.has(result.id)) return false;
+    seen.add(result.id);
+    return true;
+  });
   const dropped = response.results.length - results.length;
+  if (!dropped) return response;
   return Object.assign({}, response, {
     results: results,
     unfilteredResultCount: Math.max(0, (response.unfilteredResultCount || 0) - dropped),
