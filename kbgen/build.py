@@ -129,23 +129,33 @@ def stamp_path(options: Options) -> Path:
     return doctrees_path(options) / STAMP_NAME
 
 
-def _input_files(options: Options) -> Iterator[Path]:
-    """Every file a build reads: the Sphinx source folder, domain documents, kbgen's config."""
+def _input_files(options: Options) -> Iterator[tuple[str, str]]:
+    """Every file a build reads, as (path, key): the Sphinx source folder, domain documents, kbgen's
+    config. The key is the path relative to the project folder (posix), or absolute outside it.
+
+    Plain strings, not :class:`~pathlib.Path`: a knowledge base has thousands of inputs and every
+    build lists them all (a path object per file cost more than reading the directories).
+    """
     skip_dirs = {"__pycache__", "_build"}
     build = options.build_path.resolve()
+    project = options.project_dir
     for root in (options.docs_path, options.domains_path):
         if not root.is_dir():
             continue
+        key_root = root.relative_to(project).as_posix() if root.is_relative_to(project) else root.as_posix()
         for folder, dirs, files in os.walk(root):
-            here = Path(folder)
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip_dirs
-                             and (here / d).resolve() != build)
+                             and Path(folder, d).resolve() != build)
+            inner = os.path.relpath(folder, root).replace(os.sep, "/")
+            prefix = key_root + "/" if inner == "." else f"{key_root}/{inner}/"
+            if prefix.startswith("./"):  # the project folder itself as a root
+                prefix = prefix[2:]
             for name in sorted(files):
                 if not name.startswith("."):
-                    yield here / name
-    config = options.project_dir / CONFIG_RELPATH
+                    yield os.path.join(folder, name), prefix + name
+    config = project / CONFIG_RELPATH
     if config.exists():
-        yield config
+        yield str(config), config.relative_to(project).as_posix()
 
 
 def _tool_versions() -> str:
@@ -182,15 +192,14 @@ def scan_inputs(options: Options, known: InputTable | None = None, *, restore_mt
     on a fresh CI checkout (with the previous build restored from a cache) incremental.
     """
     table: InputTable = {}
-    for path in _input_files(options):
-        inside = path.is_relative_to(options.project_dir)
-        rel = path.relative_to(options.project_dir).as_posix() if inside else path.as_posix()
-        st = path.stat()
+    for path, rel in _input_files(options):
+        st = os.stat(path)
         old = known.get(rel) if known else None
         if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
             table[rel] = old
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
         mtime = st.st_mtime_ns
         if restore_mtimes and old is not None and old[2] == digest and isinstance(old[1], int) and old[1] < mtime:
             os.utime(path, ns=(st.st_atime_ns, old[1]))

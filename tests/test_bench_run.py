@@ -53,3 +53,10 @@ def test_the_benchmark_script_puts_its_checkout_after_pythonpath(other_checkout:
                           env=dict(os.environ), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "the other checkout"
+
+
+def test_measured_commands_use_the_bytecode_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine's PYTHONDONTWRITEBYTECODE must not make every measured command compile kbgen."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    _, _, stdout, _ = run_child([sys.executable, "-c", "import sys; print(sys.dont_write_bytecode)"])
+    assert stdout.strip() == "False"

@@ -894,59 +894,6 @@ def test_gc_off_while_the_runner_loads_the_environment(fresh: bool, tmp_path: Pa
     assert not gcpolicy.PROCESS.paused
 
 
-#: conf.py of the pickling probe: the collector's state once Sphinx is done with the pickle.
-PICKLE_PROBE_CONF = CONF + """
-import gc
-import kbgen_gc_probe
-
-def setup(app):
-    def probe(app, *args):
-        kbgen_gc_probe.SEEN["env-check-consistency, after kbgen"] = (gc.isenabled(), 0)
-    app.connect("env-check-consistency", probe, priority=2)
-"""
-
-
-@pytest.fixture
-def pickling_gc(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether the collector was on each time an environment was pickled."""
-    seen: list[bool] = []
-    dump = pickle.dump
-
-    def recording_dump(obj: object, *args: Any, **kwargs: Any) -> None:
-        if isinstance(obj, BuildEnvironment):
-            seen.append(gc.isenabled())
-        dump(obj, *args, **kwargs)
-
-    monkeypatch.setattr(pickle, "dump", recording_dump)
-    return seen
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("speedups_on", [True, False], ids=["speedups", "no-speedups"])
-def test_gc_off_while_the_runner_pickles_the_environment(speedups_on: bool, tmp_path: Path, no_frozen_objects: None,
-                                                         gc_probe: dict[str, tuple[bool, int]],
-                                                         pickling_gc: list[bool]) -> None:
-    """The runner pickles the environment it read with the collector off, on again right after;
-    ``kbgen_speedups = False`` leaves it on."""
-    src = write_site(tmp_path / "src", GC_PAGES,
-                     conf=PICKLE_PROBE_CONF + ("" if speedups_on else "kbgen_speedups = False\n"))
-    assert build_with_runner(src, tmp_path / "_build") == 0
-    (src / "other.md").write_text(GC_PAGES["other.md"] + "\nOne more line.\n", encoding="utf-8")
-    assert build_with_runner(src, tmp_path / "_build") == 0  # incremental: one page read, pickled again
-    assert pickling_gc == [not speedups_on] * 2
-    assert gc_probe["env-check-consistency, after kbgen"] == (True, 0)
-    assert gc.isenabled() and not gcpolicy.PROCESS.pickling and not gcpolicy.PROCESS.owned
-
-
-@pytest.mark.slow
-def test_gc_on_while_pickling_in_a_process_the_runner_does_not_own(tmp_path: Path, no_frozen_objects: None,
-                                                                   pickling_gc: list[bool]) -> None:
-    src = write_site(tmp_path / "src", GC_PAGES)
-    build_in_process(src, tmp_path / "_build")
-    assert pickling_gc == [True]
-    assert gc.isenabled()
-
-
 @pytest.mark.slow
 def test_gc_never_paused_in_a_build_the_runner_does_not_own(tmp_path: Path, no_frozen_objects: None,
                                                             gc_probe: dict[str, tuple[bool, int]]) -> None:

@@ -21,14 +21,6 @@ about it (figures in bench/README.md):
   collector is back on whatever happens (a builder whose initialisation
   raises never reaches ``builder-inited``); a build in another process
   (plain sphinx-build, tests) is never paused.
-* Sphinx pickles the environment once reading is done (millions of objects at
-  x1). Pickling allocates a tuple or two per object it writes, each counting
-  towards the collector's next young collection, and each collection walks the
-  young objects that happen to be alive: about a fifth of the pickling time,
-  for nothing (pickling frees what it allocates as it goes). The runner's
-  process pickles with the collector off (:func:`_pause_for_pickling`), on again
-  as soon as Sphinx is done with the file (``env-check-consistency``; else when
-  writing starts or the build ends, failed or not).
 * A serial build keeps every doctree it read in memory until the write phase
   (Sphinx's ``_write_doc_doctree_cache``), to save reading them back from the
   pickles it has just written, and a freeze would pin them. When a build reads
@@ -96,11 +88,6 @@ class _Process:
     paused = False
     #: The runner may end with ``os._exit`` (speedups on, see :mod:`kbgen.sphinxext.main`).
     fast_exit = True
-    #: The runner owns this process (:func:`paused_for_startup` is running): kbgen may pause the
-    #: collector, the runner turns it back on whatever happens.
-    owned = False
-    #: The collector is off while Sphinx pickles the environment, and not back on yet.
-    pickling = False
 
 
 PROCESS = _Process()
@@ -114,11 +101,11 @@ def paused_for_startup() -> Iterator[None]:
         yield
         return
     gc.disable()
-    PROCESS.paused = PROCESS.owned = True
+    PROCESS.paused = True
     try:
         yield
     finally:
-        PROCESS.paused = PROCESS.owned = PROCESS.pickling = False
+        PROCESS.paused = False
         gc.enable()
 
 
@@ -128,10 +115,6 @@ def setup(app: Sphinx) -> None:
     app.connect("env-before-read-docs", _freeze_loaded_environment, priority=1)
     app.connect("doctree-read", drop_cached_doctrees)
     app.connect("env-updated", _freeze_read_environment, priority=999)
-    app.connect("env-updated", _pause_for_pickling, priority=1_000)  # the last: Sphinx pickles next
-    app.connect("env-check-consistency", _resume_after_pickling, priority=1)  # right after pickling
-    app.connect("write-started", _resume_after_pickling, priority=1)  # nothing read: no pickling
-    app.connect("build-finished", _resume_after_pickling, priority=1)
     app.connect("write-started", _dismantle_when_written, priority=900)
     app.connect("doctree-resolved", _forget_pickled_doctree)
     app.connect("build-finished", _unfreeze, priority=10_000)
@@ -165,20 +148,6 @@ def _freeze_loaded_environment(app: Sphinx, env: BuildEnvironment, docnames: lis
     app._kbgen_keep_doctrees = len(docnames) <= KEEP_DOCTREES_MAX  # type: ignore[attr-defined]
     if _active(app):
         gc.freeze()
-
-
-def _pause_for_pickling(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """The collector off for the pickling that follows reading (the runner's process only)."""
-    if _active(app) and PROCESS.owned and gc.isenabled():
-        gc.disable()
-        PROCESS.pickling = True
-    return []
-
-
-def _resume_after_pickling(app: Sphinx, *args: object) -> None:
-    if PROCESS.pickling:
-        PROCESS.pickling = False
-        gc.enable()
 
 
 def keeps_doctrees(app: Sphinx) -> bool:
