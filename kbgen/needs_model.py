@@ -56,6 +56,11 @@ LINKS: Final[dict[str, tuple[str, str]]] = {
     "in_domain": ("in domain", "domain members"),
 }
 
+#: Incoming links a need's details on the site do not list (needs.json has them all). A domain's
+#: members are every file and finding tagged with it, thousands at campaign scale: its domain page
+#: and registry pages list them, by package and severity, where one line of links would not.
+UNLISTED_INCOMING: Final[tuple[str, ...]] = ("in_domain",)
+
 STATUSES: Final[tuple[tuple[str, str], ...]] = (
     ("open", "question without an answer, or finding still open"),
     ("answered", "question with an explicit answer: finding links or a verdict in words"),

@@ -18,8 +18,8 @@ import pytest
 
 from kbgen.config import Options, load_options
 from kbgen.db.plans import import_plan_folder
-from kbgen.needs_model import LINKS
-from kbgen.render.deps import DIGEST_PREFIX
+from kbgen.needs_model import LINKS, UNLISTED_INCOMING
+from kbgen.render.deps import DIGEST_PREFIX, with_dependency_digests
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
 
@@ -44,6 +44,8 @@ def parsed_graph(pages: dict[str, str]) -> tuple[dict[str, list[str]], dict[str,
             assert id_match is not None
             defines[rel].append(id_match.group(1))
             for link in _LINK.finditer(head):
+                if link.group(1) in UNLISTED_INCOMING:  # not shown on the target's page
+                    continue
                 for target in link.group(2).split(","):
                     incoming[target.strip()].append(f"{link.group(1)}:{id_match.group(1)}")
     return dict(defines), {k: sorted(v) for k, v in incoming.items()}
@@ -130,3 +132,16 @@ def test_text_that_looks_like_a_link_changes_no_digest(example_project: Options)
     after = {rel: split_digest(text)[1] for rel, text in written_pages(example_project).items()}
     assert after == before
     assert_digests_match_the_text(example_project)
+
+
+def test_a_domain_member_joining_changes_no_digest() -> None:
+    """A domain's members are not listed in its need's details: a file or finding tagged with the
+    domain rewrites no page for it, while any listed incoming link does."""
+    pages = {"domains/x.md": "# X\n", "files/FILE1.md": "# File\n"}
+
+    def digests(links: dict[str, list[str]]) -> dict[str, str]:
+        needs = {"domains/x.md": [("D-X", {})], "files/FILE1.md": [("FILE1", links)]}
+        return with_dependency_digests(pages, needs, {}, {})
+
+    assert digests({"in_domain": ["D-X"]}) == digests({}) == pages
+    assert DIGEST_PREFIX in digests({"depends_on": ["D-X"]})["domains/x.md"]

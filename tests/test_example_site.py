@@ -118,6 +118,17 @@ def test_domain_page_renders_document_and_links_labels(built_example: Options) -
     assert "kbgen:begin" not in text  # markers do not show
 
 
+def test_domain_need_lists_no_members_but_needs_json_has_them(built_example: Options) -> None:
+    """Every file and finding of a domain links to it: its details leave that line out (the domain
+    page's registries list them); needs.json keeps the links."""
+    members = _needs(built_example)["D-PLUGIN-SANDBOX"]["in_domain_back"]
+    assert len(members) > 5
+    text = _html(built_example, "kb/domains/plugin-sandbox.html").get_text(" ")
+    assert "domain members" not in text
+    session = _html(built_example, "kb/sessions/S3.html").get_text(" ")
+    assert "session items" in session  # other incoming links are listed as before
+
+
 def test_traceability_page_percentages(built_example: Options) -> None:
     text = _html(built_example, "kb/traceability.html").get_text(" ")
     flat = " ".join(text.split())

@@ -2,7 +2,8 @@
 
 Sphinx re-reads and re-writes only pages whose source changed. A kbgen page
 also shows things Sphinx resolves from *other* pages at write time: the
-incoming links of the needs it defines ("answered by", "depended on by"),
+incoming links of the needs it defines ("answered by", "depended on by"; not
+those the need's details leave out, :data:`kbgen.needs_model.UNLISTED_INCOMING`),
 the location of every need it links to, and — on domain pages — the findings
 that finding labels link to. This pass gathers those facts and appends a MyST
 comment line holding their digest (``% kbgen-deps: …``, invisible on the
@@ -23,6 +24,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from kbgen.needs_model import UNLISTED_INCOMING
 from kbgen.render.myst import referenced_needs
 from kbgen.vocab import LABEL_RE
 
@@ -48,6 +50,8 @@ def with_dependency_digests(pages: dict[str, str], needs: NeedsByPage, labels: d
     for items in needs.values():
         for need_id, links in items:
             for link, targets in links.items():
+                if link in UNLISTED_INCOMING:
+                    continue
                 for target in targets:
                     incoming[target].append(f"{link}:{need_id}")
     result = dict(pages)

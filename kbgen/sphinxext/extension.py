@@ -10,6 +10,7 @@ A value the user sets in conf.py wins over kbgen's default.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 from kbgen import __version__
-from kbgen.needs_model import FIELDS, ID_REGEX, LINKS, NEED_TYPES, STATUSES
+from kbgen.needs_model import FIELDS, ID_REGEX, LINKS, NEED_TYPES, STATUSES, UNLISTED_INCOMING
 
 #: CSS and JS copied into every site's ``_static``.
 STATIC_DIR = Path(__file__).parent.parent / "static" / "site"
@@ -53,7 +54,8 @@ HTML_DEFAULTS: dict[str, Any] = {
 }
 
 #: The layout of every kbgen need: one head line, details collapsed by default
-#: (pages with hundreds of findings stay readable). The collapse button is a
+#: (pages with hundreds of findings stay readable), every link but the incoming ones of
+#: :data:`~kbgen.needs_model.UNLISTED_INCOMING` (a domain's members). The collapse button is a
 #: text arrow: sphinx-needs' "icon:" buttons inline two SVG drawings in every need,
 #: a sizeable share of a big site's HTML (bench/README.md).
 LIGHT_LAYOUT: dict[str, Any] = {
@@ -66,7 +68,7 @@ LIGHT_LAYOUT: dict[str, Any] = {
         "meta": ['<<meta_all(no_links=True, exclude=["layout","style","collapse","hide","constraints",'
                  '"arch","sections","signature","parent_need","tags","is_external","external_url",'
                  '"template","pre_template","post_template","duration","completion"])>>',
-                 "<<meta_links_all()>>"],
+                 f"<<meta_links_all(exclude={json.dumps([f'{name}_back' for name in UNLISTED_INCOMING])})>>"],
     },
 }
 
