@@ -159,7 +159,8 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
             remove_tmp_leftovers(options.domains_path)
         manifest_old = read_manifest(root)
         # Graphs are drawn here, not by Sphinx: each SVG once, reused while its DOT is unchanged.
-        pages = {**site.pages, **graph_svg.svg_files(site.graphs, root, manifest_old)}
+        reused: set[str] = set()
+        pages = {**site.pages, **graph_svg.svg_files(site.graphs, root, manifest_old, reused)}
         manifest_new = {rel: digest(text.encode("utf-8")) for rel, text in pages.items()}
         if write and not set(manifest_new) <= set(manifest_old):
             # Own every file before creating it: a sync killed half-way leaves a manifest that
@@ -169,11 +170,14 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         done = 0
         under_root = SafeRoot(root)
         for rel, text in sorted(pages.items()):
-            target = under_root.join(rel)
-            # Graph files are checked against the manifest before reuse (kbgen.render.graph_svg.svg_files).
-            _apply(target, text.encode("utf-8"), report,
-                   label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
-                   durable=rel not in site.graphs)
+            if rel in reused or cache.on_disk(rel, text):
+                # Just read from its file (a graph reused, a page kept, kbgen.render.graph_svg.svg_files and
+                # kbgen.render.page_cache): the file holds these bytes, no need to read it again.
+                report.unchanged += 1
+            else:
+                _apply(under_root.join(rel), text.encode("utf-8"), report,
+                       label=f"{options.docs_dir.as_posix()}/{options.generated_subdir}/{rel}", write=write,
+                       durable=rel not in site.graphs)
             done += 1
             if progress and done % 200 == 0:
                 progress("pages", done, total)

@@ -538,6 +538,7 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     monkeypatch.setattr(DynamicFunctionParsed, "from_string", speedups_applied["from_string"])
     for name in ("add_need", "remove_need", "remove_doc"):
         monkeypatch.setattr(SphinxNeedsData, name, speedups_applied[name])
+    monkeypatch.setattr(NeedItem, "sort_links", speedups_applied["sort_links"])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -554,6 +555,7 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert needs_module.node_match is unpatched["node_match"]
     assert DynamicFunctionParsed.__dict__["from_string"] is unpatched["from_string"]
     assert SphinxNeedsData.remove_doc is unpatched["remove_doc"]
+    assert NeedItem.sort_links is unpatched["sort_links"]
     assert speedups.ORIGINALS == {}
 
 
@@ -578,8 +580,9 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
                         "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"],
                         "node_match": unpatched["node_match"], "from_string": unpatched["from_string"],
                         "add_need": unpatched["add_need"], "remove_need": unpatched["remove_need"],
-                        "remove_doc": unpatched["remove_doc"]}
+                        "remove_doc": unpatched["remove_doc"], "sort_links": unpatched["sort_links"]}
     assert NeedItem.__repr__ is speedups.need_repr
+    assert NeedItem.sort_links is speedups.sort_links
     assert SphinxNeedsData.remove_doc is speedups.remove_doc
     assert needs_module.node_match is speedups.node_match
 
@@ -1205,3 +1208,224 @@ def test_remove_doc_indexes_again_after_a_change_it_did_not_see(built_example: O
     speedups.remove_doc(data, page)
     assert "STRAY-1" not in needs and stray_id in needs
     assert not any(need.is_in_document(page) for need in needs.values())
+
+
+# -- speedups: sort_links, the shared need links, the need-node cache ------------------------------
+
+
+def _link_lists(needs: dict[str, NeedItem]) -> dict[str, list[tuple[str, list[str]]]]:
+    """Every link, back link and part back list of every need, in stored order, links with their conditions."""
+    result: dict[str, list[tuple[str, list[str]]]] = {}
+    for key, need in needs.items():
+        lists = [(f"links {t}", [li.to_link_string() for li in v]) for t, v in need._links.items()]
+        lists += [(f"back {t}", [li.to_link_string() for li in v]) for t, v in need._backlinks.items()]
+        for part in need.parts:
+            lists += [(f"part {part.id} {t}", [li.to_link_string() for li in v]) for t, v in part.backlinks.items()]
+        result[key] = lists
+    return result
+
+
+def test_sort_links_same_as_original_on_the_example_site(
+        example_env: BuildEnvironment, speedups_applied: dict[str, Any]) -> None:
+    """Every need of the example, with its back links built and awkward links added (conditions,
+    repeats, parts, ids whose natural and string orders differ, ids differing only in case or
+    leading zeros): the same lists, in the same order, as sphinx-needs' own ``sort_links``."""
+    data = SphinxNeedsData(example_env)
+    needs = copy.deepcopy(data.get_needs_mutable())
+    need_directive.build_backlinks(needs, data.get_schema())
+    target = next(need for need in needs.values() if need.get_links("in_domain"))
+    awkward = ["F10", "F2", "F2", "F02", "f2", "R_2[status == 'open']", "R_2", "R_2[status == 'closed']",
+               "R_2.p1", "R_2.p1[x]", "F2", "", "A10b", "A9b", "a10B"]
+    target._links["in_domain"] += [NeedLink.from_string(text) for text in awkward]
+    target._backlinks["in_domain"] += [NeedLink.from_string(text) for text in reversed(awkward)]
+    one_part = next((need for need in needs.values() if list(need.parts)), None)
+    if one_part is not None:
+        part = next(iter(one_part.parts))
+        part.backlinks.setdefault("depends_on", []).extend(NeedLink(id=i) for i in ("F10", "F9", "F10", "F1"))
+    original_needs = copy.deepcopy(needs)
+    assert sum(len(v) for need in needs.values() for v in need._backlinks.values()) > 100
+    for need in original_needs.values():
+        speedups_applied["sort_links"](need)
+    for need in needs.values():
+        need.sort_links()
+    assert NeedItem.sort_links is speedups.sort_links
+    assert _link_lists(needs) == _link_lists(original_needs)
+    sorted_awkward = target._links["in_domain"]
+    assert [li.to_link_string() for li in sorted_awkward].count("F2") == 1  # repeats dropped
+
+
+def test_sort_links_keys_made_once_per_link_text(speedups_applied: dict[str, Any]) -> None:
+    from sphinx_needs.need_item import _link_natural_sort_key
+
+    speedups.apply()  # empties the keys
+    assert not speedups._NATURAL_KEYS
+    links = [NeedLink.from_string(text) for text in ("REQ_10", "REQ_9", "REQ_10.p1", "REQ_10[x]")]
+    for link in links:
+        assert speedups._link_key(link) == _link_natural_sort_key(link)
+    assert set(speedups._NATURAL_KEYS) == {"REQ_10", "REQ_9", "REQ_10.p1"}  # a condition's key is not kept
+
+
+@pytest.mark.slow
+def test_needs_added_share_their_links_and_compare_equal(tmp_path: Path) -> None:
+    """The needs a build reads hold one link object per (id, part, condition): the same needs as
+    sphinx-needs' own (equal items, equal needs.json), in a smaller environment pickle."""
+    src = write_site(tmp_path / "src", {"index.md": DUPLICATE_LINKS_PAGE})
+    envs = {}
+    for on in (True, False):
+        app, _ = build_in_process(src, tmp_path / f"b{on}", confoverrides={"kbgen_speedups": on,
+                                                                             "needs_reproducible_json": True})
+        envs[on] = app
+    shared = SphinxNeedsData(envs[True].env).get_needs_mutable()
+    own = SphinxNeedsData(envs[False].env).get_needs_mutable()
+    assert {k: dict(v.items()) for k, v in shared.items()} == {k: dict(v.items()) for k, v in own.items()}
+    session_links = [li for need in shared.values() for li in need._links["in_session"]]
+    assert len(session_links) >= 2 and len({id(li) for li in session_links}) == 1
+    assert len({id(li) for need in own.values() for li in need._links["in_session"]}) == len(session_links)
+    assert (envs[True].outdir / "needs.json").read_bytes() == (envs[False].outdir / "needs.json").read_bytes()
+
+
+def test_need_nodes_keep_pickles_and_hand_out_fresh_nodes(example_env: BuildEnvironment) -> None:
+    nodes = example_env._needs_all_nodes
+    assert len(nodes) > 50
+    cache = speedups.NeedNodes()
+    for need_id in list(nodes)[:20]:
+        cache[need_id] = nodes[need_id].deepcopy()  # a node, whichever cache the example kept
+    need_id = next(iter(cache))
+    stored = dict.__getitem__(cache, need_id)
+    assert isinstance(stored, bytes)
+    first, second = cache[need_id], cache[need_id]
+    assert first is not second and first.pformat() == second.pformat()
+    assert first.pformat() == pickle.loads(stored).pformat()
+    assert first.parent is None and first.children and first.children[0].parent is first
+    cache["not-a-node"] = {"kept": "as it is"}
+    assert cache["not-a-node"] == {"kept": "as it is"}
+    # the environment's pickle holds a dictionary of bytes; unpickled, the same cache
+    again = pickle.loads(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+    assert type(again) is speedups.NeedNodes and dict(again) == dict(cache)
+    # sphinx-needs' parallel merge: dict.update copies the pickles as they are
+    merged = speedups.NeedNodes()
+    merged.update(cache)
+    assert dict(merged) == dict(cache)
+    del merged[need_id]
+    assert need_id not in merged and need_id in cache
+
+
+#: A page of needs (one hidden, one with a part and a need link in its content), and a hand-written
+#: page extracting them with ``needextract``.
+EXTRACT_PAGES = {
+    "index.md": DUPLICATE_LINKS_PAGE + """
+:::{finding} Hidden one
+:id: F11
+:hide:
+:::
+
+:::{finding} With a reference
+:id: F12
+:depends_on: F2
+
+Mentions {need}`F3` and has an {np}`(q1) inline part`.
+:::
+
+```{toctree}
+extract
+```
+""",
+    "extract.md": """# Extracts
+
+```{needextract}
+:filter: type == 'finding' and not hide
+```
+""",
+}
+
+
+def _html_pages(outdir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*.html"))}
+
+
+@pytest.mark.slow
+def test_needextract_pages_the_same_with_the_node_cache_pickled(tmp_path: Path) -> None:
+    """A site with ``needextract``, built fresh, then after an edit of the page of the needs only,
+    then after an edit of the extracting page only: with the speedups on (the node cache kept
+    pickled) and off, the same HTML pages and needs.json after every build; the environment holds
+    :class:`NeedNodes` with the speedups on and sphinx-needs' own dictionary with them off."""
+    outputs: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", EXTRACT_PAGES)
+        out = tmp_path / f"out{on}"
+        overrides = {"needs_reproducible_json": True, "kbgen_speedups": on}
+        runs = []
+        for step in range(3):
+            if step == 1:
+                page = src / "index.md"
+                text = page.read_text(encoding="utf-8")
+                page.write_text(text.replace("Follow-up on both", "Follow-up on both, edited"), encoding="utf-8")
+            elif step == 2:
+                page = src / "extract.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+            time.sleep(0.05)
+            app, warnings = build_in_process(src, out, buildername="html", confoverrides=overrides,
+                                             freshenv=step == 0)
+            assert "WARNING" not in warnings, warnings
+            cache = app.env._needs_all_nodes
+            assert type(cache) is (speedups.NeedNodes if on else dict)
+            assert {"F2", "F3", "F10", "F12"} <= set(cache)
+            pages = _html_pages(app.outdir)
+            pages["needs.json"] = (app.outdir / "needs.json").read_bytes()
+            runs.append(pages)
+        outputs[on] = runs
+    assert outputs[True] == outputs[False]
+    extract = outputs[True][2]["extract.html"].decode()
+    assert "Follow-up on both, edited" in extract and "inline part" in extract and "Edited." in extract
+
+
+@pytest.mark.slow
+def test_node_cache_converted_when_the_speedups_are_switched(tmp_path: Path) -> None:
+    """An environment kept by a build with the speedups on, built with them off (and back on):
+    the cache converted each time, the extracting page the same."""
+    src = write_site(tmp_path / "src", EXTRACT_PAGES)
+    out = tmp_path / "out"
+    pages = []
+    for step, on in enumerate((True, False, True)):
+        if step:
+            page = src / "extract.md"
+            page.write_text(page.read_text(encoding="utf-8") + f"\nEdit {step}.\n", encoding="utf-8")
+            time.sleep(0.05)
+        app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
+                                         confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on})
+        assert "WARNING" not in warnings, warnings
+        assert type(app.env._needs_all_nodes) is (speedups.NeedNodes if on else dict)
+        pages.append((app.outdir / "extract.html").read_text(encoding="utf-8"))
+    assert all("Follow-up on both" in page and "inline part" in page for page in pages)
+    edits = [page.replace("<p>Edit 1.</p>\n", "").replace("<p>Edit 2.</p>\n", "") for page in pages]
+    assert edits[0] == edits[1] == edits[2] and edits[2] != pages[2]
+
+
+@pytest.mark.slow
+def test_needextract_page_the_same_after_a_parallel_read(tmp_path: Path) -> None:
+    """Pages read by two worker processes: each worker's node cache (pickled back to the main
+    process and merged by sphinx-needs) gives the extracting page sphinx-needs' own does."""
+    pages = dict(EXTRACT_PAGES)
+    for i in range(6):
+        pages[f"p{i}.md"] = (f"# P{i}\n\n:::{{finding}} Extra {i}\n:id: F{100 + i}\n:depends_on: F2\n\n"
+                             f"Text {i} mentions {{need}}`F3`.\n:::\n")
+    names = "\n".join(f"p{i}" for i in range(6))
+    pages["index.md"] = pages["index.md"].replace("extract\n```", f"extract\n{names}\n```")
+    # in need-id order: the needs a parallel read merges come in the order the workers finish
+    pages["extract.md"] = pages["extract.md"].replace(":filter:", ":sort_by: id\n:filter:")
+    src = write_site(tmp_path / "src", pages)
+    extracts = {}
+    for on in (True, False):
+        warnings = StringIO()
+        app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=True, parallel=2,
+                            confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on},
+                            status=StringIO(), warning=warnings)
+        try:
+            app.build()
+        finally:
+            app.cleanup()
+        assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+        assert type(app.env._needs_all_nodes) is (speedups.NeedNodes if on else dict)
+        extracts[on] = (app.outdir / "extract.html").read_bytes()
+    assert extracts[True] == extracts[False]
+    assert b"Extra 5" in extracts[True] and b"Text 0 mentions" in extracts[True]

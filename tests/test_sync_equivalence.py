@@ -204,6 +204,34 @@ def test_kept_pages_are_not_rendered(example_project: Options, monkeypatch: pyte
     assert file_pages <= {f"FILE{i}.md" for i in rendered}
 
 
+def test_kept_pages_and_reused_graphs_are_not_read_again(example_project: Options, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync compares with the file on disk only what it did not just read from it: a page the cache
+    kept whose dependency line is the same, a graph reused. The tree is still a sync from scratch's."""
+    import kbgen.sync as sync_module
+
+    monkeypatch.setenv("KBGEN_NO_FORK", "1")
+    monkeypatch.delenv(VERIFY_ENV, raising=False)
+    compared: list[str] = []
+    real = sync_module._apply
+
+    def counting(target: Path, data: bytes, report: object, *, label: str, write: bool, durable: bool = True) -> None:
+        compared.append(label)
+        real(target, data, report, label=label, write=write, durable=durable)  # type: ignore[arg-type]
+    monkeypatch.setattr(sync_module, "_apply", counting)
+    _add_session(_db(example_project))
+    report = sync(example_project)
+    generated = f"{example_project.docs_dir.as_posix()}/{example_project.generated_subdir}/"
+    compared_pages = [label for label in compared if label.startswith(generated)]
+    graphs = list((example_project.generated_path / "graphs").glob("*.svg"))
+    assert report.kept > 0 and graphs
+    assert len(compared_pages) <= report.unchanged + len(report.written) - report.kept - len(graphs) + 1
+    assert not any("/graphs/" in label for label in compared_pages if label not in report.written)
+    assert set(report.written) <= set(compared)  # what changed was compared, and written
+    fresh = _from_scratch(example_project, tmp_path / "fresh")
+    assert _tree(example_project) == _tree(fresh)
+
+
 def test_a_tampered_cache_is_not_trusted(example_project: Options, tmp_path: Path) -> None:
     """A cache entry naming a graph by another DOT, or digesting another text, makes its page rendered again."""
     import json

@@ -26,4 +26,5 @@ app.callback()(common.root_options)
 
 def main() -> None:
     """Console entry point: run the app with kbgen's error handling."""
+    common.STATE.ends_with_command = True
     sys.exit(common.run(app))

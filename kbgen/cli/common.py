@@ -34,6 +34,8 @@ class State:
     db: str | None = None
     quiet: bool = False
     debug: bool = False
+    #: The process ends when the command does (the console entry point; not an in-process caller).
+    ends_with_command: bool = False
 
     def options(self, *, required: bool = True) -> Options:
         from kbgen.config import load_options

@@ -51,7 +51,20 @@ def init(
 
 def run_sync(*, check: bool = False, dry_run: bool = False, wait: float = 0.0, readonly: bool = False,
              force: bool = False) -> SyncReport:
-    """A sync with a progress bar on long runs (on a terminal) and warnings printed."""
+    """A sync with a progress bar on long runs (on a terminal) and warnings printed.
+
+    In a ``kbgen sync`` or ``kbgen build`` process, which ends after it, what the sync leaves is
+    frozen, not collected (:func:`kbgen.gcpause.freezing_at_resume`).
+    """
+    from contextlib import nullcontext
+
+    from kbgen.gcpause import freezing_at_resume
+
+    with freezing_at_resume() if STATE.ends_with_command else nullcontext():
+        return _run_sync(check=check, dry_run=dry_run, wait=wait, readonly=readonly, force=force)
+
+
+def _run_sync(*, check: bool, dry_run: bool, wait: float, readonly: bool, force: bool) -> SyncReport:
     from kbgen.sync import sync
 
     options = STATE.options()

@@ -51,15 +51,57 @@ def label(text: object, limit: int = LABEL_MAX) -> str:
 
 
 def _figure(height: float) -> Any:
+    """A figure without a layout engine (:func:`_svg` lays it out), at the SVG backend's 72 dpi:
+    display units are then points, the unit the SVG text is measured in."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(WIDTH_IN, height), dpi=100, layout="constrained")
+    return Figure(figsize=(WIDTH_IN, height), dpi=72)
 
 
 def _svg(fig: Any) -> str:
+    _lay_out(fig)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata=_METADATA)
     return buf.getvalue()
+
+
+#: Space around the axes' decorations and around a figure legend, in points: constrained layout's
+#: default padding (``figure.constrained_layout.w_pad``/``h_pad``, 3/72 inch).
+PAD_PT = 3.0
+
+
+def _lay_out(fig: Any) -> None:
+    """Place the figure's one axes so that its decorations just fit, as matplotlib's constrained layout does.
+
+    The axes' tight box (tick labels, axis labels, title, the value labels at the bar ends), measured
+    with the SVG renderer's own text metrics, sets each margin, plus :data:`PAD_PT`; a figure legend
+    ``outside right`` takes its width and twice the pad off the right. Measured a second time, as
+    constrained layout does, when the first round may have moved something: the axes' new size
+    changed its ticks (an automatic locator places as many as fit), or the axes hold text placed in
+    data coordinates (the value labels at the bar ends stick out by an amount that scales with the
+    axes). What this saves is the layout engine's extra pass over the figure (a whole draw with
+    output off before the real one) and, for the charts with fixed ticks, the second round.
+    """
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    (ax,) = fig.axes
+    width, height = fig.get_size_inches() * 72.0
+    renderer = RendererSVG(width, height, io.StringIO())  # type: ignore[no-untyped-call]
+    legend = sum(leg.get_tightbbox(renderer).width + 2 * PAD_PT for leg in fig.legends)
+    ticks = None
+    for _ in range(2):
+        now = [list(ax.xaxis.get_majorticklocs()), list(ax.yaxis.get_majorticklocs())]
+        if now == ticks and not ax.texts:
+            break
+        ticks = now
+        pos = ax.get_position().transformed(fig.transFigure)
+        tight = ax.get_tightbbox(renderer, for_layout_only=True)
+        left = PAD_PT + pos.x0 - tight.x0
+        right = PAD_PT + tight.x1 - pos.x1 + legend
+        bottom = PAD_PT + pos.y0 - tight.y0
+        top = PAD_PT + tight.y1 - pos.y1
+        ax.set_position([left / width, bottom / height, (width - left - right) / width,
+                         (height - bottom - top) / height])
 
 
 def _rc() -> Any:

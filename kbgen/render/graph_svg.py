@@ -218,13 +218,15 @@ def _no_text(text: str | None, tag: str) -> None:
 
 # -- the graphs folder -------------------------------------------------------------------
 
-def svg_files(sources: Mapping[str, str], root: Path, manifest: Mapping[str, str]) -> dict[str, str]:
+def svg_files(sources: Mapping[str, str], root: Path, manifest: Mapping[str, str],
+              reused: set[str] | None = None) -> dict[str, str]:
     """``relpath → SVG`` for every graph of a sync: reused when the last sync wrote it, else drawn.
 
     ``sources`` maps each graph's file (:func:`svg_relpath`) to its DOT. A file
     is reused when the manifest lists it and its bytes still have the listed
     digest (the name already stands for the DOT and the renderer); anything
-    else is drawn afresh, so a deleted or edited file is put right.
+    else is drawn afresh, so a deleted or edited file is put right. The files
+    reused (their text is what was just read from them) are added to ``reused``.
     """
     out: dict[str, str] = {}
     todo: list[str] = []
@@ -237,6 +239,8 @@ def svg_files(sources: Mapping[str, str], root: Path, manifest: Mapping[str, str
                 data = None
             if data is not None and hashlib.sha256(data).hexdigest() == listed:
                 out[rel] = data.decode("utf-8")
+                if reused is not None:
+                    reused.add(rel)
                 continue
         todo.append(rel)
     out.update(_draw({rel: sources[rel] for rel in todo}))

@@ -80,6 +80,9 @@ class PageCache:
     #: What this sync rendered or kept: what :meth:`save` stores.
     fresh: dict[str, Entry] = field(default_factory=dict)
     kept: int = 0
+    #: Each page kept, as its file is on disk: the length of its text before the trailing newlines
+    #: and dependency line, and what follows it (:meth:`on_disk`).
+    kept_files: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path, salt: str) -> PageCache:
@@ -123,7 +126,8 @@ class PageCache:
             written = (self.root / rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        text = without_dependency_line(written) + "\n" * entry.tail
+        body = without_dependency_line(written)
+        text = body + "\n" * entry.tail
         if _sha(text) != entry.text:
             return None
         if entry.graphs:  # a graph's file is named by its DOT: a DOT that does not match is no page's
@@ -131,7 +135,22 @@ class PageCache:
 
             if any(svg_relpath(dot) != graph for graph, dot in entry.graphs.items()):
                 return None
+        self.kept_files[rel] = (len(body), written[len(body):])
         return text, dict(entry.graphs)
+
+    def on_disk(self, rel: str, final: str) -> bool:
+        """Whether ``final``, the page at ``rel`` as the sync writes it, is the file just read for it.
+
+        The page was kept: its text is the file's without the trailing newlines and dependency line,
+        and :func:`kbgen.render.deps.with_dependency_digests` only ever replaces that tail, so the
+        file holds ``final`` exactly when the tails match. The sync then neither reads the file
+        again nor compares it byte for byte.
+        """
+        known = self.kept_files.get(rel)
+        if known is None:
+            return False
+        size, tail = known
+        return len(final) == size + len(tail) and final.endswith(tail)
 
     def save(self) -> None:
         data = {"format": _FORMAT, "salt": self.salt,

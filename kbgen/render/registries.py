@@ -84,12 +84,7 @@ def domain_registries(snap: Snapshot, domain: Domain, options: Options) -> Domai
     """The rows of the File, Findings and Positives registries of ``domain``."""
     name = domain.name
     files = snap.files_of_domain.get(name, ())
-    rank = {sid: i for i, sid in enumerate(session_log_order(snap, snap.session_by_id))}
-    last_session: dict[int, int] = {}
-    for r in snap.reads:
-        if r.session_id is not None and r.session_id in snap.session_by_id:
-            last_session[r.file_id] = max(last_session.get(r.file_id, r.session_id), r.session_id,
-                                          key=rank.__getitem__)
+    last_session = _last_sessions(snap)
     file_rows = []
     for fl in sorted(files, key=_registry_key):
         if not analysis.read_medium_plus(fl):
@@ -122,6 +117,23 @@ def domain_registries(snap: Snapshot, domain: Domain, options: Options) -> Domai
          Md(escape.code(_file_name(snap, f.file_id))), _session_label(snap, f.session_id)]
         for f in positives]
     return DomainRegistries(file_rows, findings, notes, positive_rows)
+
+
+def _last_sessions(snap: Snapshot) -> dict[int, int]:
+    """File id → the last session (in the Session Log's order) that read it.
+
+    Campaign-wide, so worked out once per snapshot (cached on it), not once per domain.
+    """
+    cached: dict[int, int] | None = vars(snap).get("_kbgen_last_sessions")
+    if cached is not None:
+        return cached
+    rank = {sid: i for i, sid in enumerate(session_log_order(snap, snap.session_by_id))}
+    last: dict[int, int] = {}
+    for r in snap.reads:
+        if r.session_id is not None and r.session_id in snap.session_by_id:
+            last[r.file_id] = max(last.get(r.file_id, r.session_id), r.session_id, key=rank.__getitem__)
+    vars(snap)["_kbgen_last_sessions"] = last
+    return last
 
 
 def files_table(rows: Sequence[FileRow], base: Path | None) -> Md:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -55,20 +56,22 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     result is the same.
     """
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
-    # Session and file pages (about half of the rendering time) are rendered in a forked child
-    # meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
+    # Session and file pages (about half of the rendering time when each is rendered) are rendered in a
+    # forked child meanwhile, where the platform allows it (kbgen.forked); the result is the same either way.
     view.page_files  # noqa: B018 - computed once here, inherited by the child
     view.page_cache = cache
     session_changes(view)
-    entity_pages = run_aside(lambda: _entity_pages(view, cache))
+    compute = functools.partial(_entity_pages, view, cache)
+    entity_pages = run_aside(compute) if _renders_most(view, cache) else compute
     try:
         registry_pages: dict[str, str] = {}
         out = _other_pages(view, options, domain_docs, documents, registries, registry_pages)
     finally:
-        entities, entity_graphs, fresh, kept = entity_pages()
+        entities, entity_graphs, fresh, kept, kept_files = entity_pages()
     if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
         cache.fresh.update(fresh)
         cache.kept += kept
+        cache.kept_files.update(kept_files)
     out.update(entities)
     layout = view.layout
     domain_docnames = {d.name: layout.domain(view.domain_slugs[d.name]) for d in snap.domains if d.name in domain_docs}
@@ -83,6 +86,19 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     return RenderedSite(with_dependency_digests(out, needs, json.loads(out["_labels.json"]), domain_pages,
                                                 registry_pages),
                         dict(sorted(graphs.items())))
+
+
+def _renders_most(view: SiteView, cache: PageCache | None) -> bool:
+    """Whether most session and file pages will be rendered, not kept: the case a forked child pays for.
+
+    With the last sync's pages in the cache (a new session, an edit) most of them are kept; the
+    child then overlaps little work and costs more CPU than it saves: the pages it sends back
+    pickled and the memory it copies on write as it touches the inherited snapshot.
+    """
+    if cache is None:
+        return True
+    pages = len(view.snap.sessions) + len(view.page_files)
+    return len(cache.entries) < pages // 2
 
 
 def _relpath(layout: SiteLayout, docname: str) -> str:
@@ -103,11 +119,11 @@ class _Pages(dict[str, str]):
 
 
 def _entity_pages(view: SiteView, cache: PageCache | None
-                  ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], int]:
+                  ) -> tuple[dict[str, str], dict[str, str], dict[str, Entry], int, dict[str, tuple[int, str]]]:
     """One page per session and per file that has one; the graphs they show; the cache's new entries.
 
     In a forked child the view and the cache are the child's copies, so the graphs and the
-    cache's entries (with the count of pages kept) travel back with the pages.
+    cache's entries (with the count of pages kept and what their files hold) travel back with the pages.
     """
     out = _Pages(view.layout)
     kept_graphs: dict[str, str] = {}
@@ -143,8 +159,8 @@ def _entity_pages(view: SiteView, cache: PageCache | None
         page(docname, pages.file_page_inputs(view, f), lambda f=f: pages.file_page(view, f))  # type: ignore[misc]
     graphs = {**view.graph_sources, **kept_graphs}
     if cache is None:
-        return out, graphs, {}, 0
-    return out, graphs, cache.fresh, cache.kept
+        return out, graphs, {}, 0, {}
+    return out, graphs, cache.fresh, cache.kept, cache.kept_files
 
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],

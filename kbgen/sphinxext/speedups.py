@@ -52,6 +52,28 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
   not the one it recorded, and every need it names is checked to be of the
   page before it is removed. The rest (the page lists, extends, diagrams) as
   sphinx-needs does.
+* ``NeedItem.sort_links`` (the post-processing sorts every link and back list of
+  every need on every build, however few pages were read) makes the natural sort
+  key of each link with a regular expression, every time: over a hundred thousand
+  keys for a few thousand link texts. The replacement makes the key of each text
+  once per build (a link with a condition is keyed afresh, as before), and copies
+  the lists of fewer than two links without sorting them: the same lists.
+* ``SphinxNeedsData.add_need`` (kbgen's, above) also makes each link of the need
+  added the one :class:`NeedLink` of its (id, part, condition) among the needs
+  added in the build. Links are frozen, so sharing them changes no value; Sphinx
+  pickles the environment with every need's links, one object each, written and
+  read with a Python call apiece: shared, the pickle writes each once.
+* sphinx-needs keeps a copy of every need's node (``env._needs_all_nodes``, for
+  ``needextract`` and the ``copy`` function) in the environment, which Sphinx
+  pickles and unpickles whole on every build. :class:`NeedNodes` keeps each node
+  as its own pickle instead (bytes to the environment's pickle); sphinx-needs'
+  own ``set_need_node`` and ``get_need_node`` work on it unchanged, and a node
+  read from it is unpickled afresh, the copy the environment's pickle would have
+  given the next build. An environment kept by a build with the other setting is
+  converted before reading (:func:`keep_need_nodes`). The ``needextract`` pages
+  are the same, built fresh and incrementally (tests/test_sphinx_speedups.py).
+* ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
+  links as they are.
 
 And one inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
@@ -70,6 +92,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -77,13 +100,15 @@ from typing import Any
 import sphinx
 import sphinx_needs
 import sphinx_needs.needs as needs_module
+from docutils.nodes import Node
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.environment import BuildEnvironment
 from sphinx.search import IndexBuilder
 from sphinx.util import logging
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
-from sphinx_needs.need_item import NeedItem, NeedLink
+from sphinx_needs.need_item import NeedItem, NeedLink, _link_natural_sort_key
 from sphinx_needs.needsfile import NeedsList
 
 from kbgen.sphinxext import SPEEDUPS_CONFIG
@@ -127,7 +152,8 @@ def sort_backlinks(self: NeedItem) -> None:
     Parts' back lists are sorted only: sphinx-needs never de-duplicated those.
     """
     for value in self._backlinks.values():
-        value[:] = sorted(dict.fromkeys(value), key=attrgetter("id"))
+        if len(value) > 1:
+            value[:] = sorted(dict.fromkeys(value), key=attrgetter("id"))
     for part in self._parts.values():
         for links in part.backlinks.values():
             links.sort(key=attrgetter("id"))
@@ -184,6 +210,7 @@ def add_need(self: SphinxNeedsData, need: NeedItem) -> None:
     needs = self._env_needs
     indexed = _BY_DOC[0] is needs and _BY_DOC[1] == len(needs)
     ORIGINALS["add_need"](self, need)
+    _share_links(need)
     if indexed:
         _BY_DOC[2].setdefault(_page(need), []).append(need["id"])
         _BY_DOC[1] = len(needs)
@@ -220,6 +247,102 @@ def remove_doc(self: SphinxNeedsData, docname: str) -> None:
     for uml_id in list(umls):
         if umls[uml_id]["docname"] == docname:
             del umls[uml_id]
+
+
+# -- the post-processing's link sorts, the need links shared, the need-node cache ----------------
+
+
+class _NaturalKeys(dict[str, tuple[Any, str, str]]):
+    """Link text (no condition) → sphinx-needs' natural sort key of such a link, made once per text."""
+
+    def __missing__(self, text: str) -> tuple[Any, str, str]:
+        key = self[text] = _link_natural_sort_key(NeedLink.parse_address(text))
+        return key
+
+
+#: The natural sort keys made so far; emptied by every :func:`apply` (one build's links).
+_NATURAL_KEYS = _NaturalKeys()
+
+
+def _link_key(link: NeedLink) -> tuple[Any, str, str]:
+    """``_link_natural_sort_key(link)``: for a link without a condition (its text is its filter
+    string), the one made for that text; else made afresh."""
+    if link.condition is None:
+        return _NATURAL_KEYS[link.to_filter_string()]
+    return _link_natural_sort_key(link)
+
+
+def sort_links(self: NeedItem) -> None:
+    """sphinx-needs' ``sort_links`` (every link and back list de-duplicated and sorted in natural
+    order), with each link text's sort key made once per build, and lists of fewer than two
+    links copied as they are."""
+    for lists in (self._links, self._backlinks, *(part.backlinks for part in self._parts.values())):
+        for key, value in lists.items():
+            lists[key] = sorted(set(value), key=_link_key) if len(value) > 1 else list(value)
+
+
+#: One :class:`NeedLink` per (id, part, condition) among the needs added; emptied by every
+#: :func:`apply`.
+_SHARED_LINKS: dict[tuple[str, str | None, str | None], NeedLink] = {}
+
+
+def _share_links(need: NeedItem) -> None:
+    """Make each link of ``need`` the one instance of its (id, part, condition) (links are frozen)."""
+    shared = _SHARED_LINKS
+    for value in need._links.values():
+        for index, link in enumerate(value):
+            one = shared.setdefault((link.id, link.part, link.condition), link)
+            if one is not link:
+                value[index] = one
+
+
+class NeedNodes(dict[str, Any]):
+    """sphinx-needs' cache of need nodes (``env._needs_all_nodes``), each node kept as its pickle.
+
+    sphinx-needs keeps a copy of every need's node for ``needextract`` (and the ``copy``
+    function), in the environment: tens of thousands of small node trees that Sphinx
+    pickles and unpickles whole on every build, whether or not a page reads one. Kept
+    pickled, they are bytes strings to the environment's pickle. ``cache[id] = node``
+    stores the node's pickle; ``cache[id]`` unpickles a fresh copy, which
+    sphinx-needs' ``get_need_node`` copies again as it copies its own. ``values()``,
+    ``items()`` and ``pop()`` give the pickles (sphinx-needs' parallel merge copies them
+    as they are; sphinx-needs reads the cache with ``in`` and ``[]`` only). A value that is
+    not a docutils node is kept as it is.
+    """
+
+    def __setitem__(self, need_id: str, node: Any) -> None:
+        if isinstance(node, Node):
+            node = pickle.dumps(node, protocol=pickle.HIGHEST_PROTOCOL)
+        dict.__setitem__(self, need_id, node)
+
+    def __getitem__(self, need_id: str) -> Any:
+        value = dict.__getitem__(self, need_id)
+        return pickle.loads(value) if isinstance(value, bytes) else value
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # a plain dictionary of bytes in the environment's pickle (quick to write and read)
+        return _need_nodes, (dict(self),)
+
+
+def _need_nodes(pickles: dict[str, Any]) -> NeedNodes:
+    cache = NeedNodes()
+    dict.update(cache, pickles)
+    return cache
+
+
+def keep_need_nodes(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Before reading: sphinx-needs' node cache as :class:`NeedNodes` while the replacements are
+    installed, else as sphinx-needs' own dictionary of nodes (an environment kept by a build with
+    the other setting is converted once)."""
+    cache = getattr(env, "_needs_all_nodes", None)
+    if installed():
+        if type(cache) is not NeedNodes:
+            kept = NeedNodes()
+            for need_id, node in (cache or {}).items():
+                kept[need_id] = node
+            env._needs_all_nodes = kept  # type: ignore[attr-defined]
+    elif isinstance(cache, NeedNodes):
+        env._needs_all_nodes = {need_id: cache[need_id] for need_id in cache}  # type: ignore[attr-defined]
 
 
 #: Parsed function strings: (string, allow_need) → the parse.
@@ -307,7 +430,10 @@ def apply() -> bool:
         ORIGINALS["add_need"] = SphinxNeedsData.add_need
         ORIGINALS["remove_need"] = SphinxNeedsData.remove_need
         ORIGINALS["remove_doc"] = SphinxNeedsData.remove_doc
+        ORIGINALS["sort_links"] = NeedItem.sort_links
     _BY_DOC[:] = [None, -1, {}]
+    _NATURAL_KEYS.clear()
+    _SHARED_LINKS.clear()
     setattr(needs_module, "node_match", node_match)  # noqa: B010
     setattr(DynamicFunctionParsed, "from_string", from_string)  # noqa: B010
     NeedItem.add_backlink = add_backlink  # type: ignore[method-assign]
@@ -317,6 +443,7 @@ def apply() -> bool:
     SphinxNeedsData.add_need = add_need  # type: ignore[method-assign]
     SphinxNeedsData.remove_need = remove_need  # type: ignore[method-assign]
     SphinxNeedsData.remove_doc = remove_doc  # type: ignore[method-assign]
+    NeedItem.sort_links = sort_links  # type: ignore[method-assign]
     return True
 
 
@@ -333,7 +460,10 @@ def remove() -> None:
         SphinxNeedsData.add_need = ORIGINALS["add_need"]  # type: ignore[method-assign]
         SphinxNeedsData.remove_need = ORIGINALS["remove_need"]  # type: ignore[method-assign]
         SphinxNeedsData.remove_doc = ORIGINALS["remove_doc"]  # type: ignore[method-assign]
+        NeedItem.sort_links = ORIGINALS["sort_links"]  # type: ignore[method-assign]
     _BY_DOC[:] = [None, -1, {}]
+    _NATURAL_KEYS.clear()
+    _SHARED_LINKS.clear()
 
 
 def installed() -> bool:
@@ -346,6 +476,7 @@ def setup(app: Sphinx) -> None:
                          description="kbgen's build speedups (same output either way)")
     # Before the collector policy (900), which reads the same switch.
     app.connect("config-inited", _configure, priority=800)
+    app.connect("env-before-read-docs", keep_need_nodes)
 
 
 def _configure(app: Sphinx, config: Config) -> None:
