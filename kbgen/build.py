@@ -111,7 +111,9 @@ class BuildResult:
         """The one line ``kbgen build`` prints."""
         search = self.search
         if self.search_update is not None and self.search_update.mode != "full":
-            search += f" ({count(self.search_update.delta_pages, 'page')} in the delta index)"
+            update = self.search_update
+            search += (f" ({count(update.delta_pages, 'page')} in the delta index, "
+                       f"{count(update.bundles, 'bundle')}; {update.indexed:,} indexed now)")
         mode = self.mode
         if mode == "incremental" and self.read is not None and self.written is not None:
             mode += f": {self.read:,} read, {self.written:,} written"

@@ -1,35 +1,48 @@
-"""The site's Pagefind search index, kept up to date at the cost of the pages that changed.
+"""The site's Pagefind search index, kept up to date at the cost of the pages each build changed.
 
 Pagefind has no incremental mode: indexing a site reads every page, and at
 campaign scale that was a fixed cost of every build however small the change
 (bench/README.md). Pagefind's browser library can search several bundles at once
-(``mergeIndex``), so kbgen keeps two:
+(``mergeIndex``), so kbgen keeps a stack of them:
 
 * the **main** bundle (``pagefind/``), an index of the whole site as it was at
   some build;
-* the **delta** bundle (``pagefind-delta/``), an index of just the pages whose
-  content changed since the main bundle was written, with a manifest
-  (``kbgen-delta.json``) listing the main bundle's entries they replace, and
-  those of pages the site no longer has.
+* the **delta stack** (``pagefind-delta/``): one bundle per incremental build
+  (``pagefind-delta/1/``, ``2/``, …, oldest first) holding just the pages whose
+  indexed content that build changed, and a manifest (``kbgen-delta.json``)
+  listing the bundles in order and the entries of the main bundle and older
+  deltas that newer ones replace, and those of pages the site no longer has.
 
-The search page loads Pagefind through kbgen's entry module
-(``_static/kbgen-pagefind/pagefind.js``), which merges the delta bundle and
-drops the replaced entries from the results, so every page is found once, with
-its current text. A page rewritten with new links but the same text gets from
-Pagefind the very entry (same id) the main bundle holds: that entry is not
-replaced, and the search page lists an entry both bundles hold once. A build
-re-indexes only the pages whose indexed content changed: a page's entry depends
-only on the content element Pagefind reads (pydata-sphinx-theme's article,
-:data:`PAGEFIND_ROOT`), so a page Sphinx rewrote
-with the same article — a new sidebar entry, say — keeps its entry. Which pages
-changed is found from file stats first and content digests of the pages whose
-stats changed, recorded in ``kbgen-pagefind.json`` next to the doctrees.
+A build indexes only the pages it changed, not every page changed since the
+main bundle was written: the cost of a build follows its own change, not the
+age of the main bundle. The search page loads Pagefind through kbgen's entry
+module (``_static/kbgen-pagefind/pagefind.js``), which merges every bundle of
+the stack and drops the replaced entries from the results, so every page is
+found once, with its newest text. A page rewritten with new links but the same
+text gets from Pagefind the very entry (same id) an older bundle holds: that
+entry is not replaced, the page keeps it, and the search page lists an entry
+two bundles hold once. A build re-indexes only the pages whose indexed content
+changed: a page's entry depends only on the content element Pagefind reads
+(pydata-sphinx-theme's article, :data:`PAGEFIND_ROOT`), so a page Sphinx
+rewrote with the same article — a new sidebar entry, say — keeps its entry.
+Which pages changed is found from file stats first and content digests of the
+pages whose stats changed, recorded in ``kbgen-pagefind.json`` next to the
+doctrees, with the bundle that holds each page's entry.
 
-The delta is folded into the main bundle — the whole site indexed afresh, the
-delta removed — when its pages grow past :data:`FOLD_SHARE` of the site's HTML,
-on ``kbgen build --clean``, on ``kbgen publish``, and whenever the main bundle
-cannot be trusted (missing, written by another Pagefind release or with other
-options). What each costs is measured in bench/README.md.
+A build writes its bundle under a name the manifest does not list, then the
+manifest (atomically: a new file renamed over the old), then kbgen's record,
+and only then removes the bundles the manifest no longer lists: a build
+interrupted at any point leaves a manifest whose bundles are all on disk. A
+record that does not describe the manifest on disk (a build cut off between
+the two) is not trusted: the next build folds.
+
+The stack is folded into the main bundle — the whole site indexed afresh, the
+stack removed — when the HTML of its pages grows past :data:`FOLD_SHARE` of the
+site's, on ``kbgen build --clean``, on ``kbgen publish``, and whenever the main
+bundle cannot be trusted (missing, written by another Pagefind release or with
+other options). Past :data:`MAX_DELTAS` bundles, a build merges the stack
+instead: it indexes its own pages and those of the stack into one bundle that
+replaces the stack. What each costs is measured in bench/README.md.
 """
 
 from __future__ import annotations
@@ -41,29 +54,31 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from kbgen.errors import EnvironmentProblem
 
 #: Where Pagefind writes its bundle inside the site.
 PAGEFIND_SUBDIR = "pagefind"
-#: The bundle of the pages changed since the main bundle was written.
+#: The delta stack: one bundle per incremental build, in numbered folders, and the manifest.
 DELTA_SUBDIR = "pagefind-delta"
-#: In the delta bundle: which main-bundle entries it replaces (read by the search page).
+#: In the delta stack: its bundles in order and the entries they replace (read by the search page).
 DELTA_MANIFEST = "kbgen-delta.json"
 #: kbgen's record of what each bundle holds, next to the doctrees (never published).
 STATE_NAME = "kbgen-pagefind.json"
-STATE_FORMAT = 1
-#: The delta is folded into the main bundle once the HTML of its pages exceeds this share of the
-#: site's: search results merge two rankings (each bundle weighs words by its own pages), and
-#: every build re-indexes the whole delta, whose cost grows with it, while a fold indexes the
-#: whole site. A build's average cost is lowest when a fold comes every √(2 × fold / (delta cost
-#: of one session's pages)) sessions; the search page fetches one index chunk per word from the
-#: delta whatever its size (bench/bench_pagefind_delta.py, bench/README.md).
+STATE_FORMAT = 2
+#: The stack is folded into the main bundle once the HTML of its pages exceeds this share of the
+#: site's: search results merge several rankings (each bundle weighs words by its own pages), and
+#: a merge (:data:`MAX_DELTAS`) re-indexes the whole stack, whose cost grows with it, while a fold
+#: indexes the whole site (bench/bench_pagefind_delta.py, bench/README.md).
 FOLD_SHARE = 0.25
+#: Past this many bundles the stack is merged into one (its pages indexed afresh with the build's
+#: own). The search page fetches each bundle's entry file, metadata and one index chunk per search
+#: word: more bundles, more requests per query; fewer, more frequent merges (bench/README.md).
+MAX_DELTAS = 8
 #: Page parts that are navigation, not content: Pagefind leaves them out of the index.
 PAGEFIND_EXCLUDE = (
     ".bd-header", ".bd-sidebar-primary", ".bd-sidebar-secondary", ".bd-footer", ".bd-footer-article",
@@ -76,7 +91,8 @@ PAGEFIND_EXCLUDE = (
 PAGEFIND_ROOT = "article.bd-article"
 _ROOT_OPEN = '<article class="bd-article'
 _ROOT_CLOSE = "</article>"
-#: A page's record: size, modification time (ns), digest of what Pagefind indexes, Pagefind's entry id.
+#: A page's record: size, modification time (ns), digest of what Pagefind indexes, Pagefind's entry id,
+#: and the bundle holding that entry ("" for the main bundle, else the delta's folder name).
 PageRecord = list[object]
 
 
@@ -84,15 +100,18 @@ PageRecord = list[object]
 class IndexUpdate:
     """What :func:`update_index` did."""
 
-    #: "full" (the whole site indexed into the main bundle), "delta" (changed pages into the delta
-    #: bundle) or "unchanged" (no indexed content changed since the last update).
+    #: "full" (the whole site indexed into the main bundle), "delta" (changed pages into a new delta
+    #: bundle, or the stack merged into one) or "unchanged" (no indexed content changed since the
+    #: last update).
     mode: str
     #: Pages Pagefind read in this update.
     indexed: int
-    #: Pages in the delta bundle after the update (0 after a full index).
+    #: Pages whose entry is in the delta stack after the update (0 after a full index).
     delta_pages: int
-    #: Why a full index was made, when it was.
+    #: Why a full index was made, or the stack merged, when it was.
     reason: str = ""
+    #: Bundles in the delta stack after the update.
+    bundles: int = 0
 
 
 # -- the binary ----------------------------------------------------------------------------
@@ -188,23 +207,36 @@ def _bundle_ids(bundle: Path) -> dict[str, str]:
 
 # -- the state -----------------------------------------------------------------------------
 
-def _read_state(path: Path) -> dict[str, object] | None:
+def _read_state(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == STATE_FORMAT else None
+    if not isinstance(data, dict):
+        return None
+    if data.get("format") == 1 and data.get("delta") == {} and data.get("gone") == [] \
+            and isinstance(data.get("main"), dict):
+        # a record of kbgen's single-delta index with no delta (a fresh full index): the same main bundle
+        return {"format": STATE_FORMAT, "pagefind": data.get("pagefind"), "root": data.get("root"),
+                "pages": {rel: [*record, ""] for rel, record in data["main"].items()},
+                "deltas": [], "superseded": {}}
+    return data if data.get("format") == STATE_FORMAT else None
 
 
-def _write_state(path: Path, state: dict[str, object]) -> None:
+def _write_atomic(path: Path, text: str) -> None:
+    """``path`` holds ``text`` or what it held before, never a part of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, separators=(",", ":"), sort_keys=True), encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    _write_atomic(path, json.dumps(state, separators=(",", ":"), sort_keys=True))
+
+
 def clear(out_dir: Path, state_dir: Path) -> None:
-    """Remove both bundles and kbgen's record of them (a site searched without Pagefind)."""
+    """Remove every bundle and kbgen's record of them (a site searched without Pagefind)."""
     for sub in (PAGEFIND_SUBDIR, DELTA_SUBDIR):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     (state_dir / STATE_NAME).unlink(missing_ok=True)
@@ -218,6 +250,7 @@ def index_with_pagefind(out_dir: Path) -> None:
 
 
 def has_delta(out_dir: Path) -> bool:
+    """True when the site's search merges a delta stack into its main bundle."""
     return (out_dir / DELTA_SUBDIR / DELTA_MANIFEST).exists()
 
 
@@ -226,12 +259,30 @@ def index_ready(out_dir: Path, state_dir: Path) -> bool:
     return (out_dir / PAGEFIND_SUBDIR / "pagefind.js").exists() and (state_dir / STATE_NAME).exists()
 
 
+def stack_manifest(deltas: list[str], superseded: dict[str, str]) -> dict[str, object] | None:
+    """The manifest the search page reads for a stack (None: no stack, the main bundle alone).
+
+    ``bundles``: the delta bundles' folders, oldest first; ``superseded``: the entries (of the main
+    bundle or of older deltas) that newer bundles replace or whose pages are gone, sorted.
+    """
+    if not deltas and not superseded:
+        return None
+    return {"bundles": [f"{name}/" for name in deltas], "superseded": sorted(superseded)}
+
+
+def _read_manifest(out_dir: Path) -> object:
+    try:
+        return json.loads((out_dir / DELTA_SUBDIR / DELTA_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 # -- updating ------------------------------------------------------------------------------
 
 def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> IndexUpdate:
     """Bring the site's Pagefind index up to date with its pages (see the module text).
 
-    ``fold``: index the whole site into the main bundle and drop the delta, whatever changed.
+    ``fold``: index the whole site into the main bundle and drop the delta stack, whatever changed.
     """
     state_path = state_dir / STATE_NAME
     pages = site_pages(out_dir)
@@ -242,11 +293,13 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
     if fold or reason:
         return _full(out_dir, state_path, pages, version, root, reason or "folded on request")
     assert state is not None
-    main: dict[str, PageRecord] = state["main"]  # type: ignore[assignment]
-    old_delta: dict[str, str] = state["delta"]  # type: ignore[assignment]
+    records: dict[str, PageRecord] = state["pages"]
+    deltas: list[str] = state["deltas"]
+    superseded: dict[str, str] = state["superseded"]
+    hidden = len(superseded)
     changed: dict[str, str] = {}
     for rel, st in pages.items():
-        record = main.get(rel)
+        record = records.get(rel)
         if record is not None and record[0] == st.st_size and record[1] == st.st_mtime_ns:
             continue
         digest = content_digest(out_dir / rel)
@@ -255,107 +308,132 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
             continue
         if root and not _has_content_root(out_dir / rel):
             # Pagefind indexes no page without the content element (the search page itself): noted, never
-            # staged, else a delta of such pages alone stops Pagefind ("not able to build an index").
-            main[rel] = [st.st_size, st.st_mtime_ns, digest, None]
+            # staged, else a bundle of such pages alone stops Pagefind ("not able to build an index").
+            if record is not None and record[3]:
+                superseded[str(record[3])] = rel
+            records[rel] = [st.st_size, st.st_mtime_ns, digest, None, ""]
             continue
         changed[rel] = digest
-    gone = sorted(rel for rel in main if rel not in pages)
+    gone = sorted(rel for rel in records if rel not in pages)
+    stacked = {rel for rel, record in records.items() if record[4] and rel in pages} | changed.keys()
     total = sum(st.st_size for st in pages.values()) or 1
-    if sum(pages[rel].st_size for rel in changed) > FOLD_SHARE * total:
+    if sum(pages[rel].st_size for rel in stacked) > FOLD_SHARE * total:
         return _full(out_dir, state_path, pages, version, root,
-                     f"{len(changed)} changed pages exceed {FOLD_SHARE:.0%} of the site")
-    if changed == old_delta and gone == state.get("gone") and (has_delta(out_dir) or (not changed and not gone)):
+                     f"{len(stacked)} pages of the delta stack exceed {FOLD_SHARE:.0%} of the site")
+    if not changed and not gone and len(superseded) == hidden:
         _write_state(state_path, state)  # refreshed stats of rewritten pages
-        return IndexUpdate("unchanged", 0, len(changed))
-    shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
-    indexed = len(changed)
-    if changed or gone:
-        collision, same = _write_delta(out_dir, state_dir, main, changed, gone, root)
-        if collision:
-            return _full(out_dir, state_path, pages, version, root, collision)
-        # Pages whose entry Pagefind wrote again unchanged (what changed is no part of what it indexes:
-        # a link's target, a metadata row): the main bundle's entry stays theirs. The delta keeps its
-        # copy of that very entry, which the search page lists once (see the module text).
-        for rel, entry_id in same.items():
-            st = pages[rel]
-            main[rel] = [st.st_size, st.st_mtime_ns, changed.pop(rel), entry_id]
-        if not changed:
-            shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)  # nothing but copies of main entries
-            if gone:  # a delta of removed pages alone has nothing for Pagefind to index
-                return _full(out_dir, state_path, pages, version, root, "pages removed, none changed")
-    state["delta"], state["gone"] = changed, gone
+        return IndexUpdate("unchanged", 0, len(stacked), bundles=len(deltas))
+    merge = bool(changed) and len(deltas) >= MAX_DELTAS
+    # a merge indexes the stack's pages with the build's: one bundle replaces the stack
+    todo = dict(changed)
+    if merge:
+        todo.update({rel: str(records[rel][2]) for rel in sorted(stacked - changed.keys())})
+    kept = [] if merge else list(deltas)
+    name = str(max((int(d) for d in deltas), default=0) + 1)
+    target = out_dir / DELTA_SUBDIR / name
+    new_ids = _index_pages(out_dir, state_dir, todo, target, root) if todo else {}
+    owners = {str(record[3]): rel for rel, record in records.items() if record[3]}
+    for entry_id, rel in superseded.items():
+        owners.setdefault(entry_id, rel)
+    if any(owners.get(entry_id, rel) != rel for rel, entry_id in new_ids.items()):
+        # Pagefind's short entry ids collided across pages: the search page could not tell them apart
+        return _full(out_dir, state_path, pages, version, root, "a delta entry id equals another page's")
+    live = {"", *kept}
+    for rel, digest in todo.items():
+        st, record, new_id = pages[rel], records.get(rel), new_ids.get(rel)
+        old_id, old_bundle = (record[3], record[4]) if record is not None else (None, "")
+        if new_id is not None and new_id == old_id and old_bundle in live:
+            # Pagefind wrote the entry the page has again (what changed is no part of what it indexes: a
+            # link's target, a metadata row): the older bundle's entry stays the page's, the new bundle
+            # keeps its copy of that very entry, which the search page lists once (see the module text).
+            records[rel] = [st.st_size, st.st_mtime_ns, digest, old_id, old_bundle]
+            continue
+        if old_id and old_id != new_id and old_bundle in live:
+            superseded[str(old_id)] = rel
+        records[rel] = [st.st_size, st.st_mtime_ns, digest, new_id, name]
+    for rel in gone:
+        record = records.pop(rel)
+        if record[3] and record[4] in live:
+            superseded[str(record[3])] = rel
+    ids = {str(record[3]) for record in records.values() if record[3]}
+    superseded = {entry_id: rel for entry_id, rel in sorted(superseded.items()) if entry_id not in ids}
+    stack = [*kept, name] if any(record[4] == name for record in records.values()) else kept
+    _publish_stack(out_dir, stack, superseded)
+    state.update(pages=records, deltas=stack, superseded=superseded)
     _write_state(state_path, state)
-    return IndexUpdate("delta", indexed, len(changed))
+    _remove_unlisted(out_dir, stack)
+    in_stack = sum(1 for record in records.values() if record[4])
+    merged = f"merged {len(deltas)} delta bundles into one" if merge and name in stack else ""
+    return IndexUpdate("delta", len(todo), in_stack, merged, len(stack))
 
 
-def _distrust(out_dir: Path, state: dict[str, object] | None, version: str | None, root: bool) -> str:
-    """Why the main bundle cannot take a delta ("" when it can)."""
+def _distrust(out_dir: Path, state: dict[str, Any] | None, version: str | None, root: bool) -> str:
+    """Why the main bundle and the delta stack cannot take a new delta ("" when they can)."""
     if state is None or not (out_dir / PAGEFIND_SUBDIR / "pagefind.js").exists():
         return "no main bundle"
     if state.get("pagefind") != version or state.get("root") != root:
         return "the main bundle was written by another Pagefind or with other options"
-    if not isinstance(state.get("main"), dict) or not isinstance(state.get("delta"), dict):
-        return "unreadable record of the main bundle"
+    deltas, superseded = state.get("deltas"), state.get("superseded")
+    if not isinstance(state.get("pages"), dict) or not isinstance(deltas, list) \
+            or not isinstance(superseded, dict):
+        return "unreadable record of the search index"
+    if stack_manifest(deltas, superseded) != _read_manifest(out_dir) \
+            or not all((out_dir / DELTA_SUBDIR / name / "pagefind-entry.json").exists() for name in deltas):
+        return "the delta stack on disk is not the one recorded (an interrupted build)"
     return ""
 
 
 def _full(out_dir: Path, state_path: Path, pages: dict[str, os.stat_result], version: str | None, root: bool,
           reason: str) -> IndexUpdate:
-    """Index the whole site into a new main bundle; drop the delta."""
+    """Index the whole site into a new main bundle; drop the delta stack."""
     state_path.unlink(missing_ok=True)  # an interrupted index must not look complete
     shutil.rmtree(out_dir / DELTA_SUBDIR, ignore_errors=True)
     bundle = out_dir / PAGEFIND_SUBDIR
     shutil.rmtree(bundle, ignore_errors=True)
     _run(pagefind_command(out_dir, content_root=root))
     ids = _bundle_ids(bundle)
-    main = {rel: [st.st_size, st.st_mtime_ns, content_digest(out_dir / rel), ids.get(page_url(rel))]
-            for rel, st in pages.items()}
-    _write_state(state_path, {"format": STATE_FORMAT, "pagefind": version, "root": root, "main": main,
-                              "delta": {}, "gone": []})
+    records = {rel: [st.st_size, st.st_mtime_ns, content_digest(out_dir / rel), ids.get(page_url(rel)), ""]
+               for rel, st in pages.items()}
+    _write_state(state_path, {"format": STATE_FORMAT, "pagefind": version, "root": root, "pages": records,
+                              "deltas": [], "superseded": {}})
     return IndexUpdate("full", len(pages), 0, reason)
 
 
-def _write_delta(out_dir: Path, state_dir: Path, main: dict[str, PageRecord], changed: dict[str, str],
-                 gone: list[str], root: bool) -> tuple[str, dict[str, str]]:
-    """Index the changed pages into the delta bundle and write its manifest.
-
-    Returns why the delta cannot be used ("" when it can), and the changed pages whose delta
-    entry is the very entry the main bundle holds for them (Pagefind names an entry by a digest
-    of what it indexed): they are not changed for the search. Their main entries are not
-    superseded, and the search page lists an entry both bundles hold once, so the delta keeps
-    them rather than Pagefind indexing the other pages a second time.
-    """
+def _index_pages(out_dir: Path, state_dir: Path, todo: dict[str, str], target: Path, root: bool) -> dict[str, str]:
+    """Index the pages ``todo`` names into the bundle ``target`` (a folder the manifest does not list);
+    returns Pagefind's entry id of each, by page."""
     staging = state_dir / "kbgen-pagefind-pages"
     shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)  # a bundle an interrupted build left
     try:
-        for rel in changed:
+        for rel in todo:
             _link(out_dir / rel, staging / rel)
-        target = out_dir / DELTA_SUBDIR
         _run(pagefind_command(staging, output=target, content_root=root))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    delta_ids = _bundle_ids(target)
-    main_ids = {str(record[3]): rel for rel, record in main.items() if record[3]}
-    same: dict[str, str] = {}
-    for rel in changed:
-        entry_id = delta_ids.get(page_url(rel))
-        if entry_id is not None and main_ids.get(entry_id) == rel:
-            same[rel] = entry_id
-    if set(delta_ids.values()) - set(same.values()) & main_ids.keys():
-        # Pagefind's short entry ids collided across pages: the search page could not tell them apart
-        shutil.rmtree(target, ignore_errors=True)
-        return "a delta entry id equals a main one", same
-    # the main entries of the pages changed or gone, except those the delta holds again unchanged
-    replaced = sorted({str(main[rel][3]) for rel in _iter(changed, gone)
-                       if rel in main and main[rel][3] and rel not in same})
-    manifest = {"pages": len(changed) - len(same), "superseded": replaced}
-    (target / DELTA_MANIFEST).write_text(json.dumps(manifest, separators=(",", ":")) + "\n", encoding="utf-8")
-    return "", same
+    by_url = _bundle_ids(target)
+    return {rel: by_url[page_url(rel)] for rel in todo if page_url(rel) in by_url}
 
 
-def _iter(changed: dict[str, str], gone: list[str]) -> Iterable[str]:
-    yield from changed
-    yield from gone
+def _publish_stack(out_dir: Path, stack: list[str], superseded: dict[str, str]) -> None:
+    """Write the manifest the search page reads (atomically), or remove it when there is no stack."""
+    manifest = stack_manifest(stack, superseded)
+    path = out_dir / DELTA_SUBDIR / DELTA_MANIFEST
+    if manifest is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_atomic(path, json.dumps(manifest, separators=(",", ":")) + "\n")
+
+
+def _remove_unlisted(out_dir: Path, stack: list[str]) -> None:
+    """Remove the delta bundles the manifest no longer lists (after it is written, never before)."""
+    folder = out_dir / DELTA_SUBDIR
+    if not stack and not has_delta(out_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and child.name not in stack:
+            shutil.rmtree(child, ignore_errors=True)
 
 
 def _link(source: Path, target: Path) -> None:
@@ -365,4 +443,3 @@ def _link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
