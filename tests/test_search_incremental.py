@@ -36,6 +36,9 @@ NEW_PHRASE = "zanzibar quokka overflow"
 #: A phrase of F25's title (session R3), replaced below.
 OLD_PHRASE = "preopens the site root"
 REPLACEMENT = "wombat capability leak"
+#: The second build's: another new finding, and F25's title replaced again.
+SECOND_PHRASE = "kestrel marmot underflow"
+NEWEST = "platypus descriptor race"
 
 
 def _require_pagefind() -> None:
@@ -80,24 +83,34 @@ def _fragments(bundle: Path) -> dict[str, dict[str, object]]:
     return out
 
 
+def _manifest(site: Path) -> dict[str, Any]:
+    path = site / pagefind.DELTA_SUBDIR / pagefind.DELTA_MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"bundles": [], "superseded": []}
+
+
+def _delta(site: Path) -> dict[str, dict[str, object]]:
+    """Every entry of the delta stack's bundles by its id."""
+    out: dict[str, dict[str, object]] = {}
+    for bundle in _manifest(site)["bundles"]:
+        out.update(_fragments(site / pagefind.DELTA_SUBDIR / bundle))
+    return out
+
+
 def _live(site: Path) -> dict[str, str]:
     """What a search over the merged bundles sees: url → indexed text, replaced entries dropped."""
-    main = _fragments(site / pagefind.PAGEFIND_SUBDIR)
-    delta: dict[str, dict[str, object]] = {}
-    replaced: set[str] = set()
-    manifest = site / pagefind.DELTA_SUBDIR / pagefind.DELTA_MANIFEST
-    if manifest.exists():
-        replaced = set(json.loads(manifest.read_text(encoding="utf-8"))["superseded"])
-        delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    manifest = _manifest(site)
+    replaced = set(manifest["superseded"])
+    bundles = [site / pagefind.PAGEFIND_SUBDIR, *(site / pagefind.DELTA_SUBDIR / b for b in manifest["bundles"])]
     live: dict[str, str] = {}
     seen: set[str] = set()
-    for fid, entry in [*main.items(), *delta.items()]:
-        if fid in replaced or fid in seen:  # an entry both bundles hold is listed once
-            continue
-        seen.add(fid)
-        url = str(entry["url"])
-        assert url not in live, f"{url} is indexed twice"
-        live[url] = str(entry["content"]).lower()
+    for bundle in bundles:
+        for fid, entry in _fragments(bundle).items():
+            if fid in replaced or fid in seen:  # an entry two bundles hold is listed once
+                continue
+            seen.add(fid)
+            url = str(entry["url"])
+            assert url not in live, f"{url} is indexed twice"
+            live[url] = str(entry["content"]).lower()
     return live
 
 
@@ -123,7 +136,7 @@ def test_a_new_finding_is_indexed_in_the_delta_and_replaces_the_old_page(delta_p
 
     # the main bundle is untouched; the delta holds the changed pages, the session page among them
     assert _fragments(site / pagefind.PAGEFIND_SUBDIR) == main_before
-    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    delta = _delta(site)
     assert "/kb/sessions/S3.html" in {str(e["url"]) for e in delta.values()}
     live = _live(site)
     assert NEW_PHRASE in live["/kb/sessions/S3.html"]
@@ -203,11 +216,11 @@ def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(
     update = pagefind.update_index(site, doctrees_path(options))
     assert update.mode == "delta" and update.delta_pages == 1 and len(runs) == 1
     assert _fragments(site / pagefind.PAGEFIND_SUBDIR) == main_before
-    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    delta = _delta(site)
     assert {str(e["url"]) for e in delta.values()} == {"/about.html", "/kb/sessions/S3.html"}
     assert s3_entry in delta  # the main bundle's very entry, not superseded
-    manifest = json.loads((site / pagefind.DELTA_SUBDIR / pagefind.DELTA_MANIFEST).read_text(encoding="utf-8"))
-    assert s3_entry not in manifest["superseded"] and manifest["pages"] == 1
+    manifest = _manifest(site)
+    assert s3_entry not in manifest["superseded"] and manifest["bundles"] == ["1/"]
     live = _live(site)
     assert NEW_PHRASE in live["/about.html"] and "/kb/sessions/S3.html" in live
     assert len(live) == len(main_before)
@@ -216,7 +229,7 @@ def test_a_page_changed_outside_what_pagefind_indexes_keeps_its_main_entry(
     # alone, such a change needs no delta at all
     _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">more of it</div>')
     assert pagefind.update_index(site, doctrees_path(options)).delta_pages == 1
-    delta = _fragments(site / pagefind.DELTA_SUBDIR)
+    delta = _delta(site)
     assert {str(e["url"]) for e in delta.values()} == {"/about.html", "/kb/sessions/S3.html"}
 
 
@@ -310,9 +323,51 @@ def test_search_page_lists_an_entry_both_bundles_hold_once(delta_project: Option
     _insert_in_article(site / "kb/sessions/S3.html", '<div class="no-search">metadata nobody searches</div>')
     _insert_in_article(site / "about.html", f"<p>The {NEW_PHRASE} of the about page.</p>")
     pagefind.update_index(site, doctrees_path(options))
-    assert "/kb/sessions/S3.html" in {str(e["url"]) for e in _fragments(site / pagefind.DELTA_SUBDIR).values()}
+    assert "/kb/sessions/S3.html" in {str(e["url"]) for e in _delta(site).values()}
 
     with _browser_page() as page:
         found = _hits(page, served, f'"{OLD_PHRASE}"')
         assert sum("kb/sessions/S3.html" in href for href in found) == 1, found
         assert any("about.html" in href for href in _hits(page, served, NEW_PHRASE))
+
+
+@pytest.mark.browser
+def test_search_page_after_two_incremental_builds_shows_each_page_once_newest(delta_project: Options,
+                                                                             served: str) -> None:
+    """A full build, then two builds with a new finding each that both change S3 (F25 renamed twice),
+    each indexing its own pages into a bundle of the stack; then a page removed (by hand: the build
+    notices it) is no longer found."""
+    options, site = delta_project, delta_project.build_path
+    _add_finding(options, f"The {NEW_PHRASE} in the plugin host")
+    _rename_finding(options, 25, OLD_PHRASE, REPLACEMENT)
+    sync(options)
+    first = build_site(options).search_update
+    assert first is not None and first.mode == "delta" and first.bundles == 1
+    _add_finding(options, f"The {SECOND_PHRASE} in the loader")
+    _rename_finding(options, 25, REPLACEMENT, NEWEST)
+    sync(options)
+    second = build_site(options).search_update
+    assert second is not None and second.mode == "delta" and second.bundles == 2
+    bundles = _manifest(site)["bundles"]
+    for bundle in bundles:  # S3 is in both bundles: the second supersedes the first's entry
+        urls = {str(e["url"]) for e in _fragments(site / pagefind.DELTA_SUBDIR / bundle).values()}
+        assert "/kb/sessions/S3.html" in urls, bundle
+    about = next(str(e["content"]) for e in _fragments(site / pagefind.PAGEFIND_SUBDIR).values()
+                 if e["url"] == "/about.html")
+    about_phrase = '"' + " ".join(about.split()[2:5]).strip(".,:;") + '"'
+
+    with _browser_page() as page:
+        for phrase in (NEW_PHRASE, SECOND_PHRASE, f'"{NEWEST}"'):
+            found = _hits(page, served, phrase)
+            assert sum("kb/sessions/S3.html" in href for href in found) == 1, (phrase, found)
+        # S3's text of the first build (and of the full build) is no longer found
+        for phrase in (f'"{REPLACEMENT}"', f'"{OLD_PHRASE}"'):
+            assert not any("kb/sessions/S3.html" in href for href in _hits(page, served, phrase)), phrase
+        assert any("about.html" in href for href in _hits(page, served, about_phrase)), about_phrase
+
+    (site / "about.html").unlink()
+    third = build_site(options).search_update
+    assert third is not None and third.mode == "delta" and third.indexed == 0
+    with _browser_page() as page:
+        assert not any("about.html" in href for href in _hits(page, served, about_phrase))
+        assert sum("kb/sessions/S3.html" in href for href in _hits(page, served, SECOND_PHRASE)) == 1

@@ -10,8 +10,8 @@
  * 3. The search page (kbgen-search.j2) uses Pagefind's chunked index when the build made one
  *    and the page is served over HTTP; otherwise it loads Sphinx's searchindex.js and lets
  *    Sphinx's search run, exactly as a plain Sphinx site would. Pagefind's UI loads Pagefind
- *    through kbgen's entry module (_static/kbgen-pagefind/pagefind.js), which adds the delta
- *    bundle of the pages changed since the main bundle was written. A Pagefind hit inside a need
+ *    through kbgen's entry module (_static/kbgen-pagefind/pagefind.js), which adds the stack of
+ *    delta bundles, one per build since the main bundle was written. A Pagefind hit inside a need
  *    (each need's head line is a heading with the need's id: kbgen.sphinxext.searchable) is
  *    shown as that need — its head line, its text, a link to its anchor — not as the page.
  */

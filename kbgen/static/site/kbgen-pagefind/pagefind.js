@@ -1,35 +1,39 @@
-/* kbgen's Pagefind entry module: the site's main Pagefind bundle plus its delta bundle.
+/* kbgen's Pagefind entry module: the site's main Pagefind bundle plus its stack of delta bundles.
  *
- * A build re-indexes only the pages whose content changed since the main bundle was written;
- * those go into a second bundle, pagefind-delta/, whose manifest (kbgen-delta.json) lists the
- * main bundle's entries it replaces and those of pages the site no longer has (kbgen/pagefind.py).
- * Pagefind's UI imports `${bundlePath}pagefind.js`; kbgen.js points it here. This module offers
- * Pagefind's own functions, merges the delta bundle before the first search and drops the
- * replaced entries from every result list, so each page is found once, with its current text.
+ * Each incremental build indexes only the pages it changed into a bundle of its own,
+ * pagefind-delta/<n>/; the stack's manifest (pagefind-delta/kbgen-delta.json) lists the bundles,
+ * oldest first, and the entries of the main bundle and older deltas that newer ones replace, and
+ * those of pages the site no longer has (kbgen/pagefind.py). Pagefind's UI imports
+ * `${bundlePath}pagefind.js`; kbgen.js points it here. This module offers Pagefind's own
+ * functions, merges every bundle of the stack before the first search and drops the replaced
+ * entries from every result list, so each page is found once, with its newest text.
  */
 import * as pagefind from "../../pagefind/pagefind.js";
 
-const DELTA = new URL("../../pagefind-delta/", import.meta.url);
+const STACK = new URL("../../pagefind-delta/", import.meta.url);
 let replaced = new Set();
 let merged = null;
 
 function withDelta() {
   if (merged === null) {
-    merged = fetch(new URL("kbgen-delta.json?ts=" + Date.now(), DELTA))
+    merged = fetch(new URL("kbgen-delta.json?ts=" + Date.now(), STACK))
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (manifest) {
         if (!manifest) return undefined;
         replaced = new Set(manifest.superseded || []);
-        return pagefind.mergeIndex(DELTA.pathname);
+        // in the stack's order; each page's newest entry is the one no manifest entry replaces
+        return Promise.all((manifest.bundles || []).map(function (bundle) {
+          return pagefind.mergeIndex(new URL(bundle, STACK).pathname);
+        }));
       })
-      .catch(function () { return undefined; });  // no delta: the main bundle alone
+      .catch(function () { return undefined; });  // no stack: the main bundle alone
   }
   return merged;
 }
 
 function current(response) {
   if (!response) return response;
-  // An entry both bundles hold (a page rewritten with the same indexed text keeps its id): once.
+  // An entry two bundles hold (a page rewritten with the same indexed text keeps its id): once.
   const seen = new Set();
   const results = response.results.filter(function (result) {
     if (replaced.has(result.id) || seen.has(result.id)) return false;
