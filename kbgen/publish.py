@@ -12,9 +12,9 @@ configuration changed since the last ``kbgen build`` (its recorded
 fingerprint no longer matches), or the generated pages no longer match the
 database (a read-only ``sync --check``).
 
-A site whose Pagefind index has a delta bundle (:mod:`kbgen.pagefind`) is
-published with the delta folded into one main bundle: the published search
-ranks every page on one index and fetches no second bundle.
+A site whose Pagefind index has a delta stack (:mod:`kbgen.pagefind`) is
+published with the stack folded into one main bundle: the published search
+ranks every page on one index and fetches no other bundle.
 """
 
 from __future__ import annotations
