@@ -41,8 +41,11 @@ stack removed — when the HTML of its pages grows past :data:`FOLD_SHARE` of th
 site's, on ``kbgen build --clean``, on ``kbgen publish``, and whenever the main
 bundle cannot be trusted (missing, written by another Pagefind release or with
 other options). Past :data:`MAX_DELTAS` bundles, a build merges the stack
-instead: it indexes its own pages and those of the stack into one bundle that
-replaces the stack. What each costs is measured in bench/README.md.
+instead: it indexes its own pages and those of the stack's bundles into one
+bundle that replaces them — all of them, or all but the oldest when that one
+holds more pages than the rest (the merged pages of most of a fold cycle, which
+are then not indexed again by every merge). What each costs is measured in
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,9 +79,10 @@ STATE_FORMAT = 2
 #: a merge (:data:`MAX_DELTAS`) re-indexes the whole stack, whose cost grows with it, while a fold
 #: indexes the whole site (bench/bench_pagefind_delta.py, bench/README.md).
 FOLD_SHARE = 0.25
-#: Past this many bundles the stack is merged into one (its pages indexed afresh with the build's
-#: own). The search page fetches each bundle's entry file, metadata and one index chunk per search
-#: word: more bundles, more requests per query; fewer, more frequent merges (bench/README.md).
+#: Past this many bundles the build merges the stack (its pages indexed afresh with the build's own).
+#: The search page fetches each bundle's entry file, metadata and one index chunk per search word:
+#: more bundles, more requests per query; fewer, more frequent merges, and a merge re-indexes about
+#: as many sessions' pages as there were bundles (bench/README.md).
 MAX_DELTAS = 8
 #: Page parts that are navigation, not content: Pagefind leaves them out of the index.
 PAGEFIND_EXCLUDE = (
@@ -323,12 +328,9 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
     if not changed and not gone and len(superseded) == hidden:
         _write_state(state_path, state)  # refreshed stats of rewritten pages
         return IndexUpdate("unchanged", 0, len(stacked), bundles=len(deltas))
-    merge = bool(changed) and len(deltas) >= MAX_DELTAS
-    # a merge indexes the stack's pages with the build's: one bundle replaces the stack
-    todo = dict(changed)
-    if merge:
-        todo.update({rel: str(records[rel][2]) for rel in sorted(stacked - changed.keys())})
-    kept = [] if merge else list(deltas)
+    kept = _kept_in_merge(deltas, records, len(changed)) if changed and len(deltas) >= MAX_DELTAS else deltas
+    todo = dict(changed)  # a merge indexes the pages of the bundles it replaces with the build's
+    todo.update({rel: str(records[rel][2]) for rel in sorted(stacked - changed.keys()) if records[rel][4] not in kept})
     name = str(max((int(d) for d in deltas), default=0) + 1)
     target = out_dir / DELTA_SUBDIR / name
     new_ids = _index_pages(out_dir, state_dir, todo, target, root) if todo else {}
@@ -348,12 +350,12 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
             # keeps its copy of that very entry, which the search page lists once (see the module text).
             records[rel] = [st.st_size, st.st_mtime_ns, digest, old_id, old_bundle]
             continue
-        if old_id and old_id != new_id and old_bundle in live:
+        if old_id and old_id != new_id:  # (the same entry may be in an older bundle than the record's)
             superseded[str(old_id)] = rel
         records[rel] = [st.st_size, st.st_mtime_ns, digest, new_id, name]
     for rel in gone:
         record = records.pop(rel)
-        if record[3] and record[4] in live:
+        if record[3]:
             superseded[str(record[3])] = rel
     ids = {str(record[3]) for record in records.values() if record[3]}
     superseded = {entry_id: rel for entry_id, rel in sorted(superseded.items()) if entry_id not in ids}
@@ -363,8 +365,16 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
     _write_state(state_path, state)
     _remove_unlisted(out_dir, stack)
     in_stack = sum(1 for record in records.values() if record[4])
-    merged = f"merged {len(deltas)} delta bundles into one" if merge and name in stack else ""
+    merged = f"merged {len(deltas) - len(kept)} delta bundles into one" if len(kept) < len(deltas) else ""
     return IndexUpdate("delta", len(todo), in_stack, merged, len(stack))
+
+
+def _kept_in_merge(deltas: list[str], records: dict[str, PageRecord], changed: int) -> list[str]:
+    """The bundles a merge keeps: the oldest when it holds more pages than the others and the build's
+    together (most of a fold cycle's pages, indexed once by the first merge rather than by every
+    one), else none."""
+    held = Counter(str(record[4]) for record in records.values() if record[4])
+    return deltas[:1] if held[deltas[0]] > sum(held[name] for name in deltas[1:]) + changed else []
 
 
 def _distrust(out_dir: Path, state: dict[str, Any] | None, version: str | None, root: bool) -> str:

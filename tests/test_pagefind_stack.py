@@ -203,6 +203,25 @@ def test_the_stack_merges_past_max_deltas(tmp_path: Path, monkeypatch: pytest.Mo
     assert pagefind.update_index(site, state).bundles == 2
 
 
+def test_a_merge_keeps_the_oldest_bundle_when_it_holds_most_pages(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagefind, "MAX_DELTAS", 2)
+    site, state = _site(tmp_path)
+    for rel, word in (("a.html", "zebra"), ("b.html", "yak"), ("c.html", "gnu")):
+        _write(site, rel, f"{PAGES[rel]} with a {word}")
+    assert pagefind.update_index(site, state).bundles == 1  # a, b and c
+    _write(site, "d.html", "Delta dingo page with an emu")
+    pagefind.update_index(site, state)
+    runs = _runs(monkeypatch)
+    _write(site, "index.html", "Home of the wiki with an ibis")
+    merged = pagefind.update_index(site, state)
+    assert (merged.indexed, merged.delta_pages, merged.bundles) == (2, 5, 2) and "merged 1" in merged.reason
+    assert _staged(runs[0]) == ["/", "/d.html"]
+    assert _manifest(site)["bundles"] == ["1/", "3/"]  # type: ignore[index]
+    live = _live(site)
+    assert all(word in live[url] for url, word in (("/a.html", "zebra"), ("/d.html", "emu"), ("/", "ibis")))
+
+
 def test_the_stack_folds_past_its_share_of_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site, state = _site(tmp_path)
     _write(site, "a.html", "Alpha aardvark page with a zebra")
