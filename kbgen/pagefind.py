@@ -80,11 +80,10 @@ STATE_FORMAT = 2
 #: indexes the whole site (bench/bench_pagefind_delta.py, bench/README.md).
 FOLD_SHARE = 0.25
 #: Past this many bundles the build merges the stack (its pages indexed afresh with the build's own).
-#: The search page fetches each bundle's entry file, metadata and one index chunk per search word
-#: (an index chunk is about as large in a small bundle as in the main one): more bundles, more bytes
-#: per query. A merge re-indexes about as many sessions' pages as there were bundles, so merges'
-#: cost per build hardly depends on this number, while the largest merge grows with it; and a merge
-#: never indexes more than the single delta this stack replaced did (bench/README.md).
+#: The search page fetches one index chunk per search word from every bundle (a chunk is about as
+#: large in a session's bundle as in the main one): more bundles, more bytes per query; fewer, more
+#: frequent merges, each re-indexing up to the whole stack — never more than one build of the single
+#: growing delta the stack replaced (bench/README.md).
 MAX_DELTAS = 4
 #: Page parts that are navigation, not content: Pagefind leaves them out of the index.
 PAGEFIND_EXCLUDE = (
