@@ -1,11 +1,12 @@
-"""Pagefind's index follows the change: a build indexes the pages whose content changed into a delta
-bundle, the search page merges it with the main bundle and never shows a replaced page's old text.
+"""Pagefind's index follows the change: each build indexes the pages whose content it changed into a
+delta bundle of its own, the search page merges the stack with the main bundle and never shows a
+replaced page's old text.
 
 Real builds of the example knowledge base (real ``sphinx-build``, the real Pagefind binary), the
 bundles read back from disk (no browser needed), then the search page driven in Chromium over HTTP:
-a finding added after a full build is found, a page in the delta is listed once, and text the
-delta replaced is no longer found.
-"""
+findings added after a full build are found, a page changed by two builds is listed once with its
+newest text, text a newer bundle replaced is no longer found, nor is a removed page.
+(tests/test_pagefind_stack.py tests the stack's logic on small hand-written sites.)"""
 
 from __future__ import annotations
 
