@@ -11,7 +11,8 @@ campaign scale that was a fixed cost of every build however small the change
   (``pagefind-delta/1/``, ``2/``, …, oldest first) holding just the pages whose
   indexed content that build changed, and a manifest (``kbgen-delta.json``)
   listing the bundles in order and the entries of the main bundle and older
-  deltas that newer ones replace, and those of pages the site no longer has.
+  deltas that newer ones replace, and those of pages the site no longer has. A
+  bundle none of whose entries is current any more is dropped from the stack.
 
 A build indexes only the pages it changed, not every page changed since the
 main bundle was written: the cost of a build follows its own change, not the
@@ -42,8 +43,8 @@ site's, on ``kbgen build --clean``, on ``kbgen publish``, and whenever the main
 bundle cannot be trusted (missing, written by another Pagefind release or with
 other options). Past :data:`MAX_DELTAS` bundles, a build merges the stack
 instead: it indexes its own pages and those of the stack's bundles into one
-bundle that replaces them — all of them, or all but the oldest when that one
-holds more pages than the rest (the merged pages of most of a fold cycle, which
+bundle that replaces them — all of them, or the newer ones when the older ones
+hold more pages than the rest (the merged pages of most of a fold cycle, which
 are then not indexed again by every merge). What each costs is measured in
 bench/README.md.
 """
@@ -329,7 +330,7 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
     if not changed and not gone and len(superseded) == hidden:
         _write_state(state_path, state)  # refreshed stats of rewritten pages
         return IndexUpdate("unchanged", 0, len(stacked), bundles=len(deltas))
-    kept = _kept_in_merge(deltas, records, len(changed)) if changed and len(deltas) >= MAX_DELTAS else deltas
+    kept = _kept_in_merge(deltas, records, changed) if changed and len(deltas) >= MAX_DELTAS else deltas
     todo = dict(changed)  # a merge indexes the pages of the bundles it replaces with the build's
     todo.update({rel: str(records[rel][2]) for rel in sorted(stacked - changed.keys()) if records[rel][4] not in kept})
     name = str(max((int(d) for d in deltas), default=0) + 1)
@@ -360,22 +361,30 @@ def update_index(out_dir: Path, state_dir: Path, *, fold: bool = False) -> Index
             superseded[str(record[3])] = rel
     ids = {str(record[3]) for record in records.values() if record[3]}
     superseded = {entry_id: rel for entry_id, rel in sorted(superseded.items()) if entry_id not in ids}
-    stack = [*kept, name] if any(record[4] == name for record in records.values()) else kept
+    # a bundle no page's entry is in any more (each replaced by a newer one, or a copy) is dropped
+    holding = {record[4] for record in records.values()}
+    stack = [bundle for bundle in [*kept, name] if bundle in holding]
     _publish_stack(out_dir, stack, superseded)
     state.update(pages=records, deltas=stack, superseded=superseded)
     _write_state(state_path, state)
     _remove_unlisted(out_dir, stack)
     in_stack = sum(1 for record in records.values() if record[4])
-    merged = f"merged {len(deltas) - len(kept)} delta bundles into one" if len(kept) < len(deltas) else ""
+    merged = f"merged {len(deltas) - len(kept)} delta bundles into one" if todo.keys() - changed.keys() else ""
     return IndexUpdate("delta", len(todo), in_stack, merged, len(stack))
 
 
-def _kept_in_merge(deltas: list[str], records: dict[str, PageRecord], changed: int) -> list[str]:
-    """The bundles a merge keeps: the oldest when it holds more pages than the others and the build's
-    together (most of a fold cycle's pages, indexed once by the first merge rather than by every
-    one), else none."""
-    held = Counter(str(record[4]) for record in records.values() if record[4])
-    return deltas[:1] if held[deltas[0]] > sum(held[name] for name in deltas[1:]) + changed else []
+def _kept_in_merge(deltas: list[str], records: dict[str, PageRecord], changed: dict[str, str]) -> list[str]:
+    """The bundles a merge keeps: the longest run of the oldest (at most ``MAX_DELTAS - 2``, so that a
+    build or more passes before the next merge) whose pages outnumber those the merged bundle would
+    hold (the newer bundles' and the build's). The pages a fold cycle has gathered are then indexed
+    once, not by every merge; the newer bundles, where the pages every session changes move, are
+    merged among themselves."""
+    held = Counter(str(record[4]) for rel, record in records.items() if record[4] and rel not in changed)
+    sizes = [held[name] for name in deltas]
+    for keep in range(min(len(deltas), MAX_DELTAS - 2), 0, -1):
+        if sum(sizes[:keep]) > sum(sizes[keep:]) + len(changed):
+            return deltas[:keep]
+    return []
 
 
 def _distrust(out_dir: Path, state: dict[str, Any] | None, version: str | None, root: bool) -> str:

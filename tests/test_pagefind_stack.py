@@ -119,13 +119,19 @@ def test_each_update_indexes_only_its_own_pages_into_a_new_bundle(tmp_path: Path
 def test_a_page_changed_in_two_updates_is_found_once_with_its_newest_text(tmp_path: Path) -> None:
     site, state = _site(tmp_path)
     _write(site, "a.html", "Alpha aardvark page with a zebra")
+    _write(site, "c.html", "Charlie chinchilla page with a gnu")  # keeps the first bundle on the stack
+    pagefind.update_index(site, state)
+    _write(site, "b.html", "Bravo buffalo page with a yak")
     pagefind.update_index(site, state)
     _write(site, "a.html", "Alpha aardvark page with a walrus")
-    assert pagefind.update_index(site, state).bundles == 2
+    assert pagefind.update_index(site, state).bundles == 3
     live = _live(site)
-    assert "walrus" in live["/a.html"] and "zebra" not in live["/a.html"]
+    assert "walrus" in live["/a.html"] and "zebra" not in live["/a.html"] and "yak" in live["/b.html"]
+    assert "gnu" in live["/c.html"]
     # both older entries of a (the main bundle's and the first delta's) are superseded
-    assert len(_manifest(site)["superseded"]) == 2  # type: ignore[index]
+    a_entries = {fid for bundle in (site / pagefind.PAGEFIND_SUBDIR, site / pagefind.DELTA_SUBDIR / "1")
+                 for fid, e in _fragments(bundle).items() if e["url"] == "/a.html"}
+    assert len(a_entries) == 2 and a_entries <= set(_manifest(site)["superseded"])  # type: ignore[index]
 
 
 def test_a_page_back_to_its_old_text_keeps_one_entry(tmp_path: Path) -> None:
@@ -203,23 +209,39 @@ def test_the_stack_merges_past_max_deltas(tmp_path: Path, monkeypatch: pytest.Mo
     assert pagefind.update_index(site, state).bundles == 2
 
 
-def test_a_merge_keeps_the_oldest_bundle_when_it_holds_most_pages(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pagefind, "MAX_DELTAS", 2)
+def test_a_merge_keeps_the_oldest_bundles_when_they_hold_most_pages(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagefind, "MAX_DELTAS", 3)
     site, state = _site(tmp_path)
-    for rel, word in (("a.html", "zebra"), ("b.html", "yak"), ("c.html", "gnu")):
+    for rel, word in (("a.html", "zebra"), ("b.html", "yak"), ("c.html", "gnu"), ("d.html", "emu")):
         _write(site, rel, f"{PAGES[rel]} with a {word}")
-    assert pagefind.update_index(site, state).bundles == 1  # a, b and c
-    _write(site, "d.html", "Delta dingo page with an emu")
-    pagefind.update_index(site, state)
-    runs = _runs(monkeypatch)
+    pagefind.update_index(site, state)  # bundle 1: a, b, c, d
     _write(site, "index.html", "Home of the wiki with an ibis")
+    pagefind.update_index(site, state)
+    _write(site, "e.html", "Echo eland page")
+    assert pagefind.update_index(site, state).bundles == 3
+    runs = _runs(monkeypatch)
+    _write(site, "f.html", "Foxtrot ferret page")
     merged = pagefind.update_index(site, state)
-    assert (merged.indexed, merged.delta_pages, merged.bundles) == (2, 5, 2) and "merged 1" in merged.reason
-    assert _staged(runs[0]) == ["/", "/d.html"]
-    assert _manifest(site)["bundles"] == ["1/", "3/"]  # type: ignore[index]
+    # bundle 1's four pages outnumber the newer bundles' and the build's three: kept
+    assert (merged.indexed, merged.delta_pages, merged.bundles) == (3, 7, 2) and "merged 2" in merged.reason
+    assert _staged(runs[0]) == ["/", "/e.html", "/f.html"]
+    assert _manifest(site)["bundles"] == ["1/", "4/"]  # type: ignore[index]
+    assert sorted(p.name for p in (site / pagefind.DELTA_SUBDIR).iterdir()) == ["1", "4", pagefind.DELTA_MANIFEST]
     live = _live(site)
-    assert all(word in live[url] for url, word in (("/a.html", "zebra"), ("/d.html", "emu"), ("/", "ibis")))
+    assert all(word in live[url] for url, word in (("/a.html", "zebra"), ("/d.html", "emu"), ("/", "ibis"),
+                                                   ("/f.html", "ferret")))
+
+
+def test_a_bundle_whose_entries_are_all_replaced_leaves_the_stack(tmp_path: Path) -> None:
+    site, state = _site(tmp_path)
+    _write(site, "a.html", "Alpha aardvark page with a zebra")
+    pagefind.update_index(site, state)
+    _write(site, "a.html", "Alpha aardvark page with a walrus")
+    assert pagefind.update_index(site, state).bundles == 1
+    assert _manifest(site)["bundles"] == ["2/"]  # type: ignore[index]
+    assert not (site / pagefind.DELTA_SUBDIR / "1").exists()
+    assert "walrus" in _live(site)["/a.html"]
 
 
 def test_the_stack_folds_past_its_share_of_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
