@@ -9,7 +9,15 @@ Measures, on that environment (CPU seconds of this process, best of N):
   of docutils nodes, every need link an object of its own) and as kbgen's speedups leave it
   (:class:`kbgen.sphinxext.speedups.NeedNodes`, the need links shared);
 * the post-processing's ``sort_links`` over every need, once the back links are built, with
-  sphinx-needs' own method and with kbgen's (the same lists are checked to come out).
+  sphinx-needs' own method and with kbgen's (the same lists are checked to come out);
+* ``build_backlinks`` over every need, with a new ``NeedLink`` per back link (sphinx-needs) and
+  with the one link of each ID (kbgen's ``shared_link``; the same back lists are checked to come
+  out);
+* the schema check of every need against the field and link schemas
+  (``validate_field_link_schemas``): sphinx-needs' own function, and kbgen's when no need passed
+  before (every need validated, the digests made and kept) and when every need passed before
+  with the same data (the digests made, no need validated); the same warnings are checked to
+  come out.
 
 The figures are in bench/README.md ("sphinx-needs' whole-site work", issue 21).
 """
@@ -97,7 +105,69 @@ def main(argv: list[str] | None = None) -> int:
     same = all(mine[key]._links == theirs[key]._links and mine[key]._backlinks == theirs[key]._backlinks
                for key in theirs)
     print("same lists:", same)
+    same = _backlinks(needs, data.get_schema(), args.runs) and same
+    same = _schema_check(env, needs, data.get_schema(), args.runs) and same
     return 0 if same else 1
+
+
+def _backlinks(needs: dict[str, Any], schema: Any, runs: int) -> bool:
+    """``build_backlinks`` with sphinx-needs' ``NeedLink`` and with kbgen's ``shared_link``."""
+    import sphinx_needs.directives.need as need_directive
+
+    from kbgen.sphinxext import speedups
+
+    lists = {}
+    for label, factory in (("a new NeedLink per back link", speedups.ORIGINALS["NeedLink"]),
+                           ("one NeedLink per ID", speedups.shared_link)):
+        setattr(need_directive, "NeedLink", factory)  # noqa: B010
+        speedups._SHARED_LINKS.clear()
+        best = float("inf")
+        for _ in range(runs):
+            work = {key: need.copy() for key, need in needs.items()}
+            start = time.process_time()
+            need_directive.build_backlinks(work, schema)  # type: ignore[arg-type]
+            best = min(best, time.process_time() - start)
+        lists[label] = {key: (dict(need._backlinks), [dict(part.backlinks) for part in need._parts.values()],
+                              need["has_dead_links"], need["has_forbidden_dead_links"])
+                        for key, need in work.items()}
+        print(f"build_backlinks over every need, {label}: {best:.3f} s")
+    same = len({repr(value) for value in lists.values()}) == 1
+    print("same back lists:", same)
+    return same
+
+
+def _schema_check(env: Any, needs: dict[str, Any], schema: Any, runs: int) -> bool:
+    """The field and link validation of every need: sphinx-needs' own, kbgen's from scratch and
+    kbgen's with every need passed before."""
+    import tempfile
+
+    from sphinx_needs.config import NeedsSphinxConfig
+
+    from kbgen.sphinxext import speedups
+
+    config = NeedsSphinxConfig(env.config)
+    original = speedups.ORIGINALS["validate_field_link_schemas"]
+    cpu, expected = _cpu(lambda: original(config, schema, needs), runs)
+    print(f"schema check of every need, sphinx-needs': {cpu:.3f} s ({len(expected)} needs with warnings)")
+    same = True
+    with tempfile.TemporaryDirectory() as folder:
+        kept = Path(folder) / speedups.SCHEMA_PASSED_FILE
+        speedups._SCHEMA_DOCTREES[0] = Path(folder)
+        try:
+            def fresh() -> Any:
+                kept.unlink(missing_ok=True)
+                return speedups.validate_field_link_schemas(config, schema, needs)
+            cpu, result = _cpu(fresh, runs)
+            same = same and result == expected
+            print(f"schema check, kbgen's, no need passed before: {cpu:.3f} s")
+            cpu, result = _cpu(lambda: speedups.validate_field_link_schemas(config, schema, needs), runs)
+            same = same and result == expected
+            print(f"schema check, kbgen's, every need passed before: {cpu:.3f} s "
+                  f"(digests kept: {kept.stat().st_size / 1e3:.0f} kB)")
+        finally:
+            speedups._SCHEMA_DOCTREES[0] = None
+    print("same warnings:", same)
+    return same
 
 
 if __name__ == "__main__":
