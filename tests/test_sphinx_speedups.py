@@ -40,6 +40,7 @@ import sphinx_needs
 import sphinx_needs.directives.need as need_directive
 import sphinx_needs.needs as needs_module
 import sphinx_needs.needsfile as needsfile
+import sphinx_needs.schema.process as schema_process
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
@@ -480,7 +481,6 @@ def test_schema_check_outside_a_build_validates_every_need(
     """Called with no doctree folder noted (not from a build's ``write-started``), or with one
     whose passed needs are kept, the replacement answers as sphinx-needs' own function, on the
     example's needs with one of them made to fail."""
-    import sphinx_needs.schema.process as schema_process
     from sphinx_needs.config import NeedsSphinxConfig
 
     data = SphinxNeedsData(example_env)
@@ -651,6 +651,9 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     for name in ("add_need", "remove_need", "remove_doc"):
         monkeypatch.setattr(SphinxNeedsData, name, speedups_applied[name])
     monkeypatch.setattr(NeedItem, "sort_links", speedups_applied["sort_links"])
+    monkeypatch.setattr(schema_process, "validate_field_link_schemas",
+                        speedups_applied["validate_field_link_schemas"])
+    monkeypatch.setattr(need_directive, "NeedLink", speedups_applied["NeedLink"])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -668,6 +671,8 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert DynamicFunctionParsed.__dict__["from_string"] is unpatched["from_string"]
     assert SphinxNeedsData.remove_doc is unpatched["remove_doc"]
     assert NeedItem.sort_links is unpatched["sort_links"]
+    assert schema_process.validate_field_link_schemas is unpatched["validate_field_link_schemas"]
+    assert need_directive.NeedLink is NeedLink
     assert speedups.ORIGINALS == {}
 
 
@@ -692,7 +697,11 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
                         "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"],
                         "node_match": unpatched["node_match"], "from_string": unpatched["from_string"],
                         "add_need": unpatched["add_need"], "remove_need": unpatched["remove_need"],
-                        "remove_doc": unpatched["remove_doc"], "sort_links": unpatched["sort_links"]}
+                        "remove_doc": unpatched["remove_doc"], "sort_links": unpatched["sort_links"],
+                        "validate_field_link_schemas": unpatched["validate_field_link_schemas"],
+                        "NeedLink": NeedLink}
+    assert schema_process.validate_field_link_schemas is speedups.validate_field_link_schemas
+    assert need_directive.NeedLink is speedups.shared_link
     assert NeedItem.__repr__ is speedups.need_repr
     assert NeedItem.sort_links is speedups.sort_links
     assert SphinxNeedsData.remove_doc is speedups.remove_doc
