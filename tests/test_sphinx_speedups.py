@@ -40,7 +40,6 @@ import sphinx_needs
 import sphinx_needs.directives.need as need_directive
 import sphinx_needs.needs as needs_module
 import sphinx_needs.needsfile as needsfile
-import sphinx_needs.schema.process as schema_process
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
@@ -403,117 +402,6 @@ def test_html_build_writes_the_same_needs_json_as_sphinx_needs(tmp_path: Path) -
     assert [entry[0] for entry in stamp["entries"]] == sorted(json.loads(replaced_json)["versions"][""]["needs"])
 
 
-# -- speedups: the schema check, the back links of build_backlinks --------------------
-
-
-def schema_page(session: str, statuses: list[str]) -> str:
-    """A page with a session and one question per status (``Q<n>-<i>``; a status not in the enum
-    fails the field schema)."""
-    number = session[1:]
-    questions = "".join(f"""
-:::{{question}} Question {index}
-:id: Q{number}-{index}
-:in_session: {session}
-:status: {status}
-:::
-""" for index, status in enumerate(statuses, start=1))
-    return f"# Page {session}\n\n:::{{session}} Session {session}\n:id: {session}\n:::\n{questions}"
-
-
-def schema_report(outdir: Path) -> dict[str, Any]:
-    """schema_violations.json without the figures that record the validation's time."""
-    report = json.loads((outdir / "schema_violations.json").read_text(encoding="utf-8"))
-    for key in ("validation_summary", "validated_needs_per_second"):
-        del report[key]
-    return dict(report)
-
-
-def schema_warnings(warnings: str) -> list[str]:
-    return [line for line in warnings.splitlines() if "schema" in line.lower() or line.startswith("  ")]
-
-
-@pytest.mark.slow
-def test_schema_check_reports_as_the_original_and_validates_only_new_or_changed_needs(
-        tmp_path: Path, speedups_applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fresh, then incremental (one page changed: a need fixed, another broken; a page left as it
-    is keeps a failing need): the same schema warnings, in the same order, and the same
-    schema_violations.json as with the speedups off; the second build gives sphinx-needs'
-    validation only the needs of the page changed that did not pass before, and the failing one
-    of the page left as it is."""
-    given: list[list[str]] = []
-
-    def spy(config: Any, fields_schema: Any, needs: Any) -> Any:
-        if speedups.installed():  # with the speedups off, sphinx-needs' own is the function ``spy`` stands for
-            given.append(list(needs))
-        return speedups_applied["validate_field_link_schemas"](config, fields_schema, needs)
-
-    monkeypatch.setitem(speedups.ORIGINALS, "validate_field_link_schemas", spy)
-    src = write_site(tmp_path / "src", {
-        "index.md": "# Index\n\n```{toctree}\na\nb\n```\n",
-        "a.md": schema_page("S1", ["open", "bogus", "answered", "open"]),
-        "b.md": schema_page("S2", ["open", "wrong", "open"]),
-    })
-    results: dict[bool, list[tuple[list[str], dict[str, Any]]]] = {True: [], False: []}
-    for on in (False, True):  # on last: the replacement stays installed
-        app, warnings = build_in_process(src, tmp_path / f"speedups-{on}", confoverrides={"kbgen_speedups": on})
-        results[on].append((schema_warnings(warnings), schema_report(app.outdir)))
-    assert given == [["S1", "Q1-1", "Q1-2", "Q1-3", "Q1-4", "S2", "Q2-1", "Q2-2", "Q2-3"]]
-    (src / "a.md").write_text(schema_page("S1", ["open", "resolved", "bogus", "answered"]), encoding="utf-8")
-    os.utime(src / "a.md", (time.time() + 5, time.time() + 5))
-    given.clear()
-    for on in (False, True):
-        app, warnings = build_in_process(src, tmp_path / f"speedups-{on}", freshenv=False,
-                                         confoverrides={"kbgen_speedups": on})
-        results[on].append((schema_warnings(warnings), schema_report(app.outdir)))
-    # in the needs' order (the page read again last): Q2-2 failed before; S1 and Q1-1 unchanged;
-    # Q1-2 and Q1-4 changed and pass; Q1-3 changed, fails
-    assert given == [["Q2-2", "Q1-2", "Q1-3", "Q1-4"]]
-    assert results[True] == results[False]
-    first, second = results[False]
-    assert list(first[1]["validation_warnings"]) == ["Q1-2", "Q2-2"]
-    assert list(second[1]["validation_warnings"]) == ["Q2-2", "Q1-3"]
-    assert first[1]["validated_needs_count"] == second[1]["validated_needs_count"] == 9
-    assert any("bogus" in line for line in second[0]) and any("wrong" in line for line in second[0])
-
-
-def test_schema_check_outside_a_build_validates_every_need(
-        example_env: BuildEnvironment, speedups_applied: dict[str, Any], tmp_path: Path) -> None:
-    """Called with no doctree folder noted (not from a build's ``write-started``), or with one
-    whose passed needs are kept, the replacement answers as sphinx-needs' own function, on the
-    example's needs with one of them made to fail."""
-    from sphinx_needs.config import NeedsSphinxConfig
-
-    data = SphinxNeedsData(example_env)
-    needs = copy.deepcopy(data.get_needs_mutable())
-    failing = next(key for key, need in needs.items() if need["type"] == "question")
-    needs[failing]["status"] = "bogus"
-    config, schema = NeedsSphinxConfig(example_env.config), data.get_schema()
-    original = speedups_applied["validate_field_link_schemas"](config, schema, needs)
-    assert list(original) == [failing]
-    assert schema_process.validate_field_link_schemas is speedups.validate_field_link_schemas
-    assert speedups._SCHEMA_DOCTREES == [None]
-    assert schema_process.validate_field_link_schemas(config, schema, needs) == original
-    assert not (tmp_path / speedups.SCHEMA_PASSED_FILE).exists()
-    speedups._SCHEMA_DOCTREES[0] = tmp_path
-    try:
-        for _ in range(2):  # the second time from the needs that passed
-            assert schema_process.validate_field_link_schemas(config, schema, needs) == original
-    finally:
-        speedups._SCHEMA_DOCTREES[0] = None
-    passed = pickle.loads((tmp_path / speedups.SCHEMA_PASSED_FILE).read_bytes())
-    assert len(passed) == len(needs) - 1
-
-
-def test_shared_link_hands_out_one_link_per_target(speedups_applied: dict[str, Any]) -> None:
-    """build_backlinks' ``NeedLink(id=key)`` gives the one link of that ID: equal to a new one."""
-    assert need_directive.NeedLink is speedups.shared_link
-    assert speedups_applied["NeedLink"] is NeedLink
-    one = need_directive.NeedLink(id="F1")
-    assert one is need_directive.NeedLink(id="F1") and one == NeedLink(id="F1")
-    assert need_directive.NeedLink(id="F1", part="p1") == NeedLink(id="F1", part="p1")
-    assert need_directive.NeedLink(id="F1", part="p1") is not one
-
-
 # -- speedups: node_match, from_string ------------------------------------------------
 
 
@@ -651,9 +539,6 @@ def unpatched(monkeypatch: pytest.MonkeyPatch, speedups_applied: dict[str, Any])
     for name in ("add_need", "remove_need", "remove_doc"):
         monkeypatch.setattr(SphinxNeedsData, name, speedups_applied[name])
     monkeypatch.setattr(NeedItem, "sort_links", speedups_applied["sort_links"])
-    monkeypatch.setattr(schema_process, "validate_field_link_schemas",
-                        speedups_applied["validate_field_link_schemas"])
-    monkeypatch.setattr(need_directive, "NeedLink", speedups_applied["NeedLink"])
     monkeypatch.setattr(speedups, "ORIGINALS", {})
     return speedups_applied
 
@@ -671,8 +556,6 @@ def test_apply_patches_nothing_on_other_sphinx_needs_versions(
     assert DynamicFunctionParsed.__dict__["from_string"] is unpatched["from_string"]
     assert SphinxNeedsData.remove_doc is unpatched["remove_doc"]
     assert NeedItem.sort_links is unpatched["sort_links"]
-    assert schema_process.validate_field_link_schemas is unpatched["validate_field_link_schemas"]
-    assert need_directive.NeedLink is NeedLink
     assert speedups.ORIGINALS == {}
 
 
@@ -697,11 +580,7 @@ def test_apply_patches_a_9x_version_from_scratch(unpatched: dict[str, Any],
                         "write_json": unpatched["write_json"], "__repr__": unpatched["__repr__"],
                         "node_match": unpatched["node_match"], "from_string": unpatched["from_string"],
                         "add_need": unpatched["add_need"], "remove_need": unpatched["remove_need"],
-                        "remove_doc": unpatched["remove_doc"], "sort_links": unpatched["sort_links"],
-                        "validate_field_link_schemas": unpatched["validate_field_link_schemas"],
-                        "NeedLink": NeedLink}
-    assert schema_process.validate_field_link_schemas is speedups.validate_field_link_schemas
-    assert need_directive.NeedLink is speedups.shared_link
+                        "remove_doc": unpatched["remove_doc"], "sort_links": unpatched["sort_links"]}
     assert NeedItem.__repr__ is speedups.need_repr
     assert NeedItem.sort_links is speedups.sort_links
     assert SphinxNeedsData.remove_doc is speedups.remove_doc

@@ -74,26 +74,6 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
   are the same, built fresh and incrementally (tests/test_sphinx_speedups.py).
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
-* ``validate_field_link_schemas`` (sphinx-needs' schema check, at ``write-started``)
-  validates every need of the site against the field and link schemas on every
-  build, most of it projecting each need through ``NeedItem.items()``. A need's
-  result depends on its own data and on the schema alone (no other need, no
-  other setting: the configuration it is given only names the debug folder of
-  the warnings). The replacement gives sphinx-needs' own function only the needs
-  that did not pass last build with the same data and schema: it keeps, in the
-  doctree folder (:data:`SCHEMA_PASSED_FILE`), a digest of each need that passed
-  (the ``repr`` of the need's fields, links, source and content, and of the
-  schema of every need type the build has, the sphinx-needs and jsonschema-rs
-  releases). A need that failed is validated again every build, so its warnings
-  are emitted as before, in the same order; the needs skipped passed, and give
-  no warning. Type schemas (``validate_type_schema``, which read linked needs)
-  are left as they are: kbgen declares none. Called outside a build's
-  ``write-started`` (no doctree folder noted), it validates every need.
-* ``NeedLink`` as ``build_backlinks`` calls it (``NeedLink(id=key)``, one new
-  link per back link, tens of thousands): the replacement, in the name
-  ``sphinx_needs.directives.need.NeedLink`` only (that module uses it only to
-  make those back links), hands out the one link of each ID made in the build;
-  links are frozen, as for the links shared above.
 
 And one inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
@@ -110,21 +90,16 @@ What each saves is measured in bench/README.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
-from collections.abc import Iterable, Mapping
-from importlib import metadata
+from collections.abc import Iterable
 from operator import attrgetter
-from pathlib import Path
 from typing import Any
 
 import sphinx
 import sphinx_needs
-import sphinx_needs.directives.need as need_directive
 import sphinx_needs.needs as needs_module
-import sphinx_needs.schema.process as schema_process
 from docutils.nodes import Node
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -370,92 +345,6 @@ def keep_need_nodes(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> 
         env._needs_all_nodes = {need_id: cache[need_id] for need_id in cache}  # type: ignore[attr-defined]
 
 
-def shared_link(id: str, part: str | None = None, condition: str | None = None) -> NeedLink:
-    """``NeedLink(id, part, condition)``: the one link of that (id, part, condition) made in the build."""
-    key = (id, part, condition)
-    link = _SHARED_LINKS.get(key)
-    if link is None:
-        link = _SHARED_LINKS[key] = NeedLink(id=id, part=part, condition=condition)
-    return link
-
-
-# -- the schema check: only the needs that did not pass last build with the same data and schema --
-
-#: The file, in the doctree folder, of the digests of the needs that passed the field and link
-#: schemas in the last build (:func:`validate_field_link_schemas`).
-SCHEMA_PASSED_FILE = "kbgen-schema-passed.pickle"
-
-#: The doctree folder of the build whose schema check comes next (noted at ``write-started`` just
-#: before sphinx-needs' check, forgotten just after); None: validate every need.
-_SCHEMA_DOCTREES: list[Path | None] = [None]
-
-
-def _need_state(need: NeedItem) -> str:
-    """Everything of ``need`` its field and link validation can read (``NeedItem.items()`` but the
-    back links, which no field or link schema names), as text."""
-    return repr((need._core, need._extras, need._links, need._source.dict_repr,
-                 need._content.dict_repr, need._computed))
-
-
-def _schema_state(fields_schema: Any, needs: Mapping[str, NeedItem]) -> str:
-    """The field and link schemas the needs are validated against, as text: every field of the
-    schema and of each need type's schema, and the releases of sphinx-needs and jsonschema-rs."""
-    views = [fields_schema]
-    for_type = getattr(fields_schema, "for_type", None)  # sphinx-needs 9.1: need types' own fields
-    if for_type is not None:
-        types = sorted({need._core["type"] for need in needs.values()})
-        views += [for_type(None), *(for_type(need_type) for need_type in types)]
-    return repr((str(sphinx_needs.__version__), metadata.version("jsonschema-rs"),
-                 [(list(view.iter_core_fields()), list(view.iter_extra_fields()),
-                   list(view.iter_link_fields())) for view in views]))
-
-
-def _passed_before(path: Path) -> frozenset[bytes]:
-    try:
-        passed = pickle.loads(path.read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError,
-            TypeError, ValueError):
-        return frozenset()
-    return passed if isinstance(passed, frozenset) else frozenset()
-
-
-def validate_field_link_schemas(config: Any, fields_schema: Any, needs: Mapping[str, NeedItem]) -> Any:
-    """sphinx-needs' validation of the needs against the field and link schemas, given only the
-    needs that did not pass last build with the same data and the same schema (the others pass)."""
-    original = ORIGINALS["validate_field_link_schemas"]
-    doctrees = _SCHEMA_DOCTREES[0]
-    if doctrees is None:
-        return original(config, fields_schema, needs)
-    path = doctrees / SCHEMA_PASSED_FILE
-    passed_before = _passed_before(path)
-    schema = hashlib.blake2b(_schema_state(fields_schema, needs).encode(), digest_size=16)
-    digests: dict[str, bytes] = {}
-    to_check: dict[str, NeedItem] = {}
-    for key, need in needs.items():
-        digest = schema.copy()
-        digest.update(_need_state(need).encode())
-        digests[key] = value = digest.digest()
-        if value not in passed_before:
-            to_check[key] = need
-    warnings = original(config, fields_schema, to_check)
-    passed = frozenset(value for key, value in digests.items() if key not in warnings)
-    if passed != passed_before:
-        part = path.with_name(path.name + ".part")
-        part.write_bytes(pickle.dumps(passed, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(part, path)
-    return warnings
-
-
-def _note_schema_doctrees(app: Sphinx, builder: Any) -> None:
-    """``write-started``, before sphinx-needs' schema check: where the passed needs are kept."""
-    _SCHEMA_DOCTREES[0] = Path(app.doctreedir) if installed() else None
-
-
-def _forget_schema_doctrees(app: Sphinx, builder: Any) -> None:
-    """``write-started``, after sphinx-needs' schema check."""
-    _SCHEMA_DOCTREES[0] = None
-
-
 #: Parsed function strings: (string, allow_need) → the parse.
 _PARSED: dict[tuple[str, bool], DynamicFunctionParsed] = {}
 
@@ -542,8 +431,6 @@ def apply() -> bool:
         ORIGINALS["remove_need"] = SphinxNeedsData.remove_need
         ORIGINALS["remove_doc"] = SphinxNeedsData.remove_doc
         ORIGINALS["sort_links"] = NeedItem.sort_links
-        ORIGINALS["validate_field_link_schemas"] = getattr(schema_process, "validate_field_link_schemas")  # noqa: B009
-        ORIGINALS["NeedLink"] = getattr(need_directive, "NeedLink")  # noqa: B009 (not re-exported)
     _BY_DOC[:] = [None, -1, {}]
     _NATURAL_KEYS.clear()
     _SHARED_LINKS.clear()
@@ -557,8 +444,6 @@ def apply() -> bool:
     SphinxNeedsData.remove_need = remove_need  # type: ignore[method-assign]
     SphinxNeedsData.remove_doc = remove_doc  # type: ignore[method-assign]
     NeedItem.sort_links = sort_links  # type: ignore[method-assign]
-    setattr(schema_process, "validate_field_link_schemas", validate_field_link_schemas)  # noqa: B010
-    setattr(need_directive, "NeedLink", shared_link)  # noqa: B010
     return True
 
 
@@ -576,9 +461,6 @@ def remove() -> None:
         SphinxNeedsData.remove_need = ORIGINALS["remove_need"]  # type: ignore[method-assign]
         SphinxNeedsData.remove_doc = ORIGINALS["remove_doc"]  # type: ignore[method-assign]
         NeedItem.sort_links = ORIGINALS["sort_links"]  # type: ignore[method-assign]
-        setattr(schema_process, "validate_field_link_schemas",  # noqa: B010
-                ORIGINALS["validate_field_link_schemas"])
-        setattr(need_directive, "NeedLink", ORIGINALS["NeedLink"])  # noqa: B010
     _BY_DOC[:] = [None, -1, {}]
     _NATURAL_KEYS.clear()
     _SHARED_LINKS.clear()
@@ -595,9 +477,6 @@ def setup(app: Sphinx) -> None:
     # Before the collector policy (900), which reads the same switch.
     app.connect("config-inited", _configure, priority=800)
     app.connect("env-before-read-docs", keep_need_nodes)
-    # around sphinx-needs' schema check (``process_schemas``, priority 500)
-    app.connect("write-started", _note_schema_doctrees, priority=499)
-    app.connect("write-started", _forget_schema_doctrees, priority=501)
 
 
 def _configure(app: Sphinx, config: Config) -> None:
