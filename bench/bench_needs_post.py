@@ -11,13 +11,10 @@ Measures, on that environment (CPU seconds of this process, best of N):
 * the post-processing's ``sort_links`` over every need, once the back links are built, with
   sphinx-needs' own method and with kbgen's (the same lists are checked to come out);
 * ``build_backlinks`` over every need, with a new ``NeedLink`` per back link (sphinx-needs) and
-  with the one link of each ID (kbgen's ``shared_link``; the same back lists are checked to come
-  out);
+  with the one link of each ID handed out (a trial; the same back lists are checked to come out);
 * the schema check of every need against the field and link schemas
-  (``validate_field_link_schemas``): sphinx-needs' own function, and kbgen's when no need passed
-  before (every need validated, the digests made and kept) and when every need passed before
-  with the same data (the digests made, no need validated); the same warnings are checked to
-  come out.
+  (``validate_field_link_schemas``), and the digest of every need's data a per-need cache of its
+  results would make before skipping any need (a trial: it costs more than the check).
 
 The figures are in bench/README.md ("sphinx-needs' whole-site work", issue 21).
 """
@@ -111,64 +108,64 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _backlinks(needs: dict[str, Any], schema: Any, runs: int) -> bool:
-    """``build_backlinks`` with sphinx-needs' ``NeedLink`` and with kbgen's ``shared_link``."""
+    """``build_backlinks`` as sphinx-needs runs it (a new ``NeedLink`` per back link), and with the
+    one link of each ID handed out instead (``NeedLink`` replaced in its module only: a trial,
+    not a kbgen change; it saved a tenth of the function at x1)."""
     import sphinx_needs.directives.need as need_directive
+    from sphinx_needs.need_item import NeedLink
 
-    from kbgen.sphinxext import speedups
+    shared: dict[tuple[str, str | None, str | None], NeedLink] = {}
+
+    def shared_link(id: str, part: str | None = None, condition: str | None = None) -> NeedLink:
+        key = (id, part, condition)
+        link = shared.get(key)
+        if link is None:
+            link = shared[key] = NeedLink(id=id, part=part, condition=condition)
+        return link
 
     lists = {}
-    for label, factory in (("a new NeedLink per back link", speedups.ORIGINALS["NeedLink"]),
-                           ("one NeedLink per ID", speedups.shared_link)):
-        setattr(need_directive, "NeedLink", factory)  # noqa: B010
-        speedups._SHARED_LINKS.clear()
-        best = float("inf")
-        for _ in range(runs):
-            work = {key: need.copy() for key, need in needs.items()}
-            start = time.process_time()
-            need_directive.build_backlinks(work, schema)  # type: ignore[arg-type]
-            best = min(best, time.process_time() - start)
-        lists[label] = {key: (dict(need._backlinks), [dict(part.backlinks) for part in need._parts.values()],
-                              need["has_dead_links"], need["has_forbidden_dead_links"])
-                        for key, need in work.items()}
-        print(f"build_backlinks over every need, {label}: {best:.3f} s")
-    same = len({repr(value) for value in lists.values()}) == 1
+    try:
+        for label, factory in (("a new NeedLink per back link", NeedLink), ("one NeedLink per ID", shared_link)):
+            setattr(need_directive, "NeedLink", factory)  # noqa: B010
+            best = float("inf")
+            for _ in range(runs):
+                work = {key: need.copy() for key, need in needs.items()}
+                start = time.process_time()
+                need_directive.build_backlinks(work, schema)  # type: ignore[arg-type]
+                best = min(best, time.process_time() - start)
+            lists[label] = repr({key: (need._backlinks, [part.backlinks for part in need._parts.values()],
+                                       need["has_dead_links"], need["has_forbidden_dead_links"])
+                                 for key, need in work.items()})
+            print(f"build_backlinks over every need, {label}: {best:.3f} s")
+    finally:
+        setattr(need_directive, "NeedLink", NeedLink)  # noqa: B010
+    same = len(set(lists.values())) == 1
     print("same back lists:", same)
     return same
 
 
 def _schema_check(env: Any, needs: dict[str, Any], schema: Any, runs: int) -> bool:
-    """The field and link validation of every need: sphinx-needs' own, kbgen's from scratch and
-    kbgen's with every need passed before."""
-    import tempfile
+    """sphinx-needs' field and link validation of every need, and what a per-need cache of its
+    results would pay before skipping any need: a digest of each need's data (``repr`` of its
+    fields, links, source, content and computed fields, BLAKE2b)."""
+    import hashlib
 
+    import sphinx_needs.schema.process as schema_process
     from sphinx_needs.config import NeedsSphinxConfig
 
-    from kbgen.sphinxext import speedups
-
     config = NeedsSphinxConfig(env.config)
-    original = speedups.ORIGINALS["validate_field_link_schemas"]
-    cpu, expected = _cpu(lambda: original(config, schema, needs), runs)
-    print(f"schema check of every need, sphinx-needs': {cpu:.3f} s ({len(expected)} needs with warnings)")
-    same = True
-    with tempfile.TemporaryDirectory() as folder:
-        kept = Path(folder) / speedups.SCHEMA_PASSED_FILE
-        speedups._SCHEMA_DOCTREES[0] = Path(folder)
-        try:
-            def fresh() -> Any:
-                kept.unlink(missing_ok=True)
-                return speedups.validate_field_link_schemas(config, schema, needs)
-            cpu, result = _cpu(fresh, runs)
-            same = same and result == expected
-            print(f"schema check, kbgen's, no need passed before: {cpu:.3f} s")
-            cpu, result = _cpu(lambda: speedups.validate_field_link_schemas(config, schema, needs), runs)
-            same = same and result == expected
-            print(f"schema check, kbgen's, every need passed before: {cpu:.3f} s "
-                  f"(digests kept: {kept.stat().st_size / 1e3:.0f} kB)")
-        finally:
-            speedups._SCHEMA_DOCTREES[0] = None
-    print("same warnings:", same)
-    return same
+    validate = schema_process.validate_field_link_schemas  # type: ignore[attr-defined]
+    cpu, warnings = _cpu(lambda: validate(config, schema, needs), runs)
+    print(f"schema check of every need (validate_field_link_schemas): {cpu:.3f} s "
+          f"({len(warnings)} needs with warnings)")
 
+    def digests() -> list[bytes]:
+        return [hashlib.blake2b(repr((need._core, need._extras, need._links, need._source.dict_repr,
+                                      need._content.dict_repr, need._computed)).encode(),
+                                digest_size=16).digest() for need in needs.values()]
+    cpu, made = _cpu(digests, runs)
+    print(f"a digest of every need's data: {cpu:.3f} s ({len(set(made))} distinct)")
+    return True
 
 if __name__ == "__main__":
     raise SystemExit(main())
