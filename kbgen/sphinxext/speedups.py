@@ -125,8 +125,8 @@ from kbgen.sphinxext import SPEEDUPS_CONFIG
 #: The sphinx-needs releases the replacements were compared with, byte for byte (exact versions).
 TESTED_SPHINX_NEEDS = ("9.0.0", "9.1.0")
 #: The Sphinx releases whose internals kbgen touches were checked: the doctree cache kbgen
-#: empties (:mod:`kbgen.sphinxext.gcpolicy`) and the indexer methods it skips
-#: (:mod:`kbgen.sphinxext.search`).
+#: empties (:mod:`kbgen.sphinxext.gcpolicy`), the indexer methods it skips
+#: (:mod:`kbgen.sphinxext.search`) and the uses of ``env.tocs`` (:class:`LazyTocs`).
 TESTED_SPHINX = ("8.2.3", "9.0.4")
 
 logger = logging.getLogger(__name__)
@@ -373,7 +373,9 @@ class LazyTocs(dict[str, Any]):
         return value
 
     def get(self, docname: str, default: Any = None) -> Any:
-        return self[docname] if docname in self else default
+        if docname not in self:
+            return default
+        return self[docname]
 
     def pop(self, docname: str, *default: Any) -> Any:
         if docname not in self:
