@@ -273,6 +273,9 @@ def _hits(page: Any, served: str, query: str) -> list[str]:
     # "3 results for …" or "No results for …", once the search has run
     page.wait_for_function("/results? for/i.test(document.querySelector('.pagefind-ui__message')"
                            "?.textContent || '')")
+    # each result is shown once its fragment is fetched (from whichever bundle holds it): until then a
+    # placeholder stands in its place
+    page.wait_for_function("document.querySelector('#kbgen-pagefind .pagefind-ui__loading') === null")
     return [str(a.get_attribute("href")) for a in page.locator(".pagefind-ui__result-link").all()]
 
 
@@ -358,6 +361,9 @@ def test_search_page_after_two_incremental_builds_shows_each_page_once_newest(de
         urls = {str(e["url"]) for e in _fragments(site / pagefind.DELTA_SUBDIR / bundle).values()}
         assert "/kb/sessions/S3.html" in urls, bundle
     about_phrase = f'"{ABOUT_PHRASE}"'
+    live = _live(site)
+    assert NEWEST in live["/kb/sessions/S3.html"] and REPLACEMENT not in live["/kb/sessions/S3.html"]
+    assert SECOND_PHRASE in live["/kb/sessions/S3.html"] and ABOUT_PHRASE in live["/about.html"]
 
     with _browser_page() as page:
         for phrase in (NEW_PHRASE, SECOND_PHRASE, f'"{NEWEST}"'):
