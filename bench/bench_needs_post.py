@@ -9,7 +9,12 @@ Measures, on that environment (CPU seconds of this process, best of N):
   of docutils nodes, every need link an object of its own) and as kbgen's speedups leave it
   (:class:`kbgen.sphinxext.speedups.NeedNodes`, the need links shared);
 * the post-processing's ``sort_links`` over every need, once the back links are built, with
-  sphinx-needs' own method and with kbgen's (the same lists are checked to come out).
+  sphinx-needs' own method and with kbgen's (the same lists are checked to come out);
+* ``build_backlinks`` over every need, with a new ``NeedLink`` per back link (sphinx-needs) and
+  with the one link of each ID handed out (a trial; the same back lists are checked to come out);
+* the schema check of every need against the field and link schemas
+  (``validate_field_link_schemas``), and the digest of every need's data a per-need cache of its
+  results would make before skipping any need (a trial: it costs more than the check).
 
 The figures are in bench/README.md ("sphinx-needs' whole-site work", issue 21).
 """
@@ -97,8 +102,70 @@ def main(argv: list[str] | None = None) -> int:
     same = all(mine[key]._links == theirs[key]._links and mine[key]._backlinks == theirs[key]._backlinks
                for key in theirs)
     print("same lists:", same)
+    same = _backlinks(needs, data.get_schema(), args.runs) and same
+    same = _schema_check(env, needs, data.get_schema(), args.runs) and same
     return 0 if same else 1
 
+
+def _backlinks(needs: dict[str, Any], schema: Any, runs: int) -> bool:
+    """``build_backlinks`` as sphinx-needs runs it (a new ``NeedLink`` per back link), and with the
+    one link of each ID handed out instead (``NeedLink`` replaced in its module only: a trial,
+    not a kbgen change; it saved a tenth of the function at x1)."""
+    import sphinx_needs.directives.need as need_directive
+    from sphinx_needs.need_item import NeedLink
+
+    shared: dict[tuple[str, str | None, str | None], NeedLink] = {}
+
+    def shared_link(id: str, part: str | None = None, condition: str | None = None) -> NeedLink:
+        key = (id, part, condition)
+        link = shared.get(key)
+        if link is None:
+            link = shared[key] = NeedLink(id=id, part=part, condition=condition)
+        return link
+
+    lists = {}
+    try:
+        for label, factory in (("a new NeedLink per back link", NeedLink), ("one NeedLink per ID", shared_link)):
+            setattr(need_directive, "NeedLink", factory)  # noqa: B010
+            best = float("inf")
+            for _ in range(runs):
+                work = {key: need.copy() for key, need in needs.items()}
+                start = time.process_time()
+                need_directive.build_backlinks(work, schema)  # type: ignore[arg-type]
+                best = min(best, time.process_time() - start)
+            lists[label] = repr({key: (need._backlinks, [part.backlinks for part in need._parts.values()],
+                                       need["has_dead_links"], need["has_forbidden_dead_links"])
+                                 for key, need in work.items()})
+            print(f"build_backlinks over every need, {label}: {best:.3f} s")
+    finally:
+        setattr(need_directive, "NeedLink", NeedLink)  # noqa: B010
+    same = len(set(lists.values())) == 1
+    print("same back lists:", same)
+    return same
+
+
+def _schema_check(env: Any, needs: dict[str, Any], schema: Any, runs: int) -> bool:
+    """sphinx-needs' field and link validation of every need, and what a per-need cache of its
+    results would pay before skipping any need: a digest of each need's data (``repr`` of its
+    fields, links, source, content and computed fields, BLAKE2b)."""
+    import hashlib
+
+    import sphinx_needs.schema.process as schema_process
+    from sphinx_needs.config import NeedsSphinxConfig
+
+    config = NeedsSphinxConfig(env.config)
+    validate = schema_process.validate_field_link_schemas  # type: ignore[attr-defined]
+    cpu, warnings = _cpu(lambda: validate(config, schema, needs), runs)
+    print(f"schema check of every need (validate_field_link_schemas): {cpu:.3f} s "
+          f"({len(warnings)} needs with warnings)")
+
+    def digests() -> list[bytes]:
+        return [hashlib.blake2b(repr((need._core, need._extras, need._links, need._source.dict_repr,
+                                      need._content.dict_repr, need._computed)).encode(),
+                                digest_size=16).digest() for need in needs.values()]
+    cpu, made = _cpu(digests, runs)
+    print(f"a digest of every need's data: {cpu:.3f} s ({len(set(made))} distinct)")
+    return True
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -127,6 +127,7 @@ def write_site(root: Path, pages: dict[str, str], conf: str = CONF) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "conf.py").write_text(conf, encoding="utf-8")
     for name, text in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     return root
 
@@ -1429,3 +1430,109 @@ def test_needextract_page_the_same_after_a_parallel_read(tmp_path: Path) -> None
         extracts[on] = (app.outdir / "extract.html").read_bytes()
     assert extracts[True] == extracts[False]
     assert b"Extra 5" in extracts[True] and b"Text 0 mentions" in extracts[True]
+
+
+# -- Sphinx's tables of contents kept pickled -------------------------------------------------------
+
+
+def _toc(*titles: str) -> Any:
+    from docutils import nodes
+    return nodes.bullet_list("", *(nodes.list_item("", nodes.paragraph(text=title)) for title in titles))
+
+
+def test_lazy_tocs_unpickle_once_and_keep_changes_like_a_dictionary() -> None:
+    tocs = speedups.LazyTocs()
+    tocs["a"], tocs["b"], tocs["c"] = _toc("A1", "A2"), _toc("B"), _toc("C")
+    again = pickle.loads(pickle.dumps(tocs, protocol=pickle.HIGHEST_PROTOCOL))
+    assert type(again) is speedups.LazyTocs and list(again) == ["a", "b", "c"]
+    assert all(isinstance(dict.__getitem__(again, name), bytes) for name in again)
+    first = again["a"]
+    assert first is again["a"] and first is again.get("a")  # unpickled once, then the tree itself
+    assert first.pformat() == tocs["a"].pformat()
+    first["secnumber"] = (1,)  # Sphinx numbers sections in place: the change stays
+    assert again["a"]["secnumber"] == (1,)
+    untouched = dict.__getitem__(again, "c")
+    third = pickle.loads(pickle.dumps(again, protocol=pickle.HIGHEST_PROTOCOL))
+    assert dict.__getitem__(third, "c") == untouched  # written as the bytes it was read as
+    assert third["a"]["secnumber"] == (1,) and third["b"].pformat() == tocs["b"].pformat()
+    assert again.get("missing") is None and again.get("missing", 5) == 5 and "missing" not in again
+    assert again.pop("b").pformat() == tocs["b"].pformat() and "b" not in again
+    assert again.pop("b", None) is None
+    with pytest.raises(KeyError):
+        again.pop("b")
+    assert again.setdefault("c") is again["c"] and again["c"].pformat() == tocs["c"].pformat()
+    assert again.setdefault("d", _toc("D")) is again["d"]
+    assert [toc.pformat() for toc in again.values()] == [toc.pformat() for _, toc in again.items()]
+    assert [name for name, _ in again.items()] == ["a", "c", "d"]
+    copied = again.copy()
+    assert type(copied) is speedups.LazyTocs and copied["a"] is again["a"]
+
+
+#: Pages with nested and numbered tables of contents (Sphinx numbers their sections in the stored
+#: trees, in place) and a hidden one.
+TOC_PAGES = {
+    "index.md": ("# Home\n\n```{toctree}\n:numbered:\nchapter\nnotes\n```\n\n```{toctree}\nother/index\n```\n\n"
+                 "```{toctree}\n:hidden:\nhidden\n```\n"),
+    "chapter.md": "# Chapter\n\n## First part\n\nText.\n\n## Second part\n\n```{toctree}\nsection\n```\n",
+    "section.md": "# Section\n\n## Deep\n\nDeep text.\n",
+    "notes.md": "# Notes\n\n## A note\n\nA note's text.\n",
+    "hidden.md": "# Hidden\n\nHidden text.\n",
+    "other/index.md": "# Other\n\n```{toctree}\na\nb\n```\n",
+    "other/a.md": "# A\n\n## Under A\n",
+    "other/b.md": "# B\n\n## Under B\n",
+}
+
+
+@pytest.mark.slow
+def test_pages_the_same_with_the_tables_of_contents_kept_pickled(tmp_path: Path) -> None:
+    """A site built fresh, then after a section added to a page, then after another page's text edited:
+    with the speedups on and off, the same HTML pages after every build; with them on, the
+    environment holds :class:`LazyTocs`, pickled with each table of contents as its own pickle."""
+    outputs: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", TOC_PAGES)
+        out = tmp_path / f"out{on}"
+        runs = []
+        for step in range(3):
+            if step == 1:
+                page = src / "section.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\n## Deeper\n\nMore.\n", encoding="utf-8")
+            elif step == 2:
+                page = src / "other" / "a.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+            time.sleep(0.05)
+            app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
+                                             confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            tocs = app.env.tocs
+            assert type(tocs) is (speedups.LazyTocs if on else dict)
+            assert set(tocs) == {"index", "chapter", "section", "notes", "hidden", "other/index", "other/a",
+                                 "other/b"}
+            if on:  # the environment on disk: every table of contents a pickle of its own
+                kept = pickle.loads((app.doctreedir / "environment.pickle").read_bytes()).tocs
+                assert type(kept) is speedups.LazyTocs
+                assert all(isinstance(dict.__getitem__(kept, name), bytes) for name in kept)
+                assert {name: kept[name].pformat() for name in kept} == {
+                    name: toc.pformat() for name, toc in tocs.items()}
+            runs.append(_html_pages(app.outdir))
+        outputs[on] = runs
+    assert outputs[True] == outputs[False]
+    assert "1.2.1.2. Deeper" in outputs[True][1]["section.html"].decode()
+
+
+@pytest.mark.slow
+def test_tables_of_contents_converted_when_the_speedups_are_switched(tmp_path: Path) -> None:
+    src = write_site(tmp_path / "src", TOC_PAGES)
+    out = tmp_path / "out"
+    pages = []
+    for step, on in enumerate((True, False, True)):
+        if step:
+            page = src / "notes.md"
+            page.write_text(page.read_text(encoding="utf-8") + f"\n## Added {step}\n", encoding="utf-8")
+            time.sleep(0.05)
+        app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
+                                         confoverrides={"kbgen_speedups": on})
+        assert "WARNING" not in warnings, warnings
+        assert type(app.env.tocs) is (speedups.LazyTocs if on else dict)
+        pages.append((app.outdir / "index.html").read_text(encoding="utf-8"))
+    assert "Added 1" in pages[1] and "Added 2" in pages[2]

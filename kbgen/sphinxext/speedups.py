@@ -75,8 +75,17 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
 
-And one inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+And two inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
+* Sphinx keeps every page's table of contents (``env.tocs``, a tree of
+  docutils nodes per page) in the environment, which it pickles and unpickles
+  whole on every build: at scale, thousands of trees for a build that shows a
+  few hundred of them (a page written looks up the tables of contents of the
+  pages its navigation lists). :class:`LazyTocs` keeps each table of contents
+  as its pickle until something asks for it, and from then on as the tree,
+  so a change made to it stays, as in Sphinx's dictionary; the environment's
+  pickle holds bytes for the untouched ones. An environment kept by a build
+  with the other setting is converted before reading (:func:`keep_lazy_tocs`).
 * ``IndexBuilder.prune`` (Sphinx's search index) keeps, in the document set of
   every indexed word, the documents it is given. Before dumping the index,
   the HTML builder gives it the environment's ``all_docs``, a dictionary:
@@ -116,8 +125,8 @@ from kbgen.sphinxext import SPEEDUPS_CONFIG
 #: The sphinx-needs releases the replacements were compared with, byte for byte (exact versions).
 TESTED_SPHINX_NEEDS = ("9.0.0", "9.1.0")
 #: The Sphinx releases whose internals kbgen touches were checked: the doctree cache kbgen
-#: empties (:mod:`kbgen.sphinxext.gcpolicy`) and the indexer methods it skips
-#: (:mod:`kbgen.sphinxext.search`).
+#: empties (:mod:`kbgen.sphinxext.gcpolicy`), the indexer methods it skips
+#: (:mod:`kbgen.sphinxext.search`) and the uses of ``env.tocs`` (:class:`LazyTocs`).
 TESTED_SPHINX = ("8.2.3", "9.0.4")
 
 logger = logging.getLogger(__name__)
@@ -345,6 +354,74 @@ def keep_need_nodes(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> 
         env._needs_all_nodes = {need_id: cache[need_id] for need_id in cache}  # type: ignore[attr-defined]
 
 
+class LazyTocs(dict[str, Any]):
+    """Sphinx's tables of contents by page (``env.tocs``), each kept as its pickle until read.
+
+    ``tocs[page]`` (and ``get``, ``pop``, ``setdefault``, ``values``, ``items``) unpickle a stored
+    table of contents once and keep the tree in its place, so Sphinx's in-place changes (section
+    numbers) stay, as in a plain dictionary. ``tocs[page] = tree`` keeps the tree. Pickled (with
+    the environment), every entry is its pickle: the trees nobody read are written as the bytes
+    they were read as. Sphinx reads the mapping with ``[]``, ``get``, ``in``, ``pop`` and ``=``
+    only (checked on the releases of :data:`TESTED_SPHINX`).
+    """
+
+    def __getitem__(self, docname: str) -> Any:
+        value = dict.__getitem__(self, docname)
+        if isinstance(value, bytes):
+            value = pickle.loads(value)
+            dict.__setitem__(self, docname, value)
+        return value
+
+    def get(self, docname: str, default: Any = None) -> Any:
+        if docname not in self:
+            return default
+        return self[docname]
+
+    def pop(self, docname: str, *default: Any) -> Any:
+        if docname not in self:
+            return dict.pop(self, docname, *default)
+        value = self[docname]
+        dict.__delitem__(self, docname)
+        return value
+
+    def setdefault(self, docname: str, default: Any = None) -> Any:
+        if docname not in self:
+            dict.__setitem__(self, docname, default)
+        return self[docname]
+
+    def values(self) -> Any:
+        return [self[docname] for docname in self]
+
+    def items(self) -> Any:
+        return [(docname, self[docname]) for docname in self]
+
+    def copy(self) -> LazyTocs:
+        return _lazy_tocs(dict(dict.items(self)))
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, bytes]]]:
+        # a plain dictionary of bytes in the environment's pickle (quick to write and read)
+        return _lazy_tocs, ({docname: value if isinstance(value, bytes)
+                             else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                             for docname, value in dict.items(self)},)
+
+
+def _lazy_tocs(pickles: dict[str, Any]) -> LazyTocs:
+    tocs = LazyTocs()
+    dict.update(tocs, pickles)
+    return tocs
+
+
+def keep_lazy_tocs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Before reading: Sphinx's tables of contents as :class:`LazyTocs` while the Sphinx
+    replacements are installed, else as Sphinx's own dictionary of trees (an environment kept by
+    a build with the other setting is converted once)."""
+    if sphinx_installed():
+        if type(env.tocs) is not LazyTocs:
+            env.tocs = _lazy_tocs(dict(env.tocs))
+    elif isinstance(env.tocs, LazyTocs):
+        env.tocs = {docname: env.tocs[docname] for docname in env.tocs}
+
+
 #: Parsed function strings: (string, allow_need) → the parse.
 _PARSED: dict[tuple[str, bool], DynamicFunctionParsed] = {}
 
@@ -409,6 +486,11 @@ def remove_sphinx() -> None:
     """Put Sphinx's own functions back."""
     if SPHINX_ORIGINALS:
         IndexBuilder.prune = SPHINX_ORIGINALS["prune"]  # type: ignore[method-assign]
+
+
+def sphinx_installed() -> bool:
+    """True while the replacements inside Sphinx are in place."""
+    return IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
 
 
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
@@ -477,6 +559,7 @@ def setup(app: Sphinx) -> None:
     # Before the collector policy (900), which reads the same switch.
     app.connect("config-inited", _configure, priority=800)
     app.connect("env-before-read-docs", keep_need_nodes)
+    app.connect("env-before-read-docs", keep_lazy_tocs)
 
 
 def _configure(app: Sphinx, config: Config) -> None:
