@@ -730,8 +730,9 @@ def hotspots(snap: Snapshot, min_domains: int = 3) -> list[tuple[File, tuple[str
 def sessions_touching_domain(snap: Snapshot, name: str) -> list[int]:
     """Session ids that read a file of the domain or recorded a finding on one."""
     file_ids = {f.id for f in snap.files_of_domain.get(name, ())}
-    ids = {r.session_id for r in snap.reads if r.file_id in file_ids and r.session_id is not None}
-    ids |= {f.session_id for f in snap.findings if f.file_id in file_ids and f.session_id is not None}
+    # Through the per-file indexes: a sync asks this for every domain, and a domain holds few of the files.
+    ids = {r.session_id for i in file_ids for r in snap.reads_of_file.get(i, ()) if r.session_id is not None}
+    ids |= {f.session_id for i in file_ids for f in snap.findings_of_file.get(i, ()) if f.session_id is not None}
     return sorted(i for i in ids if i in snap.session_by_id)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -21,7 +22,7 @@ from bs4 import BeautifulSoup
 
 from kbgen.build import build_site
 from kbgen.config import Options, load_options
-from kbgen.db.engine import open_engine
+from kbgen.db.engine import open_engine, resolve_url, sqlite_path
 from kbgen.db.load import load_snapshot
 from kbgen.model import Dependency, File, Snapshot
 from kbgen.render import charts, graph_svg, graphs
@@ -322,12 +323,20 @@ def test_dashboard_pages_match_plain_sql(synced: tuple[Options, SqlFigures]) -> 
     hot = [r for t in tables((kb / "hotspots.md").read_text(encoding="utf-8")) for r in t]
     assert {file_id(r["File"], r["Package"], ref) for r in hot} == ref.hotspots
 
-    figures = (kb / "session-figures.md").read_text(encoding="utf-8")
-    growth = table(figures, "Coverage growth")
+    # The session figures: an index linking one page per hundred sessions, in order; the rows of all
+    # of them together are the campaign's, and findings without a session are on the index.
+    index = (kb / "session-figures.md").read_text(encoding="utf-8")
+    groups = re.findall(r"\(project:/kb/(session-figures/group-\d{4})\.md\)", index)
+    assert groups and groups == sorted(groups)
+    figures = [(kb / f"{g}.md").read_text(encoding="utf-8") for g in groups]
+    growth = [r for page in figures for r in table(page, "Coverage growth")]
     assert [(need_ids(r["Session"], "S")[0], num(r["Files MEDIUM+ (cumulative)"]), num(r["LOC MEDIUM+ (cumulative)"]))
             for r in growth] == [(sid, n, loc) for sid, _, n, loc in ref.growth]
+    severity_rows = [r for page in figures for r in table(page, "Findings by severity")]
+    if "## Findings without a session" in index:
+        severity_rows += table(index, "Findings without a session")
     severity = {}
-    for r in table(figures, "Findings by severity"):
+    for r in severity_rows:
         ids = need_ids(r["Session"], "S")
         label = ref.session_labels[ids[0]] if ids else unescape(r["Session"])
         severity[label] = {s: num(r[s]) for s in SEVERITIES if num(r[s])}
@@ -633,3 +642,34 @@ def test_severity_chart_alt_text_counts_sessions_apart_from_findings_without_one
     assert alt, dash
     assert (f"by severity across {len(snap.sessions)} sessions (and {without} finding"
             f"{'' if without == 1 else 's'} without a session)") in alt.group(1)
+
+
+def test_session_figures_one_page_per_hundred(example_project: Options) -> None:
+    """A session of a new hundred gets a figures page of its own; the next session of that hundred
+    rewrites that page only: the pages of the hundreds before it and the index stay as they are."""
+    from bench.run import add_session
+
+    options = example_project
+    kb = options.generated_path
+    first = (kb / "session-figures/group-0000.md").read_bytes()
+    db = sqlite_path(resolve_url(options.database, options.project_dir))
+    assert db is not None
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT max(id) FROM sessions").fetchone()[0] < 149
+        conn.execute("INSERT INTO sessions (id, name, date, focus) VALUES (149, 'R149', '2026-01-14', 'hundred')")
+    opened = sync(options)
+    gen = f"{options.docs_dir.as_posix()}/{options.generated_subdir}/"
+    assert {gen + "session-figures.md", gen + "session-figures/group-0100.md"} <= set(opened.written)
+    assert (kb / "session-figures/group-0000.md").read_bytes() == first
+    index = (kb / "session-figures.md").read_text(encoding="utf-8")
+    assert "(project:/kb/session-figures/group-0100.md)" in index
+
+    sid = add_session(options, reads=3, findings=5)
+    report = sync(options)
+    assert gen + "session-figures/group-0100.md" in report.written
+    assert gen + "session-figures.md" not in report.written
+    assert (kb / "session-figures/group-0000.md").read_bytes() == first
+    page = (kb / "session-figures/group-0100.md").read_text(encoding="utf-8")
+    assert [need_ids(r["Session"], "S")[0] for r in table(page, "Coverage growth")] == [149, sid]
+    severity = table(page, "Findings by severity")
+    assert [num(r["Total"]) for r in severity] == [0, 5]

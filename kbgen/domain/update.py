@@ -118,15 +118,19 @@ def render_document(existing: str | None, generated: GeneratedSections, *, title
     if existing is None or existing.strip() == "":
         return skeleton(generated, title=title)
     text = existing
-    if not generated_blocks(split(text, path=path)):
+    blocks = split(text, path=path)
+    if not generated_blocks(blocks):
         raise DomainDocError("not a kbgen-managed document (no kbgen markers)", path=path,
                              hint="convert it once with `kbgen domain migrate`")
+    # The document is cut into blocks again only after a block was put back: a sync renders every
+    # domain document, and most have all their blocks.
     for key in GENERATED_KEYS:
-        if key not in generated_blocks(split(text, path=path)):
+        if key not in generated_blocks(blocks):
             text = _reinsert(text, key, path=path)
+            blocks = split(text, path=path)
     return "".join(
         format_block(b.key, generated.body(b.key)) if isinstance(b, GeneratedBlock) else b.text
-        for b in split(text, path=path)
+        for b in blocks
     )
 
 

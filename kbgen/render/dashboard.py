@@ -27,9 +27,9 @@ from kbgen.config import Options
 from kbgen.model import Dependency, File, Finding
 from kbgen.render import charts, escape, figures_doc, graphs
 from kbgen.render.categories import category_table
-from kbgen.render.myst import Md, doc_link, heading, joined, need_link, pct, table
+from kbgen.render.myst import Md, bullet_list, doc_link, heading, joined, need_link, pct, table
 from kbgen.render.pages import Listing
-from kbgen.render.view import SiteView
+from kbgen.render.view import SESSIONS_PER_GROUP, SiteView
 from kbgen.wording import count, verb
 
 DASHBOARD_FRAGMENT = "dashboard.inc"
@@ -195,18 +195,20 @@ def severity_chart(figs: Figures) -> ChartCall:
         {"title": "Findings by severity per session", "ylabel": "Findings", "colors": charts.SEVERITY_COLORS})
 
 
-def growth_table(view: SiteView, figs: Figures) -> Md:
+def growth_table(view: SiteView, figs: Figures, points: Sequence[analysis.GrowthPoint] | None = None) -> Md:
+    """The coverage growth rows of ``points`` (default: every session's)."""
     o = figs.overall
     return table(["Session", "Date", "New files MEDIUM+", "New LOC", "Files MEDIUM+ (cumulative)",
                   "LOC MEDIUM+ (cumulative)", "% of all LOC"],
                  [[view.session_ref(p.session), p.session.date or "—", p.new_files, p.new_loc, p.files, p.loc,
-                   pct(p.loc, o.loc)] for p in figs.growth])
+                   pct(p.loc, o.loc)] for p in (figs.growth if points is None else points)])
 
 
-def severity_table(view: SiteView, figs: Figures) -> Md:
+def severity_table(view: SiteView, figs: Figures, rows: Sequence[analysis.SeverityRow] | None = None) -> Md:
+    """The findings-by-severity rows of ``rows`` (default: every session's, then those without one)."""
     return table(["Session", *vocab.SEVERITIES, "Total"],
                  [[view.session_ref(r.session) if r.session else "no session", *r.counts, r.total]
-                  for r in figs.severity])
+                  for r in (figs.severity if rows is None else rows)])
 
 
 def hotspot_table(view: SiteView, items: Sequence[tuple[File, tuple[str, ...]]]) -> Md:
@@ -436,16 +438,65 @@ def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, 
             "(`category_aliases` in `conf/kbgen.yaml` and those accepted with `kbgen vocab apply`). The research "
             "database keeps each finding's own text, shown under *Recorded as*.\n",
             category_table(figs.categories) or "No findings recorded.\n"]),
-        f"{FIGURES_PAGE}.md": "\n".join([
-            heading(1, "Session figures"),
-            "The numbers behind the dashboard's session charts.\n",
+        **_figures_pages(view, figs),
+    }
+
+
+def _figures_pages(view: SiteView, figs: Figures) -> dict[str, str]:
+    """The session figures: an index, and the rows of each hundred sessions on a page of its own.
+
+    Grouped as the sessions index groups the session pages (:func:`kbgen.render.pages.sessions_index`):
+    a new session adds its rows to its hundred's page only, and the pages of the hundreds before it
+    (their rows, cumulative figures included, do not change) are neither rewritten nor read again.
+    The index names the hundreds, not how many sessions each holds, for the same reason.
+    """
+    root = view.layout.root
+    growth: dict[str, list[analysis.GrowthPoint]] = {}
+    severity: dict[str, list[analysis.SeverityRow]] = {}
+    first: dict[str, int] = {}  # group → the lowest session number in it
+    for p in figs.growth:
+        group = view.layout.session_group(p.session.number)
+        growth.setdefault(group, []).append(p)
+        first[group] = min(first.get(group, p.session.number), p.session.number)
+    unsessioned = []
+    for r in figs.severity:
+        if r.session is None:
+            unsessioned.append(r)
+            continue
+        group = view.layout.session_group(r.session.number)
+        severity.setdefault(group, []).append(r)
+        first[group] = min(first.get(group, r.session.number), r.session.number)
+    pages: dict[str, str] = {}
+    links = []
+    for group in sorted(first):
+        hundred = first[group] // SESSIONS_PER_GROUP * SESSIONS_PER_GROUP
+        title = f"Sessions R{max(hundred, 1)}–R{hundred + SESSIONS_PER_GROUP - 1}"
+        docname = f"{root}/{FIGURES_PAGE}/{group.rsplit('/', 1)[-1]}"
+        links.append((title, docname))
+        pages[docname] = "\n".join([
+            heading(1, f"Session figures: {title}"),
+            "The numbers behind the dashboard's session charts, for these sessions; the other sessions' are "
+            "listed on " + doc_link("the session figures", _page(view, FIGURES_PAGE)) + ".\n",
             heading(2, "Coverage growth"),
             "Files first read MEDIUM or deeper in each session, from `file_reads`; a depth set without a "
-            "recorded read does not appear here.\n",
-            growth_table(view, figs) or "No sessions recorded.\n",
+            "recorded read does not appear here. The cumulative columns count from the campaign's first "
+            "session.\n",
+            growth_table(view, figs, growth.get(group, [])) or "No sessions recorded.\n",
             heading(2, "Findings by severity"),
-            severity_table(view, figs) or "No findings recorded.\n"]),
-    }
+            severity_table(view, figs, severity.get(group, [])) or "No findings recorded.\n"])
+    parts = [heading(1, "Session figures"),
+             "The numbers behind the dashboard's session charts, session by session: coverage growth (files "
+             "first read MEDIUM or deeper, and the cumulative coverage) and findings by severity, one page per "
+             "hundred sessions.\n"]
+    parts.append(bullet_list([Md(f"[{escape.link_text(title)}](project:/{docname}.md)") for title, docname in links])
+                 if links else "No sessions recorded.\n")
+    if unsessioned:
+        parts += [heading(2, "Findings without a session"), severity_table(view, figs, unsessioned)]
+    if links:
+        toc = "\n".join(f"/{docname}" for _, docname in links)
+        parts.append(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```\n")
+    pages[f"{root}/{FIGURES_PAGE}"] = "\n".join(parts)
+    return _relative(view, pages)
 
 
 def _charts(view: SiteView, figs: Figures) -> dict[str, str]:

@@ -66,6 +66,9 @@ RESERVED_FILE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i i
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 _BIDI_RE = re.compile("[" + "".join(sorted(_BIDI)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Any character :func:`clean` changes: a carriage return, a Unicode line or paragraph separator, a
+#: control character (``_CONTROL``) or a bidi control (``_BIDI``).
+_CLEAN_WORK = re.compile("[\r\u2028\u2029\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + "".join(sorted(_BIDI)) + "]")
 
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 #: Characters that can be syntax somewhere inside a line; a line without any of them (and
@@ -94,6 +97,10 @@ _ANY = frozenset({_WS, _PUNCT, _OTHER})
 def clean(text: object) -> str:
     """Drop control characters and make bidi controls visible; normalise newlines."""
     value = "" if text is None else str(text)
+    if (value.isascii() and value.isprintable()) or _CLEAN_WORK.search(value) is None:
+        # Nothing below can apply (no control, separator or bidi character, no carriage return): most
+        # database text; one test spares the four replacements and two substitutions.
+        return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     # Unicode line/paragraph separators are line breaks to Python's splitlines(),
     # which docutils uses on included files: make them the line breaks they are.

@@ -99,10 +99,14 @@ def domain_registries(snap: Snapshot, domain: Domain, options: Options) -> Domai
     labels = {lab.finding_id: lab for lab in snap.labels_of_domain.get(name, ())}
     findings: dict[str, list[FindingRow]] = {}
     notes: dict[str, str] = {}
+    # The labelled findings by severity in one pass (each asked whether it is a positive once, not per severity).
+    by_severity: dict[str, list[tuple[Label, Finding]]] = {severity: [] for severity, _ in _SEVERITY_SUBSECTIONS}
+    for fid, lab in labels.items():
+        f = snap.finding_by_id.get(fid)
+        if f is not None and f.severity in by_severity and not snap.is_positive(f):
+            by_severity[f.severity].append((lab, f))
     for severity, _ in _SEVERITY_SUBSECTIONS:
-        items = [(labels[fid], snap.finding_by_id[fid]) for fid in labels
-                 if fid in snap.finding_by_id and snap.finding_by_id[fid].severity == severity
-                 and not snap.is_positive(snap.finding_by_id[fid])]
+        items = by_severity[severity]
         findings[severity] = [
             FindingRow(lab.number, [lab.text, _describe(f), Md(escape.code(_file_name(snap, f.file_id))),
                                     _session_label(snap, f.session_id), snap.finding_status_text(f.id)])
@@ -200,7 +204,7 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
     domain_file_ids = {f.id for f in files}
     in_scope_ids = domain_file_ids - analysis.excluded_ids(snap)  # a question on an excluded file is no gap
     # A question answered only in part (a partial text answer) is still a gap: it is listed with its verdict.
-    open_qs = [q for q in snap.questions if set(q.file_ids) & in_scope_ids and (
+    open_qs = [q for q in snap.questions if not in_scope_ids.isdisjoint(q.file_ids) and (
         snap.question_status(q.id) == "open"
         or (q.id in snap.text_answer_of and snap.text_answer_of[q.id].partial))]
     if open_qs:
