@@ -1380,21 +1380,29 @@ def test_needextract_pages_the_same_with_the_node_cache_pickled(tmp_path: Path) 
     assert "Follow-up on both, edited" in extract and "inline part" in extract and "Edited." in extract
 
 
+def builds_switching_speedups(src: Path, out: Path, page: str, edit: Callable[[int], str],
+                              overrides: dict[str, Any]) -> Iterator[tuple[SphinxTestApp, bool]]:
+    """Build ``src`` fresh with the speedups on, then off, then on again, appending ``edit(step)``
+    to ``page`` before each later build; yields each (cleaned up) app and the setting it ran with."""
+    for step, on in enumerate((True, False, True)):
+        if step:
+            path = src / page
+            path.write_text(path.read_text(encoding="utf-8") + edit(step), encoding="utf-8")
+            time.sleep(0.05)
+        app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
+                                         confoverrides={**overrides, "kbgen_speedups": on})
+        assert "WARNING" not in warnings, warnings
+        yield app, on
+
+
 @pytest.mark.slow
 def test_node_cache_converted_when_the_speedups_are_switched(tmp_path: Path) -> None:
     """An environment kept by a build with the speedups on, built with them off (and back on):
     the cache converted each time, the extracting page the same."""
-    src = write_site(tmp_path / "src", EXTRACT_PAGES)
-    out = tmp_path / "out"
     pages = []
-    for step, on in enumerate((True, False, True)):
-        if step:
-            page = src / "extract.md"
-            page.write_text(page.read_text(encoding="utf-8") + f"\nEdit {step}.\n", encoding="utf-8")
-            time.sleep(0.05)
-        app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
-                                         confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on})
-        assert "WARNING" not in warnings, warnings
+    for app, on in builds_switching_speedups(write_site(tmp_path / "src", EXTRACT_PAGES), tmp_path / "out",
+                                             "extract.md", lambda step: f"\nEdit {step}.\n",
+                                             {"needs_reproducible_json": True}):
         assert type(app.env._needs_all_nodes) is (speedups.NeedNodes if on else dict)
         pages.append((app.outdir / "extract.html").read_text(encoding="utf-8"))
     assert all("Follow-up on both" in page and "inline part" in page for page in pages)
@@ -1522,17 +1530,9 @@ def test_pages_the_same_with_the_tables_of_contents_kept_pickled(tmp_path: Path)
 
 @pytest.mark.slow
 def test_tables_of_contents_converted_when_the_speedups_are_switched(tmp_path: Path) -> None:
-    src = write_site(tmp_path / "src", TOC_PAGES)
-    out = tmp_path / "out"
     pages = []
-    for step, on in enumerate((True, False, True)):
-        if step:
-            page = src / "notes.md"
-            page.write_text(page.read_text(encoding="utf-8") + f"\n## Added {step}\n", encoding="utf-8")
-            time.sleep(0.05)
-        app, warnings = build_in_process(src, out, buildername="html", freshenv=step == 0,
-                                         confoverrides={"kbgen_speedups": on})
-        assert "WARNING" not in warnings, warnings
+    for app, on in builds_switching_speedups(write_site(tmp_path / "src", TOC_PAGES), tmp_path / "out",
+                                             "notes.md", lambda step: f"\n## Added {step}\n", {}):
         assert type(app.env.tocs) is (speedups.LazyTocs if on else dict)
         pages.append((app.outdir / "index.html").read_text(encoding="utf-8"))
     assert "Added 1" in pages[1] and "Added 2" in pages[2]
