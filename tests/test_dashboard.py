@@ -144,15 +144,40 @@ def need_ids(text: str, prefix: str) -> list[int]:
     return [int(x) for x in re.findall(r"\]\(#need-" + prefix + r"(\d+)\)", text)]
 
 
+ORPHAN = "---\norphan: true\n---\n"
+
+
+def linked_pages(kb: Path, rows: list[dict[str, str]], column: str) -> list[tuple[str, str]]:
+    """(docname, text after its orphan front matter) of the pages ``column`` links to, in row order."""
+    docs = [m.group(1) for r in rows if (m := re.match(r"\[.*\]\(project:/(.*)\.md\)$", r[column]))]
+    pages = [(d, (kb.parent / f"{d}.md").read_text(encoding="utf-8")) for d in docs]
+    assert all(p.startswith(ORPHAN) for _, p in pages)
+    return [(d, p.removeprefix(ORPHAN).lstrip("\n")) for d, p in pages]
+
+
 def listing_pages(kb: Path, name: str) -> tuple[str, list[str]]:
-    """A listing's summary page and its group pages (orphans its summary table links to), in order."""
+    """A listing's summary page and its group pages (orphans its summary table links to), in order.
+
+    A package split by area has a page whose table links to its areas' pages: they come in its place,
+    once the package page is checked (its areas add up to its summary row; each area links back to it).
+    """
     top = (kb / f"{name}.md").read_text(encoding="utf-8")
     summary = next((t for t in tables(top) if t and "Package" in t[0]), [])
-    docs = [m.group(1) for r in summary if (m := re.match(r"\[.*\]\(project:/(.*)\.md\)$", r["Package"]))]
-    pages = [(kb.parent / f"{d}.md").read_text(encoding="utf-8") for d in docs]
-    orphan = "---\norphan: true\n---\n"
-    assert all(p.startswith(orphan) for p in pages)
-    return top, [p.removeprefix(orphan).lstrip("\n") for p in pages]
+    out: list[str] = []
+    for (docname, page), row in zip(linked_pages(kb, summary, "Package"),
+                                    [r for r in summary if r["Package"].startswith("[")], strict=True):
+        areas = next((t for t in tables(page) if t and "Area" in t[0]), None)
+        if areas is None:
+            out.append(page)
+            continue
+        package = unescape(link_text(row["Package"]))
+        assert unescape(page.splitlines()[0]).endswith(f": {package}"), page.splitlines()[0]
+        for column in (c for c in row if c != "Package"):
+            assert sum(num(r[column]) for r in areas) == num(row[column]), (docname, column)
+        for _, area in linked_pages(kb, areas, "Area"):
+            assert f"](project:/{docname}.md)" in area.split("\n\n")[1]  # the way back, under the title
+            out.append(area)
+    return top, out
 
 
 def by_package(order: list[int], ref: SqlFigures) -> list[int]:
@@ -222,8 +247,8 @@ def test_area_of_a_path() -> None:
 
 @pytest.mark.slow
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows;
-    back under it, the package pages go away."""
+    """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows
+    (a package of more rows lists its areas, each on a page); back under it, the package pages go away."""
     from bench.synthetic import generate
     from kbgen.render import pages
 
@@ -241,15 +266,32 @@ def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.Mon
     # packages of more than SPLIT_ROWS rows are split by area (the first two folders of the path)
     gap_titles = [p.splitlines()[0] for p in listing_pages(kb, "priority-gaps")[1]]
     assert any(": " in title.removeprefix("# Priority gaps: ") for title in gap_titles), gap_titles
+    # the files index names each package once: the packages of several areas link to a page of areas
+    files_top = (kb / "files" / "index.md").read_text(encoding="utf-8")
+    names = [unescape(link_text(r["Package"])) for r in tables(files_top)[0]]
+    assert len(names) == len(set(names)) == len({ref.files[fid][0] for fid in need_ids(
+        "\n".join(listing_pages(kb, "files/index")[1]), "FILE")})
     check_listings(kb, ref)
-    # the split pages build without a warning, and the summary links reach every group page
+    # the split pages build without a warning, and the summary links reach every group page: through
+    # the package's page of areas for a package split by area
     result = build_site(options, strict=True, search="sphinx")
-    summary = BeautifulSoup((result.out_dir / "kb" / "open-findings.html").read_text(encoding="utf-8"),
-                            "html.parser")
-    links = [a["href"] for a in summary.select("article table a")]
-    assert len(links) == len(listing_pages(kb, "open-findings")[1])
-    for href in links:
-        assert (result.out_dir / "kb" / str(href)).is_file(), href
+
+    def reached(page: Path) -> list[Path]:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        out = []
+        for a in soup.select("article table a"):
+            target = (page.parent / str(a["href"]).split("#")[0]).resolve()
+            assert target.is_file(), a["href"]
+            areas = BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser").select("article table th")
+            out += reached(target) if areas and areas[0].get_text() == "Area" else [target]
+        return out
+
+    for name in ("open-findings", "files/index"):
+        groups = reached(result.out_dir / "kb" / f"{name}.html")
+        assert len(groups) == len(set(groups)) == len(listing_pages(kb, name)[1]), name
+    files_html = BeautifulSoup((result.out_dir / "kb" / "files" / "index.html").read_text(encoding="utf-8"),
+                               "html.parser")
+    assert len(files_html.select("article table tbody tr")) < len(reached(result.out_dir / "kb/files/index.html"))
 
     monkeypatch.setattr(pages, "SPLIT_ROWS", 10**9)
     sync(options, force=True)

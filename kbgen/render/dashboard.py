@@ -367,18 +367,17 @@ def _gap_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str
                 out += [heading(level, f"{tier} ({len(members):,})"), gap_table(view, members)]
         return out
 
-    rows = []
-    for label, gaps in listing.groups.items():
+    def figures(gaps: list[analysis.Gap]) -> list[object]:
         counts = analysis.gap_tier_counts(gaps)
-        rows.append([listing.cell(label), *(counts[t][0] for t in analysis.TIERS), len(gaps),
-                     sum(g.file.loc or 0 for g in gaps)])
+        return [*(counts[t][0] for t in analysis.TIERS), len(gaps), sum(g.file.loc or 0 for g in gaps)]
+
     top = [heading(1, "Priority gaps"),
            f"NOT_TOUCHED source files in HIGH-priority domains, one row per file, by tier and then LOC. Own "
            f"packages: {escape.inline(', '.join(options.own_packages) or 'none configured')}.\n",
            tier_table(figs.gaps),
-           heading(2, "Per package"),
-           table(["Package", *analysis.TIERS, "Files", "LOC"], rows) or "No gaps.\n"]
-    return _relative(view, listing.pages(top, "Priority gaps", body))
+           heading(2, "Per package")]
+    return _relative(view, listing.pages(top, "Priority gaps", body, [*analysis.TIERS, "Files", "LOC"], figures,
+                                         "No gaps.\n"))
 
 
 def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
@@ -396,11 +395,10 @@ def _open_pages(view: SiteView, figs: Figures) -> dict[str, str]:
 
     top = [heading(1, "Open findings"),
            f"{count(len(figs.open_findings), 'CRITICAL or HIGH finding')} not followed up (nor resolved or superseded "
-           "through kbgen), per package, CRITICAL first.\n",
-           table(["Package", *analysis.OPEN_SEVERITIES, "Total"],
-                 [[listing.cell(label), *(sum(1 for x in items if x.severity == s) for s in analysis.OPEN_SEVERITIES),
-                   len(items)] for label, items in listing.groups.items()])]
-    return _relative(view, listing.pages(top, "Open findings", body))
+           "through kbgen), per package, CRITICAL first.\n"]
+    return _relative(view, listing.pages(
+        top, "Open findings", body, [*analysis.OPEN_SEVERITIES, "Total"],
+        lambda items: [*(sum(1 for x in items if x.severity == s) for s in analysis.OPEN_SEVERITIES), len(items)]))
 
 
 def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
@@ -414,11 +412,10 @@ def _unverified_pages(view: SiteView, figs: Figures) -> dict[str, str]:
     top = [heading(1, "Unverified dependency edges"),
            f"{len(figs.unverified):,} of {figs.overall.dependencies:,} dependency edges "
            f"{verb(len(figs.unverified))} not verified, "
-           "per package of the file they start from.\n",
-           table(["Package", "Unverified edges"], [[listing.cell(label), len(deps)]
-                                                   for label, deps in listing.groups.items()]) or "None.\n"]
+           "per package of the file they start from.\n"]
     return _relative(view, listing.pages(top, "Unverified dependency edges",
-                                         lambda deps, level: [unverified_table(view, deps)]))
+                                         lambda deps, level: [unverified_table(view, deps)],
+                                         ["Unverified edges"], lambda deps: [len(deps)], "None.\n"))
 
 
 def _detail_pages(view: SiteView, options: Options, figs: Figures) -> dict[str, str]:

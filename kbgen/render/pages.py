@@ -555,10 +555,12 @@ class Listing(Generic[T]):
     """A long listing (files read, open findings, priority gaps, unverified edges) in groups.
 
     Up to :data:`SPLIT_ROWS` rows it is one page with a section per package, easiest to
-    read. Past that it becomes a summary page plus one page per group: a package, or a
-    package's area when the package alone has more rows. A session then re-renders only the
-    groups it touched and no page grows with the campaign: a single table of every read file,
-    or of one big package's, was rebuilt by Sphinx on every change (bench/README.md).
+    read. Past that it becomes a summary page with a row per package, plus one page per
+    package; a package with more rows than that is split again by area (the first two
+    folders of a path): its page lists its areas, each on a page of its own. A session then
+    re-renders only the groups it touched and no page grows with the campaign: a single
+    table of every read file, of one big package's, or of every area of every package, was
+    rebuilt by Sphinx on every change (bench/README.md).
     """
 
     view: SiteView
@@ -566,6 +568,8 @@ class Listing(Generic[T]):
     folder: str  #: the group pages' folder under the generated root, e.g. ``open-findings``
     split: bool
     groups: dict[str, list[T]]  #: label (``pkg`` or ``pkg: area``) → its rows, in page order
+    #: package → its areas → their rows, for the packages split into several areas (empty unless ``split``)
+    areas: dict[str, dict[str, list[T]]]
 
     @classmethod
     def of(cls, view: SiteView, docname: str, folder: str, items: Sequence[T],
@@ -576,6 +580,7 @@ class Listing(Generic[T]):
             by_package.setdefault(package(item), []).append(item)
         split = len(items) > SPLIT_ROWS
         groups: dict[str, list[T]] = {}
+        by_area: dict[str, dict[str, list[T]]] = {}
         for name in sorted(by_package):
             members = by_package[name]
             if not split or len(members) <= SPLIT_ROWS:
@@ -584,26 +589,55 @@ class Listing(Generic[T]):
             areas: dict[str, list[T]] = {}
             for item in members:
                 areas.setdefault(area_of(path(item)), []).append(item)
+            if len(areas) > 1:  # one area alone needs no page of its own to list it
+                by_area[name] = {area: areas[area] for area in sorted(areas)}
             for area in sorted(areas):
                 groups[f"{name}: {area}"] = areas[area]
-        return cls(view, docname, folder, split, groups)
+        return cls(view, docname, folder, split, groups, by_area)
 
     @cached_property
     def _slugs(self) -> dict[str, str]:
-        return unique_slugs(sorted(self.groups), "group")
+        # The areas' slugs first, so that they stay what they were before packages had pages.
+        groups = unique_slugs([*sorted(self.groups), *(f"{p}:" for p in sorted(self.areas))], "group")
+        return groups
 
     def group_docname(self, label: str) -> str:
         return f"{self.view.layout.root}/{self.folder}/{self._slugs[label]}"
+
+    def package_docname(self, package: str) -> str:
+        """The page of a package split by area: its areas, each linked to its own page."""
+        return self.group_docname(f"{package}:")
 
     def cell(self, label: str) -> Md | str:
         """The group's name in the summary table: a link to its page when the listing is split."""
         return doc_link(label, "/" + self.group_docname(label)) if self.split else label
 
-    def pages(self, top: list[str], title: str, body: Callable[[list[T], int], list[str]]) -> dict[str, str]:
+    def summary(self, columns: list[str], row: Callable[[list[T]], list[object]], empty: str = "") -> str:
+        """The summary table: a row per package (``row(rows)`` gives its figures), linked to its page.
+
+        A package split by area counts all its rows here; its page has the same columns per area.
+        """
+        rows: list[list[object]] = []
+        done: set[str] = set()
+        for label, members in self.groups.items():
+            name = label.split(": ", 1)[0]
+            if name in self.areas:
+                if name not in done:
+                    done.add(name)
+                    everything = [x for area in self.areas[name].values() for x in area]
+                    rows.append([doc_link(name, "/" + self.package_docname(name)), *row(everything)])
+                continue
+            rows.append([self.cell(label), *row(members)])
+        return table(["Package", *columns], rows) or empty
+
+    def pages(self, top: list[str], title: str, body: Callable[[list[T], int], list[str]],
+              columns: list[str], row: Callable[[list[T]], list[object]], empty: str = "") -> dict[str, str]:
         """Docname → text: the summary page, and the group pages when split.
 
-        ``body(rows, level)`` gives a group's sections with their headings at ``level``.
+        ``top`` is the summary page before its table (:meth:`summary`). ``body(rows, level)`` gives a
+        group's sections with their headings at ``level``.
         """
+        top = [*top, self.summary(columns, row, empty)]
         if not self.split:
             parts = list(top)
             for label, rows in self.groups.items():
@@ -611,8 +645,20 @@ class Listing(Generic[T]):
             return {self.docname: "\n".join(parts)}
         # Group pages are orphans, reached through the summary table like file pages: in a toctree
         # they would grow the navigation tree that Sphinx resolves again for every page of the site.
-        out = {self.group_docname(label): "\n".join([ORPHAN, heading(1, f"{title}: {label}"), *body(rows, 2)])
-               for label, rows in self.groups.items()}
+        out: dict[str, str] = {}
+        for label, rows in self.groups.items():
+            name, _, area = label.partition(": ")
+            up = [f"Part of {doc_link(name, '/' + self.package_docname(name))}, which is listed by area.\n"
+                  ] if name in self.areas else []
+            out[self.group_docname(label)] = "\n".join([ORPHAN, heading(1, f"{title}: {label}"), *up, *body(rows, 2)])
+        back = doc_link(title, "/" + self.docname)
+        for name, areas in self.areas.items():
+            out[self.package_docname(name)] = "\n".join([
+                ORPHAN, heading(1, f"{title}: {name}"),
+                f"Part of {back}. The package has too many rows for one page: they are listed per area "
+                "(the first two folders of a path), each on a page of its own.\n",
+                table(["Area", *columns], [[doc_link(area, "/" + self.group_docname(f"{name}: {area}")), *row(rows)]
+                                           for area, rows in areas.items()])])
         return {self.docname: "\n".join(top), **out}
 
 
@@ -627,10 +673,10 @@ def files_pages(view: SiteView) -> dict[str, str]:
         return [table(["File", "LOC", "Depth", "Findings"], [
             [view.file_role(f.id), f.loc, f.depth, len(snap.findings_of_file.get(f.id, ()))] for f in members])]
 
-    summary = [[listing.cell(label), len(members),
-                sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
+    def figures(members: list[File]) -> list[object]:
+        return [len(members), sum(1 for f in members if vocab.depth_rank(f.depth) >= vocab.depth_rank("MEDIUM")),
                 sum(f.loc or 0 for f in members), sum(len(snap.findings_of_file.get(f.id, ())) for f in members)]
-               for label, members in listing.groups.items()]
+
     excluded = sum(1 for f in view.page_files if analysis.is_excluded(f))
     since = (f" {excluded:,} of them {'was' if excluded == 1 else 'were'} read before being excluded from scope: "
              "they are listed at depth EXCLUDED and keep their pages, but no figure counts them." if excluded else "")
@@ -638,9 +684,8 @@ def files_pages(view: SiteView) -> dict[str, str]:
            f"{count(len(view.page_files), 'file')} read at SURFACE or deeper "
            f"{verb(len(view.page_files), 'has a page', 'have a page each')}, listed per package.{since} "
            f"Files never opened appear in the coverage and gap tables of the dashboard.\n",
-           f"See also [files named but not read](project:/{root}/files/other.md).\n",
-           table(["Package", "Files read", "MEDIUM or deeper", "LOC", "Findings"], summary)]
-    return listing.pages(top, "Files read", body)
+           f"See also [files named but not read](project:/{root}/files/other.md).\n"]
+    return listing.pages(top, "Files read", body, ["Files read", "MEDIUM or deeper", "LOC", "Findings"], figures)
 
 
 def domain_page(view: SiteView, name: str, body: str) -> str:
