@@ -568,6 +568,7 @@ class Listing(Generic[T]):
     folder: str  #: the group pages' folder under the generated root, e.g. ``open-findings``
     split: bool
     groups: dict[str, list[T]]  #: label (``pkg`` or ``pkg: area``) → its rows, in page order
+    owner: dict[str, str]  #: label → its package
     #: package → its areas → their rows, for the packages split into several areas (empty unless ``split``)
     areas: dict[str, dict[str, list[T]]]
 
@@ -580,11 +581,13 @@ class Listing(Generic[T]):
             by_package.setdefault(package(item), []).append(item)
         split = len(items) > SPLIT_ROWS
         groups: dict[str, list[T]] = {}
+        owner: dict[str, str] = {}
         by_area: dict[str, dict[str, list[T]]] = {}
         for name in sorted(by_package):
             members = by_package[name]
             if not split or len(members) <= SPLIT_ROWS:
                 groups[name] = members
+                owner[name] = name
                 continue
             areas: dict[str, list[T]] = {}
             for item in members:
@@ -593,7 +596,8 @@ class Listing(Generic[T]):
                 by_area[name] = {area: areas[area] for area in sorted(areas)}
             for area in sorted(areas):
                 groups[f"{name}: {area}"] = areas[area]
-        return cls(view, docname, folder, split, groups, by_area)
+                owner[f"{name}: {area}"] = name
+        return cls(view, docname, folder, split, groups, owner, by_area)
 
     @cached_property
     def _slugs(self) -> dict[str, str]:
@@ -620,7 +624,7 @@ class Listing(Generic[T]):
         rows: list[list[object]] = []
         done: set[str] = set()
         for label, members in self.groups.items():
-            name = label.split(": ", 1)[0]
+            name = self.owner[label]
             if name in self.areas:
                 if name not in done:
                     done.add(name)
@@ -647,7 +651,7 @@ class Listing(Generic[T]):
         # they would grow the navigation tree that Sphinx resolves again for every page of the site.
         out: dict[str, str] = {}
         for label, rows in self.groups.items():
-            name, _, area = label.partition(": ")
+            name = self.owner[label]
             up = [f"Part of {doc_link(name, '/' + self.package_docname(name))}, which is listed by area.\n"
                   ] if name in self.areas else []
             out[self.group_docname(label)] = "\n".join([ORPHAN, heading(1, f"{title}: {label}"), *up, *body(rows, 2)])
