@@ -293,6 +293,22 @@ def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.Mon
                                "html.parser")
     assert len(files_html.select("article table tbody tr")) < len(reached(result.out_dir / "kb/files/index.html"))
 
+    # a file's new LOC rewrites, of the files listing, the index, its package's page of areas and its area's
+    # page: not the pages of the other packages and areas
+    area = next(p for p in sorted((kb / "files" / "packages").glob("*.md")) if "\nPart of [" in p.read_text("utf-8"))
+    text = area.read_text(encoding="utf-8")
+    package = re.search(r"\nPart of \[.*?\]\(project:/kb/(files/packages/.*?)\.md\)", text)
+    assert package is not None
+    changed = need_ids(text, "FILE")[0]
+    db = tmp_path / "research.db"
+    with sqlite3.connect(db) as conn:
+        loc = int(conn.execute("SELECT loc FROM files WHERE id = ?", (changed,)).fetchone()[0]) + 1000
+        conn.execute("UPDATE files SET loc = ? WHERE id = ?", (loc, changed))
+    listing = {str(p.relative_to(kb)) for p in (kb / "files").glob("*/*.md")} | {"files/index.md"}
+    written = {label.split("/kb/", 1)[1] for label in sync(options).written if "/kb/" in label}
+    assert written & listing == {"files/index.md", f"{package.group(1)}.md", f"files/packages/{area.name}"}
+    assert f"| {loc:,} |" in (kb / "files" / "packages" / area.name).read_text("utf-8")
+
     monkeypatch.setattr(pages, "SPLIT_ROWS", 10**9)
     sync(options, force=True)
     for name, folder in (("priority-gaps", "priority-gaps"), ("open-findings", "open-findings"),
