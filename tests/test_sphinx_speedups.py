@@ -1536,3 +1536,92 @@ def test_tables_of_contents_converted_when_the_speedups_are_switched(tmp_path: P
         assert type(app.env.tocs) is (speedups.LazyTocs if on else dict)
         pages.append((app.outdir / "index.html").read_text(encoding="utf-8"))
     assert "Added 1" in pages[1] and "Added 2" in pages[2]
+
+
+#: A page without literal blocks but with a ``highlight`` directive (its node removed either way),
+#: a page whose blocks take the language from ``highlight`` or name their own, and a plain page.
+HIGHLIGHT_PAGES = {
+    "index.md": "# Home\n\n```{toctree}\nplain\nlanguage-only\ncode\n```\n",
+    "plain.md": "# Plain\n\nText only, and a need.\n\n:::{finding} Plain finding\n:id: F1\n:::\n",
+    "language-only.md": "# Language only\n\n```{highlight} python\n```\n\nNo block follows.\n",
+    "code.md": ("# Code\n\n```{highlight} python\n```\n\n```\nprint('default here is python')\n```\n\n"
+                "```{code-block} rust\nfn main() {}\n```\n\n```{highlight} none\n```\n\n```\nplain text\n```\n"),
+}
+
+
+@pytest.mark.slow
+def test_highlight_language_pages_the_same_and_the_walk_only_on_pages_with_literal_blocks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sphinx's ``HighlightLanguageTransform`` runs on the pages with literal blocks only: the
+    same HTML pages with the speedups on and off, fresh and after an edit."""
+    speedups.apply_sphinx()
+    walked: list[str] = []
+    original = speedups.SPHINX_ORIGINALS["highlight_language_apply"]
+
+    def counting(self: Any, **kwargs: Any) -> None:
+        walked.append(self.env.current_document.docname)
+        original(self, **kwargs)
+
+    monkeypatch.setitem(speedups.SPHINX_ORIGINALS, "highlight_language_apply", counting)
+    outputs: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", HIGHLIGHT_PAGES)
+        runs = []
+        for step in range(2):
+            if step:
+                page = src / "code.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\n```\nmore plain text\n```\n",
+                                encoding="utf-8")
+                time.sleep(0.05)
+            walked.clear()
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            assert speedups.sphinx_installed() is on
+            if on:
+                assert walked == ["code"]
+            runs.append(_html_pages(app.outdir))
+        outputs[on] = runs
+    assert outputs[True] == outputs[False]
+    code = outputs[True][1]["code.html"].decode()
+    assert 'class="highlight-python notranslate"' in code and 'class="highlight-rust notranslate"' in code
+    assert code.count('class="highlight-none notranslate"') == 2
+    assert "highlightlang" not in outputs[True][0]["language-only.html"].decode()
+
+
+@pytest.mark.slow
+def test_templates_compiled_once_then_read_from_the_bytecode_cache(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML templates are compiled by the first build only, the next one (a new Sphinx, so a new
+    Jinja environment) reads them from the doctree folder; with the speedups off, no cache."""
+    from jinja2 import Environment
+
+    compiled: list[str | None] = []
+    compile_source = Environment.compile
+
+    def counting(self: Environment, source: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return compile_source(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    pages: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", HIGHLIGHT_PAGES)
+        runs = []
+        for step in range(2):
+            compiled.clear()
+            (src / "plain.md").write_text(f"# Plain\n\nEdit {step}.\n", encoding="utf-8")
+            time.sleep(0.05)
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            cache = app.doctreedir / "jinja2"
+            assert cache.is_dir() is on
+            if step == 0 or not on:
+                assert "page.html" in compiled and "layout.html" in compiled
+            else:
+                assert not {"page.html", "layout.html"} & set(compiled), compiled
+                assert len(list(cache.glob("__jinja2_*.cache"))) >= 2
+            runs.append(_html_pages(app.outdir))
+        pages[on] = runs
+    assert pages[True] == pages[False]

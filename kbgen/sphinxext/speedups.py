@@ -75,7 +75,7 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
 
-And two inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+And three inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
 * Sphinx keeps every page's table of contents (``env.tocs``, a tree of
   docutils nodes per page) in the environment, which it pickles and unpickles
@@ -93,6 +93,14 @@ And two inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
   thousands of words, on every build that writes a page. The replacement makes
   the set once and does the rest as Sphinx does (titles kept in the order the
   documents were given).
+* ``HighlightLanguageTransform`` (a post-transform of every page written) walks
+  every node of the page with a visitor, a Python call per node, to give each
+  literal block the highlight language in force where it stands, then removes
+  the ``highlightlang`` nodes. A page without literal blocks gets nothing from
+  the walk: the replacement looks for one first (``findall`` by class, no call
+  per node) and on such a page only removes the ``highlightlang`` nodes; a page
+  with one is walked as before. kbgen's generated pages have none; a hand-written
+  page with a code block is handled by Sphinx's own code.
 
 What each saves is measured in bench/README.md.
 """
@@ -109,11 +117,14 @@ from typing import Any
 import sphinx
 import sphinx_needs
 import sphinx_needs.needs as needs_module
+from docutils import nodes
 from docutils.nodes import Node
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
 from sphinx.search import IndexBuilder
+from sphinx.transforms.post_transforms.code import HighlightLanguageTransform
 from sphinx.util import logging
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
@@ -467,6 +478,16 @@ def prune(self: IndexBuilder, docnames: Iterable[str]) -> None:
         wordnames.intersection_update(keep)
 
 
+def highlight_language_apply(self: HighlightLanguageTransform, **kwargs: Any) -> None:
+    """Sphinx's ``HighlightLanguageTransform.apply``, its walk over every node skipped on a page
+    without literal blocks (the only nodes it sets anything on)."""
+    if next(self.document.findall(nodes.literal_block), None) is not None:
+        SPHINX_ORIGINALS["highlight_language_apply"](self, **kwargs)
+        return
+    for node in list(self.document.findall(addnodes.highlightlang)):
+        node.parent.remove(node)
+
+
 #: Sphinx's own functions kbgen replaces, recorded by the first :func:`apply_sphinx`.
 SPHINX_ORIGINALS: dict[str, Any] = {}
 
@@ -478,7 +499,9 @@ def apply_sphinx() -> bool:
         return False
     if not SPHINX_ORIGINALS:
         SPHINX_ORIGINALS["prune"] = IndexBuilder.prune
+        SPHINX_ORIGINALS["highlight_language_apply"] = HighlightLanguageTransform.apply
     IndexBuilder.prune = prune  # type: ignore[method-assign]
+    HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
     return True
 
 
@@ -486,11 +509,13 @@ def remove_sphinx() -> None:
     """Put Sphinx's own functions back."""
     if SPHINX_ORIGINALS:
         IndexBuilder.prune = SPHINX_ORIGINALS["prune"]  # type: ignore[method-assign]
+        HighlightLanguageTransform.apply = SPHINX_ORIGINALS["highlight_language_apply"]  # type: ignore[method-assign]
 
 
 def sphinx_installed() -> bool:
     """True while the replacements inside Sphinx are in place."""
-    return IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
+    return (IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
+            and HighlightLanguageTransform.apply is highlight_language_apply)  # type: ignore[comparison-overlap]
 
 
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
