@@ -1559,7 +1559,7 @@ def test_highlight_language_pages_the_same_and_the_walk_only_on_pages_with_liter
     original = speedups.SPHINX_ORIGINALS["highlight_language_apply"]
 
     def counting(self: Any, **kwargs: Any) -> None:
-        walked.append(self.env.current_document.docname)
+        walked.append(self.env.docname)
         original(self, **kwargs)
 
     monkeypatch.setitem(speedups.SPHINX_ORIGINALS, "highlight_language_apply", counting)
@@ -1625,3 +1625,73 @@ def test_templates_compiled_once_then_read_from_the_bytecode_cache(tmp_path: Pat
             runs.append(_html_pages(app.outdir))
         pages[on] = runs
     assert pages[True] == pages[False]
+
+
+# -- the standard domain purged in one pass ---------------------------------------------------------
+
+#: Pages with every kind of standard-domain entry: labels (explicit and of sections), a glossary
+#: term, a program option, and needs; seven of them so that a parallel read is really parallel.
+STD_PAGES = {
+    "index.md": "# Home\n\n```{toctree}\n" + "\n".join(f"p{i}" for i in range(7)) + "\n```\n",
+    **{f"p{i}.md": (f"(label-{i})=\n# Page {i}\n\n## Section {i}\n\nSee {{ref}}`label-{(i + 1) % 7}`.\n\n"
+                    f"```{{glossary}}\nterm {i}\n  Meaning {i}.\n```\n\n```{{program}} tool{i}\n```\n\n"
+                    f"```{{option}} --flag-{i}\nA flag.\n```\n\n:::{{finding}} Finding {i}\n:id: F{i + 1}\n:::\n")
+       for i in range(7)},
+}
+
+
+def _std_tables(env: BuildEnvironment) -> dict[str, list[tuple[Any, Any]]]:
+    std = env.get_domain("std")
+    return {name: list(std.data[name].items()) for name in ("progoptions", "objects", "terms", "labels",
+                                                              "anonlabels")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_standard_domain_purged_in_one_pass_the_same_tables_and_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: int) -> None:
+    """A site built fresh, then after edits that drop, move and add labels, terms and options:
+    with the speedups on and off, the same standard-domain tables (in order) and the same pages;
+    with them on, Sphinx's own ``clear_doc`` scans nothing for the pages read."""
+    speedups.apply_sphinx()
+    scanned: list[str] = []
+    original = speedups.SPHINX_ORIGINALS["standard_clear_doc"]
+
+    def counting(self: Any, docname: str) -> None:
+        scanned.append(docname)
+        original(self, docname)
+
+    monkeypatch.setitem(speedups.SPHINX_ORIGINALS, "standard_clear_doc", counting)
+    results: dict[bool, list[tuple[dict[str, list[tuple[Any, Any]]], dict[str, bytes]]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", STD_PAGES)
+        runs = []
+        for step in range(2):
+            if step:  # p1 loses its label, p2 takes it over, p3..p6 gain a section, a term changes
+                (src / "p1.md").write_text("# Page 1\n\nNo label now.\n", encoding="utf-8")
+                for i in range(2, 7):
+                    page = src / f"p{i}.md"
+                    text = page.read_text(encoding="utf-8").replace(f"term {i}\n", f"term {i} renamed\n")
+                    if i == 2:
+                        text = text.replace("# Page 2\n\n", "# Page 2\n\n(label-1)=\n## Moved label\n\n")
+                    page.write_text(text + f"\n## Added {i}\n", encoding="utf-8")
+                time.sleep(0.05)
+            scanned.clear()
+            warnings = StringIO()
+            app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=step == 0,
+                                parallel=parallel, confoverrides={"kbgen_speedups": on},
+                                status=StringIO(), warning=warnings)
+            try:
+                app.build()
+            finally:
+                app.cleanup()
+            assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+            if on and step:
+                assert set(scanned).isdisjoint({f"p{i}" for i in range(1, 7)}), scanned
+            runs.append((_std_tables(app.env), _html_pages(app.outdir)))
+        results[on] = runs
+    assert results[True] == results[False]
+    tables, pages = results[True][1]
+    assert dict(tables["labels"])["label-1"][0] == "p2"
+    assert ("term 3 renamed" in dict(tables["terms"])) and ("term 3" not in dict(tables["terms"]))
+    assert "Moved label" in pages["p0.html"].decode()
