@@ -247,8 +247,9 @@ def test_area_of_a_path() -> None:
 
 @pytest.mark.slow
 def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows
-    (a package of more rows lists its areas, each on a page); back under it, the package pages go away."""
+    """Past SPLIT_ROWS rows a listing becomes a summary plus a page per package, with the same rows (a
+    package of more rows: a page per area; past SUMMARY_ROWS groups, a page listing the package's areas);
+    back under it, the package pages go away."""
     from bench.synthetic import generate
     from kbgen.render import pages
 
@@ -258,6 +259,7 @@ def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.Mon
     ref = sql_figures(url, options.own_packages, options.hotspot_min_domains)
     kb = options.generated_path
     monkeypatch.setattr(pages, "SPLIT_ROWS", 5)
+    monkeypatch.setattr(pages, "SUMMARY_ROWS", 5)
     sync(options)
     for name in ("priority-gaps", "open-findings", "unverified-dependencies", "files/index"):
         parts = listing_pages(kb, name)[1]
@@ -308,6 +310,14 @@ def test_long_listings_split_per_package(tmp_path: Path, monkeypatch: pytest.Mon
     written = {label.split("/kb/", 1)[1] for label in sync(options).written if "/kb/" in label}
     assert written & listing == {"files/index.md", f"{package.group(1)}.md", f"files/packages/{area.name}"}
     assert f"| {loc:,} |" in (kb / "files" / "packages" / area.name).read_text("utf-8")
+
+    # a summary of few groups names each group (a package's area too) and links to its page
+    monkeypatch.setattr(pages, "SUMMARY_ROWS", 10**9)
+    sync(options, force=True)
+    files_top = (kb / "files" / "index.md").read_text(encoding="utf-8")
+    assert len(tables(files_top)[0]) == len(listing_pages(kb, "files/index")[1]) > len(names)
+    assert not any("\nPart of [" in p.read_text("utf-8") for p in (kb / "files" / "packages").glob("*.md"))
+    check_listings(kb, ref)
 
     monkeypatch.setattr(pages, "SPLIT_ROWS", 10**9)
     sync(options, force=True)

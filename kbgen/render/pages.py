@@ -538,6 +538,10 @@ def sessions_index(view: SiteView) -> dict[str, str]:
 #: A listing of more rows than this gets pages of its own, one per package; a package with more
 #: rows than this is split once more, by area (the first two folders of the paths).
 SPLIT_ROWS = 300
+#: A split listing whose summary would have more rows (packages and areas) than this lists packages
+#: only, each package of several areas with a page of its areas: a session then rewrites the short
+#: summary and its packages' pages instead of the long summary (bench/README.md).
+SUMMARY_ROWS = 100
 
 T = TypeVar("T")
 #: Front matter of a page that is in no toctree (Sphinx would warn about it otherwise).
@@ -555,12 +559,13 @@ class Listing(Generic[T]):
     """A long listing (files read, open findings, priority gaps, unverified edges) in groups.
 
     Up to :data:`SPLIT_ROWS` rows it is one page with a section per package, easiest to
-    read. Past that it becomes a summary page with a row per package, plus one page per
-    package; a package with more rows than that is split again by area (the first two
-    folders of a path): its page lists its areas, each on a page of its own. A session then
-    re-renders only the groups it touched and no page grows with the campaign: a single
-    table of every read file, of one big package's, or of every area of every package, was
-    rebuilt by Sphinx on every change (bench/README.md).
+    read. Past that it becomes a summary page plus one page per group: a package, or a
+    package's area (the first two folders of a path) when the package alone has more rows.
+    The summary names each group while that stays short (:data:`SUMMARY_ROWS`); past that it
+    names packages only, and a package of several areas gets a page listing its areas. A
+    session then re-renders only the groups it touched and no page grows with the campaign: a
+    single table of every read file, of one big package's, or of every area of every package,
+    was rebuilt by Sphinx on every change (bench/README.md).
     """
 
     view: SiteView
@@ -597,6 +602,8 @@ class Listing(Generic[T]):
             for area in sorted(areas):
                 groups[f"{name}: {area}"] = areas[area]
                 owner[f"{name}: {area}"] = name
+        if len(groups) <= SUMMARY_ROWS:
+            by_area = {}
         return cls(view, docname, folder, split, groups, owner, by_area)
 
     @cached_property
