@@ -123,7 +123,8 @@ class PageCache:
         if entry is None or entry.inputs != key:
             return None
         try:
-            written = (self.root / rel).read_text(encoding="utf-8")
+            with open(os.path.join(self.root, rel), encoding="utf-8") as handle:  # no Path per page
+                written = handle.read()
         except (OSError, UnicodeDecodeError):
             return None
         body = without_dependency_line(written)
