@@ -112,10 +112,11 @@ class PageCache:
                                       "its inputs (kbgen.render.pages, *_inputs) miss something it shows")
         if kept is None:
             text, graphs = render()
+            self.fresh[rel] = Entry(key, _sha(text), len(text) - len(text.rstrip("\n")), dict(graphs))
         else:
             text, graphs = kept
             self.kept += 1
-        self.fresh[rel] = Entry(key, _sha(text), len(text) - len(text.rstrip("\n")), dict(graphs))
+            self.fresh[rel] = self.entries[rel]  # the same inputs, text and graphs: _kept checked them
         return text, graphs
 
     def _kept(self, rel: str, key: str) -> tuple[str, dict[str, str]] | None:
