@@ -1536,3 +1536,162 @@ def test_tables_of_contents_converted_when_the_speedups_are_switched(tmp_path: P
         assert type(app.env.tocs) is (speedups.LazyTocs if on else dict)
         pages.append((app.outdir / "index.html").read_text(encoding="utf-8"))
     assert "Added 1" in pages[1] and "Added 2" in pages[2]
+
+
+#: A page without literal blocks but with a ``highlight`` directive (its node removed either way),
+#: a page whose blocks take the language from ``highlight`` or name their own, and a plain page.
+HIGHLIGHT_PAGES = {
+    "index.md": "# Home\n\n```{toctree}\nplain\nlanguage-only\ncode\n```\n",
+    "plain.md": "# Plain\n\nText only, and a need.\n\n:::{finding} Plain finding\n:id: F1\n:::\n",
+    "language-only.md": "# Language only\n\n```{highlight} python\n```\n\nNo block follows.\n",
+    "code.md": ("# Code\n\n```{highlight} python\n```\n\n```\nprint('default here is python')\n```\n\n"
+                "```{code-block} rust\nfn main() {}\n```\n\n```{highlight} none\n```\n\n```\nplain text\n```\n"),
+}
+
+
+@pytest.mark.slow
+def test_highlight_language_pages_the_same_and_the_walk_only_on_pages_with_literal_blocks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sphinx's ``HighlightLanguageTransform`` runs on the pages with literal blocks only: the
+    same HTML pages with the speedups on and off, fresh and after an edit."""
+    speedups.apply_sphinx()
+    walked: list[str] = []
+    original = speedups.SPHINX_ORIGINALS["highlight_language_apply"]
+
+    def counting(self: Any, **kwargs: Any) -> None:
+        walked.append(self.env.docname)
+        original(self, **kwargs)
+
+    monkeypatch.setitem(speedups.SPHINX_ORIGINALS, "highlight_language_apply", counting)
+    outputs: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", HIGHLIGHT_PAGES)
+        runs = []
+        for step in range(2):
+            if step:
+                page = src / "code.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\n```\nmore plain text\n```\n",
+                                encoding="utf-8")
+                time.sleep(0.05)
+            walked.clear()
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            assert speedups.sphinx_installed() is on
+            if on:
+                assert walked == ["code"]
+            runs.append(_html_pages(app.outdir))
+        outputs[on] = runs
+    assert outputs[True] == outputs[False]
+    code = outputs[True][1]["code.html"].decode()
+    assert 'class="highlight-python notranslate"' in code and 'class="highlight-rust notranslate"' in code
+    assert code.count('class="highlight-none notranslate"') == 2
+    assert "highlightlang" not in outputs[True][0]["language-only.html"].decode()
+
+
+@pytest.mark.slow
+def test_templates_compiled_once_then_read_from_the_bytecode_cache(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML templates are compiled by the first build only, the next one (a new Sphinx, so a new
+    Jinja environment) reads them from the doctree folder; with the speedups off, no cache."""
+    from jinja2 import Environment
+
+    compiled: list[str | None] = []
+    compile_source = Environment.compile
+
+    def counting(self: Environment, source: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return compile_source(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    pages: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", HIGHLIGHT_PAGES)
+        runs = []
+        for step in range(2):
+            compiled.clear()
+            (src / "plain.md").write_text(f"# Plain\n\nEdit {step}.\n", encoding="utf-8")
+            time.sleep(0.05)
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            cache = app.doctreedir / "jinja2"
+            assert cache.is_dir() is on
+            if step == 0 or not on:
+                assert "page.html" in compiled and "layout.html" in compiled
+            else:
+                assert not {"page.html", "layout.html"} & set(compiled), compiled
+                assert len(list(cache.glob("__jinja2_*.cache"))) >= 2
+            runs.append(_html_pages(app.outdir))
+        pages[on] = runs
+    assert pages[True] == pages[False]
+
+
+# -- the standard domain purged in one pass ---------------------------------------------------------
+
+#: Pages with every kind of standard-domain entry: labels (explicit and of sections), a glossary
+#: term, a program option, and needs; seven of them so that a parallel read is really parallel.
+STD_PAGES = {
+    "index.md": "# Home\n\n```{toctree}\n" + "\n".join(f"p{i}" for i in range(7)) + "\n```\n",
+    **{f"p{i}.md": (f"(label-{i})=\n# Page {i}\n\n## Section {i}\n\nSee {{ref}}`label-{(i + 1) % 7}`.\n\n"
+                    f"```{{glossary}}\nterm {i}\n  Meaning {i}.\n```\n\n```{{program}} tool{i}\n```\n\n"
+                    f"```{{option}} --flag-{i}\nA flag.\n```\n\n:::{{finding}} Finding {i}\n:id: F{i + 1}\n:::\n")
+       for i in range(7)},
+}
+
+
+def _std_tables(env: BuildEnvironment) -> dict[str, list[tuple[Any, Any]]]:
+    std = env.get_domain("std")
+    return {name: list(std.data[name].items()) for name in ("progoptions", "objects", "terms", "labels",
+                                                              "anonlabels")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_standard_domain_purged_in_one_pass_the_same_tables_and_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: int) -> None:
+    """A site built fresh, then after edits that drop, move and add labels, terms and options:
+    with the speedups on and off, the same standard-domain tables (in order) and the same pages;
+    with them on, Sphinx's own ``clear_doc`` scans nothing for the pages read."""
+    speedups.apply_sphinx()
+    scanned: list[str] = []
+    original = speedups.SPHINX_ORIGINALS["standard_clear_doc"]
+
+    def counting(self: Any, docname: str) -> None:
+        scanned.append(docname)
+        original(self, docname)
+
+    monkeypatch.setitem(speedups.SPHINX_ORIGINALS, "standard_clear_doc", counting)
+    results: dict[bool, list[tuple[dict[str, list[tuple[Any, Any]]], dict[str, bytes]]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", STD_PAGES)
+        runs = []
+        for step in range(2):
+            if step:  # p1 loses its label, p2 takes it over, p3..p6 gain a section, a term changes
+                (src / "p1.md").write_text("# Page 1\n\nNo label now.\n", encoding="utf-8")
+                for i in range(2, 7):
+                    page = src / f"p{i}.md"
+                    text = page.read_text(encoding="utf-8").replace(f"term {i}\n", f"term {i} renamed\n")
+                    if i == 2:
+                        text = text.replace("# Page 2\n\n", "# Page 2\n\n(label-1)=\n## Moved label\n\n")
+                    page.write_text(text + f"\n## Added {i}\n", encoding="utf-8")
+                time.sleep(0.05)
+            scanned.clear()
+            warnings = StringIO()
+            app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=step == 0,
+                                parallel=parallel, confoverrides={"kbgen_speedups": on},
+                                status=StringIO(), warning=warnings)
+            try:
+                app.build()
+            finally:
+                app.cleanup()
+            assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+            if on and step:
+                assert set(scanned).isdisjoint({f"p{i}" for i in range(1, 7)}), scanned
+            runs.append((_std_tables(app.env), _html_pages(app.outdir)))
+        results[on] = runs
+    assert results[True] == results[False]
+    tables, pages = results[True][1]
+    assert dict(tables["labels"])["label-1"][0] == "p2"
+    assert ("term 3 renamed" in dict(tables["terms"])) and ("term 3" not in dict(tables["terms"]))
+    assert "Moved label" in pages["p0.html"].decode()

@@ -186,6 +186,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
         sources,
         speedups,
         stable_ids,
+        template_cache,
     )
     from kbgen.sphinxext.feed import setup as setup_feed
 
@@ -204,6 +205,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     stable_ids.setup(app)
     project.setup(app)
     settled.setup(app)
+    template_cache.setup(app)
     return {"version": __version__, "env_version": env_version(), "parallel_read_safe": True,
             "parallel_write_safe": True}
 

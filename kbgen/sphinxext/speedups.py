@@ -75,7 +75,7 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
 
-And two inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+And four inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
 * Sphinx keeps every page's table of contents (``env.tocs``, a tree of
   docutils nodes per page) in the environment, which it pickles and unpickles
@@ -93,6 +93,14 @@ And two inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
   thousands of words, on every build that writes a page. The replacement makes
   the set once and does the rest as Sphinx does (titles kept in the order the
   documents were given).
+* ``HighlightLanguageTransform`` (a post-transform of every page written) walks
+  every node of the page with a visitor, a Python call per node, to give each
+  literal block the highlight language in force where it stands, then removes
+  the ``highlightlang`` nodes. A page without literal blocks gets nothing from
+  the walk: the replacement looks for one first (``findall`` by class, no call
+  per node) and on such a page only removes the ``highlightlang`` nodes; a page
+  with one is walked as before. kbgen's generated pages have none; a hand-written
+  page with a code block is handled by Sphinx's own code.
 
 What each saves is measured in bench/README.md.
 """
@@ -102,6 +110,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import weakref
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -109,11 +118,15 @@ from typing import Any
 import sphinx
 import sphinx_needs
 import sphinx_needs.needs as needs_module
+from docutils import nodes
 from docutils.nodes import Node
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.domains.std import StandardDomain
 from sphinx.environment import BuildEnvironment
 from sphinx.search import IndexBuilder
+from sphinx.transforms.post_transforms.code import HighlightLanguageTransform
 from sphinx.util import logging
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
@@ -467,6 +480,56 @@ def prune(self: IndexBuilder, docnames: Iterable[str]) -> None:
         wordnames.intersection_update(keep)
 
 
+def highlight_language_apply(self: HighlightLanguageTransform, **kwargs: Any) -> None:
+    """Sphinx's ``HighlightLanguageTransform.apply``, its walk over every node skipped on a page
+    without literal blocks (the only nodes it sets anything on)."""
+    if next(self.document.findall(nodes.literal_block), None) is not None:
+        SPHINX_ORIGINALS["highlight_language_apply"](self, **kwargs)
+        return
+    for node in list(self.document.findall(addnodes.highlightlang)):
+        node.parent.remove(node)
+
+
+#: Per environment, the pages :func:`purge_standard_domain` forgot for this build and not read since.
+_PURGED: weakref.WeakKeyDictionary[BuildEnvironment, set[str]] = weakref.WeakKeyDictionary()
+
+
+def purge_standard_domain(env: BuildEnvironment, docnames: Iterable[str]) -> None:
+    """Forget the standard domain's entries of ``docnames`` in one scan of each of its tables, as
+    ``StandardDomain.clear_doc`` would one page at a time; its calls for them then return at once
+    until each page is read again (:func:`forget_purged`)."""
+    domain = env.get_domain("std")
+    assert isinstance(domain, StandardDomain)
+    pages = set(docnames)
+    tables: tuple[dict[Any, tuple[Any, ...]], ...] = (
+        domain.progoptions, domain.objects, domain._terms, domain.labels, domain.anonlabels)
+    for table in tables:
+        for key in [key for key, entry in table.items() if entry[0] in pages]:
+            del table[key]
+    _PURGED[env] = pages
+
+
+def standard_clear_doc(self: StandardDomain, docname: str) -> None:
+    """Sphinx's ``StandardDomain.clear_doc``, a no-op for a page already forgotten for this build's
+    read and not read since."""
+    pages = _PURGED.get(self.env)
+    if pages is not None and docname in pages:
+        return
+    SPHINX_ORIGINALS["standard_clear_doc"](self, docname)
+
+
+def forget_purged(app: Sphinx, docname: str, source: list[str]) -> None:
+    """A page is being read: its standard-domain entries are made again, so clear them as usual."""
+    pages = _PURGED.get(app.env)
+    if pages is not None:
+        pages.discard(docname)
+
+
+def end_purged(app: Sphinx, *args: Any) -> None:
+    """Reading is over (or merged from worker processes): every purge is Sphinx's again."""
+    _PURGED.pop(app.env, None)
+
+
 #: Sphinx's own functions kbgen replaces, recorded by the first :func:`apply_sphinx`.
 SPHINX_ORIGINALS: dict[str, Any] = {}
 
@@ -478,7 +541,11 @@ def apply_sphinx() -> bool:
         return False
     if not SPHINX_ORIGINALS:
         SPHINX_ORIGINALS["prune"] = IndexBuilder.prune
+        SPHINX_ORIGINALS["highlight_language_apply"] = HighlightLanguageTransform.apply
+        SPHINX_ORIGINALS["standard_clear_doc"] = StandardDomain.clear_doc
     IndexBuilder.prune = prune  # type: ignore[method-assign]
+    HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
+    StandardDomain.clear_doc = standard_clear_doc  # type: ignore[method-assign]
     return True
 
 
@@ -486,11 +553,16 @@ def remove_sphinx() -> None:
     """Put Sphinx's own functions back."""
     if SPHINX_ORIGINALS:
         IndexBuilder.prune = SPHINX_ORIGINALS["prune"]  # type: ignore[method-assign]
+        HighlightLanguageTransform.apply = SPHINX_ORIGINALS["highlight_language_apply"]  # type: ignore[method-assign]
+        StandardDomain.clear_doc = SPHINX_ORIGINALS["standard_clear_doc"]  # type: ignore[method-assign]
+    _PURGED.clear()
 
 
 def sphinx_installed() -> bool:
     """True while the replacements inside Sphinx are in place."""
-    return IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
+    return (IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
+            and HighlightLanguageTransform.apply is highlight_language_apply  # type: ignore[comparison-overlap]
+            and StandardDomain.clear_doc is standard_clear_doc)  # type: ignore[comparison-overlap]
 
 
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
@@ -560,6 +632,9 @@ def setup(app: Sphinx) -> None:
     app.connect("config-inited", _configure, priority=800)
     app.connect("env-before-read-docs", keep_need_nodes)
     app.connect("env-before-read-docs", keep_lazy_tocs)
+    app.connect("source-read", forget_purged)
+    app.connect("env-merge-info", end_purged)
+    app.connect("env-updated", end_purged)
 
 
 def _configure(app: Sphinx, config: Config) -> None:
