@@ -112,11 +112,10 @@ class PageCache:
                                       "its inputs (kbgen.render.pages, *_inputs) miss something it shows")
         if kept is None:
             text, graphs = render()
-            self.fresh[rel] = Entry(key, _sha(text), len(text) - len(text.rstrip("\n")), dict(graphs))
         else:
             text, graphs = kept
             self.kept += 1
-            self.fresh[rel] = self.entries[rel]  # the same inputs, text and graphs: _kept checked them
+        self.fresh[rel] = Entry(key, _sha(text), len(text) - len(text.rstrip("\n")), dict(graphs))
         return text, graphs
 
     def _kept(self, rel: str, key: str) -> tuple[str, dict[str, str]] | None:
@@ -124,8 +123,7 @@ class PageCache:
         if entry is None or entry.inputs != key:
             return None
         try:
-            with open(os.path.join(self.root, rel), encoding="utf-8") as handle:  # no Path per page
-                written = handle.read()
+            written = (self.root / rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
         body = without_dependency_line(written)
