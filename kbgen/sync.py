@@ -19,6 +19,7 @@ from kbgen.db.urls import resolve_url, sqlite_path
 from kbgen.domain_paths import domain_doc_paths as domain_doc_paths  # re-exported: callers import it from here
 from kbgen.domain_paths import portable_relpath as portable_relpath
 from kbgen.errors import DatabaseError, KbgenError, KbWarning
+from kbgen.fingerprint import code_fingerprint
 from kbgen.gcpause import collector_paused
 from kbgen.outputs import (
     LOCK_NAME,
@@ -96,7 +97,8 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     started = time.perf_counter()
     report = SyncReport(dry_run=dry_run, check=check)
     url = resolve_url(options.database, options.project_dir)
-    fingerprint = input_fingerprint(options, url)
+    code = code_fingerprint()  # read once: the input fingerprint, before and after, and the page cache's salt
+    fingerprint = input_fingerprint(options, url, code)
     if not force and fingerprint is not None and fingerprint == stored_fingerprint(options):
         report.unchanged = _unchanged_outputs(options)
         report.shortcut = True
@@ -107,7 +109,6 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     from kbgen.db.engine import open_engine
     from kbgen.db.load import load_snapshot
     from kbgen.db.migrate import check_research_schema, ensure_kb_tables
-    from kbgen.fingerprint import code_fingerprint
     from kbgen.labels import assign_labels
     from kbgen.render import graph_svg
     from kbgen.render.page_cache import PageCache, cache_salt
@@ -148,7 +149,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         registries: dict[str, DomainRegistries] = {}
         domain_docs = render_domain_docs(snap, options, doc_paths, registries)
         # ``force`` renders every page; the cache's entries are stored afresh all the same.
-        cache = PageCache.load(root, cache_salt(code_fingerprint(), options, options.generated_subdir))
+        cache = PageCache.load(root, cache_salt(code, options, options.generated_subdir))
         if force:
             cache.entries = {}
         site = render_site(snap, options, doc_paths, cache, registries=registries,
@@ -198,7 +199,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         if write:
             write_manifest(root, manifest_new)
             cache.save()
-            store_fingerprint(options, input_fingerprint(options, url))
+            store_fingerprint(options, input_fingerprint(options, url, code))
         if progress:
             progress("pages", total, total)
     report.seconds = time.perf_counter() - started

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -27,9 +28,10 @@ from kbgen.outputs import read_manifest, write_if_changed
 STATE_NAME = ".kbgen-state.json"
 
 
-def _stat(path: Path) -> str:
+def _stat(path: str | Path) -> str:
+    """Size and modification time; every generated page's path comes as text (no ``Path`` per page)."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return f"{path}:-"
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
@@ -94,9 +96,11 @@ def _domain_document(path: Path) -> str:
     return f"{path}:blocks:{digest.hexdigest()}"
 
 
-def input_fingerprint(options: Options, url: str) -> str | None:
-    """A digest of everything a sync reads, or None when it cannot be computed cheaply."""
-    parts = [code_fingerprint(), repr(options), url]
+def input_fingerprint(options: Options, url: str, code: str | None = None) -> str | None:
+    """A digest of everything a sync reads, or None when it cannot be computed cheaply.
+
+    ``code`` is :func:`kbgen.fingerprint.code_fingerprint` when the caller has it already."""
+    parts = [code or code_fingerprint(), repr(options), url]
     db = sqlite_path(url)
     if db is not None:
         parts += [_stat(Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-journal")]
@@ -113,7 +117,8 @@ def input_fingerprint(options: Options, url: str) -> str | None:
     root = options.generated_path
     manifest = read_manifest(root)
     parts.append(_stat(root / ".kbgen-manifest.json"))
-    parts += [_stat(root / rel) for rel in sorted(manifest)]
+    folder = str(root)
+    parts += [_stat(os.path.join(folder, rel)) for rel in sorted(manifest)]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 

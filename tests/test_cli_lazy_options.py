@@ -69,9 +69,11 @@ def test_a_command_says_the_same_with_and_without_the_replacement(example_projec
     assert {name: (project / name).read_bytes() for name in written} == written
 
 
-@pytest.mark.parametrize("argv", [["report"], ["--project", ".", "-q", "report", "-o", "out.md"]], ids=" ".join)
-def test_a_report_imports_no_pydantic(example_project: Options, argv: list[str]) -> None:
-    """Neither with no option given nor with ``--project DIR -o FILE`` (plain Path values)."""
+@pytest.mark.parametrize("argv", [["report"], ["--project", ".", "-q", "report", "-o", "out.md"],
+                                  ["sync", "--dry-run"]], ids=" ".join)
+def test_a_command_imports_no_pydantic(example_project: Options, argv: list[str]) -> None:
+    """Neither with no option given nor with ``--project DIR -o FILE`` (plain Path values) nor with a float
+    option's default (``sync --wait``)."""
     probe = (f"import sys, json; sys.argv = ['kbgen', *{argv!r}]\n"
              "from kbgen.cli import app\n"
              "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
@@ -104,12 +106,14 @@ _EXISTING = Path(__file__)
 SAMPLES: dict[Any, list[Any]] = {
     str: ["x", "", " a b ", "é", "\udcff", "-", "--flag", "0"],
     int: ["0", "7", "007", "12345678901234567890", " 7", "+7", "-1", "1_000", "1.0", "x", "", "\u0661", 3],
+    float: [0.0, 2.5, -1e300, float("inf"), "0", "2.5", " 2", "1e3", "x", "", 3, True],
     Path: ["a", " a ", "", "-", "/no/such/path", "~", "a/../b/", str(_EXISTING), str(_EXISTING.parent), _EXISTING, 3],
     "list": [("a", "b"), (), ["x"], "a", ("a", 3)],
 }
 
 #: Samples every plain parameter of the kind converts without Typer's checker (barring path checks).
-PLAIN_SAMPLES: dict[Any, tuple[Any, ...]] = {str: ("x",), int: ("7", "007"), Path: ("a",), "list": (("a", "b"), ())}
+PLAIN_SAMPLES: dict[Any, tuple[Any, ...]] = {str: ("x",), int: ("7", "007"), float: (0.0, 2.5), Path: ("a",),
+                                             "list": (("a", "b"), ())}
 
 
 def _parameters() -> list[Any]:
@@ -175,7 +179,7 @@ def test_plain_values_are_what_typers_checker_makes_of_them() -> None:
 def test_parameters_the_plain_conversion_leaves_to_typer() -> None:
     kinds = {p.name: lazy_options.plain_kind(p) for p, _ in _parameters()}
     assert kinds["existing"] is Path and kinds["files"] == [Path] and kinds["bounded"] is None
-    assert None in kinds.values() and int in kinds.values() and str in kinds.values()
+    assert None in kinds.values() and int in kinds.values() and str in kinds.values() and kinds["wait"] is float
 
 
 def test_install_is_idempotent_and_follows_the_switch(monkeypatch: pytest.MonkeyPatch) -> None:

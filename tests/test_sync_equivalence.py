@@ -21,6 +21,7 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 import kbgen.fingerprint
+import kbgen.sync
 import kbgen.sync_state
 from kbgen.config import Options, load_options
 from kbgen.db.engine import open_engine, resolve_url, sqlite_path
@@ -136,7 +137,7 @@ def _change_code(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages._ENV, "loader", ChoiceLoader([DictLoader({"file.md.j2": changed}), pages._ENV.loader]))
     pages._ENV.cache.clear()  # type: ignore[union-attr]
     fingerprint = kbgen.fingerprint.code_fingerprint()
-    for module in (kbgen.fingerprint, kbgen.sync_state):  # the sync state holds its own reference
+    for module in (kbgen.fingerprint, kbgen.sync_state, kbgen.sync):  # each holds its own reference
         monkeypatch.setattr(module, "code_fingerprint", lambda package_dir=None: fingerprint + "-next")
 
 

@@ -26,9 +26,10 @@ string into a ``Path``. For the plain cases the replacement converts the value i
 the checker returns for it (:func:`plain_kind` says which parameters qualify): a ``str``
 option or argument keeps the string, a ``Path`` one gets ``Path(value)`` and then Typer's own
 path checks (``coerce_cli_path``: existence, file or folder, ...), an ``int`` one written in
-decimal digits gets ``int(value)``, and a ``list`` of one of those gets each item converted.
-Anything else (a custom parser, choices, bounded numbers, floats, tuples, files, a value of
-another type, digits with a sign or blanks) goes to the checker, and so does any value the
+decimal digits gets ``int(value)``, a ``float`` one keeps a float (its default: ``kbgen sync``'s
+``--wait`` imported pydantic for its 0.0), and a ``list`` of one of those gets each item converted.
+Anything else (a custom parser, choices, bounded numbers, a float given as text, tuples, files, a
+value of another type, digits with a sign or blanks) goes to the checker, and so does any value the
 plain conversion rejects: Typer checks it again and raises its own error, word for word.
 """
 
@@ -45,7 +46,7 @@ TESTED_TYPER = ("0.29.2",)
 #: Environment variable that turns the replacement off ("0").
 SWITCH = "KBGEN_LAZY_OPTIONS"
 #: The annotations whose values are converted here, without the checker.
-PLAIN = (str, int, Path)
+PLAIN = (str, int, float, Path)
 #: A value the plain conversion leaves to Typer's checker.
 _UNDECIDED = object()
 
@@ -59,8 +60,8 @@ def plain_kind(param: Any) -> type | list[type] | None:
     """``str``, ``int`` or ``Path`` (``[kind]`` for a list of them) when Typer's checker of ``param``
     is the plain one for that type; None when it may do more (a parser, bounds, a path class).
 
-    Mirrors ``typer._adapters.build_leaf_adapter``: a parser comes first; ``int`` is plain
-    without bounds; ``str`` always; ``Path`` with no ``path_type`` of its own.
+    Mirrors ``typer._adapters.build_leaf_adapter``: a parser comes first; ``int`` and ``float`` are
+    plain without bounds; ``str`` always; ``Path`` with no ``path_type`` of its own.
     """
     descriptor = param.type_descriptor
     info = descriptor.parameter_info
@@ -74,7 +75,7 @@ def plain_kind(param: Any) -> type | list[type] | None:
         return None
     if annotation not in PLAIN:
         return None
-    if annotation is int and (info.min is not None or info.max is not None or info.clamp):
+    if annotation in (int, float) and (info.min is not None or info.max is not None or info.clamp):
         return None
     if annotation is Path and info.path_type is not None:
         return None
@@ -97,6 +98,8 @@ def install() -> bool:
     def plain_item(self: Any, ctx: Any, kind: type, value: Any) -> Any:
         if kind is str:
             return value if type(value) is str else _UNDECIDED
+        if kind is float:  # a float as is (a default such as ``sync --wait``'s 0.0); a given text to the checker
+            return value if type(value) is float else _UNDECIDED
         if kind is int:
             if type(value) is int:
                 return value

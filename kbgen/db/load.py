@@ -85,43 +85,46 @@ def _load(conn: Connection, schema: rt.ResearchSchema, options: Options, has_kb:
         for r in _rows(conn, schema, rt.packages,
                        ["id", "name", "base_path", "repo_url", "description", "total_files", "total_loc"], ["id"]))
     pkg_names = {p.id: p.name for p in packages}
+    # The big tables' rows are unpacked, not read by column name: a name costs a row lookup per value.
     files = tuple(
-        File(r.id, r.package_id, pkg_names.get(r.package_id, "(no package)"), _text(r.relative_path) or "",
-             _int(r.loc), vocab.depth(_text(r.depth)), _text(r.depth), _int(r.lines_read),
-             _text(r.last_read_date), _text(r.notes))
-        for r in _rows(conn, schema, rt.files,
-                       ["id", "package_id", "relative_path", "loc", "depth", "lines_read", "last_read_date", "notes"],
-                       ["id"]))
+        File(id_, package_id, pkg_names.get(package_id, "(no package)"), _text(path) or "", _int(loc),
+             vocab.depth(_text(depth)), _text(depth), _int(lines_read), _text(last_read_date), _text(notes))
+        for id_, package_id, path, loc, depth, lines_read, last_read_date, notes in _rows(
+            conn, schema, rt.files,
+            ["id", "package_id", "relative_path", "loc", "depth", "lines_read", "last_read_date", "notes"], ["id"]))
     domains = tuple(
         Domain(r.id, _text(r.name) or f"domain-{r.id}", _text(r.description), vocab.priority(_text(r.priority)),
                _text(r.priority), _text(r.synthesis_path))
         for r in _rows(conn, schema, rt.domains, ["id", "name", "description", "priority", "synthesis_path"], ["id"]))
     file_domains = tuple(
-        (r.file_id, r.domain_id)
-        for r in _rows(conn, schema, rt.file_domains, ["file_id", "domain_id"], ["file_id", "domain_id"]))
+        (file_id, domain_id)
+        for file_id, domain_id in _rows(conn, schema, rt.file_domains, ["file_id", "domain_id"],
+                                        ["file_id", "domain_id"]))
     sessions = tuple(
         Session(r.id, _text(r.name) or f"R{r.id}", vocab.session_number(_text(r.name), r.id), _text(r.date),
                 _text(r.focus), _int(r.agent_count), _text(r.notes))
         for r in _rows(conn, schema, rt.sessions, ["id", "name", "date", "focus", "agent_count", "notes"], ["id"]))
     reads = tuple(
-        FileRead(r.id, r.file_id, r.session_id, vocab.depth(_text(r.depth)), _text(r.depth), _int(r.lines_read),
-                 _text(r.line_ranges), _text(r.notes))
-        for r in _rows(conn, schema, rt.file_reads,
-                       ["id", "file_id", "session_id", "depth", "lines_read", "line_ranges", "notes"], ["id"]))
+        FileRead(id_, file_id, session_id, vocab.depth(_text(depth)), _text(depth), _int(lines_read),
+                 _text(line_ranges), _text(notes))
+        for id_, file_id, session_id, depth, lines_read, line_ranges, notes in _rows(
+            conn, schema, rt.file_reads,
+            ["id", "file_id", "session_id", "depth", "lines_read", "line_ranges", "notes"], ["id"]))
     categories = Vocabulary.from_options(options, read_aliases(conn) if has_kb else None)
     findings = tuple(
-        Finding(r.id, r.file_id, r.session_id, _int(r.line_start), _int(r.line_end),
-                vocab.severity(_text(r.severity)), _text(r.severity),
-                categories.normalise(_text(r.category)), _text(r.category),
-                _text(r.description) or "", bool(_int(r.followed_up)))
-        for r in _rows(conn, schema, rt.findings,
-                       ["id", "file_id", "session_id", "line_start", "line_end", "severity", "category",
-                        "description", "followed_up"], ["id"]))
+        Finding(id_, file_id, session_id, _int(line_start), _int(line_end),
+                vocab.severity(_text(severity)), _text(severity),
+                categories.normalise(_text(category)), _text(category),
+                _text(description) or "", bool(_int(followed_up)))
+        for id_, file_id, session_id, line_start, line_end, severity, category, description, followed_up in _rows(
+            conn, schema, rt.findings,
+            ["id", "file_id", "session_id", "line_start", "line_end", "severity", "category", "description",
+             "followed_up"], ["id"]))
     dependencies = tuple(
-        Dependency(r.id, r.source_file_id, r.target_file_id, _text(r.relationship) or "related",
-                   _text(r.evidence), bool(_int(r.verified)))
-        for r in _rows(conn, schema, rt.dependencies,
-                       ["id", "source_file_id", "target_file_id", "relationship", "evidence", "verified"], ["id"]))
+        Dependency(id_, source, target, _text(relationship) or "related", _text(evidence), bool(_int(verified)))
+        for id_, source, target, relationship, evidence, verified in _rows(
+            conn, schema, rt.dependencies,
+            ["id", "source_file_id", "target_file_id", "relationship", "evidence", "verified"], ["id"]))
     package_dependencies = tuple(
         PackageDependency(r.source_package_id, r.target_package_id, _text(r.relationship) or "depends",
                           _text(r.notes))
@@ -157,10 +160,11 @@ def _load_kb(conn: Connection) -> dict[str, Any]:
     answers = tuple(
         Answer(r.question_id, r.finding_id, inferred=False, partial=bool(r.partial), note=r.note)
         for r in conn.execute(select(kb.answers).order_by(kb.answers.c.question_id, kb.answers.c.finding_id)))
+    lc = kb.finding_labels.c
     labels = tuple(
-        Label(r.domain, r.letter, r.number, r.finding_id)
-        for r in conn.execute(select(kb.finding_labels).order_by(
-            kb.finding_labels.c.domain, kb.finding_labels.c.letter, kb.finding_labels.c.number)))
+        Label(domain, letter, number, finding_id)
+        for domain, letter, number, finding_id in conn.execute(
+            select(lc.domain, lc.letter, lc.number, lc.finding_id).order_by(lc.domain, lc.letter, lc.number)))
     statuses = tuple(
         FindingStatus(r.finding_id, r.status, r.session_id, r.superseded_by, r.reason)
         for r in conn.execute(select(kb.finding_status).order_by(kb.finding_status.c.finding_id)))
