@@ -608,9 +608,9 @@ class Listing(Generic[T]):
 
     @cached_property
     def _slugs(self) -> dict[str, str]:
-        # The areas' slugs first, so that they stay what they were before packages had pages.
-        groups = unique_slugs([*sorted(self.groups), *(f"{p}:" for p in sorted(self.areas))], "group")
-        return groups
+        # The groups' slugs first, so that they stay what they were before packages had pages of areas.
+        # A package's page is keyed ``pkg:``, which no group label is (``pkg`` or ``pkg: area``).
+        return unique_slugs([*sorted(self.groups), *(f"{p}:" for p in sorted(self.areas))], "group")
 
     def group_docname(self, label: str) -> str:
         return f"{self.view.layout.root}/{self.folder}/{self._slugs[label]}"
@@ -624,9 +624,10 @@ class Listing(Generic[T]):
         return doc_link(label, "/" + self.group_docname(label)) if self.split else label
 
     def summary(self, columns: list[str], row: Callable[[list[T]], list[object]], empty: str = "") -> str:
-        """The summary table: a row per package (``row(rows)`` gives its figures), linked to its page.
+        """The summary table: a row per group (``row(rows)`` gives its figures), linked to its page.
 
-        A package split by area counts all its rows here; its page has the same columns per area.
+        A package with a page of areas has one row, counting all its rows; its page has the same
+        columns per area.
         """
         rows: list[list[object]] = []
         done: set[str] = set()
