@@ -135,14 +135,15 @@ def write_site(root: Path, pages: dict[str, str], conf: str = CONF) -> Path:
 def build_in_process(srcdir: Path, builddir: Path, *, buildername: str = "dummy",
                      confoverrides: dict[str, Any] | None = None,
                      connect: Callable[[Sphinx], None] | None = None,
-                     freshenv: bool = True) -> tuple[SphinxTestApp, str]:
+                     freshenv: bool = True, parallel: int = 0) -> tuple[SphinxTestApp, str]:
     """Build ``srcdir`` fresh in this process; returns the (cleaned up) app and its warnings.
 
     ``connect`` may add event listeners before the build starts. A build that raises
     still cleans up the app (docutils' global registries) before the error propagates.
+    ``parallel`` is Sphinx's ``-j``.
     """
     warnings = StringIO()
-    app = SphinxTestApp(buildername, srcdir=srcdir, builddir=builddir, freshenv=freshenv,
+    app = SphinxTestApp(buildername, srcdir=srcdir, builddir=builddir, freshenv=freshenv, parallel=parallel,
                         confoverrides=confoverrides, status=StringIO(), warning=warnings)
     try:
         if connect is not None:
@@ -1425,15 +1426,9 @@ def test_needextract_page_the_same_after_a_parallel_read(tmp_path: Path) -> None
     src = write_site(tmp_path / "src", pages)
     extracts = {}
     for on in (True, False):
-        warnings = StringIO()
-        app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=True, parallel=2,
-                            confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on},
-                            status=StringIO(), warning=warnings)
-        try:
-            app.build()
-        finally:
-            app.cleanup()
-        assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+        app, warnings = build_in_process(src, tmp_path / f"b{on}", buildername="html", parallel=2,
+                                         confoverrides={"needs_reproducible_json": True, "kbgen_speedups": on})
+        assert "WARNING" not in warnings, warnings
         assert type(app.env._needs_all_nodes) is (speedups.NeedNodes if on else dict)
         extracts[on] = (app.outdir / "extract.html").read_bytes()
     assert extracts[True] == extracts[False]
@@ -1680,15 +1675,9 @@ def test_standard_domain_purged_in_one_pass_the_same_tables_and_pages(
                     page.write_text(text + f"\n## Added {i}\n", encoding="utf-8")
                 time.sleep(0.05)
             scanned.clear()
-            warnings = StringIO()
-            app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / f"b{on}", freshenv=step == 0,
-                                parallel=parallel, confoverrides={"kbgen_speedups": on},
-                                status=StringIO(), warning=warnings)
-            try:
-                app.build()
-            finally:
-                app.cleanup()
-            assert "WARNING" not in warnings.getvalue(), warnings.getvalue()
+            app, warnings = build_in_process(src, tmp_path / f"b{on}", buildername="html", freshenv=step == 0,
+                                             parallel=parallel, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
             if on and step:
                 assert set(scanned).isdisjoint({f"p{i}" for i in range(1, 7)}), scanned
             runs.append((_std_tables(app.env, ordered=parallel == 1), _html_pages(app.outdir)))
