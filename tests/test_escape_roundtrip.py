@@ -176,6 +176,8 @@ def test_corpus_round_trips(name: str) -> None:
 @example("# h\n- item\n+ item\n* item\n1. one\n2) two\n> q\n---\n===\n%c\n+++\n(t)=\n:::x\n{#id}\n|-|-|\n~~~")
 @example("foo #\nbar ##  \n\\\n[x]: y\n<http://a> <b> &amp; &#1;")
 @example("^]:")  # as link text: "[^\\]:" at a line start is a footnote definition
+@example("\n(x)=")  # indented by a no-break space, which MyST's target rule strips like a space
+@example("\u2003(a b)= ")  # an em space before a target
 def test_escaped_text_round_trips(text: str) -> None:
     check_inline(text)
     check_block(text)

@@ -187,6 +187,18 @@ def _line_start_escape(text: str) -> int | None:
     return None
 
 
+def _target_paren(text: str) -> int | None:
+    """The index of the ``(`` that makes ``text`` a MyST target (``(name)=``), if it is one.
+
+    The target rule strips the line with ``str.strip()``, so a ``(`` after any Unicode space (the
+    no-break spaces that keep a line's indent, an em space from the database) starts one too.
+    """
+    core = text.lstrip()
+    if core.startswith("(") and core.rstrip().endswith(")="):
+        return len(text) - len(core)
+    return None
+
+
 def _escape_line(line: str, *, boundary: frozenset[str] = _ANY, link_text: bool = False,
                  line_start: bool = True) -> str:
     """Escape one line of text where markdown would read it as markup (see the module docstring).
@@ -199,7 +211,9 @@ def _escape_line(line: str, *, boundary: frozenset[str] = _ANY, link_text: bool 
     lead = len(line) - len(stripped)
     text = stripped
     at_start = line_start and not lead and bool(text) and _LINE_START.match(text) is not None
-    if not at_start and not _INLINE_SYNTAX.search(text) and not (line_start and text.rstrip(" \t").endswith("#")):
+    target = _target_paren(text) if line_start else None
+    if (not at_start and target is None and not _INLINE_SYNTAX.search(text)
+            and not (line_start and text.rstrip(" \t").endswith("#"))):
         return "\u00a0" * lead + text if lead else text
     escaped = [False] * len(text)
     spans, unmatched = _code_spans(text) if "`" in text else ([], [])
@@ -216,6 +230,8 @@ def _escape_line(line: str, *, boundary: frozenset[str] = _ANY, link_text: bool 
         first = _line_start_escape(text)
         if first is not None and not in_code[first]:
             escaped[first] = True
+    if target is not None:
+        escaped[target] = True
     n = len(text)
 
     def neighbour(k: int) -> frozenset[str]:
