@@ -40,11 +40,15 @@ import sphinx_needs
 import sphinx_needs.directives.need as need_directive
 import sphinx_needs.needs as needs_module
 import sphinx_needs.needsfile as needsfile
+from docutils import nodes
+from docutils.nodes import Node
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
 from sphinx.search import IndexBuilder, js_index
 from sphinx.testing.util import SphinxTestApp
+from sphinx.util.nodes import NodeMatcher
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.exceptions import FunctionParsingException
 from sphinx_needs.functions.functions import DynamicFunctionParsed
@@ -1687,3 +1691,183 @@ def test_standard_domain_purged_in_one_pass_the_same_tables_and_pages(
     assert dict(tables["labels"])["label-1"][0] == "p2"
     assert ("term 3 renamed" in dict(tables["terms"])) and ("term 3" not in dict(tables["terms"]))
     assert "Moved label" in pages["p0.html"].decode()
+
+
+# -- speedups inside Sphinx: NodeMatcher.findall ----------------------------------------------------
+
+
+def _example_doctrees(options: Options) -> list[nodes.document]:
+    return [pickle.loads(path.read_bytes()) for path in sorted(doctrees_path(options).rglob("*.doctree"))]
+
+
+#: Matchers as Sphinx's transforms make them (the first three run on every page read), and
+#: the other shapes ``match`` accepts: several classes, no class, attribute values, a Text class.
+MATCHERS = [
+    NodeMatcher(nodes.Element, translated=Any), NodeMatcher(nodes.inline, translatable=Any),
+    NodeMatcher(nodes.footnote_reference), NodeMatcher(addnodes.pending_xref, reftype=Any),
+    NodeMatcher(nodes.reference, refid=Any), NodeMatcher(nodes.section, nodes.paragraph),
+    NodeMatcher(nodes.Text), NodeMatcher(), NodeMatcher(classes=["xref", "myst"]),
+    NodeMatcher(nodes.Element, ids=[]), NodeMatcher(nodes.Element, classes=Any, ids=Any),
+    NodeMatcher(nodes.Text, ids=Any),
+]
+
+
+def test_node_matcher_findall_gives_sphinx_nodes_on_the_example_site(built_example: Options,
+                                                                     sphinx_speedups_kept: None) -> None:
+    """Every matcher above on every doctree of the example site, from the root and from inner
+    nodes: the very nodes, in the order, Sphinx's own ``findall`` gives."""
+    assert speedups.apply_sphinx(), "this Sphinx is not a checked version"
+    original = speedups.SPHINX_ORIGINALS["node_matcher_findall"]
+    assert NodeMatcher.findall is speedups.node_matcher_findall and original is not NodeMatcher.findall
+    trees = _example_doctrees(built_example)
+    assert len(trees) > 50
+    found = 0
+    for matcher in MATCHERS:
+        for tree in trees:
+            starts = [tree, *tree.children[:3], next(tree.findall(nodes.Text), tree)]
+            for start in starts:
+                expected = list(original(matcher, start))
+                got = list(matcher.findall(start))
+                assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), matcher.attrs
+                found += len(got)
+    assert found > 10_000
+    # the example's pages hold nodes of each kind some matcher above looks for
+    assert any(next(NodeMatcher(nodes.section).findall(tree), None) for tree in trees)
+    for matcher in (MATCHERS[3], MATCHERS[8]):
+        assert any(next(matcher.findall(tree), None) for tree in trees), matcher.attrs
+
+
+def _removing_every_match(findall: Callable[[Any, Node], Iterator[Any]], matcher: NodeMatcher[Any],
+                          tree: nodes.document) -> tuple[list[str], str]:
+    """Walk ``tree`` lazily, removing each node found from its parent (or emptying it) as it comes:
+    the nodes handed out, and the tree left."""
+    seen = []
+    for node in findall(matcher, tree):
+        seen.append(node.astext()[:40] + type(node).__name__)
+        if isinstance(node, nodes.paragraph) and node.parent is not None:
+            node.parent.remove(node)
+        elif isinstance(node, nodes.section):
+            node.children = node.children[:1]
+        elif isinstance(node, nodes.Element) and node["ids"] and not isinstance(node, nodes.emphasis):
+            node.append(nodes.emphasis("", "added"))
+    return seen, tree.pformat()
+
+
+def test_node_matcher_findall_as_lazy_as_sphinx_when_the_tree_changes(built_example: Options,
+                                                                      sphinx_speedups_kept: None) -> None:
+    """Callers that change the tree while they walk it (nodes removed, children replaced, nodes
+    added) see what Sphinx's own walk shows them, and leave the same tree."""
+    speedups.apply_sphinx()
+    original = speedups.SPHINX_ORIGINALS["node_matcher_findall"]
+    trees = _example_doctrees(built_example)[:40]
+    changed = 0
+    for matcher in (NodeMatcher(nodes.paragraph, nodes.section), NodeMatcher(nodes.Element, ids=Any),
+                    NodeMatcher(nodes.strong, nodes.paragraph)):
+        for tree in trees:
+            expected = _removing_every_match(original, matcher, copy.deepcopy(tree))
+            got = _removing_every_match(speedups.node_matcher_findall, matcher, copy.deepcopy(tree))
+            assert got == expected
+            changed += expected[1] != tree.pformat()
+    assert changed > 40
+
+
+def test_node_matcher_findall_left_alone_on_other_sphinx_versions(monkeypatch: pytest.MonkeyPatch,
+                                                                  sphinx_speedups_kept: None) -> None:
+    speedups.apply_sphinx()
+    original = speedups.SPHINX_ORIGINALS["node_matcher_findall"]
+    speedups.remove_sphinx()
+    assert NodeMatcher.findall is original
+    monkeypatch.setattr(sphinx, "__version__", "9.9.9")
+    assert speedups.apply_sphinx() is False
+    assert NodeMatcher.findall is original
+
+
+FOOTNOTE_PAGES = {
+    "index.md": "# Index\n\n```{toctree}\nnotes\nplain\n```\n\nA claim[^a] and another[^b].\n\n"
+                "[^a]: The first note.\n[^b]: The second, with *emphasis*.\n",
+    "notes.md": "# Notes\n\n(target)=\n## Section\n\nSee [the index](index.md) and {ref}`target`, "
+                "{abbr}`CPU (central processing unit)`, a note[^n].\n\n[^n]: A note.\n\n"
+                ":::{finding} A finding\n:id: F1\n\nWith a note[^m].\n\n[^m]: Inside.\n:::\n",
+    "plain.md": "# Plain\n\nText only.\n",
+}
+
+
+@pytest.mark.slow
+def test_pages_the_same_with_the_node_matcher_walk(tmp_path: Path) -> None:
+    """A site with footnotes, references and an abbreviation (the nodes the read and write transforms
+    look for with ``NodeMatcher``), built fresh then after an edit: the same HTML pages with the
+    speedups on and off."""
+    outputs: dict[bool, list[dict[str, bytes]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", FOOTNOTE_PAGES)
+        runs = []
+        for step in range(2):
+            if step:
+                page = src / "notes.md"
+                page.write_text(page.read_text(encoding="utf-8") + "\nAgain[^z].\n\n[^z]: Last.\n",
+                                encoding="utf-8")
+                time.sleep(0.05)
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert "WARNING" not in warnings, warnings
+            assert speedups.sphinx_installed() is on
+            runs.append(_html_pages(app.outdir))
+        outputs[on] = runs
+    assert outputs[True] == outputs[False]
+    notes = outputs[True][1]["notes.html"].decode()
+    assert 'class="footnote' in notes and "Last." in notes and "<abbr" in notes
+
+
+# -- speedups inside sphinx-needs: the dataclasses' pickling -----------------------------------------
+
+
+def _need_item_objects(env: BuildEnvironment) -> list[Any]:
+    """Every sphinx-needs dataclass object of the example's needs (links, sources, contents, parts)."""
+    objects: list[Any] = []
+    for need in SphinxNeedsData(env).get_needs_mutable().values():
+        objects.append(need._source)
+        objects.append(need._content)
+        objects.extend(need._parts.values())
+        objects.extend(need._modifications)
+        for lists in (need._links, need._backlinks):
+            for links in lists.values():
+                objects.extend(links)
+    return objects
+
+
+def test_need_item_dataclasses_pickle_to_the_same_bytes(example_env: BuildEnvironment,
+                                                        speedups_applied: dict[str, Any]) -> None:
+    """The example site's needs' dataclass objects pickled with kbgen's state functions: the same bytes
+    as with those ``dataclasses`` made, and read back (by either) equal to what was pickled."""
+    objects = _need_item_objects(example_env)
+    kinds = {type(obj) for obj in objects}
+    assert len(objects) > 300 and len(kinds) >= 3, kinds
+    assert set(speedups._STATE) >= kinds
+    assert all(cls.__getstate__.__qualname__ == f"{cls.__qualname__}.__getstate__" for cls in kinds)
+    ours = pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
+    ours_old_protocol = pickle.dumps(objects, protocol=2)
+    assert pickle.loads(ours) == objects
+    speedups.remove()
+    assert all(cls.__getstate__.__qualname__ == "_dataclass_getstate" for cls in kinds)
+    assert pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL) == ours
+    assert pickle.dumps(objects, protocol=2) == ours_old_protocol
+    assert pickle.loads(ours) == objects
+    speedups.apply()
+    assert pickle.loads(ours) == objects and copy.deepcopy(objects) == objects
+
+
+def test_every_need_item_slots_dataclass_gets_the_state_functions(speedups_applied: dict[str, Any]) -> None:
+    """Every frozen slots dataclass of ``sphinx_needs.need_item`` (one with a single field too) is
+    handled, and gives back the state it was given."""
+    import sphinx_needs.need_item as need_item_module
+
+    classes = [value for value in vars(need_item_module).values()
+               if isinstance(value, type) and dataclasses.is_dataclass(value)
+               and value.__module__ == need_item_module.__name__ and "__slots__" in value.__dict__]
+    assert set(classes) == set(speedups._STATE) and NeedLink in classes
+    for cls in classes:
+        names = [field.name for field in dataclasses.fields(cls)]
+        obj = object.__new__(cls)
+        cls.__setstate__(obj, list(range(len(names))))
+        assert cls.__getstate__(obj) == list(range(len(names)))
+        assert [getattr(obj, name) for name in names] == list(range(len(names)))

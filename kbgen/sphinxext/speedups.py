@@ -101,22 +101,44 @@ And four inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
   per node) and on such a page only removes the ``highlightlang`` nodes; a page
   with one is walked as before. kbgen's generated pages have none; a hand-written
   page with a code block is handled by Sphinx's own code.
+* ``NodeMatcher.findall`` (Sphinx's "nodes of these classes with these
+  attributes") hands the matcher to docutils' ``findall`` as a condition: a
+  Python call (``__call__`` then ``match``, in a ``try``) for every node of the
+  tree, through a chain of nested generators as deep as the node. Sphinx's
+  transforms call it on every page read (the translation-progress count, the
+  footnote and translatable-inline passes) and written. The replacement walks
+  the tree with one generator and a stack of the children lists' iterators, in
+  the same order and as lazily (a node's children are looked at after the node
+  is handed out, sibling lists are followed as they stand), tests the class
+  with ``isinstance`` and calls ``match`` only on nodes of the class that hold
+  the first attribute asked for: the same nodes.
+
+And one more inside sphinx-needs, in how the environment is pickled:
+
+* sphinx-needs' frozen slots dataclasses (a need's links, source, content,
+  parts) are pickled with the ``__getstate__`` and ``__setstate__`` that
+  ``dataclasses`` generates, which call ``dataclasses.fields()`` for every
+  object, tens of thousands per build on the environment's dump and load. The
+  replacements get and set the same fields from a list of names made once per
+  class: the same state, the same pickle bytes.
 
 What each saves is measured in bench/README.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import Any
 
 import sphinx
 import sphinx_needs
+import sphinx_needs.need_item as need_item_module
 import sphinx_needs.needs as needs_module
 from docutils import nodes
 from docutils.nodes import Node
@@ -128,6 +150,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.search import IndexBuilder
 from sphinx.transforms.post_transforms.code import HighlightLanguageTransform
 from sphinx.util import logging
+from sphinx.util.nodes import NodeMatcher
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
 from sphinx_needs.need_item import NeedItem, NeedLink, _link_natural_sort_key
@@ -490,6 +513,38 @@ def highlight_language_apply(self: HighlightLanguageTransform, **kwargs: Any) ->
         node.parent.remove(node)
 
 
+def node_matcher_findall(self: NodeMatcher[Any], node: Node) -> Iterator[Any]:
+    """Sphinx's ``NodeMatcher.findall``: the nodes under ``node`` (itself first) that ``match``
+    accepts, in document order, without a call per node or a generator per level.
+
+    As lazy as docutils' walk: a node's children are looked at once the node has been handed
+    out (and the caller resumed), and every list of children is followed as it stands.
+    """
+    classes = self.classes or (Node,)
+    attrs = self.attrs
+    match = self.match
+    # Every attribute asked for must be in the node's attributes (``key in node``) for ``match``
+    # to accept it: the first one is checked here before calling ``match``.
+    first = next(iter(attrs), None)
+    element = nodes.Element
+    if isinstance(node, classes) and (first is None or match(node)):
+        yield node
+    if not node.children:
+        return
+    stack = [iter(node.children)]
+    while stack:
+        for child in stack[-1]:
+            if isinstance(child, classes) and (
+                    first is None or (isinstance(child, element) and first in child.attributes
+                                      and match(child))):
+                yield child
+            if child.children:
+                stack.append(iter(child.children))
+                break
+        else:
+            stack.pop()
+
+
 #: Per environment, the pages :func:`purge_standard_domain` forgot for this build and not read since.
 _PURGED: weakref.WeakKeyDictionary[BuildEnvironment, set[str]] = weakref.WeakKeyDictionary()
 
@@ -530,6 +585,61 @@ def end_purged(app: Sphinx, *args: Any) -> None:
     _PURGED.pop(app.env, None)
 
 
+def _slots_dataclasses() -> list[type]:
+    """sphinx-needs' need-item dataclasses pickled with the state functions ``dataclasses`` made."""
+    found = []
+    for value in vars(need_item_module).values():
+        if (isinstance(value, type) and dataclasses.is_dataclass(value)
+                and value.__module__ == need_item_module.__name__
+                and getattr(value.__dict__.get("__getstate__"), "__qualname__", "") == "_dataclass_getstate"
+                and getattr(value.__dict__.get("__setstate__"), "__qualname__", "") == "_dataclass_setstate"):
+            found.append(value)
+    return found
+
+
+def _state_functions(cls: type) -> tuple[Any, Any]:
+    """``__getstate__`` and ``__setstate__`` for ``cls`` giving and taking what ``dataclasses``'
+    own do (the list of the fields' values, in field order), from the names found once."""
+    names = tuple(field.name for field in dataclasses.fields(cls))
+    get = attrgetter(*names)
+    setattr_ = object.__setattr__
+
+    if len(names) == 1:
+        def getstate(self: Any) -> list[Any]:
+            return [get(self)]
+    else:
+        def getstate(self: Any) -> list[Any]:
+            return list(get(self))
+
+    def setstate(self: Any, state: list[Any]) -> None:
+        for name, value in zip(names, state):
+            setattr_(self, name, value)
+
+    getstate.__qualname__ = f"{cls.__qualname__}.__getstate__"
+    setstate.__qualname__ = f"{cls.__qualname__}.__setstate__"
+    return getstate, setstate
+
+
+#: The classes given :func:`_state_functions`: class → (their own pair, kbgen's pair).
+_STATE: dict[type, tuple[tuple[Any, Any], tuple[Any, Any]]] = {}
+
+
+def _install_state() -> None:
+    if not _STATE:
+        for cls in _slots_dataclasses():
+            own = (cls.__dict__["__getstate__"], cls.__dict__["__setstate__"])
+            _STATE[cls] = (own, _state_functions(cls))
+    for cls, (_, (getstate, setstate)) in _STATE.items():
+        setattr(cls, "__getstate__", getstate)  # noqa: B010
+        setattr(cls, "__setstate__", setstate)  # noqa: B010
+
+
+def _remove_state() -> None:
+    for cls, ((getstate, setstate), _) in _STATE.items():
+        setattr(cls, "__getstate__", getstate)  # noqa: B010
+        setattr(cls, "__setstate__", setstate)  # noqa: B010
+
+
 #: Sphinx's own functions kbgen replaces, recorded by the first :func:`apply_sphinx`.
 SPHINX_ORIGINALS: dict[str, Any] = {}
 
@@ -543,7 +653,10 @@ def apply_sphinx() -> bool:
         SPHINX_ORIGINALS["prune"] = IndexBuilder.prune
         SPHINX_ORIGINALS["highlight_language_apply"] = HighlightLanguageTransform.apply
         SPHINX_ORIGINALS["standard_clear_doc"] = StandardDomain.clear_doc
+        SPHINX_ORIGINALS["node_matcher_findall"] = NodeMatcher.findall
     IndexBuilder.prune = prune  # type: ignore[method-assign]
+    if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
+        NodeMatcher.findall = node_matcher_findall  # type: ignore[method-assign]
     HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
     StandardDomain.clear_doc = standard_clear_doc  # type: ignore[method-assign]
     return True
@@ -555,6 +668,7 @@ def remove_sphinx() -> None:
         IndexBuilder.prune = SPHINX_ORIGINALS["prune"]  # type: ignore[method-assign]
         HighlightLanguageTransform.apply = SPHINX_ORIGINALS["highlight_language_apply"]  # type: ignore[method-assign]
         StandardDomain.clear_doc = SPHINX_ORIGINALS["standard_clear_doc"]  # type: ignore[method-assign]
+        NodeMatcher.findall = SPHINX_ORIGINALS["node_matcher_findall"]  # type: ignore[method-assign]
     _PURGED.clear()
 
 
@@ -562,7 +676,9 @@ def sphinx_installed() -> bool:
     """True while the replacements inside Sphinx are in place."""
     return (IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
             and HighlightLanguageTransform.apply is highlight_language_apply  # type: ignore[comparison-overlap]
-            and StandardDomain.clear_doc is standard_clear_doc)  # type: ignore[comparison-overlap]
+            and StandardDomain.clear_doc is standard_clear_doc  # type: ignore[comparison-overlap]
+            and (NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
+                 or bool(os.environ.get("KBGEN_AB_OFF"))))  # AB-HACK
 
 
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
@@ -598,6 +714,8 @@ def apply() -> bool:
     SphinxNeedsData.remove_need = remove_need  # type: ignore[method-assign]
     SphinxNeedsData.remove_doc = remove_doc  # type: ignore[method-assign]
     NeedItem.sort_links = sort_links  # type: ignore[method-assign]
+    if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
+        _install_state()
     return True
 
 
@@ -615,6 +733,7 @@ def remove() -> None:
         SphinxNeedsData.remove_need = ORIGINALS["remove_need"]  # type: ignore[method-assign]
         SphinxNeedsData.remove_doc = ORIGINALS["remove_doc"]  # type: ignore[method-assign]
         NeedItem.sort_links = ORIGINALS["sort_links"]  # type: ignore[method-assign]
+    _remove_state()
     _BY_DOC[:] = [None, -1, {}]
     _NATURAL_KEYS.clear()
     _SHARED_LINKS.clear()
