@@ -75,7 +75,7 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
 
-And four inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+And six inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
 * Sphinx keeps every page's table of contents (``env.tocs``, a tree of
   docutils nodes per page) in the environment, which it pickles and unpickles
@@ -112,6 +112,13 @@ And four inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
   is handed out, sibling lists are followed as they stand), tests the class
   with ``isinstance`` and calls ``match`` only on nodes of the class that hold
   the first attribute asked for: the same nodes.
+* ``Project.discover`` (every build lists the source folder) makes a ``Path`` of
+  each file's relative name two or three times over (joining it, naming its
+  document, checking it can be read). The replacement makes the same relative
+  names, document names and maps with string operations (on POSIX, where the
+  separator is ``/``), one ``Path`` per document for Sphinx's maps; a document
+  found twice, or a file that cannot be read, sends the whole search to Sphinx's own
+  code, which reports it.
 
 And one more inside sphinx-needs, in how the environment is pickled:
 
@@ -131,9 +138,11 @@ import dataclasses
 import json
 import os
 import pickle
+import unicodedata
 import weakref
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
 import sphinx
@@ -147,9 +156,11 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.domains.std import StandardDomain
 from sphinx.environment import BuildEnvironment
+from sphinx.project import EXCLUDE_PATHS, Project
 from sphinx.search import IndexBuilder
 from sphinx.transforms.post_transforms.code import HighlightLanguageTransform
 from sphinx.util import logging
+from sphinx.util.matching import compile_matchers
 from sphinx.util.nodes import NodeMatcher
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.functions.functions import DynamicFunctionParsed
@@ -545,6 +556,70 @@ def node_matcher_findall(self: NodeMatcher[Any], node: Node) -> Iterator[Any]:
             stack.pop()
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _matching_files(dirname: str | os.PathLike[str], include_patterns: Iterable[str],
+                    exclude_patterns: Iterable[str]) -> Iterator[str]:
+    """Sphinx's ``get_matching_files`` (every file under ``dirname`` matching an include pattern and
+    no exclude pattern, as a relative POSIX name), the names joined as strings: on POSIX, what
+    ``(Path(relative_root) / entry).as_posix()`` gives for the normalised roots ``os.walk`` and
+    ``os.path.relpath`` give."""
+    top = os.fspath(os.path.realpath(dirname))
+    exclude_matchers = compile_matchers(exclude_patterns)
+    include_matchers = compile_matchers(include_patterns)
+    for root, dirs, files in os.walk(top, followlinks=True):
+        relative_root = os.path.relpath(root, top)
+        prefix = "" if relative_root == "." else relative_root + "/"
+        included_files = []
+        for entry in sorted(files):
+            entry = _nfc(prefix + entry)
+            keep = any(matcher(entry) for matcher in include_matchers)
+            if keep and any(matcher(entry) for matcher in exclude_matchers):
+                keep = False
+            if keep:
+                included_files.append(entry)
+        filtered_dirs = []
+        for dir_name in sorted(dirs):
+            normalised = _nfc(prefix + dir_name)
+            if not any(matcher(normalised) for matcher in exclude_matchers):
+                filtered_dirs.append(dir_name)
+        dirs[:] = filtered_dirs
+        yield from included_files
+
+
+def discover(self: Project, exclude_paths: Iterable[str] = (), include_paths: Iterable[str] = ("**",)) -> set[str]:
+    """Sphinx's ``Project.discover``: every document file in the source folder, in
+    :attr:`docnames` and the maps between document names and paths, with the names made as strings."""
+    if os.sep != "/" or os.altsep is not None:
+        result: set[str] = SPHINX_ORIGINALS["discover"](self, exclude_paths, include_paths)
+        return result
+    self.docnames.clear()
+    self._path_to_docname.clear()
+    self._docname_to_path.clear()
+    srcdir = os.fspath(self.srcdir)
+    suffixes = self.source_suffix
+    docnames = self.docnames
+    for filename in _matching_files(self.srcdir, include_paths, [*exclude_paths, *EXCLUDE_PATHS]):
+        # path2doc: the name's first source suffix taken off (no map entry can match yet: each
+        # relative name comes once and the maps were emptied above)
+        name = filename.rpartition("/")[2]
+        docname = next((_nfc(filename).removesuffix(suffix) for suffix in suffixes
+                        if name.endswith(suffix)), None)
+        if not docname:
+            continue
+        if docname not in docnames and os.access(os.path.join(srcdir, filename), os.R_OK):
+            docnames.add(docname)
+            path = Path(filename)
+            self._path_to_docname[path] = docname
+            self._docname_to_path[docname] = path
+        else:  # a document found twice, or a file that cannot be read: Sphinx says so, its way
+            result = SPHINX_ORIGINALS["discover"](self, exclude_paths, include_paths)
+            return result
+    return docnames
+
+
 #: Per environment, the pages :func:`purge_standard_domain` forgot for this build and not read since.
 _PURGED: weakref.WeakKeyDictionary[BuildEnvironment, set[str]] = weakref.WeakKeyDictionary()
 
@@ -612,7 +687,7 @@ def _state_functions(cls: type) -> tuple[Any, Any]:
             return list(get(self))
 
     def setstate(self: Any, state: list[Any]) -> None:
-        for name, value in zip(names, state):
+        for name, value in zip(names, state, strict=False):
             setattr_(self, name, value)
 
     getstate.__qualname__ = f"{cls.__qualname__}.__getstate__"
@@ -654,8 +729,10 @@ def apply_sphinx() -> bool:
         SPHINX_ORIGINALS["highlight_language_apply"] = HighlightLanguageTransform.apply
         SPHINX_ORIGINALS["standard_clear_doc"] = StandardDomain.clear_doc
         SPHINX_ORIGINALS["node_matcher_findall"] = NodeMatcher.findall
+        SPHINX_ORIGINALS["discover"] = Project.discover
     IndexBuilder.prune = prune  # type: ignore[method-assign]
     if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
+        Project.discover = discover  # type: ignore[method-assign]
         NodeMatcher.findall = node_matcher_findall  # type: ignore[method-assign]
     HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
     StandardDomain.clear_doc = standard_clear_doc  # type: ignore[method-assign]
@@ -669,6 +746,7 @@ def remove_sphinx() -> None:
         HighlightLanguageTransform.apply = SPHINX_ORIGINALS["highlight_language_apply"]  # type: ignore[method-assign]
         StandardDomain.clear_doc = SPHINX_ORIGINALS["standard_clear_doc"]  # type: ignore[method-assign]
         NodeMatcher.findall = SPHINX_ORIGINALS["node_matcher_findall"]  # type: ignore[method-assign]
+        Project.discover = SPHINX_ORIGINALS["discover"]  # type: ignore[method-assign]
     _PURGED.clear()
 
 
@@ -677,7 +755,8 @@ def sphinx_installed() -> bool:
     return (IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
             and HighlightLanguageTransform.apply is highlight_language_apply  # type: ignore[comparison-overlap]
             and StandardDomain.clear_doc is standard_clear_doc  # type: ignore[comparison-overlap]
-            and (NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
+            and ((NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
+                  and Project.discover is discover)  # type: ignore[comparison-overlap]
                  or bool(os.environ.get("KBGEN_AB_OFF"))))  # AB-HACK
 
 
