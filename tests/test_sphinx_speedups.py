@@ -46,8 +46,10 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
+from sphinx.project import Project
 from sphinx.search import IndexBuilder, js_index
 from sphinx.testing.util import SphinxTestApp
+from sphinx.transforms.references import SphinxDanglingReferences
 from sphinx.util.nodes import NodeMatcher
 from sphinx_needs.data import SphinxNeedsData
 from sphinx_needs.exceptions import FunctionParsingException
@@ -1728,7 +1730,8 @@ def test_node_matcher_findall_gives_sphinx_nodes_on_the_example_site(built_examp
             for start in starts:
                 expected = list(original(matcher, start))
                 got = list(matcher.findall(start))
-                assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected)), matcher.attrs
+                assert len(got) == len(expected), matcher.attrs
+                assert all(a is b for a, b in zip(got, expected, strict=True)), matcher.attrs
                 found += len(got)
     assert found > 10_000
     # the example's pages hold nodes of each kind some matcher above looks for
@@ -1871,3 +1874,176 @@ def test_every_need_item_slots_dataclass_gets_the_state_functions(speedups_appli
         cls.__setstate__(obj, list(range(len(names))))
         assert cls.__getstate__(obj) == list(range(len(names)))
         assert [getattr(obj, name) for name in names] == list(range(len(names)))
+
+
+# -- speedups inside Sphinx: Project.discover ---------------------------------------------------------
+
+
+def _discovered(find: Callable[..., set[str]], srcdir: Path, *args: Any) -> tuple[Any, ...]:
+    project = Project(srcdir, (".md", ".rst", ".txt"))
+    found = find(project, *args)
+    assert found is project.docnames
+    return (set(project.docnames), dict(project._path_to_docname), list(project._docname_to_path.items()),
+            {name: project.doc2path(name, absolute=True) for name in project.docnames})
+
+
+def test_discover_finds_what_sphinx_finds(tmp_path: Path, built_example: Options,
+                                          sphinx_speedups_kept: None) -> None:
+    """The example site's sources, and a folder of awkward names (nested folders, excluded ones, a name
+    out of ASCII, names with no or several suffixes, dots, spaces, Sphinx's own excluded
+    ``.#`` files), with include and exclude patterns: the same documents and maps, in order."""
+    assert speedups.apply_sphinx(), "this Sphinx is not a checked version"
+    original = speedups.SPHINX_ORIGINALS["discover"]
+    assert Project.discover is speedups.discover
+    src = tmp_path / "src"
+    names = ["index.md", "a/b/c.md", "a/b/d.rst", "a/notes.txt", "a/data.json", "a/x.md.md", "a/.hidden.md",
+             "a/with space.md", "\u00e9t\u00e9/caf\u00e9.md", "drafts/one.md", "drafts/two/three.md",
+             "_templates/page.md", ".#lock.md", "a/.#lock.md", "b.lproj/x.md", "x/_sources/y.md", "noext",
+             "z/.md", "z/archive.tar.md"]
+    for name in names:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text("# T\n", encoding="utf-8")
+    cases = [((),), ((), ("**",)), (["drafts", "_templates", "a/*.rst"],), (["drafts/**"], ["a/**", "index*"]),
+             (["**/b"], ["**"]), ([], ["e*/**", "z/*"])]
+    for args in cases:
+        expected = _discovered(original, src, *args)
+        assert _discovered(speedups.discover, src, *args) == expected, args
+    assert "\u00e9t\u00e9/caf\u00e9" in _discovered(speedups.discover, src)[0]
+    # a name in decomposed Unicode: Sphinx looks for its composed form, finds no such file and says
+    # so (the replacement hands such a search to Sphinx's own code)
+    nfd = write_site(tmp_path / "nfd", {"index.md": "# I\n", "e\u0301te\u0301/cafe\u0301.md": "# C\n"})
+    assert _discovered(speedups.discover, nfd) == _discovered(original, nfd)
+    assert _discovered(speedups.discover, nfd)[0] == {"index"}
+    assert {"index", "a/b/c", "a/b/d", "a/notes", "a/x.md", "z/archive.tar"} <= _discovered(speedups.discover, src)[0]
+    docs = built_example.docs_path
+    for args in (((),), (["_build", "kb/sessions/*"],)):
+        expected = _discovered(original, docs, *args)
+        assert len(expected[0]) > 50
+        assert _discovered(speedups.discover, docs, *args) == expected
+
+
+@pytest.mark.slow
+def test_discover_leaves_a_document_found_twice_to_sphinx(tmp_path: Path, sphinx_speedups_kept: None) -> None:
+    """A document with two source files: Sphinx's own search runs and warns, once per document, as it
+    would alone; the same documents and maps."""
+    speedups.apply_sphinx()
+    src = write_site(tmp_path / "src", {"index.md": "# I\n", "twice.md": "# A\n", "twice.rst": "B\n=\n",
+                                        "sub/more.md": "# M\n"})
+    found: dict[bool, tuple[Any, str]] = {}
+    for on in (True, False):
+        _, warnings = build_in_process(src, tmp_path / f"out{on}", confoverrides={"kbgen_speedups": on})
+        found[on] = (_discovered(Project.discover, src), warnings)
+        assert speedups.sphinx_installed() is on
+    assert found[True] == found[False]
+    warnings = found[True][1]
+    assert warnings.count('multiple files found for the document "twice"') == 1, warnings
+
+
+def test_discover_left_alone_on_other_sphinx_versions(monkeypatch: pytest.MonkeyPatch,
+                                                      sphinx_speedups_kept: None) -> None:
+    speedups.apply_sphinx()
+    original = speedups.SPHINX_ORIGINALS["discover"]
+    monkeypatch.setattr(sphinx, "__version__", "9.9.9")
+    assert speedups.apply_sphinx() is False
+    assert Project.discover is original
+
+
+# -- speedups inside Sphinx: SphinxDanglingReferences -------------------------------------------------
+
+REFERENCE_PAGES = {
+    "index.rst": ("Index\n=====\n\n.. toctree::\n\n   refs\n   plain\n\n"
+                  "See target_ and `Other target`_, a footnote [#f]_, another [1]_, a citation [CIT]_ and "
+                  "an unknown one unknown_, `embedded <not closed`_, twice_ and twice_, a missing note [5]_.\n\n"
+                  ".. _target: https://example.org/\n.. _Other target:\n\nText.\n\n"
+                  ".. _twice: https://example.org/1\n\n"
+                  ".. [#f] Auto footnote.\n.. [1] Numbered.\n.. [CIT] A citation.\n"
+                  ".. _unreferenced: https://example.org/2\n\n"
+                  "**Strong with** target_ inside, `a link <https://example.org/3>`_.\n"),
+    "refs.md": "# Refs\n\nA [link](https://example.org), [index](index.rst), a note[^n], [unknown][x].\n\n"
+               "[^n]: Note.\n\n:::{finding} A finding\n:id: F1\n\nSee [index](index.rst).\n:::\n",
+    "plain.md": "# Plain\n\nText only.\n",
+}
+
+
+@pytest.mark.slow
+def test_dangling_references_the_same_pages_warnings_and_doctrees(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages with references that resolve, that do not (unknown names, an embedded URI left open),
+    footnotes, citations and targets nobody references, built fresh then after an edit: the same HTML
+    pages, warnings and doctrees with the speedups on and off; with them on, Sphinx's walk visits no
+    page."""
+    speedups.apply_sphinx()
+    walked: list[str] = []
+    original_walk = Node.walk
+
+    def counting(self: Node, visitor: Any) -> bool:
+        if type(visitor).__name__ == "DanglingReferencesVisitor":
+            walked.append(type(self).__name__)
+        return bool(original_walk(self, visitor))
+
+    monkeypatch.setattr(Node, "walk", counting)
+    outputs: dict[bool, list[tuple[dict[str, bytes], str, dict[str, str]]]] = {}
+    for on in (True, False):
+        src = write_site(tmp_path / f"src{on}", REFERENCE_PAGES)
+        runs = []
+        for step in range(2):
+            if step:
+                page = src / "index.rst"
+                page.write_text(page.read_text(encoding="utf-8") + "\nMore: target_ and missing_.\n",
+                                encoding="utf-8")
+                time.sleep(0.05)
+            walked.clear()
+            app, warnings = build_in_process(src, tmp_path / f"out{on}", buildername="html",
+                                             freshenv=step == 0, confoverrides={"kbgen_speedups": on})
+            assert speedups.sphinx_installed() is on
+            assert (walked == []) is on, walked
+            doctrees = {path.name: pickle.loads(path.read_bytes()).pformat().replace(str(src), "SRC")
+                        for path in sorted(Path(app.doctreedir).glob("*.doctree"))}
+            runs.append((_html_pages(app.outdir), warnings.replace(str(src), "SRC"), doctrees))
+        outputs[on] = runs
+    for on_run, off_run in zip(outputs[True], outputs[False], strict=True):
+        assert on_run[1] == off_run[1]
+        assert on_run[2] == off_run[2]
+        assert on_run[0] == off_run[0]
+    pages, warnings, doctrees = outputs[True][1]
+    assert 'Unknown target name: "unknown"' in warnings and 'Unknown target name: "missing"' in warnings
+    assert 'Unknown target name: "5"' in warnings
+    assert "problematic" in doctrees["index.doctree"] and 'refuri="https://example.org/"' in doctrees["index.doctree"]
+    assert "Auto footnote." in pages["index.html"].decode()
+
+
+def test_dangling_references_walk_left_to_sphinx_with_resolvers(monkeypatch: pytest.MonkeyPatch,
+                                                               sphinx_speedups_kept: None) -> None:
+    """With an unknown-reference resolver registered, or docutils' debug output on, Sphinx's own walk
+    runs (the replacement's one pass would skip what a resolver might change); the documents come
+    out the same either way."""
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    speedups.apply_sphinx()
+    walks: list[str] = []
+    original_walk = Node.walk
+
+    def counting(self: Node, visitor: Any) -> bool:
+        if type(visitor).__name__ == "DanglingReferencesVisitor":
+            walks.append(type(self).__name__)
+        return bool(original_walk(self, visitor))
+
+    monkeypatch.setattr(Node, "walk", counting)
+    settings = get_default_settings(Parser)
+    settings.report_level = 5
+    results = []
+    for resolvers, debug in ((False, False), (True, False), (False, True)):
+        document = new_document("test", settings)
+        Parser().parse("See target_ and unknown_.\n\n.. _target: https://example.org/\n", document)
+        document.transformer.unknown_reference_resolvers = [lambda node: False] if resolvers else []
+        document.reporter.debug_flag = debug
+        document.reporter.stream = None
+        walks.clear()
+        SphinxDanglingReferences(document).apply()
+        assert "walk" not in vars(document)
+        results.append((list(walks), document.pformat()))
+    assert results[0][0] == [] and results[1][0] and results[2][0]
+    assert results[0][1] == results[1][1] == results[2][1]
+    assert 'refuri="https://example.org/"' in results[0][1] and "problematic" in results[0][1]

@@ -75,7 +75,7 @@ The replacements inside sphinx-needs, for sites with thousands of needs:
 * ``NeedItem.sort_backlinks`` (kbgen's, above) leaves lists of fewer than two
   links as they are.
 
-And six inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
+And seven inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
 
 * Sphinx keeps every page's table of contents (``env.tocs``, a tree of
   docutils nodes per page) in the environment, which it pickles and unpickles
@@ -112,6 +112,14 @@ And six inside Sphinx (on the releases of :data:`TESTED_SPHINX`):
   is handed out, sibling lists are followed as they stand), tests the class
   with ``isinstance`` and calls ``match`` only on nodes of the class that hold
   the first attribute asked for: the same nodes.
+* ``SphinxDanglingReferences`` (docutils' ``DanglingReferences``, a transform
+  of every page read) walks every node of the page with a visitor (two calls
+  and a debug call per node) to resolve the references, footnote references
+  and citation references that name their target. The replacement hands the
+  same visitor those nodes only, found in one pass over the page in the order
+  of the walk (which changes nothing but the node it visits); the rest of the
+  transform is Sphinx's and docutils' own. With reference resolvers registered
+  (a hook docutils deprecates) or docutils' debug output on, Sphinx's walk runs.
 * ``Project.discover`` (every build lists the source folder) makes a ``Path`` of
   each file's relative name two or three times over (joining it, naming its
   document, checking it can be read). The replacement makes the same relative
@@ -151,6 +159,7 @@ import sphinx_needs.need_item as need_item_module
 import sphinx_needs.needs as needs_module
 from docutils import nodes
 from docutils.nodes import Node
+from docutils.transforms.references import DanglingReferencesVisitor
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
@@ -159,6 +168,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.project import EXCLUDE_PATHS, Project
 from sphinx.search import IndexBuilder
 from sphinx.transforms.post_transforms.code import HighlightLanguageTransform
+from sphinx.transforms.references import SphinxDanglingReferences
 from sphinx.util import logging
 from sphinx.util.matching import compile_matchers
 from sphinx.util.nodes import NodeMatcher
@@ -556,6 +566,51 @@ def node_matcher_findall(self: NodeMatcher[Any], node: Node) -> Iterator[Any]:
             stack.pop()
 
 
+#: The classes ``DanglingReferencesVisitor`` has a ``visit_`` method for (it dispatches on the
+#: node's class name; every other node goes to its ``unknown_visit``, which does nothing).
+_REFERENCE_CLASS_NAMES = frozenset({"reference", "footnote_reference", "citation_reference"})
+
+
+def _reference_walk(document: nodes.document) -> Any:
+    """A ``walk`` for ``document`` that hands a ``DanglingReferencesVisitor`` the nodes it acts on.
+
+    docutils' walk visits every node, in document order, each node's children as they were
+    when it finished visiting the node; the visitor changes nothing but the node it visits
+    (replaced by a ``problematic`` node when unresolved), so the nodes of those classes found
+    in one pass beforehand are the ones the walk would visit, in its order.
+    """
+    def walk(visitor: Any) -> bool:
+        if type(visitor) is not DanglingReferencesVisitor:
+            return bool(Node.walk(document, visitor))
+        names = _REFERENCE_CLASS_NAMES
+        found = []
+        stack: list[Any] = [document]
+        while stack:
+            node = stack.pop()
+            if node.__class__.__name__ in names:
+                found.append(node)
+            if node.children:
+                stack.extend(reversed(node.children))
+        for node in found:
+            visitor.dispatch_visit(node)
+        return False
+
+    return walk
+
+
+def dangling_references_apply(self: SphinxDanglingReferences, **kwargs: Any) -> None:
+    """Sphinx's ``SphinxDanglingReferences.apply``, its visitor handed the reference nodes only."""
+    document = self.document
+    if document.transformer.unknown_reference_resolvers or document.reporter.debug_flag:
+        SPHINX_ORIGINALS["dangling_references_apply"](self, **kwargs)
+        return
+    document.walk = _reference_walk(document)  # type: ignore[method-assign]
+    try:
+        SPHINX_ORIGINALS["dangling_references_apply"](self, **kwargs)
+    finally:
+        del document.walk
+
+
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
@@ -730,9 +785,11 @@ def apply_sphinx() -> bool:
         SPHINX_ORIGINALS["standard_clear_doc"] = StandardDomain.clear_doc
         SPHINX_ORIGINALS["node_matcher_findall"] = NodeMatcher.findall
         SPHINX_ORIGINALS["discover"] = Project.discover
+        SPHINX_ORIGINALS["dangling_references_apply"] = SphinxDanglingReferences.apply
     IndexBuilder.prune = prune  # type: ignore[method-assign]
     if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
         Project.discover = discover  # type: ignore[method-assign]
+        SphinxDanglingReferences.apply = dangling_references_apply  # type: ignore[method-assign]
         NodeMatcher.findall = node_matcher_findall  # type: ignore[method-assign]
     HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
     StandardDomain.clear_doc = standard_clear_doc  # type: ignore[method-assign]
@@ -747,6 +804,7 @@ def remove_sphinx() -> None:
         StandardDomain.clear_doc = SPHINX_ORIGINALS["standard_clear_doc"]  # type: ignore[method-assign]
         NodeMatcher.findall = SPHINX_ORIGINALS["node_matcher_findall"]  # type: ignore[method-assign]
         Project.discover = SPHINX_ORIGINALS["discover"]  # type: ignore[method-assign]
+        SphinxDanglingReferences.apply = SPHINX_ORIGINALS["dangling_references_apply"]  # type: ignore[method-assign]
     _PURGED.clear()
 
 
@@ -756,7 +814,8 @@ def sphinx_installed() -> bool:
             and HighlightLanguageTransform.apply is highlight_language_apply  # type: ignore[comparison-overlap]
             and StandardDomain.clear_doc is standard_clear_doc  # type: ignore[comparison-overlap]
             and ((NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
-                  and Project.discover is discover)  # type: ignore[comparison-overlap]
+                  and Project.discover is discover  # type: ignore[comparison-overlap]
+                  and SphinxDanglingReferences.apply is dangling_references_apply)  # type: ignore[comparison-overlap]
                  or bool(os.environ.get("KBGEN_AB_OFF"))))  # AB-HACK
 
 
