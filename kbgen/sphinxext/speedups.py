@@ -787,10 +787,9 @@ def apply_sphinx() -> bool:
         SPHINX_ORIGINALS["discover"] = Project.discover
         SPHINX_ORIGINALS["dangling_references_apply"] = SphinxDanglingReferences.apply
     IndexBuilder.prune = prune  # type: ignore[method-assign]
-    if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
-        Project.discover = discover  # type: ignore[method-assign]
-        SphinxDanglingReferences.apply = dangling_references_apply  # type: ignore[method-assign]
-        NodeMatcher.findall = node_matcher_findall  # type: ignore[method-assign]
+    Project.discover = discover  # type: ignore[method-assign]
+    SphinxDanglingReferences.apply = dangling_references_apply  # type: ignore[method-assign]
+    NodeMatcher.findall = node_matcher_findall  # type: ignore[method-assign]
     HighlightLanguageTransform.apply = highlight_language_apply  # type: ignore[method-assign]
     StandardDomain.clear_doc = standard_clear_doc  # type: ignore[method-assign]
     return True
@@ -813,10 +812,9 @@ def sphinx_installed() -> bool:
     return (IndexBuilder.prune is prune  # type: ignore[comparison-overlap]
             and HighlightLanguageTransform.apply is highlight_language_apply  # type: ignore[comparison-overlap]
             and StandardDomain.clear_doc is standard_clear_doc  # type: ignore[comparison-overlap]
-            and ((NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
-                  and Project.discover is discover  # type: ignore[comparison-overlap]
-                  and SphinxDanglingReferences.apply is dangling_references_apply)  # type: ignore[comparison-overlap]
-                 or bool(os.environ.get("KBGEN_AB_OFF"))))  # AB-HACK
+            and NodeMatcher.findall is node_matcher_findall  # type: ignore[comparison-overlap]
+            and Project.discover is discover  # type: ignore[comparison-overlap]
+            and SphinxDanglingReferences.apply is dangling_references_apply)  # type: ignore[comparison-overlap]
 
 
 #: sphinx-needs' own functions, recorded by the first :func:`apply`.
@@ -852,8 +850,7 @@ def apply() -> bool:
     SphinxNeedsData.remove_need = remove_need  # type: ignore[method-assign]
     SphinxNeedsData.remove_doc = remove_doc  # type: ignore[method-assign]
     NeedItem.sort_links = sort_links  # type: ignore[method-assign]
-    if not os.environ.get("KBGEN_AB_OFF"):  # AB-HACK
-        _install_state()
+    _install_state()
     return True
 
 
