@@ -17,7 +17,9 @@ document's narrative; ``kbgen --help`` and ``kbgen report``; and a clean
 build of the same pages turned into plain MyST (no sphinx-needs) as the
 baseline. With PostgreSQL binaries available it repeats the syncs on a
 throwaway server. Results: one table on stdout (and ``--json`` for machine
-use). CPU time next to wall time tells a busy machine from a slow step.
+use). CPU time next to wall time tells a busy machine from a slow step, and a
+fixed loop timed at the start, around the full build and at the end tells a
+slower machine from a slower step.
 """
 
 from __future__ import annotations
@@ -336,6 +338,20 @@ def site_figures(out: Path) -> dict[str, Any]:
             "needs_json_mb": needs.stat().st_size / 1e6 if needs.exists() else 0.0}
 
 
+def speed_check() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast the machine runs right now.
+
+    A virtual machine's speed drifts (by a fifth within an idle hour on the 2-core machine of
+    bench/README.md), and a ratio between two steps moves with it. The loop is timed at the start,
+    around the full build and at the end, so a reader can tell a slower step from a slower machine.
+    """
+    started = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return round(time.process_time() - started, 3)
+
+
 def print_table(res: Results) -> None:
     print(f"\nkbgen benchmark, scale x{res.scale:g}")
     width = max(len(s.name) for s in res.steps)
@@ -374,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     res.figures["load average at the start (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    speed = res.figures["speed check: CPU s of a fixed loop (start, before and after the full build, end)"] = [
+        speed_check()]
     options = make_project(work / "sqlite", None, args.scale, args.seed)
     res.figures["generate_s"] = time.perf_counter() - started
     print(f"generated in {res.figures['generate_s']:.1f} s", file=sys.stderr)
@@ -391,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     record(noop)
     res.figures["generated_md_files"] = sum(1 for _ in options.generated_path.rglob("*.md"))
     if not args.skip_build:
+        speed.append(speed_check())
         full_build = record(timed_build(options, "full build (clean)", clean=True, jobs=args.jobs))
+        speed.append(speed_check())
         res.figures.update(site_figures(options.build_path))
         full = full_build.seconds
         nothing = record(timed_kbgen_build(options, "kbgen build, nothing changed"))
@@ -402,11 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         session = record(timed_kbgen_build(options, f"kbgen build after new session S{sid}"))
         res.figures["new session: kbgen build / full build"] = session.seconds / full
+        res.figures["new session: CPU / full build CPU"] = session.cpu_s / full_build.cpu_s
         # The first session of a new hundred adds a group to the navigation every session page
         # shows; the next one changes the navigation of its neighbour only. Both are measured.
         sid = add_session(options)
         again = record(timed_kbgen_build(options, f"kbgen build after another new session S{sid}"))
         res.figures["another new session: kbgen build / full build"] = again.seconds / full
+        res.figures["another new session: CPU / full build CPU"] = again.cpu_s / full_build.cpu_s
         index = options.docs_path / "index.md"
         index.write_text(index.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         blank = record(timed_kbgen_build(options, "kbgen build after a blank line in docs/index.md"))
@@ -428,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         res.figures["full build / baseline"] = full_build.seconds / plain.seconds
         res.figures["full build CPU / baseline CPU"] = full_build.cpu_s / plain.cpu_s
     res.figures["load average at the end (1, 5, 15 min)"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    speed.append(speed_check())
 
     if not args.skip_pg:
         sys.path.insert(0, str(REPO))
