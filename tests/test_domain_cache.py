@@ -111,9 +111,8 @@ def test_only_the_changed_domain_is_rendered(example_project: Options, tmp_path:
     assert any(w.endswith("python-bindings/analysis.md") for w in report.written)
     assert report.kept > 0  # among them the registry pages of the domains kept
     monkeypatch.undo()  # the real renderer for the sync from scratch, the lowered thresholds again
-    monkeypatch.setattr(kbgen.render.registry_pages, "INLINE_MAX_ROWS", 2)
-    monkeypatch.setattr(kbgen.render.registry_pages, "LABELS_PER_PAGE", 2)
-    monkeypatch.setattr(kbgen.render.registry_pages, "POSITIVES_PER_PAGE", 2)
+    for name in ("INLINE_MAX_ROWS", "LABELS_PER_PAGE", "POSITIVES_PER_PAGE"):
+        monkeypatch.setattr(kbgen.render.registry_pages, name, 2)
     _same_as_from_scratch(options, tmp_path, "one domain's file notes edited")
 
 
@@ -155,3 +154,30 @@ def test_a_cache_of_another_kbgen_is_not_used(example_project: Options, monkeypa
     _execute(_db(options), "UPDATE files SET notes = 'Notes edited by the test.' WHERE id = 3002")
     sync(options)
     assert len(rendered) == 4
+
+
+@pytest.mark.usefixtures("short_registries")
+def test_a_tampered_cache_is_not_trusted(example_project: Options, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry of the cache's file edited by hand (its page body, its registry pages) renders its domain again."""
+    import json
+
+    monkeypatch.delenv(VERIFY_ENV, raising=False)
+    options = example_project
+    sync(options, force=True)
+    cache_file = options.generated_path / CACHE_NAME
+    data = json.loads(cache_file.read_text(encoding="utf-8"))
+    entry = data["domains"]["live-preview"]
+    assert entry[3], "the domain has registry pages"
+    entry[2] = "A body edited by hand.\n"
+    entry[3] = [*entry[3][:1], "kb/domains/live-preview/no-such-page"]
+    cache_file.write_text(json.dumps(data), encoding="utf-8")
+    rendered = _rendered_documents(monkeypatch)
+    _execute(_db(options), "UPDATE files SET notes = 'Notes edited by the test.' WHERE id = 3002")
+    sync(options)
+    assert sorted(rendered) == ["Live Preview", "Python Bindings"]
+    assert "edited by hand" not in (options.generated_path / "domains" / "live-preview.md").read_text(encoding="utf-8")
+    monkeypatch.undo()
+    for name in ("INLINE_MAX_ROWS", "LABELS_PER_PAGE", "POSITIVES_PER_PAGE"):
+        monkeypatch.setattr(kbgen.render.registry_pages, name, 2)
+    _same_as_from_scratch(options, tmp_path, "the cache's file edited by hand")

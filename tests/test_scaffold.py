@@ -61,8 +61,8 @@ def test_the_scaffold_gitignore_keeps_machine_local_files_out_of_git(tmp_path: P
 
     init_project(tmp_path)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    local = [f"docs/kb/{name}" for name in (STATE_NAME, CACHE_NAME, DOMAIN_CACHE_NAME, LOCK_NAME)] + ["build/site/index.html",
-                                                                                   "db/research.db"]
+    local = [f"docs/kb/{name}" for name in (STATE_NAME, CACHE_NAME, DOMAIN_CACHE_NAME, LOCK_NAME)]
+    local += ["build/site/index.html", "db/research.db"]
     proc = subprocess.run(["git", "check-ignore", "--no-index", *local], cwd=tmp_path, capture_output=True,
                           text=True, check=False)
     assert sorted(proc.stdout.split()) == sorted(local)

@@ -37,6 +37,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _check(entry: DomainEntry) -> str:
+    """The digest of an entry's fields: an entry of the cache's file edited by hand (its body, its pages) is
+    not used."""
+    return _sha(json.dumps([entry.inputs, entry.document, entry.body, list(entry.pages)]))
+
+
 @dataclass(frozen=True)
 class DomainEntry:
     """What is kept of one domain: its inputs' digest, its document's digest, its page body, its registry pages."""
@@ -71,8 +77,10 @@ class DomainCache:
         if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("salt") != salt:
             return cache
         try:
-            cache.entries = {str(name): DomainEntry(str(e[0]), str(e[1]), str(e[2]), tuple(str(p) for p in e[3]))
-                             for name, e in data["domains"].items()}
+            for name, e in data["domains"].items():
+                entry = DomainEntry(str(e[0]), str(e[1]), str(e[2]), tuple(str(p) for p in e[3]))
+                if isinstance(e[3], list) and e[4] == _check(entry):  # the body is kept as stored: checked
+                    cache.entries[str(name)] = entry
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             cache.entries = {}
         return cache
@@ -94,7 +102,7 @@ class DomainCache:
 
     def save(self) -> None:
         data = {"format": _FORMAT, "salt": self.salt,
-                "domains": {name: [e.inputs, e.document, e.body, list(e.pages)]
+                "domains": {name: [e.inputs, e.document, e.body, list(e.pages), _check(e)]
                             for name, e in sorted(self.fresh.items())}}
         write_if_changed(self.root / CACHE_NAME, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
 
