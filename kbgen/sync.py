@@ -94,10 +94,10 @@ def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path],
         if cache is not None:
             cache.inputs[d.name] = domain_inputs(snap, d, options, path)
             kept = cache.kept(d.name, cache.inputs[d.name], existing)
-            if kept is not None:
+            if kept is not None and existing is not None:
                 cache.keeping[d.name] = kept
                 if not verify:
-                    out[path] = existing  # type: ignore[assignment]  # kept: it is the document written
+                    out[path] = existing  # kept: it is the document written
                     continue
         regs = domain_registries(snap, d, options)
         if registries is not None:

@@ -208,7 +208,10 @@ def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
                 regs = domain_registries(snap, d, options)
             return domain_page_body(domain=d.name, document=document, include_path=include, regs=regs,
                                     domain_docname=layout.domain(slug), folder=generated_domains / slug)
-        kept = domain_cache.keeping.get(d.name) if domain_cache is not None and document is not None else None
+        # The domain cache of this sync, when it digested this domain's inputs (kbgen.sync.render_domain_docs).
+        digested = domain_cache if (domain_cache is not None and document is not None
+                                    and d.name in domain_cache.inputs) else None
+        kept = digested.keeping.get(d.name) if digested is not None else None
         if kept is not None:
             body, names = kept.body, kept.pages
             if verify and (split().body, tuple(split().pages)) != (body, names):
@@ -219,15 +222,15 @@ def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
         put(layout.domain(slug), pages.domain_page(view, d.name, body))
         for docname in names:
             rel = _relpath(layout, docname)
-            if cache is not None and domain_cache is not None and document is not None:
-                text, _ = cache.page(rel, domain_cache.page_inputs(d.name, document),
+            if cache is not None and digested is not None and document is not None:
+                text, _ = cache.page(rel, digested.page_inputs(d.name, document),
                                      lambda docname=docname, split=split: (split().pages[docname], {}))  # type: ignore[misc]
             else:
                 text = split().pages[docname]
             put(docname, text)
             registry_pages[rel] = d.name
-        if domain_cache is not None and document is not None:
-            domain_cache.store(d.name, document, body, names)
+        if digested is not None and document is not None:
+            digested.store(d.name, document, body, names)
     put(f"{layout.root}/domains/index", pages.domains_index(view))
     put(f"{layout.root}/traceability", pages.traceability_page(view))
     for producer in _producers():
