@@ -12,7 +12,8 @@ written then keeps that document (rendering it again would give the same bytes: 
 only replaces generated blocks, with the same bodies) and its page body; its registry pages are
 kept through the page cache (:mod:`kbgen.render.page_cache`), verified from disk. A document
 edited by hand digests otherwise and is rendered. What the whole site shares (code, options,
-layout, libraries) is the salt, as for the page cache.
+layout, libraries) is the salt, as for the page cache; the cache lives next to it in the generated
+folder (``.kbgen-domains.json``, machine-local).
 
 ``KBGEN_PAGE_CACHE_VERIFY=1`` renders kept documents and bodies as well and raises on a difference.
 """
