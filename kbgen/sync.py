@@ -37,6 +37,7 @@ from kbgen.sync_state import input_fingerprint, store_fingerprint, stored_finger
 
 if TYPE_CHECKING:
     from kbgen.model import Snapshot
+    from kbgen.render.domain_cache import DomainCache
     from kbgen.render.registries import DomainRegistries
 
 Progress = Callable[[str, int, int], None]
@@ -68,21 +69,44 @@ class SyncReport:
 
 
 def render_domain_docs(snap: Snapshot, options: Options, paths: dict[str, Path],
-                       registries: dict[str, DomainRegistries] | None = None) -> dict[Path, str]:
+                       registries: dict[str, DomainRegistries] | None = None,
+                       cache: DomainCache | None = None) -> dict[Path, str]:
     """Each domain's document with fresh registries. ``registries`` is filled with their rows, by domain
-    name: the site shows the long ones on pages of their own (:mod:`kbgen.render.registry_pages`)."""
+    name: the site shows the long ones on pages of their own (:mod:`kbgen.render.registry_pages`).
+
+    With a ``cache`` (:mod:`kbgen.render.domain_cache`), a domain whose inputs did not change since
+    the last sync, and whose document is the one written then, keeps its document: it is not
+    rendered, nor are its registries built.
+    """
+    import os
+
     from kbgen.domain.update import GeneratedSections, render_document
+    from kbgen.render.domain_cache import domain_inputs
+    from kbgen.render.page_cache import VERIFY_ENV, StaleCacheEntry
     from kbgen.render.registries import domain_registries, domain_sections, domain_title
 
+    verify = bool(os.environ.get(VERIFY_ENV))
     out: dict[Path, str] = {}
     for d in snap.domains:
         path = paths[d.name]
         existing = path.read_text(encoding="utf-8") if path.exists() else None
+        kept = None
+        if cache is not None:
+            cache.inputs[d.name] = domain_inputs(snap, d, options, path)
+            kept = cache.kept(d.name, cache.inputs[d.name], existing)
+            if kept is not None and existing is not None:
+                cache.keeping[d.name] = kept
+                if not verify:
+                    out[path] = existing  # kept: it is the document written
+                    continue
         regs = domain_registries(snap, d, options)
         if registries is not None:
             registries[d.name] = regs
         sections = GeneratedSections(**domain_sections(snap, d, options, path, regs))
         out[path] = render_document(existing, sections, title=domain_title(d))
+        if kept is not None and out[path] != existing:
+            raise StaleCacheEntry(f"{path}: the domain document kept differs from the document rendered again: "
+                                  "its inputs (kbgen.render.domain_cache.domain_inputs) miss something it shows")
     return out
 
 
@@ -111,6 +135,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     from kbgen.db.migrate import check_research_schema, ensure_kb_tables
     from kbgen.labels import assign_labels
     from kbgen.render import graph_svg
+    from kbgen.render.domain_cache import DomainCache
     from kbgen.render.page_cache import PageCache, cache_salt
     from kbgen.render.site import render_site
 
@@ -147,13 +172,17 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
     with sync_lock(root, wait=wait):
         # Domain documents are read, merged and rewritten under the lock: one sync at a time.
         registries: dict[str, DomainRegistries] = {}
-        domain_docs = render_domain_docs(snap, options, doc_paths, registries)
-        # ``force`` renders every page; the cache's entries are stored afresh all the same.
-        cache = PageCache.load(root, cache_salt(code, options, options.generated_subdir))
+        # ``force`` renders every page; the caches' entries are stored afresh all the same.
+        salt = cache_salt(code, options, options.generated_subdir)
+        cache = PageCache.load(root, salt)
+        domain_cache = DomainCache.load(root, salt)
         if force:
             cache.entries = {}
+            domain_cache.entries = {}
+        domain_docs = render_domain_docs(snap, options, doc_paths, registries, domain_cache)
         site = render_site(snap, options, doc_paths, cache, registries=registries,
-                           documents={name: domain_docs[path] for name, path in doc_paths.items()})
+                           documents={name: domain_docs[path] for name, path in doc_paths.items()},
+                           domain_cache=domain_cache)
         report.kept = cache.kept
         if write:
             remove_tmp_leftovers(root, ".*.tmp")
@@ -199,6 +228,7 @@ def sync(options: Options, *, check: bool = False, dry_run: bool = False, readon
         if write:
             write_manifest(root, manifest_new)
             cache.save()
+            domain_cache.save()
             store_fingerprint(options, input_fingerprint(options, url, code))
         if progress:
             progress("pages", total, total)

@@ -33,6 +33,7 @@ from sqlalchemy import text
 from kbgen.config import Options, load_options
 from kbgen.db.engine import open_engine, resolve_url
 from kbgen.outputs import LOCK_NAME, MANIFEST_NAME, TMP_MARK
+from kbgen.render.domain_cache import CACHE_NAME as DOMAIN_CACHE_NAME
 from kbgen.render.page_cache import CACHE_NAME
 from kbgen.scaffold import init_project
 from kbgen.sync import sync
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.slow
 
 SCALE = 0.06
 #: kbgen's bookkeeping in the generated folder, not generated pages.
-BOOKKEEPING = (LOCK_NAME, STATE_NAME, CACHE_NAME)
+BOOKKEEPING = (LOCK_NAME, STATE_NAME, CACHE_NAME, DOMAIN_CACHE_NAME)
 KILLS = 7
 
 

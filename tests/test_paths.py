@@ -146,7 +146,8 @@ def test_hostile_paths_and_names_stay_inside(example_project: Options, tmp_path:
     assert len(unsafe) == len(refused) > 10
     for rel in tree(options.generated_path):
         assert SAFE_NAME.fullmatch(rel) or rel in ("_labels.json", ".kbgen-manifest.json", ".kbgen-sync.lock",
-                                                      ".kbgen-state.json", ".kbgen-pages.json"), rel
+                                                      ".kbgen-state.json", ".kbgen-pages.json",
+                                                      ".kbgen-domains.json"), rel
     for rel in tree(options.domains_path):
         assert SAFE_NAME.fullmatch(rel), rel
     # The {include} of every domain page is one line naming a portable path.

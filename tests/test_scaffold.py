@@ -55,13 +55,14 @@ def test_the_scaffold_gitignore_keeps_machine_local_files_out_of_git(tmp_path: P
     import subprocess
 
     from kbgen.outputs import LOCK_NAME
+    from kbgen.render.domain_cache import CACHE_NAME as DOMAIN_CACHE_NAME
     from kbgen.render.page_cache import CACHE_NAME
     from kbgen.sync_state import STATE_NAME
 
     init_project(tmp_path)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    local = [f"docs/kb/{name}" for name in (STATE_NAME, CACHE_NAME, LOCK_NAME)] + ["build/site/index.html",
-                                                                                   "db/research.db"]
+    local = [f"docs/kb/{name}" for name in (STATE_NAME, CACHE_NAME, DOMAIN_CACHE_NAME, LOCK_NAME)]
+    local += ["build/site/index.html", "db/research.db"]
     proc = subprocess.run(["git", "check-ignore", "--no-index", *local], cwd=tmp_path, capture_output=True,
                           text=True, check=False)
     assert sorted(proc.stdout.split()) == sorted(local)

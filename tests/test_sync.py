@@ -29,7 +29,7 @@ def test_second_sync_writes_nothing(example_project: Options) -> None:
     before = _snapshot_files(example_project)
     report = sync(example_project, force=True)  # render and compare everything
     assert report.written == [] and report.removed == []
-    state = (".kbgen-manifest.json", ".kbgen-state.json", ".kbgen-pages.json")
+    state = (".kbgen-manifest.json", ".kbgen-state.json", ".kbgen-pages.json", ".kbgen-domains.json")
     assert report.unchanged == len([p for p in before if p.name not in state])
     assert _snapshot_files(example_project) == before  # bytes and mtimes
 

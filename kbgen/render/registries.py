@@ -188,17 +188,11 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
         [other, c["edges_out"], c["edges_in"], c["shared_files"]] for other, c in cross.items()]) or Md(
         "No dependency edge or shared file reaches another domain.\n")
 
-    gaps = [g for g in analysis.priority_gaps(snap, options, high_only=False) if name in g.domains]
     gap_parts = []
-    by_tier = Counter(g.tier for g in gaps)
-    for tier in analysis.TIERS:
-        tier_gaps = [g for g in gaps if g.tier == tier]
-        if not tier_gaps:
-            continue
-        shown = tier_gaps[:GAP_LIMIT_PER_TIER]
-        left = by_tier[tier] - len(shown)
+    for tier, total, shown in shown_gaps(snap, options, name):
+        left = total - len(shown)
         more = f"\n{count(left, f'more {tier} file')} not listed.\n" if left > 0 else ""
-        gap_parts.append(f"**{tier}** ({count(by_tier[tier], 'file')})\n\n" + table(
+        gap_parts.append(f"**{tier}** ({count(total, 'file')})\n\n" + table(
             ["File", "Package", "LOC", "Why"],
             [[Md(escape.code(g.file.path)), g.file.package, g.file.loc, g.reason] for g in shown]) + more)
     domain_file_ids = {f.id for f in files}
@@ -242,6 +236,15 @@ def domain_sections(snap: Snapshot, domain: Domain, options: Options, doc_path: 
     log_md = "\n".join(log_parts) or "No session has touched this domain yet.\n"
     return {"header": header, "files": files_md, "findings": "\n".join(findings_parts), "positives": positives_md,
             "dependencies": deps_md, "gaps": gaps_md, "session_log": log_md}
+
+
+def shown_gaps(snap: Snapshot, options: Options, name: str) -> list[tuple[str, int, list[analysis.Gap]]]:
+    """The priority gaps a domain document lists: for each tier that has some, its count and the first
+    :data:`GAP_LIMIT_PER_TIER` (what :mod:`kbgen.render.domain_cache` digests of them, too)."""
+    gaps = [g for g in analysis.priority_gaps(snap, options, high_only=False) if name in g.domains]
+    by_tier = Counter(g.tier for g in gaps)
+    return [(tier, by_tier[tier], [g for g in gaps if g.tier == tier][:GAP_LIMIT_PER_TIER])
+            for tier in analysis.TIERS if by_tier[tier]]
 
 
 def coverage_line(c: analysis.Coverage) -> str:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from kbgen.config import Options
 from kbgen.forked import run_aside
-from kbgen.model import Snapshot
+from kbgen.model import Domain, Snapshot
 from kbgen.render import pages
 from kbgen.render.changes import session_changes
 from kbgen.render.deps import with_dependency_digests
-from kbgen.render.page_cache import Entry, PageCache
+from kbgen.render.domain_cache import DomainCache
+from kbgen.render.page_cache import VERIFY_ENV, Entry, PageCache, StaleCacheEntry
 from kbgen.render.registries import DomainRegistries, domain_registries
-from kbgen.render.registry_pages import GAPS_PAGE, domain_page_body
+from kbgen.render.registry_pages import GAPS_PAGE, SplitDomainPage, domain_page_body
 from kbgen.render.view import SiteLayout, SiteView
 
 #: Extra page producers (dashboards, reports) register here: view → {relpath: text}.
@@ -44,7 +45,8 @@ class RenderedSite:
 
 def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
                 cache: PageCache | None = None, *, documents: Mapping[str, str] | None = None,
-                registries: Mapping[str, DomainRegistries] | None = None) -> RenderedSite:
+                registries: Mapping[str, DomainRegistries] | None = None,
+                domain_cache: DomainCache | None = None) -> RenderedSite:
     """Every generated page. ``domain_docs`` maps domain name → its analysis.md path.
 
     ``documents`` (domain name → the document's text as the sync writes it; else read from disk) and
@@ -53,7 +55,8 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
 
     With a ``cache`` (:mod:`kbgen.render.page_cache`), the file pages, session pages and charts
     whose inputs did not change since the last sync are taken from disk instead of rendered; the
-    result is the same.
+    result is the same. With a ``domain_cache`` as well (:mod:`kbgen.render.domain_cache`, filled by
+    :func:`kbgen.sync.render_domain_docs`), so are the registry pages of the domains it keeps.
     """
     view = SiteView(snap, SiteLayout(root=options.generated_subdir), graph_max_nodes=options.graph_max_nodes)
     # Session and file pages (about half of the rendering time when each is rendered) are rendered in a
@@ -65,7 +68,8 @@ def render_site(snap: Snapshot, options: Options, domain_docs: dict[str, Path],
     entity_pages = run_aside(compute) if _renders_most(view, cache) else compute
     try:
         registry_pages: dict[str, str] = {}
-        out = _other_pages(view, options, domain_docs, documents, registries, registry_pages)
+        out = _other_pages(view, options, domain_docs, documents, registries, registry_pages,
+                           cache if domain_cache is not None else None, domain_cache)
     finally:
         entities, entity_graphs, fresh, kept, kept_files = entity_pages()
     if cache is not None and fresh is not cache.fresh:  # what a forked child rendered or kept, to store
@@ -165,7 +169,8 @@ def _entity_pages(view: SiteView, cache: PageCache | None
 
 def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
                  documents: Mapping[str, str] | None, registries: Mapping[str, DomainRegistries] | None,
-                 registry_pages: dict[str, str]) -> dict[str, str]:
+                 registry_pages: dict[str, str], cache: PageCache | None = None,
+                 domain_cache: DomainCache | None = None) -> dict[str, str]:
     """Indexes, listings, domain pages, dashboards and the labels file.
 
     ``registry_pages`` is filled with the page (relative path) of each registry page → its domain.
@@ -184,23 +189,48 @@ def _other_pages(view: SiteView, options: Options, domain_docs: dict[str, Path],
         put(f"{layout.root}/findings/unsessioned", unsessioned)
         extra_toc.append(f"/{layout.root}/findings/unsessioned")
     generated_domains = options.generated_path / "domains"
+    verify = bool(os.environ.get(VERIFY_ENV))
     for d in snap.domains:
         doc = domain_docs.get(d.name)
         if doc is None:
             continue
         slug = view.domain_slugs[d.name]
         include = Path(os.path.relpath(doc, generated_domains)).as_posix()
-        regs = registries.get(d.name) if registries is not None else None
-        if regs is None:
-            regs = domain_registries(snap, d, options)
         document = documents.get(d.name) if documents is not None else (
             doc.read_text(encoding="utf-8") if doc.is_file() else None)
-        split = domain_page_body(domain=d.name, document=document, include_path=include, regs=regs,
-                                 domain_docname=layout.domain(slug), folder=generated_domains / slug)
-        put(layout.domain(slug), pages.domain_page(view, d.name, split.body))
-        for docname, text in split.pages.items():
+
+        @functools.cache
+        def split(d: Domain = d, document: str | None = document, include: str = include,
+                  slug: str = slug) -> SplitDomainPage:
+            """The domain page's body and registry pages, from the domain's registry rows."""
+            regs = registries.get(d.name) if registries is not None else None
+            if regs is None:
+                regs = domain_registries(snap, d, options)
+            return domain_page_body(domain=d.name, document=document, include_path=include, regs=regs,
+                                    domain_docname=layout.domain(slug), folder=generated_domains / slug)
+        # The domain cache of this sync, when it digested this domain's inputs (kbgen.sync.render_domain_docs).
+        digested = domain_cache if (domain_cache is not None and document is not None
+                                    and d.name in domain_cache.inputs) else None
+        kept = digested.keeping.get(d.name) if digested is not None else None
+        if kept is not None:
+            body, names = kept.body, kept.pages
+            if verify and (split().body, tuple(split().pages)) != (body, names):
+                raise StaleCacheEntry(f"{d.name}: the domain page body kept differs from the one rendered again: its "
+                                      "inputs (kbgen.render.domain_cache.domain_inputs) miss something it shows")
+        else:
+            body, names = split().body, tuple(split().pages)
+        put(layout.domain(slug), pages.domain_page(view, d.name, body))
+        for docname in names:
+            rel = _relpath(layout, docname)
+            if cache is not None and digested is not None and document is not None:
+                text, _ = cache.page(rel, digested.page_inputs(d.name, document),
+                                     lambda docname=docname, split=split: (split().pages[docname], {}))  # type: ignore[misc]
+            else:
+                text = split().pages[docname]
             put(docname, text)
-            registry_pages[_relpath(layout, docname)] = d.name
+            registry_pages[rel] = d.name
+        if digested is not None and document is not None:
+            digested.store(d.name, document, body, names)
     put(f"{layout.root}/domains/index", pages.domains_index(view))
     put(f"{layout.root}/traceability", pages.traceability_page(view))
     for producer in _producers():
