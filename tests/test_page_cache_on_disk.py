@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kbgen.render.deps import DIGEST_PREFIX
-from kbgen.render.page_cache import PageCache
+from kbgen.render.page_cache import VERIFY_ENV, PageCache
+
+
+@pytest.fixture(autouse=True)
+def _no_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages here render differently on purpose the second time: with ``KBGEN_PAGE_CACHE_VERIFY``
+    set by the caller the cache would (rightly) raise instead of keeping them."""
+    monkeypatch.delenv(VERIFY_ENV, raising=False)
 
 
 def _kept(tmp_path: Path, written: str) -> tuple[PageCache, str]:
