@@ -29,6 +29,7 @@ from kbgen import analysis
 from kbgen.config import Options
 from kbgen.model import Domain, File, Snapshot
 from kbgen.outputs import write_if_changed
+from kbgen.render.page_cache import read_stamped
 
 CACHE_NAME = ".kbgen-domains.json"
 _FORMAT = 1
@@ -71,11 +72,8 @@ class DomainCache:
     @classmethod
     def load(cls, root: Path, salt: str) -> DomainCache:
         cache = cls(root, salt)
-        try:
-            data = json.loads((root / CACHE_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cache
-        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("salt") != salt:
+        data = read_stamped(root / CACHE_NAME, _FORMAT, salt)
+        if data is None:
             return cache
         try:
             for name, e in data["domains"].items():

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kbgen.outputs import write_if_changed
 from kbgen.render.deps import DIGEST_PREFIX
@@ -55,6 +56,20 @@ class Entry:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_stamped(path: Path, fmt: int, salt: str) -> dict[str, Any] | None:
+    """A cache file's data when it is JSON of format ``fmt`` made with ``salt``; else None (start afresh).
+
+    Shared by the caches that keep a sync's work (this one, :mod:`kbgen.render.domain_cache`).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != fmt or data.get("salt") != salt:
+        return None
+    return data
 
 
 def input_digest(inputs: str) -> str:
@@ -87,11 +102,8 @@ class PageCache:
     @classmethod
     def load(cls, root: Path, salt: str) -> PageCache:
         cache = cls(root, salt)
-        try:
-            data = json.loads((root / CACHE_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cache
-        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("salt") != salt:
+        data = read_stamped(root / CACHE_NAME, _FORMAT, salt)
+        if data is None:
             return cache
         try:
             cache.entries = {rel: Entry(str(e[0]), str(e[1]), int(e[2]), {str(k): str(v) for k, v in e[3].items()})
